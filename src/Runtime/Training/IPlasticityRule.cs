@@ -1,0 +1,60 @@
+namespace PlasticityDsl.Runtime;
+
+/// <summary>The signals of one layer l during an online step, all computed from the pre-update state.</summary>
+/// <remarks>W is row-major, <see cref="Rows"/> = n_l by <see cref="Columns"/> = n_(l-1).</remarks>
+public readonly ref struct LayerSignals
+{
+    public LayerSignals(Span<float> weights, int rows, int columns,
+        ReadOnlySpan<float> post, ReadOnlySpan<float> pre, ReadOnlySpan<float> preActivation,
+        ReadOnlySpan<float> postError, ReadOnlySpan<float> preError)
+    {
+        if (weights.Length != rows * columns) throw new ArgumentException("W must hold rows*columns values.", nameof(weights));
+        if (post.Length != rows || preActivation.Length != rows) throw new ArgumentException("y_l and z_l must have n_l entries.");
+        if (pre.Length != columns) throw new ArgumentException("y_(l-1) must have n_(l-1) entries.", nameof(pre));
+        if (postError.Length != 0 && postError.Length != rows) throw new ArgumentException("e_l must have n_l entries.", nameof(postError));
+        if (preError.Length != 0 && preError.Length != columns) throw new ArgumentException("e_(l-1) must have n_(l-1) entries.", nameof(preError));
+        Weights = weights; Rows = rows; Columns = columns;
+        Post = post; Pre = pre; PreActivation = preActivation; PostError = postError; PreError = preError;
+    }
+
+    /// <summary>W_l, updated in place by the kernel.</summary>
+    public Span<float> Weights { get; }
+    public int Rows { get; }
+    public int Columns { get; }
+    /// <summary>y_l.</summary>
+    public ReadOnlySpan<float> Post { get; }
+    /// <summary>y_(l-1).</summary>
+    public ReadOnlySpan<float> Pre { get; }
+    /// <summary>z_l.</summary>
+    public ReadOnlySpan<float> PreActivation { get; }
+    /// <summary>e_l; empty when the rule does not read errors.</summary>
+    public ReadOnlySpan<float> PostError { get; }
+    /// <summary>e_(l-1); empty when the rule does not read it.</summary>
+    public ReadOnlySpan<float> PreError { get; }
+}
+
+/// <summary>Which signals a rule reads, so that the runtime computes only those.</summary>
+[Flags]
+public enum RuleSignals
+{
+    None = 0,
+    PostError = 1,
+    PreError = 2,
+}
+
+/// <summary>A compiled plasticity rule: W_l += ΔW_l(signals, θ), applied in place.</summary>
+/// <remarks>Implementations hold no state: the update is a function of the layer's signals and θ alone.</remarks>
+public interface IPlasticityRule
+{
+    /// <summary>The rule's name (the .rule file stem, or its <c>rule</c> header).</summary>
+    string Name { get; }
+    /// <summary>The rule as written, pretty-printed.</summary>
+    string Source { get; }
+    /// <summary>Indices k of the coefficients t_k the rule reads, ascending.</summary>
+    IReadOnlyList<int> Coefficients { get; }
+    RuleSignals Signals { get; }
+    /// <summary>Floats of scratch space <see cref="Apply"/> needs for a layer of the given shape.</summary>
+    int ScratchLength(int rows, int columns);
+    /// <summary>Applies ΔW to <see cref="LayerSignals.Weights"/>. θ has 10 entries, t0..t9.</summary>
+    void Apply(in LayerSignals layer, ReadOnlySpan<float> theta, Span<float> scratch);
+}
