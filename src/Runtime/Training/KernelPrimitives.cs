@@ -48,6 +48,29 @@ public static class KernelPrimitives
     /// <summary>row *= scale.</summary>
     public static void Scale(Span<float> row, float scale) => TensorPrimitives.Multiply(row, scale, row);
 
+    /// <summary>
+    /// destination = softmax(z), computed stably (the maximum is subtracted before exponentiating). A NaN in
+    /// <paramref name="z"/> makes every output NaN. <paramref name="destination"/> may be <paramref name="z"/> itself.
+    /// </summary>
+    public static void Softmax(ReadOnlySpan<float> z, Span<float> destination)
+    {
+        if (z.Length == 0 || destination.Length != z.Length)
+        {
+            throw new ArgumentException($"softmax needs equal, non-empty input and output lengths, got {z.Length} and {destination.Length}.");
+        }
+        float max = TensorPrimitives.Max(z); // NaN if any entry is NaN
+        TensorPrimitives.Subtract(z, max, destination);
+        TensorPrimitives.Exp(destination, destination);
+        float sum = TensorPrimitives.Sum(destination); // ≥ 1: the maximum contributes exp(0)
+        TensorPrimitives.Divide(destination, sum, destination);
+    }
+
+    /// <summary>Index of the largest entry (the first on ties).</summary>
+    public static int ArgMax(ReadOnlySpan<float> values) => TensorPrimitives.IndexOfMax(values);
+
+    /// <summary>Whether every entry is finite (no NaN, no ±∞); one SIMD pass.</summary>
+    public static bool AllFinite(ReadOnlySpan<float> values) => TensorPrimitives.IsFiniteAll(values);
+
     private static void CheckShape(ReadOnlySpan<float> weights, int rows, int columns, int inputLength, int expectedInput, int outputLength, int expectedOutput)
     {
         if (weights.Length != rows * columns || inputLength != expectedInput || outputLength != expectedOutput)

@@ -1,0 +1,93 @@
+using System.CommandLine;
+using System.Globalization;
+using PlasticityDsl.Runtime;
+using PlasticityDsl.Runtime.Data;
+using PlasticityDsl.Runtime.Experiments;
+using PlasticityDsl.Runtime.Reporting;
+
+namespace PlasticityDsl.Cli.Commands;
+
+/// <summary>
+/// <c>plasticity grid</c>: selects θ on the validation split (the last 10,000 training images; never the test
+/// set). Every configuration gets the same seeds and samples, so two rules searched over grids of equal
+/// size get equal budgets.
+/// </summary>
+internal static class GridCommand
+{
+    public sealed record GridPoint(IReadOnlyDictionary<string, float> Theta, double ValidationAccuracyMean, double CiLower, double CiUpper, IReadOnlyList<double> PerSeed);
+
+    public sealed record GridReport(string Rule, IReadOnlyList<int> Layers, int Samples, int Seeds, string Init, string SelectedOn, IReadOnlyList<GridPoint> Points, GridPoint Best);
+
+    public static Command Create()
+    {
+        var rule = new Option<string>("--rule") { Description = "built-in rule name", Required = true };
+        var axes = new Option<string[]>("--axis") { Description = "values of one coefficient, e.g. --axis t0=0.003,0.01,0.03 (repeat per coefficient)", Required = true, AllowMultipleArgumentsPerToken = false };
+        var layers = CommonOptions.Layers("784,170,130,100,70,10");
+        var samples = CommonOptions.Samples();
+        var seeds = new Option<int>("--seeds") { Description = "seeds per configuration", DefaultValueFactory = _ => 3 };
+        var init = new Option<string>("--init") { Description = "xavier or naive", DefaultValueFactory = _ => "xavier" };
+        var activation = CommonOptions.Activation();
+        var output = new Option<string?>("--out") { Description = "write every configuration's score as JSON" };
+        var data = CommonOptions.Data();
+        var command = new Command("grid", "Grid-search a rule's coefficients on the validation split.") { rule, axes, layers, samples, seeds, init, activation, output, data };
+        command.SetAction(result => CliErrors.Guard(() =>
+        {
+            IPlasticityRule plasticityRule = CommonOptions.Rule(result.GetValue(rule)!);
+            IReadOnlyList<int> layerSizes = CommonOptions.ParseLayers(result.GetValue(layers)!);
+            List<float[]> grid = Expand(result.GetValue(axes)!, plasticityRule);
+            int sampleCount = result.GetValue(samples);
+            var arms = grid.Select(theta => new Arm(Label(theta, plasticityRule), plasticityRule, theta)).ToArray();
+            var options = new SweepOptions(result.GetValue(seeds), sampleCount, sampleCount, 1000, result.GetValue(init)!, result.GetValue(activation)!, SampleOrder.Shuffle, Environment.ProcessorCount);
+            (Dataset train, _) = MnistData.Load(DataLocator.EnsureMnist(result.GetValue(data), Console.Error.WriteLine));
+            Console.Error.WriteLine($"grid: {arms.Length} configurations × {options.Seeds} seeds of {plasticityRule.Name}, {sampleCount} samples each, scored on the validation split");
+            IReadOnlyList<ArmSummary> summaries = SeedSweep.Run(new[] { new Comparison("grid", layerSizes, arms) }, options,
+                MnistData.TrainingSplit(train), MnistData.ValidationSplit(train), Console.Error.WriteLine);
+            var points = summaries.Select(s => new GridPoint(s.Theta, s.FinalAccuracyMean, s.FinalAccuracyLower, s.FinalAccuracyUpper, s.FinalAccuracyPerSeed))
+                .OrderByDescending(p => p.ValidationAccuracyMean).ToArray();
+            foreach (GridPoint p in points) Console.WriteLine($"{string.Join(" ", p.Theta.Select(t => $"{t.Key}={t.Value:G4}"))}\tvalidation {p.ValidationAccuracyMean:P2} [{p.CiLower:P2}, {p.CiUpper:P2}]");
+            if (result.GetValue(output) is { } path)
+            {
+                ResultsWriter.WriteJson(path, new GridReport(plasticityRule.Name, layerSizes, sampleCount, options.Seeds, options.Init,
+                    $"MNIST train[{train.Count - MnistData.ValidationSize}, {train.Count})", points, points[0]));
+            }
+
+            return CliErrors.Ok;
+        }));
+        return command;
+    }
+
+    private static string Label(float[] theta, IPlasticityRule rule) =>
+        string.Join(",", rule.Coefficients.Select(k => $"t{k}={theta[k].ToString("G4", CultureInfo.InvariantCulture)}"));
+
+    /// <summary>The Cartesian product of the axes, each parsed like --theta.</summary>
+    private static List<float[]> Expand(IReadOnlyList<string> axes, IPlasticityRule rule)
+    {
+        var grid = new List<float[]> { new float[RunSpec.CoefficientCount] };
+        var covered = new HashSet<int>();
+        foreach (string axis in axes)
+        {
+            string[] pair = axis.Split('=', 2, StringSplitOptions.TrimEntries);
+            if (pair.Length != 2) throw new UsageException($"--axis: `{axis}` is not of the form tK=V1,V2,…");
+            int k = CommonOptions.ParseCoefficient("--axis", pair[0], rule);
+            if (!covered.Add(k)) throw new UsageException($"--axis: t{k} is given twice");
+            var next = new List<float[]>();
+            foreach (string text in pair[1].Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            {
+                float value = CommonOptions.ParseValue("--axis", text);
+                foreach (float[] theta in grid)
+                {
+                    var copy = (float[])theta.Clone();
+                    copy[k] = value;
+                    next.Add(copy);
+                }
+            }
+
+            if (next.Count == 0) throw new UsageException($"--axis: `{axis}` lists no values");
+            grid = next;
+        }
+
+        int[] missing = rule.Coefficients.Where(k => !covered.Contains(k)).ToArray();
+        if (missing.Length > 0) throw new UsageException($"--axis: rule `{rule.Name}` reads {string.Join(", ", missing.Select(k => "t" + k))}; give an axis for each");
+        return grid;
+    }
+}

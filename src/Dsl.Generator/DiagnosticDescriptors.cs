@@ -1,0 +1,82 @@
+using Microsoft.CodeAnalysis;
+using PlasticityDsl.Language;
+
+namespace PlasticityDsl.Generator;
+
+/// <summary>One Roslyn descriptor per stable PDSL code (declared statically so release tracking sees them);
+/// the message is the front end's, verbatim.</summary>
+internal static class DiagnosticDescriptors
+{
+    private const string Category = "PlasticityDsl";
+    private const string HelpRoot = "docs/diagnostics.md#";
+
+    public static readonly DiagnosticDescriptor SyntaxError = new(
+        "PDSL0001", "Syntax error in rule", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true,
+        description: "Syntax error in rule.", helpLinkUri: HelpRoot + "pdsl0001");
+
+    public static readonly DiagnosticDescriptor EmptyRule = new(
+        "PDSL0002", "Rule has no update statement", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true,
+        description: "Rule has no update statement.", helpLinkUri: HelpRoot + "pdsl0002");
+
+    public static readonly DiagnosticDescriptor InvalidRuleName = new(
+        "PDSL0003", "Rule name is not a valid identifier", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true,
+        description: "Rule name is not a valid identifier.", helpLinkUri: HelpRoot + "pdsl0003");
+
+    public static readonly DiagnosticDescriptor NumberOutOfRange = new(
+        "PDSL0004", "Numeric literal out of range", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true,
+        description: "Numeric literal out of range.", helpLinkUri: HelpRoot + "pdsl0004");
+
+    public static readonly DiagnosticDescriptor MultiplyShapeMismatch = new(
+        "PDSL1001", "Matrix product with mismatched inner dimensions", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true,
+        description: "Matrix product with mismatched inner dimensions.", helpLinkUri: HelpRoot + "pdsl1001");
+
+    public static readonly DiagnosticDescriptor AddShapeMismatch = new(
+        "PDSL1002", "Sum or difference of different shapes", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true,
+        description: "Sum or difference of different shapes.", helpLinkUri: HelpRoot + "pdsl1002");
+
+    public static readonly DiagnosticDescriptor TargetShapeMismatch = new(
+        "PDSL1003", "Update has the wrong shape for its target", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true,
+        description: "Update has the wrong shape for its target.", helpLinkUri: HelpRoot + "pdsl1003");
+
+    public static readonly DiagnosticDescriptor UnknownSymbol = new(
+        "PDSL2001", "Unknown symbol", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true,
+        description: "Unknown symbol.", helpLinkUri: HelpRoot + "pdsl2001");
+
+    public static readonly DiagnosticDescriptor DuplicateTarget = new(
+        "PDSL2002", "Target updated twice", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true,
+        description: "Target updated twice.", helpLinkUri: HelpRoot + "pdsl2002");
+
+    public static readonly DiagnosticDescriptor UnknownTarget = new(
+        "PDSL2003", "Unknown update target", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true,
+        description: "Unknown update target.", helpLinkUri: HelpRoot + "pdsl2003");
+
+    public static readonly DiagnosticDescriptor UnsupportedProduct = new(
+        "PDSL2004", "Product of weight matrices without a vector", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true,
+        description: "Product of weight matrices without a vector.", helpLinkUri: HelpRoot + "pdsl2004");
+
+    public static readonly DiagnosticDescriptor DuplicateRuleName = new(
+        "PDSL2005", "Two rules have the same name", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true,
+        description: "Two rules have the same name.", helpLinkUri: HelpRoot + "pdsl2005");
+
+    public static readonly DiagnosticDescriptor InternalError = new(
+        "PDSL9001", "Internal compiler error", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true,
+        description: "Internal compiler error.", helpLinkUri: HelpRoot + "pdsl9001");
+
+    public static DiagnosticDescriptor For(DiagnosticCode code) => code switch
+    {
+        DiagnosticCode.SyntaxError => SyntaxError,
+        DiagnosticCode.EmptyRule => EmptyRule,
+        DiagnosticCode.InvalidRuleName => InvalidRuleName,
+        DiagnosticCode.NumberOutOfRange => NumberOutOfRange,
+        DiagnosticCode.MultiplyShapeMismatch => MultiplyShapeMismatch,
+        DiagnosticCode.AddShapeMismatch => AddShapeMismatch,
+        DiagnosticCode.TargetShapeMismatch => TargetShapeMismatch,
+        DiagnosticCode.UnknownSymbol => UnknownSymbol,
+        DiagnosticCode.DuplicateTarget => DuplicateTarget,
+        DiagnosticCode.UnknownTarget => UnknownTarget,
+        DiagnosticCode.UnsupportedProduct => UnsupportedProduct,
+        DiagnosticCode.DuplicateRuleName => DuplicateRuleName,
+        DiagnosticCode.InternalError => InternalError,
+        _ => InternalError,
+    };
+}

@@ -1,0 +1,9 @@
+namespace PlasticityDsl.Generator;
+
+/// <summary>Names of pipeline steps, for incrementality tests.</summary>
+public static class TrackingNames
+{
+    public const string Compiled = nameof(Compiled);
+    public const string Model = nameof(Model);
+    public const string Registry = nameof(Registry);
+}

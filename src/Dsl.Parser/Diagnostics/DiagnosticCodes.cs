@@ -1,0 +1,28 @@
+namespace PlasticityDsl.Language;
+
+/// <summary>Stable diagnostic codes: 0xxx syntax, 1xxx shapes, 2xxx semantics, 9xxx internal.
+/// Never renumber; docs/diagnostics.md lists each with an example and its fix.</summary>
+public enum DiagnosticCode
+{
+    SyntaxError = 1,
+    EmptyRule = 2,
+    InvalidRuleName = 3,
+    NumberOutOfRange = 4,
+    MultiplyShapeMismatch = 1001,
+    AddShapeMismatch = 1002,
+    TargetShapeMismatch = 1003,
+    UnknownSymbol = 2001,
+    DuplicateTarget = 2002,
+    UnknownTarget = 2003,
+    UnsupportedProduct = 2004,
+    DuplicateRuleName = 2005,
+    InternalError = 9001,
+}
+
+public static class DiagnosticCodes
+{
+    public static string Id(DiagnosticCode code) => "PDSL" + ((int)code).ToString("D4", System.Globalization.CultureInfo.InvariantCulture);
+
+    public static Severity SeverityOf(DiagnosticCode code) => Severity.Error;
+
+}

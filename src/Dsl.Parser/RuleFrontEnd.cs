@@ -1,0 +1,83 @@
+using PlasticityDsl.Language.Binding;
+using PlasticityDsl.Language.Lowering;
+using PlasticityDsl.Language.Syntax;
+
+namespace PlasticityDsl.Language;
+
+/// <summary>The result of compiling one .rule file: a kernel plan when there were no errors, and the
+/// diagnostics either way. Equatable, position-free apart from the diagnostics' spans.</summary>
+public sealed record CompiledRule(KernelModel? Model, EquatableArray<RuleDiagnostic> Diagnostics)
+{
+    public bool Succeeded => Model is not null;
+}
+
+/// <summary>Parse → bind and check shapes → lower: the one code path behind the source generator, the
+/// <c>plasticity check</c> and <c>plasticity emit</c> commands, and the tests.</summary>
+public static class RuleFrontEnd
+{
+    /// <summary>Compiles <paramref name="text"/>; <paramref name="fileStem"/> names the rule unless a
+    /// <c>rule Name</c> header does. Never throws on user input.</summary>
+    public static CompiledRule Compile(string fileStem, string text)
+    {
+        if (!RuleParser.TryParse(text, out RuleFileSyntax? syntax, out RuleDiagnostic? syntaxError))
+        {
+            return Failed(syntaxError!);
+        }
+
+        var diagnostics = new List<RuleDiagnostic>();
+        string name = syntax!.Name ?? fileStem;
+        if (!IsValidRuleName(name))
+        {
+            diagnostics.Add(new RuleDiagnostic(DiagnosticCode.InvalidRuleName, syntax.NameSpan ?? SourceSpan.Empty,
+                syntax.Name is null
+                    ? $"the file name `{Sanitize(fileStem)}` is not a valid rule name (ASCII letters, digits, `_` and `-`, starting with a letter); rename the file or add a header `rule Name`"
+                    : $"`{Sanitize(name)}` is not a valid rule name (ASCII letters, digits, `_` and `-`, starting with a letter)"));
+        }
+
+        if (syntax.Updates.Count == 0)
+        {
+            diagnostics.Add(new RuleDiagnostic(DiagnosticCode.EmptyRule, EndOf(text),
+                "the rule has no update; write one such as `dW = -t0*e_l*y_<l-1>'`"));
+        }
+
+        var binder = new Binder();
+        IReadOnlyList<BoundUpdate> updates = binder.Bind(syntax);
+        diagnostics.AddRange(binder.Diagnostics);
+        if (diagnostics.Count > 0)
+        {
+            return new CompiledRule(null, diagnostics.ToEquatableArray());
+        }
+
+        KernelModel model = Lowerer.Lower(name, ClassName(name), PrettyPrinter.Print(syntax), updates.Single(u => u.Target == "dW"));
+        return new CompiledRule(model, EquatableArray<RuleDiagnostic>.Empty);
+    }
+
+    private static CompiledRule Failed(RuleDiagnostic diagnostic) => new(null, new[] { diagnostic }.ToEquatableArray());
+
+    public static bool IsValidRuleName(string name) =>
+        name.Length is > 0 and <= 128
+        && IsAsciiLetter(name[0])
+        && name.All(c => IsAsciiLetter(c) || c is >= '0' and <= '9' or '_' or '-');
+
+    private static bool IsAsciiLetter(char c) => c is >= 'a' and <= 'z' or >= 'A' and <= 'Z';
+
+    /// <summary>bp_oja → BpOjaRule.</summary>
+    public static string ClassName(string ruleName) =>
+        string.Concat(ruleName.Split(new[] { '_', '-' }, StringSplitOptions.RemoveEmptyEntries)
+            .Select(part => char.ToUpperInvariant(part[0]) + part.Substring(1))) + "Rule";
+
+    /// <summary>Keeps a user-supplied name printable in a message without echoing control characters.</summary>
+    private static string Sanitize(string s) => new(s.Take(64).Select(c => char.IsControl(c) ? '?' : c).ToArray());
+
+    private static SourceSpan EndOf(string text)
+    {
+        int line = 0, column = 0;
+        foreach (char c in text)
+        {
+            if (c == '\n') { line++; column = 0; }
+            else column++;
+        }
+
+        return new SourceSpan(text.Length, 0, line, column, line, column);
+    }
+}

@@ -1,0 +1,159 @@
+using System.Globalization;
+using System.Linq;
+using Sprache;
+
+namespace PlasticityDsl.Language.Syntax;
+
+/// <summary>
+/// The grammar of docs/language.md, in Sprache. <see cref="TryParse"/> never throws on user input: a
+/// failure becomes one PDSL0001 diagnostic at the furthest position reached, naming what was expected.
+/// </summary>
+public static class RuleParser
+{
+    public static bool TryParse(string text, out RuleFileSyntax? rule, out RuleDiagnostic? diagnostic)
+    {
+        rule = null;
+        diagnostic = null;
+        IResult<RuleFileSyntax> result = File.TryParse(text);
+        if (result.WasSuccessful)
+        {
+            rule = result.Value;
+            return true;
+        }
+
+        diagnostic = new RuleDiagnostic(DiagnosticCode.SyntaxError, PointAt(text, result.Remainder), DescribeFailure(result));
+        return false;
+    }
+
+    private static string DescribeFailure(IResult<RuleFileSyntax> result)
+    {
+        IInput at = result.Remainder;
+        string found = at.AtEnd ? "end of file" : Quote(at.Current);
+        string[] expected = result.Expectations.Where(e => !string.IsNullOrEmpty(e)).Distinct().ToArray();
+        return expected.Length == 0
+            ? $"unexpected {found}"
+            : $"expected {string.Join(" or ", expected)}, found {found}";
+    }
+
+    private static string Quote(char c) => c switch
+    {
+        '\n' or '\r' => "end of line",
+        '\t' => "tab",
+        _ when char.IsControl(c) => "control character U+" + ((int)c).ToString("X4", CultureInfo.InvariantCulture),
+        _ => "`" + c + "`",
+    };
+
+    private static SourceSpan PointAt(string text, IInput at)
+    {
+        int length = at.AtEnd || at.Current == '\n' || at.Current == '\r' ? 0 : (char.IsHighSurrogate(at.Current) && at.Position + 1 < text.Length ? 2 : 1);
+        return new SourceSpan(at.Position, length, at.Line - 1, at.Column - 1, at.Line - 1, at.Column - 1 + length);
+    }
+
+    internal static SourceSpan ToSpan<T>(ITextSpan<T> span) =>
+        new(span.Start.Pos, span.End.Pos - span.Start.Pos, span.Start.Line - 1, span.Start.Column - 1, span.End.Line - 1, span.End.Column - 1);
+
+    // Layout: whitespace and comments (# or //, to the end of the line) may appear between any two tokens.
+    private static readonly Parser<string> LineComment =
+        from start in Parse.String("//").Text().Or(Parse.Char('#').Once().Text())
+        from body in Parse.CharExcept("\r\n").Many().Text()
+        select body;
+
+    private static readonly Parser<IEnumerable<string>> Layout =
+        Parse.WhiteSpace.AtLeastOnce().Text().Or(LineComment).Many();
+
+    private static Parser<T> Token<T>(Parser<T> parser) =>
+        from value in parser
+        from trailing in Layout
+        select value;
+
+    private static Parser<ITextSpan<char>> Symbol(char c, string name) => Token(Parse.Char(c).Named(name).Span());
+
+    // Identifiers: y_l, W, t0, and subscripts written in angle brackets after an underscore: y_<l-1>.
+    private static readonly Parser<string> Subscript =
+        from open in Parse.Char('<')
+        from body in Parse.LetterOrDigit.Or(Parse.Chars("+-")).Many().Text()
+        from close in Parse.Char('>').Named("`>` closing the subscript")
+        select "<" + body + ">";
+
+    private static readonly Parser<string> RawIdentifier =
+        (from first in Parse.Letter
+         from rest in Parse.LetterOrDigit.Or(Parse.Char('_')).Many().Text()
+         from subscript in (rest.EndsWith("_", StringComparison.Ordinal) ? Subscript : Parse.Return(string.Empty)).Optional()
+         select first + rest + subscript.GetOrElse(string.Empty)).Named("a symbol");
+
+    private static readonly Parser<ITextSpan<string>> Identifier = Token(RawIdentifier.Span());
+
+    private static readonly Parser<ITextSpan<string>> NumberText = Token((
+        from integer in Parse.Digit.AtLeastOnce().Text()
+        from fraction in Parse.Char('.').Then(_ => Parse.Digit.AtLeastOnce().Text()).Select(f => "." + f).Optional()
+        from exponent in (
+            from e in Parse.Chars("eE")
+            from sign in Parse.Chars("+-").Optional()
+            from digits in Parse.Digit.AtLeastOnce().Text()
+            select "e" + (sign.IsDefined ? sign.Get().ToString() : string.Empty) + digits).Optional()
+        select integer + fraction.GetOrElse(string.Empty) + exponent.GetOrElse(string.Empty)).Named("a number").Span());
+
+    private static readonly Parser<ExpressionSyntax> Number =
+        NumberText.Select(n => (ExpressionSyntax)new NumberSyntax(double.Parse(n.Value, NumberStyles.Float, CultureInfo.InvariantCulture), ToSpan(n)));
+
+    private static readonly Parser<ExpressionSyntax> SymbolReference =
+        Identifier.Select(id => (ExpressionSyntax)new SymbolSyntax(id.Value, ToSpan(id)));
+
+    private static readonly Parser<ExpressionSyntax> Parenthesized =
+        from open in Symbol('(', "`(`")
+        from inner in Parse.Ref(() => Expression)
+        from close in Symbol(')', "`)` or an operator")
+        select (ExpressionSyntax)new ParenthesizedSyntax(inner, SourceSpan.Cover(ToSpan(open), ToSpan(close)));
+
+    private static readonly Parser<ExpressionSyntax> Primary =
+        Number.XOr(SymbolReference).XOr(Parenthesized).Named("an expression");
+
+    private static readonly Parser<ExpressionSyntax> Postfix =
+        from operand in Primary
+        from primes in Symbol('\'', "`'`").Many()
+        select primes.Aggregate(operand, (acc, prime) => new TransposeSyntax(acc, SourceSpan.Cover(acc.Span, ToSpan(prime))));
+
+    private static readonly Parser<ExpressionSyntax> Unary =
+        (from minus in Symbol('-', "`-`")
+         from operand in Parse.Ref(() => Unary)
+         select (ExpressionSyntax)new NegateSyntax(operand, SourceSpan.Cover(ToSpan(minus), operand.Span)))
+        .XOr(Postfix);
+
+    private static Parser<ExpressionSyntax> LeftAssociative(Parser<ExpressionSyntax> operand, Parser<(BinaryOperator Op, SourceSpan Span)> op) =>
+        from first in operand
+        from rest in (from o in op
+                      from right in operand
+                      select (o, right)).XMany()
+        select rest.Aggregate(first, (left, next) =>
+            new BinarySyntax(next.o.Op, left, next.right, next.o.Span, SourceSpan.Cover(left.Span, next.right.Span)));
+
+    private static Parser<(BinaryOperator, SourceSpan)> Operator(char c, BinaryOperator op) =>
+        Symbol(c, "`" + c + "`").Select(s => (op, ToSpan(s)));
+
+    private static readonly Parser<ExpressionSyntax> Product =
+        LeftAssociative(Unary, Operator('*', BinaryOperator.Multiply));
+
+    private static readonly Parser<ExpressionSyntax> Expression =
+        LeftAssociative(Product, Operator('+', BinaryOperator.Add).XOr(Operator('-', BinaryOperator.Subtract)));
+
+    private static readonly Parser<UpdateSyntax> Update =
+        from target in Identifier.Named("an update such as `dW = …`")
+        from assign in Symbol('=', "`=`")
+        from value in Expression
+        select new UpdateSyntax(target.Value, ToSpan(target), value);
+
+    private static readonly Parser<ITextSpan<string>> Header =
+        from keyword in Parse.String("rule").Then(_ => Parse.WhiteSpace.AtLeastOnce()).Then(_ => Layout)
+        from name in Identifier.Named("a rule name")
+        select name;
+
+    private static readonly Parser<RuleFileSyntax> File =
+        from leading in Layout
+        from header in Header.Optional()
+        from updates in Update.XMany()
+        from end in Parse.String("").End().Named("an operator or a new update `dW = …`")
+        select new RuleFileSyntax(
+            header.IsDefined ? header.Get().Value : null,
+            header.IsDefined ? ToSpan(header.Get()) : null,
+            updates.ToList());
+}

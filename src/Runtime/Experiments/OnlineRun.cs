@@ -1,0 +1,125 @@
+using System.Diagnostics;
+using PlasticityDsl.Runtime.Data;
+
+namespace PlasticityDsl.Runtime.Experiments;
+
+/// <summary>How training images are drawn: in file order from the first, or a seeded permutation.</summary>
+public enum SampleOrder
+{
+    File,
+    Shuffle,
+}
+
+/// <summary>Everything that determines one online run, besides the data and the rule.</summary>
+public sealed record RunSpec(
+    IReadOnlyList<int> Layers,
+    string Activation,
+    string Init,
+    IReadOnlyList<float> Theta,
+    int Samples,
+    SampleOrder Order,
+    ulong Seed,
+    int EvalEvery)
+{
+    public const int CoefficientCount = 10;
+
+    /// <summary>Throws <see cref="ArgumentException"/> naming the offending setting.</summary>
+    public void Validate()
+    {
+        if (Layers.Count < 2 || Layers.Any(n => n < 1)) throw new ArgumentException("--layers needs at least two positive sizes, e.g. 784,100,10.");
+        if (Layers[0] != IdxReader.PixelsPerImage) throw new ArgumentException($"--layers must start with {IdxReader.PixelsPerImage} inputs for MNIST, not {Layers[0]}.");
+        if (Layers[^1] != IdxReader.ClassCount) throw new ArgumentException($"--layers must end with {IdxReader.ClassCount} outputs for MNIST, not {Layers[^1]}.");
+        if (Theta.Count != CoefficientCount) throw new ArgumentException("theta must hold t0..t9.");
+        if (Samples < 1) throw new ArgumentException("--samples must be at least 1.");
+        if (EvalEvery < 1) throw new ArgumentException("--eval-every must be at least 1.");
+    }
+}
+
+/// <summary>Test accuracy after a number of training samples.</summary>
+public sealed record CurvePoint(int Samples, double TestAccuracy);
+
+/// <summary>What one run measured.</summary>
+public sealed record RunResult(
+    string Rule,
+    ulong Seed,
+    double FinalTestAccuracy,
+    double SamplesPerSecond,
+    IReadOnlyList<CurvePoint> Curve);
+
+/// <summary>
+/// One online run: batch size 1, test accuracy measured every <see cref="RunSpec.EvalEvery"/> samples (and
+/// before the first). The clock covers the training steps only, never evaluation.
+/// </summary>
+public static class OnlineRun
+{
+    public static Mlp CreateNetwork(RunSpec spec)
+    {
+        spec.Validate();
+        var network = new Mlp(spec.Layers.ToArray(), Runtime.Activation.Parse(spec.Activation));
+        if (spec.Init.EndsWith(".npz", StringComparison.OrdinalIgnoreCase))
+        {
+            network.LoadWeights(WeightFiles.Read(spec.Init, network));
+        }
+        else
+        {
+            network.Initialize(Initialization.ParseScheme(spec.Init), spec.Seed);
+        }
+
+        return network;
+    }
+
+    /// <summary>The training sample indices, drawn once: file order from the first, or a seeded permutation.</summary>
+    public static int[] SampleIndices(int available, int samples, SampleOrder order, ulong seed)
+    {
+        var indices = new int[samples];
+        if (order == SampleOrder.File)
+        {
+            for (int i = 0; i < samples; i++) indices[i] = i % available;
+            return indices;
+        }
+
+        // A fresh permutation per epoch; a different stream from the weight init of the same seed.
+        var random = new DeterministicRandom(seed ^ 0x5DEECE66DUL);
+        var permutation = new int[available];
+        for (int i = 0, filled = 0; filled < samples; i++)
+        {
+            if (i % available == 0)
+            {
+                for (int k = 0; k < available; k++) permutation[k] = k;
+                random.Shuffle<int>(permutation);
+            }
+
+            indices[filled++] = permutation[i % available];
+        }
+
+        return indices;
+    }
+
+    public static RunResult Run(RunSpec spec, IPlasticityRule rule, Mlp network, Dataset train, Dataset test,
+        Action<int>? progress = null, CancellationToken cancellationToken = default)
+    {
+        spec.Validate();
+        float[] theta = spec.Theta.ToArray();
+        var learner = new OnlineLearner(network, rule);
+        int[] order = SampleIndices(train.Count, spec.Samples, spec.Order, spec.Seed);
+        var curve = new List<CurvePoint> { new(0, learner.Accuracy(test.Images, test.Labels, test.Count)) };
+        var clock = new Stopwatch();
+        for (int done = 0; done < spec.Samples;)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            int until = Math.Min(spec.Samples, done + spec.EvalEvery);
+            clock.Start();
+            for (; done < until; done++)
+            {
+                int index = order[done];
+                learner.Step(train.Image(index), train.Labels[index], rule, theta);
+            }
+
+            clock.Stop();
+            curve.Add(new CurvePoint(done, learner.Accuracy(test.Images, test.Labels, test.Count)));
+            progress?.Invoke(done);
+        }
+
+        return new RunResult(rule.Name, spec.Seed, curve[^1].TestAccuracy, spec.Samples / Math.Max(clock.Elapsed.TotalSeconds, 1e-9), curve);
+    }
+}

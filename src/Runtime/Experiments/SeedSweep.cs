@@ -1,0 +1,95 @@
+using PlasticityDsl.Runtime.Data;
+using PlasticityDsl.Runtime.Reporting;
+
+namespace PlasticityDsl.Runtime.Experiments;
+
+/// <summary>A rule with its coefficients: one curve of a comparison.</summary>
+public sealed record Arm(string Label, IPlasticityRule Rule, IReadOnlyList<float> Theta);
+
+/// <summary>One panel of a figure: the same network trained by each arm, over the same seeds.</summary>
+public sealed record Comparison(string Panel, IReadOnlyList<int> Layers, IReadOnlyList<Arm> Arms);
+
+public sealed record SweepOptions(int Seeds, int Samples, int EvalEvery, ulong FirstSeed, string Init, string Activation, SampleOrder Order, int Parallelism)
+{
+    public IEnumerable<ulong> SeedValues => Enumerable.Range(0, Seeds).Select(i => FirstSeed + (ulong)i);
+}
+
+/// <summary>Per arm: every seed's run and the bootstrapped band of the curves and of the final accuracy.</summary>
+public sealed record ArmSummary(
+    string Panel,
+    string Arm,
+    string Rule,
+    IReadOnlyDictionary<string, float> Theta,
+    IReadOnlyList<ulong> Seeds,
+    IReadOnlyList<int> Samples,
+    ConfidenceBand Accuracy,
+    double FinalAccuracyMean,
+    double FinalAccuracyLower,
+    double FinalAccuracyUpper,
+    double SamplesPerSecondMean,
+    IReadOnlyList<double> FinalAccuracyPerSeed);
+
+/// <summary>
+/// Runs every (panel, arm, seed) as an independent job on all cores. Seed s initializes the same weights and
+/// draws the same sample order for every arm, so arms differ only by their rule.
+/// </summary>
+public static class SeedSweep
+{
+    public const double ConfidenceLevel = 0.98;
+    public const int BootstrapResamples = 500;
+
+    public static IReadOnlyList<ArmSummary> Run(IReadOnlyList<Comparison> comparisons, SweepOptions options, Dataset train, Dataset test,
+        Action<string>? log = null, CancellationToken cancellationToken = default)
+    {
+        var jobs = (from c in comparisons from a in c.Arms from s in options.SeedValues select (Comparison: c, Arm: a, Seed: s)).ToArray();
+        var results = new RunResult[jobs.Length];
+        int finished = 0;
+        Parallel.For(0, jobs.Length, new ParallelOptions { MaxDegreeOfParallelism = options.Parallelism, CancellationToken = cancellationToken }, i =>
+        {
+            var (comparison, arm, seed) = jobs[i];
+            var spec = new RunSpec(comparison.Layers, options.Activation, options.Init, arm.Theta, options.Samples, options.Order, seed, options.EvalEvery);
+            results[i] = OnlineRun.Run(spec, arm.Rule, OnlineRun.CreateNetwork(spec), train, test, cancellationToken: cancellationToken);
+            int done = Interlocked.Increment(ref finished);
+            log?.Invoke($"[{done}/{jobs.Length}] {comparison.Panel} {arm.Label} seed {seed}: test accuracy {results[i].FinalTestAccuracy:P2}, {results[i].SamplesPerSecond:F0} samples/s");
+        });
+
+        var summaries = new List<ArmSummary>();
+        foreach (Comparison comparison in comparisons)
+        {
+            foreach (Arm arm in comparison.Arms)
+            {
+                RunResult[] runs = jobs.Select((job, i) => (job, i)).Where(x => x.job.Comparison == comparison && x.job.Arm == arm).Select(x => results[x.i]).ToArray();
+                double[][] curves = runs.Select(r => r.Curve.Select(p => p.TestAccuracy).ToArray()).ToArray();
+                double[] finals = runs.Select(r => r.FinalTestAccuracy).ToArray();
+                var (mean, lower, upper) = Bootstrap.Interval(finals, ConfidenceLevel, BootstrapResamples, seed: 1);
+                summaries.Add(new ArmSummary(
+                    comparison.Panel, arm.Label, arm.Rule.Name,
+                    arm.Rule.Coefficients.ToDictionary(k => "t" + k, k => arm.Theta[k]),
+                    runs.Select(r => r.Seed).ToArray(),
+                    runs[0].Curve.Select(p => p.Samples).ToArray(),
+                    Bootstrap.Band(curves, ConfidenceLevel, BootstrapResamples, seed: 1),
+                    mean, lower, upper,
+                    runs.Average(r => r.SamplesPerSecond),
+                    finals));
+            }
+        }
+
+        return summaries;
+    }
+
+    /// <summary>Writes the summaries as JSON and CSV and one PNG panel per comparison.</summary>
+    public static void WriteOutputs(string directory, string name, string title, IReadOnlyList<ArmSummary> summaries, object settings)
+    {
+        Directory.CreateDirectory(directory);
+        ResultsWriter.WriteJson(Path.Combine(directory, name + ".json"), new { Figure = name, Settings = settings, Arms = summaries });
+        var rows = from s in summaries
+                   from i in Enumerable.Range(0, s.Samples.Count)
+                   select (IReadOnlyList<object>)new object[] { s.Panel, s.Arm, s.Samples[i], s.Accuracy.Mean[i], s.Accuracy.Lower[i], s.Accuracy.Upper[i] };
+        ResultsWriter.WriteCsv(Path.Combine(directory, name + ".csv"), new[] { "panel", "arm", "samples", "test_accuracy_mean", "ci_lower", "ci_upper" }, rows);
+        var panels = summaries.GroupBy(s => s.Panel).Select(g => new Panel(
+            $"{title} {g.Key}", "training samples", "test accuracy",
+            g.Select(s => new CurveSeries($"{s.Arm} ({string.Join(", ", s.Theta.Select(t => $"{t.Key}={t.Value:G3}"))})", s.Samples.Select(x => (double)x).ToArray(), s.Accuracy)).ToArray()))
+            .ToArray();
+        CurvePlot.SaveGrid(Path.Combine(directory, name + ".png"), panels, columns: panels.Length);
+    }
+}

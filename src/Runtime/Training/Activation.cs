@@ -1,0 +1,259 @@
+using System.Numerics;
+using System.Numerics.Tensors;
+using System.Runtime.InteropServices;
+
+namespace PlasticityDsl.Runtime;
+
+/// <summary>The hidden-layer nonlinearities σ the network supports.</summary>
+public enum ActivationKind
+{
+    /// <summary>σ(z) = log(1 + exp(βz)) / β, σ'(z) = sigmoid(βz); β = 10 by default (the predecessor's choice).</summary>
+    Softplus,
+    /// <summary>σ(z) = max(z, 0), σ'(z) = [z &gt; 0].</summary>
+    Relu,
+    /// <summary>σ(z) = tanh z, σ'(z) = 1 − tanh² z.</summary>
+    Tanh,
+    /// <summary>σ(z) = z for z &gt; 0, exp(z) − 1 otherwise (α = 1); σ'(z) = 1 for z &gt; 0, exp(z) otherwise.</summary>
+    Elu,
+}
+
+/// <summary>
+/// A hidden-layer nonlinearity σ with its derivative σ', applied elementwise over spans (SIMD, no allocation).
+/// Instances are immutable; compare with <see cref="Equals(Activation?)"/>.
+/// </summary>
+public sealed class Activation : IEquatable<Activation>
+{
+    /// <summary>The softplus sharpness β used when none is given.</summary>
+    public const float DefaultSoftplusBeta = 10f;
+
+    private static readonly string[] ValidNames = ["softplus", "relu", "tanh", "elu"];
+    private static readonly IReadOnlyList<string> ReadOnlyNames = Array.AsReadOnly(ValidNames);
+
+    private Activation(ActivationKind kind, float beta)
+    {
+        Kind = kind;
+        Beta = beta;
+    }
+
+    /// <summary>Softplus with β = 10.</summary>
+    public static Activation Softplus { get; } = new(ActivationKind.Softplus, DefaultSoftplusBeta);
+    public static Activation Relu { get; } = new(ActivationKind.Relu, 0f);
+    public static Activation Tanh { get; } = new(ActivationKind.Tanh, 0f);
+    /// <summary>ELU with α = 1.</summary>
+    public static Activation Elu { get; } = new(ActivationKind.Elu, 0f);
+
+    /// <summary>The names <see cref="Parse"/> accepts, lower case.</summary>
+    public static IReadOnlyList<string> Names => ReadOnlyNames;
+
+    public ActivationKind Kind { get; }
+
+    /// <summary>Softplus sharpness β; 0 for the other kinds.</summary>
+    public float Beta { get; }
+
+    /// <summary>The lower-case name: softplus, relu, tanh or elu.</summary>
+    public string Name => ValidNames[(int)Kind];
+
+    /// <summary>Softplus with a chosen sharpness β (finite, &gt; 0).</summary>
+    public static Activation SoftplusWithBeta(float beta)
+    {
+        if (!(beta > 0f) || !float.IsFinite(beta))
+        {
+            throw new ArgumentOutOfRangeException(nameof(beta), beta, "softplus β must be finite and positive.");
+        }
+        return beta == DefaultSoftplusBeta ? Softplus : new Activation(ActivationKind.Softplus, beta);
+    }
+
+    public static Activation FromKind(ActivationKind kind) => kind switch
+    {
+        ActivationKind.Softplus => Softplus,
+        ActivationKind.Relu => Relu,
+        ActivationKind.Tanh => Tanh,
+        ActivationKind.Elu => Elu,
+        _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "unknown activation kind."),
+    };
+
+    /// <summary>Parses "softplus", "relu", "tanh" or "elu" (case-insensitive, surrounding spaces ignored).</summary>
+    /// <exception cref="FormatException">The name is none of these; the message lists the valid names.</exception>
+    public static Activation Parse(string name)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        if (TryParse(name, out var activation))
+        {
+            return activation;
+        }
+        throw new FormatException($"unknown activation '{name}'; valid names are: {string.Join(", ", ValidNames)}.");
+    }
+
+    public static bool TryParse(string? name, out Activation activation)
+    {
+        activation = Softplus;
+        if (name is null)
+        {
+            return false;
+        }
+        var trimmed = name.Trim();
+        for (int i = 0; i < ValidNames.Length; i++)
+        {
+            if (string.Equals(trimmed, ValidNames[i], StringComparison.OrdinalIgnoreCase))
+            {
+                activation = FromKind((ActivationKind)i);
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /// <summary>y = σ(z) elementwise. <paramref name="y"/> may be <paramref name="z"/> itself (same span) but must not partly overlap it.</summary>
+    public void Apply(ReadOnlySpan<float> z, Span<float> y)
+    {
+        CheckSpans(z, y);
+        switch (Kind)
+        {
+            case ActivationKind.Softplus: SoftplusSpan(z, y, Beta); break;
+            case ActivationKind.Relu: TensorPrimitives.Max(z, 0f, y); break;
+            case ActivationKind.Tanh: TensorPrimitives.Tanh(z, y); break;
+            case ActivationKind.Elu: EluSpan(z, y); break;
+        }
+    }
+
+    /// <summary>d = σ'(z) elementwise. <paramref name="d"/> may be <paramref name="z"/> itself (same span) but must not partly overlap it.</summary>
+    public void Derivative(ReadOnlySpan<float> z, Span<float> d)
+    {
+        CheckSpans(z, d);
+        switch (Kind)
+        {
+            case ActivationKind.Softplus:
+                TensorPrimitives.Multiply(z, Beta, d);
+                TensorPrimitives.Sigmoid(d, d);
+                break;
+            case ActivationKind.Relu: ReluDerivativeSpan(z, d); break;
+            case ActivationKind.Tanh:
+                TensorPrimitives.Tanh(z, d);
+                TensorPrimitives.Multiply(d, d, d);
+                TensorPrimitives.Subtract(1f, d, d);
+                break;
+            case ActivationKind.Elu: EluDerivativeSpan(z, d); break;
+        }
+    }
+
+    /// <summary>σ(z) for one value.</summary>
+    public float Apply(float z) => Kind switch
+    {
+        ActivationKind.Softplus => SoftplusScalar(z, Beta),
+        ActivationKind.Relu => MathF.Max(z, 0f), // MathF.Max propagates NaN
+        ActivationKind.Tanh => MathF.Tanh(z),
+        _ => z > 0f ? z : MathF.Exp(z) - 1f,
+    };
+
+    /// <summary>σ'(z) for one value.</summary>
+    public float Derivative(float z) => Kind switch
+    {
+        ActivationKind.Softplus => 1f / (1f + MathF.Exp(-Beta * z)),
+        ActivationKind.Relu => float.IsNaN(z) ? z : z > 0f ? 1f : 0f,
+        ActivationKind.Tanh => 1f - MathF.Tanh(z) * MathF.Tanh(z),
+        _ => z > 0f ? 1f : MathF.Exp(z),
+    };
+
+    public bool Equals(Activation? other) => other is not null && other.Kind == Kind && other.Beta == Beta;
+
+    public override bool Equals(object? obj) => obj is Activation other && Equals(other);
+
+    public override int GetHashCode() => HashCode.Combine(Kind, Beta);
+
+    public override string ToString() =>
+        Kind == ActivationKind.Softplus && Beta != DefaultSoftplusBeta ? $"softplus(β={Beta})" : Name;
+
+    private static void CheckSpans(ReadOnlySpan<float> input, Span<float> output)
+    {
+        if (input.Length != output.Length)
+        {
+            throw new ArgumentException($"input has {input.Length} values but output has {output.Length}.");
+        }
+        if (input.Overlaps(output, out int offset) && offset != 0)
+        {
+            throw new ArgumentException("input and output overlap partially; use the same span or disjoint spans.");
+        }
+    }
+
+    // σ(z) = max(z, 0) + log(1 + exp(−β|z|)) / β: exp never overflows, and the log argument lies in [1, 2].
+    private static float SoftplusScalar(float z, float beta) =>
+        MathF.Max(z, 0f) + MathF.Log(1f + MathF.Exp(-beta * MathF.Abs(z))) / beta;
+
+    private static void SoftplusSpan(ReadOnlySpan<float> z, Span<float> y, float beta)
+    {
+        int i = 0;
+        if (Vector.IsHardwareAccelerated && z.Length >= Vector<float>.Count)
+        {
+            var zv = MemoryMarshal.Cast<float, Vector<float>>(z);
+            var yv = MemoryMarshal.Cast<float, Vector<float>>(y);
+            var negBeta = new Vector<float>(-beta);
+            var invBeta = new Vector<float>(1f / beta);
+            var one = Vector<float>.One;
+            for (int k = 0; k < zv.Length; k++)
+            {
+                var v = zv[k];
+                var t = Vector.Exp(negBeta * Vector.Abs(v));
+                // Vector.Max propagates NaN on .NET 9+, and NaN reaches the log term through |v| anyway.
+                yv[k] = Vector.Max(v, Vector<float>.Zero) + Vector.Log(one + t) * invBeta;
+            }
+            i = zv.Length * Vector<float>.Count;
+        }
+        for (; i < z.Length; i++)
+        {
+            y[i] = SoftplusScalar(z[i], beta);
+        }
+    }
+
+    private static void EluSpan(ReadOnlySpan<float> z, Span<float> y)
+    {
+        int i = 0;
+        if (Vector.IsHardwareAccelerated && z.Length >= Vector<float>.Count)
+        {
+            var zv = MemoryMarshal.Cast<float, Vector<float>>(z);
+            var yv = MemoryMarshal.Cast<float, Vector<float>>(y);
+            var one = Vector<float>.One;
+            for (int k = 0; k < zv.Length; k++)
+            {
+                var v = zv[k];
+                // z > 0: expm1(0) + z = z; z ≤ 0: exp(z) − 1 + 0.
+                yv[k] = (Vector.Exp(Vector.Min(v, Vector<float>.Zero)) - one) + Vector.Max(v, Vector<float>.Zero);
+            }
+            i = zv.Length * Vector<float>.Count;
+        }
+        for (; i < z.Length; i++)
+        {
+            float v = z[i];
+            y[i] = v > 0f ? v : MathF.Exp(v) - 1f;
+        }
+    }
+
+    private static void EluDerivativeSpan(ReadOnlySpan<float> z, Span<float> d)
+    {
+        // exp(min(z, 0)) is 1 for z > 0 and exp(z) otherwise; TensorPrimitives.Min propagates NaN.
+        TensorPrimitives.Min(z, 0f, d);
+        TensorPrimitives.Exp(d, d);
+    }
+
+    private static void ReluDerivativeSpan(ReadOnlySpan<float> z, Span<float> d)
+    {
+        int i = 0;
+        if (Vector.IsHardwareAccelerated && z.Length >= Vector<float>.Count)
+        {
+            var zv = MemoryMarshal.Cast<float, Vector<float>>(z);
+            var dv = MemoryMarshal.Cast<float, Vector<float>>(d);
+            for (int k = 0; k < zv.Length; k++)
+            {
+                var v = zv[k];
+                // 1 where z > 0, 0 where z ≤ 0, NaN where z is NaN (v == v fails only there).
+                var step = Vector.ConditionalSelect(Vector.GreaterThan(v, Vector<float>.Zero), Vector<float>.One, Vector<float>.Zero);
+                dv[k] = Vector.ConditionalSelect(Vector.Equals(v, v), step, v);
+            }
+            i = zv.Length * Vector<float>.Count;
+        }
+        for (; i < z.Length; i++)
+        {
+            float v = z[i];
+            d[i] = float.IsNaN(v) ? v : v > 0f ? 1f : 0f;
+        }
+    }
+}

@@ -1,0 +1,314 @@
+using System.Numerics.Tensors;
+
+namespace PlasticityDsl.Runtime;
+
+/// <summary>
+/// Trains one <see cref="Mlp"/> online (batch size 1) with a plasticity rule. Owns a preallocated workspace, so
+/// <see cref="Step"/>, <see cref="Forward"/>, <see cref="Predict"/> and <see cref="Accuracy"/> allocate nothing
+/// once the kernel scratch has been sized for the rule (by the constructor, <see cref="Prepare"/> or the first step).
+/// </summary>
+/// <remarks>
+/// One step is a function of (weights, sample, θ) alone: every signal is recomputed from the current weights, and the
+/// only other state is <see cref="StepCount"/>, which names the step in <see cref="TrainingDivergedException"/>.
+/// The workspace views (<see cref="Activations"/>, <see cref="PreActivations"/>, <see cref="Errors"/>) hold the
+/// signals of the last forward pass (a step, <see cref="Forward"/>, <see cref="Predict"/> or <see cref="Accuracy"/>)
+/// and the errors of the last step; they are overwritten by the next call. Not thread-safe.
+/// </remarks>
+public sealed class OnlineLearner
+{
+    private readonly int[] _sizes;
+    private readonly float[][] _y;  // y_0 … y_L
+    private readonly float[][] _z;  // z_1 … z_L at indices 1 … L; _z[0] is empty
+    private readonly float[][] _e;  // e_0 … e_L
+    private readonly float[] _derivative; // σ'(z_l) for the widest hidden layer
+    private readonly float[][] _scratch; // kernel scratch of W_1 … W_L at indices 0 … L − 1
+    private long _stepCount;
+
+    /// <summary>A learner for <paramref name="network"/>, whose weights it updates in place.</summary>
+    /// <param name="network">The network to train.</param>
+    /// <param name="rule">If given, the kernel scratch is sized for it now, so that even the first step allocates nothing.</param>
+    public OnlineLearner(Mlp network, IPlasticityRule? rule = null)
+    {
+        ArgumentNullException.ThrowIfNull(network);
+        Network = network;
+        _sizes = new int[network.LayerSizes.Count];
+        for (int l = 0; l < _sizes.Length; l++)
+        {
+            _sizes[l] = network.LayerSizes[l];
+        }
+        int layers = _sizes.Length - 1;
+        _y = new float[layers + 1][];
+        _z = new float[layers + 1][];
+        _e = new float[layers + 1][];
+        int widestHidden = 0;
+        for (int l = 0; l <= layers; l++)
+        {
+            _y[l] = new float[_sizes[l]];
+            _z[l] = l == 0 ? [] : new float[_sizes[l]];
+            _e[l] = new float[_sizes[l]];
+            if (l > 0 && l < layers)
+            {
+                widestHidden = Math.Max(widestHidden, _sizes[l]);
+            }
+        }
+        _derivative = new float[widestHidden];
+        _scratch = new float[layers][];
+        for (int l = 0; l < layers; l++)
+        {
+            _scratch[l] = [];
+        }
+        if (rule is not null)
+        {
+            Prepare(rule);
+        }
+    }
+
+    /// <summary>The network trained in place.</summary>
+    public Mlp Network { get; }
+
+    /// <summary>L.</summary>
+    public int LayerCount => _sizes.Length - 1;
+
+    /// <summary>Samples seen by <see cref="Step"/> (1-based numbering of steps: the k-th step makes this k). Settable to resume from a checkpoint.</summary>
+    public long StepCount
+    {
+        get => _stepCount;
+        set
+        {
+            ArgumentOutOfRangeException.ThrowIfNegative(value);
+            _stepCount = value;
+        }
+    }
+
+    /// <summary>Cross-entropy −log y_L[label] of the last step, from the pre-update forward pass.</summary>
+    public float LastLoss { get; private set; }
+
+    /// <summary>Which errors the last step computed: <see cref="RuleSignals.None"/> (all e_l are zero),
+    /// <see cref="RuleSignals.PostError"/> (e_1 … e_L; e_0 is zero) or both (e_0 … e_L).</summary>
+    public RuleSignals ComputedErrors { get; private set; }
+
+    /// <summary>y_l for l = 0 … L (y_0 = x, y_L = softmax output) of the last forward pass.</summary>
+    public ReadOnlySpan<float> Activations(int layer)
+    {
+        CheckLayer(layer, 0);
+        return _y[layer];
+    }
+
+    /// <summary>z_l = W_l y_(l−1) for l = 1 … L of the last forward pass.</summary>
+    public ReadOnlySpan<float> PreActivations(int layer)
+    {
+        CheckLayer(layer, 1);
+        return _z[layer];
+    }
+
+    /// <summary>e_l for l = 0 … L of the last step (zero where <see cref="ComputedErrors"/> says they were not computed).</summary>
+    public ReadOnlySpan<float> Errors(int layer)
+    {
+        CheckLayer(layer, 0);
+        return _e[layer];
+    }
+
+    /// <summary>Sizes the kernel scratch of every layer for <paramref name="rule"/> (allocates only if it grows).</summary>
+    public void Prepare(IPlasticityRule rule)
+    {
+        ArgumentNullException.ThrowIfNull(rule);
+        for (int l = 1; l <= LayerCount; l++)
+        {
+            EnsureScratch(rule, l);
+        }
+    }
+
+    /// <summary>
+    /// One online step on sample (<paramref name="x"/>, <paramref name="label"/>): forward pass, errors (only those
+    /// <paramref name="rule"/> reads), then W_l += ΔW_l for every layer, all ΔW_l computed from the pre-update state.
+    /// </summary>
+    /// <param name="x">y_0, n_0 values (pixels already scaled to [0, 1]).</param>
+    /// <param name="label">The class, 0 … n_L − 1.</param>
+    /// <param name="rule">The plasticity rule.</param>
+    /// <param name="theta">The coefficients t_0 … t_9.</param>
+    /// <exception cref="TrainingDivergedException">A weight became NaN or ±∞; the network is then partly updated and should be discarded.</exception>
+    public void Step(ReadOnlySpan<float> x, int label, IPlasticityRule rule, ReadOnlySpan<float> theta)
+    {
+        ArgumentNullException.ThrowIfNull(rule);
+        int layers = LayerCount;
+        if ((uint)label >= (uint)_sizes[layers])
+        {
+            throw new ArgumentOutOfRangeException(nameof(label), label, $"label must be in 0 … {_sizes[layers] - 1}.");
+        }
+        CheckTheta(rule, theta);
+        RuleSignals signals = rule.Signals;
+        bool postError = (signals & RuleSignals.PostError) != 0;
+        bool preError = (signals & RuleSignals.PreError) != 0;
+        bool anyError = postError || preError;
+
+        ForwardCore(x);
+        LastLoss = CrossEntropy(_z[layers], label);
+
+        if (anyError)
+        {
+            ComputeErrors(label, preError);
+        }
+        else
+        {
+            for (int l = 0; l <= layers; l++)
+            {
+                _e[l].AsSpan().Clear();
+            }
+        }
+        if (!preError)
+        {
+            _e[0].AsSpan().Clear();
+        }
+        ComputedErrors = !anyError ? RuleSignals.None : preError ? RuleSignals.PostError | RuleSignals.PreError : RuleSignals.PostError;
+
+        _stepCount++;
+        float[][] weights = Network.Weights;
+        for (int l = 1; l <= layers; l++)
+        {
+            // All signals were computed above from the pre-update weights and the kernel of layer l reads only W_l,
+            // so updating layer by layer in place equals computing every ΔW_l first and then adding them.
+            Span<float> w = weights[l - 1];
+            var layer = new LayerSignals(w, _sizes[l], _sizes[l - 1], _y[l], _y[l - 1], _z[l],
+                postError ? _e[l] : default, preError ? _e[l - 1] : default);
+            int need = EnsureScratch(rule, l);
+            rule.Apply(in layer, theta, _scratch[l - 1].AsSpan(0, need));
+            if (!KernelPrimitives.AllFinite(w))
+            {
+                throw new TrainingDivergedException(l, _stepCount);
+            }
+        }
+    }
+
+    /// <summary>Runs the forward pass on <paramref name="x"/>, leaving y_l and z_l in the workspace views.</summary>
+    public void Forward(ReadOnlySpan<float> x) => ForwardCore(x);
+
+    /// <summary>The predicted class argmax y_L (forward pass only; the first index on ties).</summary>
+    public int Predict(ReadOnlySpan<float> x)
+    {
+        ForwardCore(x);
+        return KernelPrimitives.ArgMax(_z[LayerCount]); // softmax is monotone: argmax z_L = argmax y_L
+    }
+
+    /// <summary>Fraction of the first <paramref name="count"/> samples classified correctly.</summary>
+    /// <param name="images">Samples back to back, n_0 values each, at least <paramref name="count"/> of them.</param>
+    /// <param name="labels">Labels, at least <paramref name="count"/>.</param>
+    /// <param name="count">How many samples to evaluate (≥ 1).</param>
+    public double Accuracy(ReadOnlySpan<float> images, ReadOnlySpan<byte> labels, int count)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);
+        int inputs = _sizes[0];
+        if (images.Length / inputs < count || labels.Length < count)
+        {
+            throw new ArgumentException(
+                $"need {count} samples of {inputs} values and {count} labels, got {images.Length} values and {labels.Length} labels.");
+        }
+        int correct = 0;
+        for (int i = 0; i < count; i++)
+        {
+            if (Predict(images.Slice(i * inputs, inputs)) == labels[i])
+            {
+                correct++;
+            }
+        }
+        return correct / (double)count;
+    }
+
+    private void ForwardCore(ReadOnlySpan<float> x)
+    {
+        int layers = LayerCount;
+        if (x.Length != _sizes[0])
+        {
+            throw new ArgumentException($"the input must have n_0 = {_sizes[0]} values, got {x.Length}.", nameof(x));
+        }
+        if (!KernelPrimitives.AllFinite(x))
+        {
+            throw new ArgumentException("the input has a non-finite value (NaN or ±∞).", nameof(x));
+        }
+        x.CopyTo(_y[0]);
+        float[][] weights = Network.Weights;
+        Activation activation = Network.Activation;
+        for (int l = 1; l <= layers; l++)
+        {
+            KernelPrimitives.MultiplyVector(weights[l - 1], _sizes[l], _sizes[l - 1], _y[l - 1], _z[l]);
+            if (l < layers)
+            {
+                activation.Apply(_z[l], _y[l]);
+            }
+            else
+            {
+                KernelPrimitives.Softmax(_z[l], _y[l]);
+            }
+        }
+    }
+
+    private void ComputeErrors(int label, bool inputError)
+    {
+        int layers = LayerCount;
+        float[][] weights = Network.Weights;
+        Activation activation = Network.Activation;
+        // e_L = y_L − onehot(label)
+        _y[layers].AsSpan().CopyTo(_e[layers]);
+        _e[layers][label] -= 1f;
+        // e_l = (W_(l+1)ᵀ e_(l+1)) ⊙ σ'(z_l), l = L−1 … 1
+        for (int l = layers - 1; l >= 1; l--)
+        {
+            Span<float> e = _e[l];
+            KernelPrimitives.MultiplyTransposedVector(weights[l], _sizes[l + 1], _sizes[l], _e[l + 1], e);
+            Span<float> derivative = _derivative.AsSpan(0, _sizes[l]);
+            activation.Derivative(_z[l], derivative);
+            TensorPrimitives.Multiply(e, derivative, e);
+        }
+        // e_0 = W_1ᵀ e_1 (the input has no nonlinearity)
+        if (inputError)
+        {
+            KernelPrimitives.MultiplyTransposedVector(weights[0], _sizes[1], _sizes[0], _e[1], _e[0]);
+        }
+    }
+
+    // −log softmax(z)[label] = log Σ exp(z_i − max) + max − z[label], stable for any finite z.
+    private static float CrossEntropy(ReadOnlySpan<float> z, int label)
+    {
+        float max = TensorPrimitives.Max(z);
+        double sum = 0;
+        for (int i = 0; i < z.Length; i++)
+        {
+            sum += Math.Exp(z[i] - max);
+        }
+        return (float)(Math.Log(sum) + max - z[label]);
+    }
+
+    private int EnsureScratch(IPlasticityRule rule, int layer)
+    {
+        int need = rule.ScratchLength(_sizes[layer], _sizes[layer - 1]);
+        if (need < 0)
+        {
+            throw new InvalidOperationException($"rule '{rule.Name}' asked for negative scratch ({need}) for W_{layer}.");
+        }
+        if (_scratch[layer - 1].Length < need)
+        {
+            _scratch[layer - 1] = new float[need];
+        }
+        return need;
+    }
+
+    private static void CheckTheta(IPlasticityRule rule, ReadOnlySpan<float> theta)
+    {
+        IReadOnlyList<int> coefficients = rule.Coefficients;
+        for (int i = 0; i < coefficients.Count; i++)
+        {
+            int k = coefficients[i];
+            if ((uint)k >= (uint)theta.Length)
+            {
+                throw new ArgumentException($"rule '{rule.Name}' reads t{k} but θ has {theta.Length} entries.", nameof(theta));
+            }
+        }
+    }
+
+    private void CheckLayer(int layer, int lowest)
+    {
+        if (layer < lowest || layer > LayerCount)
+        {
+            throw new ArgumentOutOfRangeException(nameof(layer), layer, $"layer must be in {lowest} … {LayerCount}.");
+        }
+    }
+}

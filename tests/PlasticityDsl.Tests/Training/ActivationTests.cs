@@ -1,0 +1,113 @@
+using PlasticityDsl.Runtime;
+using Xunit;
+
+namespace PlasticityDsl.Tests.Training;
+
+public class ActivationTests
+{
+    private static double Reference(string name, double z) => name switch
+    {
+        "softplus" => z > 0 ? z + Math.Log(1 + Math.Exp(-10 * z)) / 10 : Math.Log(1 + Math.Exp(10 * z)) / 10,
+        "relu" => Math.Max(z, 0),
+        "tanh" => Math.Tanh(z),
+        _ => z > 0 ? z : Math.Exp(z) - 1,
+    };
+
+    private static double ReferenceDerivative(string name, double z) => name switch
+    {
+        "softplus" => 1 / (1 + Math.Exp(-10 * z)),
+        "relu" => z > 0 ? 1 : 0,
+        "tanh" => 1 - Math.Tanh(z) * Math.Tanh(z),
+        _ => z > 0 ? 1 : Math.Exp(z),
+    };
+
+    // 37 values: exercises both the SIMD body and the scalar tail, and extreme arguments.
+    private static float[] Arguments()
+    {
+        var z = new float[37];
+        for (int i = 0; i < z.Length; i++)
+        {
+            z[i] = -3f + 6f * i / (z.Length - 1);
+        }
+        z[0] = -200f;
+        z[1] = 200f;
+        z[2] = -1e30f;
+        z[3] = 1e30f;
+        z[35] = 150f;
+        z[36] = -90f;
+        return z;
+    }
+
+    [Theory]
+    [InlineData("softplus")]
+    [InlineData("relu")]
+    [InlineData("tanh")]
+    [InlineData("elu")]
+    public void SpanAndScalarMatchTheDoublePrecisionDefinition(string name)
+    {
+        var activation = Activation.Parse(name);
+        float[] z = Arguments();
+        var y = new float[z.Length];
+        var d = new float[z.Length];
+        activation.Apply(z, y);
+        activation.Derivative(z, d);
+        for (int i = 0; i < z.Length; i++)
+        {
+            double expected = Reference(name, z[i]);
+            double expectedDerivative = ReferenceDerivative(name, z[i]);
+            Assert.True(float.IsFinite(y[i]), $"{name}({z[i]}) = {y[i]}");
+            Assert.True(Math.Abs(y[i] - expected) <= 2e-6 * Math.Max(1, Math.Abs(expected)), $"{name}({z[i]}): expected {expected}, got {y[i]}");
+            Assert.True(Math.Abs(d[i] - expectedDerivative) <= 2e-6, $"{name}'({z[i]}): expected {expectedDerivative}, got {d[i]}");
+            Assert.True(Math.Abs(activation.Apply(z[i]) - expected) <= 2e-6 * Math.Max(1, Math.Abs(expected)), $"scalar {name}({z[i]})");
+            Assert.True(Math.Abs(activation.Derivative(z[i]) - expectedDerivative) <= 2e-6, $"scalar {name}'({z[i]})");
+        }
+    }
+
+    [Fact]
+    public void SoftplusUsesBetaTenAndItsDerivativeIsSigmoidOfBetaZ()
+    {
+        Assert.Equal(10f, Activation.Softplus.Beta);
+        Assert.Equal(Math.Log(2) / 10, Activation.Softplus.Apply(0f), 1e-7);
+        Assert.Equal(0.5f, Activation.Softplus.Derivative(0f));
+        var soft = Activation.SoftplusWithBeta(1f);
+        Assert.Equal(Math.Log(1 + Math.E), soft.Apply(1f), 1e-6);
+        Assert.Equal("softplus(β=1)", soft.ToString());
+        Assert.Throws<ArgumentOutOfRangeException>(() => Activation.SoftplusWithBeta(0f));
+    }
+
+    [Fact]
+    public void ApplyInPlaceAndPropagatesNaN()
+    {
+        foreach (var name in Activation.Names)
+        {
+            var activation = Activation.Parse(name);
+            float[] z = Arguments();
+            z[20] = float.NaN;
+            float[] expected = new float[z.Length];
+            activation.Apply(z, expected);
+            activation.Apply(z, z);
+            Assert.Equal(expected, z);
+            Assert.True(float.IsNaN(z[20]), $"{name} hides NaN");
+            float[] d = Arguments();
+            d[20] = float.NaN;
+            activation.Derivative(d, d);
+            Assert.True(float.IsNaN(d[20]), $"{name}' hides NaN");
+        }
+    }
+
+    [Fact]
+    public void ParsesNamesAndListsValidOnesOnError()
+    {
+        Assert.Same(Activation.Relu, Activation.Parse("relu"));
+        Assert.Same(Activation.Tanh, Activation.Parse(" TANH "));
+        Assert.Same(Activation.Elu, Activation.Parse("elu"));
+        Assert.Equal(Activation.Softplus, Activation.Parse("softplus"));
+        var error = Assert.Throws<FormatException>(() => Activation.Parse("sigmoid"));
+        Assert.Contains("'sigmoid'", error.Message);
+        Assert.Contains("softplus, relu, tanh, elu", error.Message);
+        Assert.False(Activation.TryParse(null, out _));
+        Assert.Throws<ArgumentException>(() => Activation.Relu.Apply(new float[3], new float[2]));
+        var buffer = new float[4];
+        Assert.Throws<ArgumentException>(() => Activation.Relu.Apply(buffer.AsSpan(0, 3), buffer.AsSpan(1, 3)));
+    }
+}
