@@ -27,15 +27,18 @@ public sealed class RuleGenerator : IIncrementalGenerator
             .Select(static (r, _) => r.Rule.Model!)
             .WithTrackingName(TrackingNames.Model);
 
-        context.RegisterSourceOutput(models, static (spc, model) => spc.AddSource(KernelEmitter.HintName(model), KernelEmitter.Emit(model)));
-
-        IncrementalValueProvider<EquatableArray<RuleEntry>> registry = models
-            .Select(static (m, _) => new RuleEntry(m.RuleName, m.ClassName))
+        // Kernels are emitted together so that two files naming the same class (reported as PDSL2005) give
+        // one kernel instead of a duplicate hint name, which would make Roslyn drop the whole generator.
+        IncrementalValueProvider<EquatableArray<KernelModel>> kernels = models
             .Collect()
-            .Select(static (entries, _) => entries.GroupBy(e => e.ClassName, StringComparer.Ordinal).Select(g => g.First()).ToEquatableArray())
-            .WithTrackingName(TrackingNames.Registry);
+            .Select(static (all, _) => all.GroupBy(m => m.ClassName, StringComparer.Ordinal).Select(g => g.First()).ToEquatableArray())
+            .WithTrackingName(TrackingNames.Kernels);
 
-        context.RegisterSourceOutput(registry, static (spc, rules) => spc.AddSource("GeneratedRules.g.cs", KernelEmitter.EmitRegistry(rules)));
+        context.RegisterSourceOutput(kernels, static (spc, all) =>
+        {
+            foreach (KernelModel model in all) spc.AddSource(KernelEmitter.HintName(model), KernelEmitter.Emit(model));
+            spc.AddSource("GeneratedRules.g.cs", KernelEmitter.EmitRegistry(all));
+        });
 
         context.RegisterSourceOutput(compiled.Select(static (r, _) => (r.Path, r.Rule.Diagnostics)), static (spc, file) =>
         {

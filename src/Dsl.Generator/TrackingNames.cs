@@ -5,5 +5,5 @@ public static class TrackingNames
 {
     public const string Compiled = nameof(Compiled);
     public const string Model = nameof(Model);
-    public const string Registry = nameof(Registry);
+    public const string Kernels = nameof(Kernels);
 }

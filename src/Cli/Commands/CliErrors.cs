@@ -16,22 +16,19 @@ internal static class CliErrors
         {
             return action();
         }
-        catch (UsageException ex)
+        catch (Exception ex) when (Expected(ex is AggregateException all ? all.Flatten().InnerExceptions[0] : ex) is { } failure)
         {
-            Console.Error.WriteLine("error: " + ex.Message);
-            return Usage;
-        }
-        catch (Exception ex) when (ex is DataFileException or TrainingDivergedException or ArgumentException or IOException or UnauthorizedAccessException)
-        {
-            Console.Error.WriteLine("error: " + ex.Message);
-            return Failed;
-        }
-        catch (OperationCanceledException)
-        {
-            Console.Error.WriteLine("interrupted");
-            return 130;
+            Console.Error.WriteLine("error: " + failure.Message);
+            return failure is UsageException ? Usage : failure is OperationCanceledException ? 130 : Failed;
         }
     }
+
+    /// <summary>Failures a user can act on; anything else is a bug and keeps its stack trace.</summary>
+    private static Exception? Expected(Exception ex) =>
+        ex is UsageException or DataFileException or TrainingDivergedException or ArgumentException or FormatException
+            or IOException or UnauthorizedAccessException or OperationCanceledException or System.Text.Json.JsonException
+            ? ex
+            : null;
 }
 
 /// <summary>A bad command-line value, reported with exit code 2.</summary>

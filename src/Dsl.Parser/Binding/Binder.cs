@@ -13,6 +13,9 @@ public sealed class Binder
 
     private readonly List<RuleDiagnostic> _diagnostics = new();
 
+    // Spans of product nodes, for the one check made on a whole right-hand side (matrix-only terms).
+    private readonly Dictionary<BoundExpression, SourceSpan> _productSpans = new(ByReference.Instance);
+
     public IReadOnlyList<RuleDiagnostic> Diagnostics => _diagnostics;
 
     public IReadOnlyList<BoundUpdate> Bind(RuleFileSyntax rule)
@@ -37,6 +40,14 @@ public sealed class Binder
             }
 
             if (value is null) continue;
+            if (MatrixOnlyProduct(value) is { } cubic)
+            {
+                Report(DiagnosticCode.UnsupportedProduct, _productSpans[cubic],
+                    "this term multiplies weight matrices with no vector between them, which needs a cubic-cost matrix product; " +
+                    "write it through a vector, as in `(y_l*y_l')*W`");
+                continue;
+            }
+
             if (value.Shape != targetShape)
             {
                 Report(DiagnosticCode.TargetShapeMismatch, update.Value.Span,
@@ -97,8 +108,8 @@ public sealed class Binder
 
         if (binary.Operator == BinaryOperator.Multiply)
         {
-            if (left.Shape.IsScalar) return new BoundProduct(left, right, right.Shape);
-            if (right.Shape.IsScalar) return new BoundProduct(left, right, left.Shape);
+            if (left.Shape.IsScalar) return Track(new BoundProduct(left, right, right.Shape), binary.Span);
+            if (right.Shape.IsScalar) return Track(new BoundProduct(left, right, left.Shape), binary.Span);
             if (left.Shape.Columns != right.Shape.Rows)
             {
                 Report(DiagnosticCode.MultiplyShapeMismatch, binary.OperatorSpan,
@@ -106,15 +117,7 @@ public sealed class Binder
                 return null;
             }
 
-            if (HasMatrixOnlyTerm(left) && HasMatrixOnlyTerm(right))
-            {
-                Report(DiagnosticCode.UnsupportedProduct, binary.OperatorSpan,
-                    $"this multiplies weight matrices {left.Shape} and {right.Shape} with no vector between them, which needs a cubic-cost matrix product; " +
-                    "write the term with a vector, as in `(y_l*y_l')*W`");
-                return null;
-            }
-
-            return new BoundProduct(left, right, new Shape(left.Shape.Rows, right.Shape.Columns));
+            return Track(new BoundProduct(left, right, new Shape(left.Shape.Rows, right.Shape.Columns)), binary.Span);
         }
 
         bool subtract = binary.Operator == BinaryOperator.Subtract;
@@ -128,19 +131,54 @@ public sealed class Binder
         return new BoundSum(left, right, subtract);
     }
 
-    /// <summary>Whether expanding the expression by distributivity yields a term made of weight matrices only
-    /// (no vector, so not rank one): the kernel evaluates every term as outer products of vectors.</summary>
-    private static bool HasMatrixOnlyTerm(BoundExpression e) => e switch
+    /// <summary>
+    /// The longest chain of weight matrices with no vector among them that expanding the expression by
+    /// distributivity yields (0: none). Kernels evaluate every term through vectors, so a chain of two or more
+    /// matrices that survives to the update is unsupported; inside a product with a vector it is not.
+    /// </summary>
+    private static int MatrixOnlyLength(BoundExpression e) => e switch
     {
-        BoundSignal s => s.Signal == Signal.Weights,
-        BoundTranspose t => HasMatrixOnlyTerm(t.Operand),
-        BoundNegate n => HasMatrixOnlyTerm(n.Operand),
-        BoundSum sum => HasMatrixOnlyTerm(sum.Left) || HasMatrixOnlyTerm(sum.Right),
-        BoundProduct p when p.Left.Shape.IsScalar => HasMatrixOnlyTerm(p.Right),
-        BoundProduct p when p.Right.Shape.IsScalar => HasMatrixOnlyTerm(p.Left),
-        BoundProduct p => HasMatrixOnlyTerm(p.Left) && HasMatrixOnlyTerm(p.Right),
-        _ => false,
+        BoundSignal s => s.Signal == Signal.Weights ? 1 : 0,
+        BoundTranspose t => MatrixOnlyLength(t.Operand),
+        BoundNegate n => MatrixOnlyLength(n.Operand),
+        BoundSum sum => Math.Max(MatrixOnlyLength(sum.Left), MatrixOnlyLength(sum.Right)),
+        BoundProduct p when p.Left.Shape.IsScalar => MatrixOnlyLength(p.Right),
+        BoundProduct p when p.Right.Shape.IsScalar => MatrixOnlyLength(p.Left),
+        BoundProduct p => MatrixOnlyLength(p.Left) is > 0 and var l && MatrixOnlyLength(p.Right) is > 0 and var r ? l + r : 0,
+        _ => 0,
     };
 
+    /// <summary>The outermost product that forms a matrix-only chain of two or more matrices, if any.</summary>
+    private static BoundProduct? MatrixOnlyProduct(BoundExpression e)
+    {
+        if (MatrixOnlyLength(e) < 2) return null;
+        return e switch
+        {
+            BoundTranspose t => MatrixOnlyProduct(t.Operand),
+            BoundNegate n => MatrixOnlyProduct(n.Operand),
+            BoundSum sum => MatrixOnlyProduct(sum.Left) ?? MatrixOnlyProduct(sum.Right),
+            BoundProduct p when p.Left.Shape.IsScalar && MatrixOnlyLength(p.Right) >= 2 => MatrixOnlyProduct(p.Right),
+            BoundProduct p when p.Right.Shape.IsScalar && MatrixOnlyLength(p.Left) >= 2 => MatrixOnlyProduct(p.Left),
+            BoundProduct p => p,
+            _ => null,
+        };
+    }
+
+    private BoundExpression Track(BoundProduct product, SourceSpan span)
+    {
+        _productSpans[product] = span;
+        return product;
+    }
+
     private void Report(DiagnosticCode code, SourceSpan span, string message) => _diagnostics.Add(new RuleDiagnostic(code, span, message));
+}
+
+/// <summary>Identity comparison for bound nodes (records compare by value; equal subtrees at two places differ here).</summary>
+internal sealed class ByReference : IEqualityComparer<BoundExpression>
+{
+    public static ByReference Instance { get; } = new();
+
+    public bool Equals(BoundExpression? x, BoundExpression? y) => ReferenceEquals(x, y);
+
+    public int GetHashCode(BoundExpression obj) => System.Runtime.CompilerServices.RuntimeHelpers.GetHashCode(obj);
 }

@@ -27,7 +27,9 @@ public sealed record WeightTimesVector(bool Transposed, VectorValue Operand) : V
 /// <summary>The inner product aᵀb.</summary>
 public sealed record DotProduct(VectorValue Left, VectorValue Right)
 {
-    public override string ToString() => $"{Left}'*{Right}";
+    public override string ToString() => $"{Operand(Left)}'*{Right}";
+
+    private static string Operand(VectorValue v) => v is SignalVector ? v.ToString() : "(" + v + ")";
 }
 
 /// <summary>constant · Π t_k · Π s_j: the scalar factor of one term.</summary>

@@ -21,12 +21,17 @@ public static class Lowerer
 
     private sealed record Term(double Constant, IReadOnlyList<int> Coefficients, IReadOnlyList<IReadOnlyList<Atom>> ScalarChains, IReadOnlyList<Atom> Chain);
 
+    /// <summary>A term after evaluation: constant · Π t_k · Π dots · Column·Rowᵀ (both null: the term c·W).</summary>
+    private sealed record OuterTerm(double Constant, IReadOnlyList<int> Coefficients, IReadOnlyList<DotProduct> Dots, VectorValue? Column, VectorValue? Row)
+    {
+        public string Key => string.Join(",", Coefficients) + "|" + string.Join(",", Dots) + "|" + Column + "|" + Row;
+    }
+
     public static KernelModel Lower(string ruleName, string className, string source, BoundUpdate update)
     {
-        var plan = new PlanBuilder();
-        var decay = new Dictionary<string, (ScalarFactor Factor, double Constant)>();
-        var rows = new List<(VectorValue Row, List<(ScalarFactor Factor, VectorValue Column)> Terms)>();
-
+        // Evaluate every term, then merge like terms, and only then name what survives: a cancelled term
+        // leaves neither a computation nor a coefficient behind.
+        var merged = new List<OuterTerm>();
         foreach (Term term in Expand(update.Value))
         {
             var dots = new List<DotProduct>();
@@ -36,59 +41,40 @@ public static class Lowerer
                 if (col is not null || row is not null) throw new InvalidOperationException("scalar chain left a vector");
             }
 
-            if (term.Chain.Count == 1 && term.Chain[0].IsWeights && !term.Chain[0].Transposed)
+            bool decay = term.Chain.Count == 1 && term.Chain[0].IsWeights && !term.Chain[0].Transposed;
+            (VectorValue? column, VectorValue? rowVector) = decay ? (null, null) : Evaluate(term.Chain, dots);
+            if (!decay && (column is null || rowVector is null)) throw new InvalidOperationException("update term is not an outer product");
+            var evaluated = new OuterTerm(term.Constant, term.Coefficients, dots.OrderBy(d => d.ToString(), StringComparer.Ordinal).ToList(), column, rowVector);
+            int like = merged.FindIndex(t => t.Key == evaluated.Key);
+            if (like >= 0) merged[like] = merged[like] with { Constant = merged[like].Constant + evaluated.Constant };
+            else merged.Add(evaluated);
+        }
+
+        var plan = new PlanBuilder();
+        var decayFactors = new List<ScalarFactor>();
+        var rows = new List<(VectorValue Row, List<RowTerm> Terms)>();
+        foreach (OuterTerm term in merged.Where(t => t.Constant != 0))
+        {
+            ScalarFactor factor = plan.Factor(term.Constant, term.Coefficients, term.Dots);
+            if (term.Row is null)
             {
-                ScalarFactor factor = plan.Factor(1.0, term.Coefficients, dots);
-                string key = FactorKey(factor);
-                decay[key] = decay.TryGetValue(key, out var existing) ? (existing.Factor, existing.Constant + term.Constant) : (factor, term.Constant);
+                decayFactors.Add(factor);
                 continue;
             }
 
-            (VectorValue? column, VectorValue? rowVector) = Evaluate(term.Chain, dots);
-            if (column is null || rowVector is null) throw new InvalidOperationException("update term is not an outer product");
-            ScalarFactor termFactor = plan.Factor(term.Constant, term.Coefficients, dots);
-            int group = rows.FindIndex(r => r.Row.Equals(rowVector));
+            int group = rows.FindIndex(r => r.Row.Equals(term.Row));
             if (group < 0)
             {
-                rows.Add((rowVector, new List<(ScalarFactor, VectorValue)>()));
+                rows.Add((term.Row, new List<RowTerm>()));
                 group = rows.Count - 1;
             }
 
-            AddLikeTerm(rows[group].Terms, termFactor, column);
+            rows[group].Terms.Add(new RowTerm(factor, plan.Name(term.Column!)));
         }
 
-        var rowUpdates = new List<RowUpdate>();
-        foreach ((VectorValue row, List<(ScalarFactor Factor, VectorValue Column)> terms) in rows)
-        {
-            var nonZero = terms.Where(t => t.Factor.Constant != 0).ToList();
-            if (nonZero.Count == 0) continue;
-            rowUpdates.Add(new RowUpdate(plan.Name(row), nonZero.Select(t => new RowTerm(t.Factor, plan.Name(t.Column))).ToEquatableArray()));
-        }
-
-        var decayFactors = decay.Values
-            .Where(d => d.Constant != 0)
-            .Select(d => d.Factor with { Constant = d.Constant })
-            .ToEquatableArray();
-
-        return plan.Build(ruleName, className, source, decayFactors, rowUpdates.ToEquatableArray());
+        return plan.Build(ruleName, className, source, decayFactors.ToEquatableArray(),
+            rows.Select(r => new RowUpdate(plan.Name(r.Row), r.Terms.ToEquatableArray())).ToEquatableArray());
     }
-
-    private static void AddLikeTerm(List<(ScalarFactor Factor, VectorValue Column)> terms, ScalarFactor factor, VectorValue column)
-    {
-        string key = FactorKey(factor);
-        for (int i = 0; i < terms.Count; i++)
-        {
-            if (terms[i].Column.Equals(column) && FactorKey(terms[i].Factor) == key)
-            {
-                terms[i] = (terms[i].Factor with { Constant = terms[i].Factor.Constant + factor.Constant }, column);
-                return;
-            }
-        }
-
-        terms.Add((factor, column));
-    }
-
-    private static string FactorKey(ScalarFactor f) => string.Join(",", f.Coefficients) + "|" + string.Join(",", f.Dots);
 
     /// <summary>Expands an expression into a sum of products (distributivity, transpose pushed to atoms).</summary>
     private static IReadOnlyList<Term> Expand(BoundExpression e)
@@ -193,7 +179,7 @@ public static class Lowerer
         private readonly List<(DotProduct Value, DotStep Step)> _dots = new();
         private readonly HashSet<int> _coefficients = new();
 
-        public ScalarFactor Factor(double constant, IReadOnlyList<int> coefficients, List<DotProduct> dots)
+        public ScalarFactor Factor(double constant, IReadOnlyList<int> coefficients, IReadOnlyList<DotProduct> dots)
         {
             foreach (int k in coefficients) _coefficients.Add(k);
             return new ScalarFactor(constant, coefficients.ToEquatableArray(), dots.Select(Dot).OrderBy(i => i).ToEquatableArray());

@@ -45,7 +45,9 @@ public static class RuleParser
 
     private static SourceSpan PointAt(string text, IInput at)
     {
-        int length = at.AtEnd || at.Current == '\n' || at.Current == '\r' ? 0 : (char.IsHighSurrogate(at.Current) && at.Position + 1 < text.Length ? 2 : 1);
+        int length = at.AtEnd || at.Current == '\n' || at.Current == '\r' ? 0
+            : char.IsHighSurrogate(at.Current) && at.Position + 1 < text.Length && char.IsLowSurrogate(text[at.Position + 1]) ? 2
+            : 1;
         return new SourceSpan(at.Position, length, at.Line - 1, at.Column - 1, at.Line - 1, at.Column - 1 + length);
     }
 
@@ -78,7 +80,7 @@ public static class RuleParser
     private static readonly Parser<string> RawIdentifier =
         (from first in Parse.Letter
          from rest in Parse.LetterOrDigit.Or(Parse.Char('_')).Many().Text()
-         from subscript in (rest.EndsWith("_", StringComparison.Ordinal) ? Subscript : Parse.Return(string.Empty)).Optional()
+         from subscript in (rest.EndsWith("_", StringComparison.Ordinal) ? Subscript : Parse.Return(string.Empty)).XOptional()
          select first + rest + subscript.GetOrElse(string.Empty)).Named("a symbol");
 
     private static readonly Parser<ITextSpan<string>> Identifier = Token(RawIdentifier.Span());
@@ -114,7 +116,7 @@ public static class RuleParser
         select primes.Aggregate(operand, (acc, prime) => new TransposeSyntax(acc, SourceSpan.Cover(acc.Span, ToSpan(prime))));
 
     private static readonly Parser<ExpressionSyntax> Unary =
-        (from minus in Symbol('-', "`-`")
+        (from minus in Symbol('-', "an expression")
          from operand in Parse.Ref(() => Unary)
          select (ExpressionSyntax)new NegateSyntax(operand, SourceSpan.Cover(ToSpan(minus), operand.Span)))
         .XOr(Postfix);

@@ -38,13 +38,15 @@ public sealed record RunSpec(
 /// <summary>Test accuracy after a number of training samples.</summary>
 public sealed record CurvePoint(int Samples, double TestAccuracy);
 
-/// <summary>What one run measured.</summary>
+/// <summary>What one run measured. A run that diverged stops there: <see cref="Divergence"/> says where, and
+/// its curve ends at the last evaluation before it.</summary>
 public sealed record RunResult(
     string Rule,
     ulong Seed,
     double FinalTestAccuracy,
     double SamplesPerSecond,
-    IReadOnlyList<CurvePoint> Curve);
+    IReadOnlyList<CurvePoint> Curve,
+    string? Divergence = null);
 
 /// <summary>
 /// One online run: batch size 1, test accuracy measured every <see cref="RunSpec.EvalEvery"/> samples (and
@@ -95,8 +97,13 @@ public static class OnlineRun
         return indices;
     }
 
+    /// <summary>Accuracy of guessing among the ten classes; what a diverged run scores.</summary>
+    public const double ChanceAccuracy = 0.1;
+
+    /// <param name="continueOnDivergence">false: a divergence throws <see cref="TrainingDivergedException"/>
+    /// (a single run stops with the error); true: it ends the run and is recorded in the result (sweeps go on).</param>
     public static RunResult Run(RunSpec spec, IPlasticityRule rule, Mlp network, Dataset train, Dataset test,
-        Action<int>? progress = null, CancellationToken cancellationToken = default)
+        Action<int>? progress = null, bool continueOnDivergence = false, CancellationToken cancellationToken = default)
     {
         spec.Validate();
         float[] theta = spec.Theta.ToArray();
@@ -109,10 +116,19 @@ public static class OnlineRun
             cancellationToken.ThrowIfCancellationRequested();
             int until = Math.Min(spec.Samples, done + spec.EvalEvery);
             clock.Start();
-            for (; done < until; done++)
+            try
             {
-                int index = order[done];
-                learner.Step(train.Image(index), train.Labels[index], rule, theta);
+                for (; done < until; done++)
+                {
+                    int index = order[done];
+                    learner.Step(train.Image(index), train.Labels[index], rule, theta);
+                }
+            }
+            catch (TrainingDivergedException ex) when (continueOnDivergence)
+            {
+                // Scored at chance from here on: a diverged network predicts nothing.
+                clock.Stop();
+                return new RunResult(rule.Name, spec.Seed, ChanceAccuracy, done / Math.Max(clock.Elapsed.TotalSeconds, 1e-9), curve, ex.Message);
             }
 
             clock.Stop();

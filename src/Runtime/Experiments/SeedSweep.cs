@@ -27,7 +27,8 @@ public sealed record ArmSummary(
     double FinalAccuracyLower,
     double FinalAccuracyUpper,
     double SamplesPerSecondMean,
-    IReadOnlyList<double> FinalAccuracyPerSeed);
+    IReadOnlyList<double> FinalAccuracyPerSeed,
+    IReadOnlyList<string> Diverged);
 
 /// <summary>
 /// Runs every (panel, arm, seed) as an independent job on all cores. Seed s initializes the same weights and
@@ -48,9 +49,10 @@ public static class SeedSweep
         {
             var (comparison, arm, seed) = jobs[i];
             var spec = new RunSpec(comparison.Layers, options.Activation, options.Init, arm.Theta, options.Samples, options.Order, seed, options.EvalEvery);
-            results[i] = OnlineRun.Run(spec, arm.Rule, OnlineRun.CreateNetwork(spec), train, test, cancellationToken: cancellationToken);
+            results[i] = OnlineRun.Run(spec, arm.Rule, OnlineRun.CreateNetwork(spec), train, test, continueOnDivergence: true, cancellationToken: cancellationToken);
             int done = Interlocked.Increment(ref finished);
-            log?.Invoke($"[{done}/{jobs.Length}] {comparison.Panel} {arm.Label} seed {seed}: test accuracy {results[i].FinalTestAccuracy:P2}, {results[i].SamplesPerSecond:F0} samples/s");
+            string outcome = results[i].Divergence ?? $"accuracy {results[i].FinalTestAccuracy:P2}, {results[i].SamplesPerSecond:F0} samples/s";
+            log?.Invoke($"[{done}/{jobs.Length}] {comparison.Panel} {arm.Label} seed {seed}: {outcome}");
         });
 
         var summaries = new List<ArmSummary>();
@@ -59,23 +61,30 @@ public static class SeedSweep
             foreach (Arm arm in comparison.Arms)
             {
                 RunResult[] runs = jobs.Select((job, i) => (job, i)).Where(x => x.job.Comparison == comparison && x.job.Arm == arm).Select(x => results[x.i]).ToArray();
-                double[][] curves = runs.Select(r => r.Curve.Select(p => p.TestAccuracy).ToArray()).ToArray();
+                int points = runs.Max(r => r.Curve.Count);
+                int[] samples = runs.First(r => r.Curve.Count == points).Curve.Select(p => p.Samples).ToArray();
+                double[][] curves = runs.Select(r => Padded(r, points)).ToArray();
                 double[] finals = runs.Select(r => r.FinalTestAccuracy).ToArray();
                 var (mean, lower, upper) = Bootstrap.Interval(finals, ConfidenceLevel, BootstrapResamples, seed: 1);
                 summaries.Add(new ArmSummary(
                     comparison.Panel, arm.Label, arm.Rule.Name,
                     arm.Rule.Coefficients.ToDictionary(k => "t" + k, k => arm.Theta[k]),
                     runs.Select(r => r.Seed).ToArray(),
-                    runs[0].Curve.Select(p => p.Samples).ToArray(),
+                    samples,
                     Bootstrap.Band(curves, ConfidenceLevel, BootstrapResamples, seed: 1),
                     mean, lower, upper,
                     runs.Average(r => r.SamplesPerSecond),
-                    finals));
+                    finals,
+                    runs.Where(r => r.Divergence is not null).Select(r => $"seed {r.Seed}: {r.Divergence}").ToArray()));
             }
         }
 
         return summaries;
     }
+
+    /// <summary>A diverged run's curve, continued at chance accuracy so that every seed counts in the band.</summary>
+    private static double[] Padded(RunResult run, int points) =>
+        run.Curve.Select(p => p.TestAccuracy).Concat(Enumerable.Repeat(OnlineRun.ChanceAccuracy, points - run.Curve.Count)).ToArray();
 
     /// <summary>Writes the summaries as JSON and CSV and one PNG panel per comparison.</summary>
     public static void WriteOutputs(string directory, string name, string title, IReadOnlyList<ArmSummary> summaries, object settings)

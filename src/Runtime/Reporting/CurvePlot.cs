@@ -92,9 +92,9 @@ public static class CurvePlot
             line.LineWidth = 2;
             line.LegendText = series.Label;
         }
-        // Outside the data area: training curves fill different corners from figure to figure, and a legend inside would hide some.
+        // Outside the data area, where it hides no curve; below it, where it costs height rather than the width of a panel.
         if (panel.Series.Count > 0)
-            plot.ShowLegend(Edge.Right);
+            plot.ShowLegend(Edge.Bottom);
     }
 
     private static void ValidatePanel(Panel panel, string parameter)

@@ -21,6 +21,9 @@ public sealed class OnlineLearner
     private readonly float[][] _z;  // z_1 … z_L at indices 1 … L; _z[0] is empty
     private readonly float[][] _e;  // e_0 … e_L
     private readonly float[] _derivative; // σ'(z_l) for the widest hidden layer
+    private const int EvaluationBlock = 16;
+    private readonly float[] _blockA; // EvaluationBlock activations of the widest layer, for Accuracy
+    private readonly float[] _blockB;
     private readonly float[][] _scratch; // kernel scratch of W_1 … W_L at indices 0 … L − 1
     private long _stepCount;
 
@@ -52,6 +55,8 @@ public sealed class OnlineLearner
             }
         }
         _derivative = new float[widestHidden];
+        _blockA = new float[EvaluationBlock * _sizes.Skip(1).Max()];
+        _blockB = new float[_blockA.Length];
         _scratch = new float[layers][];
         for (int l = 0; l < layers; l++)
         {
@@ -202,14 +207,30 @@ public sealed class OnlineLearner
             throw new ArgumentException(
                 $"need {count} samples of {inputs} values and {count} labels, got {images.Length} values and {labels.Length} labels.");
         }
-        int correct = 0;
-        for (int i = 0; i < count; i++)
+        // Blocks of inputs go through the network together: each weight row is read once per block.
+        float[][] weights = Network.Weights;
+        int layers = LayerCount, correct = 0;
+        for (int start = 0; start < count; start += EvaluationBlock)
         {
-            if (Predict(images.Slice(i * inputs, inputs)) == labels[i])
+            int block = Math.Min(EvaluationBlock, count - start);
+            ReadOnlySpan<float> input = images.Slice(start * inputs, block * inputs);
+            Span<float> output = default;
+            for (int l = 1; l <= layers; l++)
             {
-                correct++;
+                output = (l % 2 == 1 ? _blockA : _blockB).AsSpan(0, block * _sizes[l]);
+                KernelPrimitives.MultiplyBlock(weights[l - 1], _sizes[l], _sizes[l - 1], input, block, output);
+                if (l < layers) Network.Activation.Apply(output, output);
+                input = output;
+            }
+
+            int classes = _sizes[layers];
+            for (int k = 0; k < block; k++)
+            {
+                // softmax is monotone: argmax z_L = argmax y_L
+                if (KernelPrimitives.ArgMax(output.Slice(k * classes, classes)) == labels[start + k]) correct++;
             }
         }
+
         return correct / (double)count;
     }
 

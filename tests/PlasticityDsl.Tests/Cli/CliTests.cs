@@ -1,0 +1,124 @@
+using Xunit;
+using PlasticityDsl.Runtime;
+using PlasticityDsl.Runtime.Data;
+using PlasticityDsl.Runtime.Experiments;
+using PlasticityDsl.Runtime.Reporting;
+using PlasticityDsl.Tests.Data;
+
+namespace PlasticityDsl.Tests.Cli;
+
+/// <summary>End-to-end: the `plasticity` command on the repository's rules and on small synthetic MNIST files.</summary>
+public sealed class CliTests : IDisposable
+{
+    private readonly TempDirectory _dir = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    [Fact]
+    public void CheckIsCleanOnTheExampleRules()
+    {
+        var result = CliRunner.Run(CliRunner.RepositoryRoot(), "check", "examples/rules");
+        Assert.Equal(0, result.ExitCode);
+        Assert.Equal("", result.Output);
+    }
+
+    [Fact]
+    public void CheckReportsOneLocatedDiagnosticPerBrokenRule()
+    {
+        var result = CliRunner.Run(CliRunner.RepositoryRoot(), "check", "examples/broken");
+        Assert.Equal(1, result.ExitCode);
+        string[] lines = result.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(Directory.GetFiles(Path.Combine(CliRunner.RepositoryRoot(), "examples", "broken"), "*.rule").Length, lines.Length);
+        Assert.Contains("examples/broken/add.rule(2,19): error PDSL1002: cannot add [n_l × n_<l-1>] and [n_l × n_l]", lines);
+        Assert.Contains(lines, l => l.StartsWith("examples/broken/multiply.rule(2,13): error PDSL1001:", StringComparison.Ordinal));
+        // Each broken file states the code it triggers in its first comment line.
+        foreach (string file in Directory.GetFiles(Path.Combine(CliRunner.RepositoryRoot(), "examples", "broken"), "*.rule"))
+        {
+            string code = File.ReadLines(file).First().Split(' ', ':')[1];
+            Assert.Contains(lines, l => l.StartsWith($"examples/broken/{Path.GetFileName(file)}(", StringComparison.Ordinal) && l.Contains(" error " + code + ":", StringComparison.Ordinal));
+        }
+    }
+
+    [Fact]
+    public void CheckOfAMissingPathFails()
+    {
+        var result = CliRunner.Run(_dir.Path, "check", "nope.rule");
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains("nope.rule: error: no such file or directory", result.Output);
+    }
+
+    [Fact]
+    public void EmitPrintsTheGeneratedKernel()
+    {
+        var result = CliRunner.Run(CliRunner.RepositoryRoot(), "emit", "examples/rules/bp_oja.rule");
+        Assert.Equal(0, result.ExitCode);
+        Assert.Contains("public sealed partial class BpOjaRule", result.Output);
+        Assert.Contains("MultiplyTransposedVector(weights, rows, columns, post, v0)", result.Output);
+    }
+
+    [Fact]
+    public void TrainWritesResultsAndLoadableWeights()
+    {
+        string data = WriteSyntheticMnist();
+        var result = CliRunner.Run(_dir.Path, "train", "--rule", "bp_oja", "--theta", "t0=0.01,t2=0.001", "--layers", "784,20,10",
+            "--samples", "200", "--eval-every", "100", "--order", "file", "--seed", "3", "--data", data, "--out", "results.json", "--save-weights", "w.npz");
+        Assert.True(result.ExitCode == 0, result.Error);
+
+        var report = ResultsWriter.ReadJson<System.Text.Json.JsonElement>(_dir.File("results.json"));
+        Assert.InRange(report.GetProperty("final_test_accuracy").GetDouble(), 0, 1);
+        Assert.True(report.GetProperty("samples_per_second").GetDouble() > 0);
+        Assert.Equal(new[] { 0, 100, 200 }, report.GetProperty("curve").EnumerateArray().Select(p => p.GetProperty("samples").GetInt32()));
+
+        var shape = new Mlp([784, 20, 10]);
+        IReadOnlyList<float[]> weights = WeightFiles.Read(_dir.File("w.npz"), shape);
+        Assert.Equal(20 * 784, weights[0].Length);
+
+        // The saved weights are the trained ones: starting from them with --init reproduces the same network.
+        var resumed = CliRunner.Run(_dir.Path, "train", "--rule", "bp", "--theta", "t0=0", "--layers", "784,20,10", "--init", "w.npz",
+            "--samples", "1", "--eval-every", "1", "--data", data, "--save-weights", "w2.npz");
+        Assert.True(resumed.ExitCode == 0, resumed.Error);
+        Assert.Equal(weights[1], WeightFiles.Read(_dir.File("w2.npz"), shape)[1]);
+    }
+
+    [Fact]
+    public void TrainRejectsCoefficientsTheRuleDoesNotUse()
+    {
+        var result = CliRunner.Run(_dir.Path, "train", "--rule", "bp", "--theta", "t0=0.01,t2=0.1");
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains("rule `bp` does not use t2", result.Error);
+    }
+
+    [Fact]
+    public void DivergenceStopsWithLayerAndStep()
+    {
+        string data = WriteSyntheticMnist();
+        var result = CliRunner.Run(_dir.Path, "train", "--rule", "bp", "--theta", "t0=1e30", "--layers", "784,20,10", "--samples", "50", "--data", data);
+        Assert.Equal(1, result.ExitCode);
+        Assert.Matches(@"training diverged: W_\d has a non-finite value after step \d+", result.Error);
+    }
+
+    [Fact]
+    public void TruncatedDataFileIsNamed()
+    {
+        string data = WriteSyntheticMnist();
+        string labels = Path.Combine(data, MnistData.TrainLabelsFile);
+        File.WriteAllBytes(labels, File.ReadAllBytes(labels)[..100]);
+        var result = CliRunner.Run(_dir.Path, "train", "--rule", "bp", "--theta", "t0=0.01", "--layers", "784,20,10", "--samples", "10", "--data", data);
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains(MnistData.TrainLabelsFile, result.Error);
+        Assert.DoesNotContain("   at ", result.Error);
+    }
+
+    /// <summary>Enough training images for the 10,000-image validation split, and a small test set.</summary>
+    private string WriteSyntheticMnist()
+    {
+        string directory = _dir.File("mnist");
+        Directory.CreateDirectory(directory);
+        const int train = MnistData.ValidationSize + 200, test = 50;
+        File.WriteAllBytes(Path.Combine(directory, MnistData.TrainImagesFile), IdxFiles.ImageBytes(train));
+        File.WriteAllBytes(Path.Combine(directory, MnistData.TrainLabelsFile), IdxFiles.LabelBytes(Enumerable.Range(0, train).Select(i => (byte)(i % 10)).ToArray()));
+        File.WriteAllBytes(Path.Combine(directory, MnistData.TestImagesFile), IdxFiles.ImageBytes(test));
+        File.WriteAllBytes(Path.Combine(directory, MnistData.TestLabelsFile), IdxFiles.LabelBytes(Enumerable.Range(0, test).Select(i => (byte)(i % 10)).ToArray()));
+        return directory;
+    }
+}

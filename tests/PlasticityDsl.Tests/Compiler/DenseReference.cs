@@ -1,0 +1,170 @@
+using PlasticityDsl.Language.Binding;
+
+namespace PlasticityDsl.Tests.Compiler;
+
+/// <summary>A dense double matrix, row-major.</summary>
+internal sealed class DenseMatrix
+{
+    public DenseMatrix(int rows, int columns)
+    {
+        Rows = rows;
+        Columns = columns;
+        Values = new double[rows * columns];
+    }
+
+    public int Rows { get; }
+    public int Columns { get; }
+    public double[] Values { get; }
+
+    public double this[int i, int j]
+    {
+        get => Values[i * Columns + j];
+        set => Values[i * Columns + j] = value;
+    }
+
+    public static DenseMatrix FromFloats(ReadOnlySpan<float> values, int rows, int columns)
+    {
+        var m = new DenseMatrix(rows, columns);
+        for (int k = 0; k < values.Length; k++) m.Values[k] = values[k];
+        return m;
+    }
+
+    public double FrobeniusNorm()
+    {
+        double sum = 0;
+        foreach (double v in Values) sum += v * v;
+        return Math.Sqrt(sum);
+    }
+}
+
+/// <summary>The signals of one layer, as the kernel sees them (floats) and the reference reads them (doubles).</summary>
+internal sealed record LayerValues(int Rows, int Columns, float[] Weights, float[] Post, float[] Pre, float[] Potential, float[] PostError, float[] PreError, float[] Theta)
+{
+    public static LayerValues Random(int rows, int columns, Random random)
+    {
+        float[] Vector(int n)
+        {
+            var v = new float[n];
+            for (int i = 0; i < n; i++) v[i] = (float)(random.NextDouble() * 2 - 1);
+            return v;
+        }
+
+        return new LayerValues(rows, columns, Vector(rows * columns), Vector(rows), Vector(columns), Vector(rows), Vector(rows), Vector(columns), Vector(10));
+    }
+}
+
+/// <summary>
+/// The naive reference: walks the bound tree and evaluates it literally with dense double matrices: every
+/// product as written, n×n intermediates included, no algebra. Slow and obviously right.
+/// </summary>
+internal static class DenseReference
+{
+    /// <summary>ΔW as the rule defines it.</summary>
+    public static DenseMatrix Evaluate(BoundExpression e, LayerValues layer) => Eval(e, layer, absolute: false);
+
+    /// <summary>The same expression with every input and operation made non-negative (|a|+|b| for a±b): a bound
+    /// on the magnitudes the kernel's float arithmetic rounds, for tolerances when terms cancel.</summary>
+    public static DenseMatrix Magnitude(BoundExpression e, LayerValues layer) => Eval(e, layer, absolute: true);
+
+    private static DenseMatrix Eval(BoundExpression e, LayerValues layer, bool absolute)
+    {
+        DenseMatrix result = e switch
+        {
+            BoundNumber n => Scalar(absolute ? Math.Abs(n.Value) : n.Value),
+            BoundCoefficient c => Scalar(absolute ? Math.Abs(layer.Theta[c.Index]) : layer.Theta[c.Index]),
+            BoundSignal s => Signal(s.Signal, layer, absolute),
+            BoundTranspose t => Transpose(Eval(t.Operand, layer, absolute)),
+            BoundNegate n => Scale(Eval(n.Operand, layer, absolute), absolute ? 1 : -1),
+            BoundSum s => Add(Eval(s.Left, layer, absolute), Eval(s.Right, layer, absolute), s.Subtract && !absolute ? -1 : 1),
+            BoundProduct p when p.Left.Shape.IsScalar => Scale(Eval(p.Right, layer, absolute), Eval(p.Left, layer, absolute).Values[0]),
+            BoundProduct p when p.Right.Shape.IsScalar => Scale(Eval(p.Left, layer, absolute), Eval(p.Right, layer, absolute).Values[0]),
+            BoundProduct p => Multiply(Eval(p.Left, layer, absolute), Eval(p.Right, layer, absolute)),
+            _ => throw new InvalidOperationException("unknown bound node " + e.GetType().Name),
+        };
+
+        // The binder's symbolic shape must be the numeric one.
+        (int rows, int columns) = (Size(e.Shape.Rows, layer), Size(e.Shape.Columns, layer));
+        if (result.Rows != rows || result.Columns != columns)
+        {
+            throw new InvalidOperationException($"{e} has the symbolic shape {e.Shape} but evaluates to {result.Rows}×{result.Columns}");
+        }
+
+        return result;
+    }
+
+    private static int Size(Dimension d, LayerValues layer) => d switch
+    {
+        Dimension.Post => layer.Rows,
+        Dimension.Pre => layer.Columns,
+        _ => 1,
+    };
+
+    private static DenseMatrix Signal(Signal signal, LayerValues layer, bool absolute)
+    {
+        DenseMatrix m = signal switch
+        {
+            Language.Binding.Signal.Weights => DenseMatrix.FromFloats(layer.Weights, layer.Rows, layer.Columns),
+            Language.Binding.Signal.PostActivity => DenseMatrix.FromFloats(layer.Post, layer.Rows, 1),
+            Language.Binding.Signal.PreActivity => DenseMatrix.FromFloats(layer.Pre, layer.Columns, 1),
+            Language.Binding.Signal.PostPotential => DenseMatrix.FromFloats(layer.Potential, layer.Rows, 1),
+            Language.Binding.Signal.PostError => DenseMatrix.FromFloats(layer.PostError, layer.Rows, 1),
+            Language.Binding.Signal.PreError => DenseMatrix.FromFloats(layer.PreError, layer.Columns, 1),
+            _ => throw new InvalidOperationException("unknown signal " + signal),
+        };
+        if (absolute)
+        {
+            for (int k = 0; k < m.Values.Length; k++) m.Values[k] = Math.Abs(m.Values[k]);
+        }
+
+        return m;
+    }
+
+    private static DenseMatrix Scalar(double value)
+    {
+        var m = new DenseMatrix(1, 1);
+        m.Values[0] = value;
+        return m;
+    }
+
+    private static DenseMatrix Transpose(DenseMatrix a)
+    {
+        var t = new DenseMatrix(a.Columns, a.Rows);
+        for (int i = 0; i < a.Rows; i++)
+        {
+            for (int j = 0; j < a.Columns; j++) t[j, i] = a[i, j];
+        }
+
+        return t;
+    }
+
+    private static DenseMatrix Scale(DenseMatrix a, double factor)
+    {
+        var s = new DenseMatrix(a.Rows, a.Columns);
+        for (int k = 0; k < a.Values.Length; k++) s.Values[k] = a.Values[k] * factor;
+        return s;
+    }
+
+    private static DenseMatrix Add(DenseMatrix a, DenseMatrix b, double sign)
+    {
+        if (a.Rows != b.Rows || a.Columns != b.Columns) throw new InvalidOperationException($"cannot add {a.Rows}×{a.Columns} and {b.Rows}×{b.Columns}");
+        var s = new DenseMatrix(a.Rows, a.Columns);
+        for (int k = 0; k < a.Values.Length; k++) s.Values[k] = a.Values[k] + sign * b.Values[k];
+        return s;
+    }
+
+    private static DenseMatrix Multiply(DenseMatrix a, DenseMatrix b)
+    {
+        if (a.Columns != b.Rows) throw new InvalidOperationException($"cannot multiply {a.Rows}×{a.Columns} by {b.Rows}×{b.Columns}");
+        var p = new DenseMatrix(a.Rows, b.Columns);
+        for (int i = 0; i < a.Rows; i++)
+        {
+            for (int k = 0; k < a.Columns; k++)
+            {
+                double aik = a[i, k];
+                for (int j = 0; j < b.Columns; j++) p.Values[i * b.Columns + j] += aik * b.Values[k * b.Columns + j];
+            }
+        }
+
+        return p;
+    }
+}

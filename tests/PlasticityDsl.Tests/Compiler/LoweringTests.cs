@@ -1,0 +1,191 @@
+using PlasticityDsl.Language.Emit;
+using PlasticityDsl.Language;
+using PlasticityDsl.Language.Binding;
+using PlasticityDsl.Language.Lowering;
+using Xunit;
+
+namespace PlasticityDsl.Tests.Compiler;
+
+/// <summary>The lowering to kernel plans: matrix-vector products only, never an n×n temporary; shared
+/// vectors and inner products computed once; like terms merged; models equatable and position-free.</summary>
+public sealed class LoweringTests
+{
+    private static KernelModel Lower(string text, string stem = "lowered")
+    {
+        CompiledRule compiled = RuleFrontEnd.Compile(stem, text);
+        Assert.True(compiled.Succeeded, string.Join("\n", compiled.Diagnostics));
+        return compiled.Model!;
+    }
+
+    private static ScalarFactor Factor(double constant, int[]? coefficients = null, int[]? dots = null) =>
+        new(constant, (coefficients ?? Array.Empty<int>()).ToEquatableArray(), (dots ?? Array.Empty<int>()).ToEquatableArray());
+
+    private static RowUpdate Row(string rowVector, params RowTerm[] terms) => new(rowVector, terms.ToEquatableArray());
+
+    [Fact]
+    public void Bp_oja_needs_one_transposed_matrix_vector_product_and_no_square_matrix()
+    {
+        KernelModel model = Lower(ExampleRules.Get("bp_oja").Text, "bp_oja");
+
+        VectorStep step = Assert.Single(model.Vectors);
+        Assert.True(step.Transposed);
+        Assert.Equal("post", step.Operand);
+        Assert.Equal("W'*y_l", step.Description);
+        Assert.Empty(model.Dots);
+        Assert.Empty(model.Decay);
+        Assert.Equal(new[] { 0, 2 }, model.Coefficients);
+        Assert.True(model.ReadsPostError);
+        Assert.False(model.ReadsPreError);
+
+        // (y_l*y_l')*W became y_l (Wᵀy_l)ᵀ: row i gets (-t0 e_l[i] + t2 y_l[i]) y_<l-1> - t2 y_l[i] (Wᵀy_l).
+        Assert.Equal(new[]
+        {
+            Row("pre", new RowTerm(Factor(-1, new[] { 0 }), "postError"), new RowTerm(Factor(1, new[] { 2 }), "post")),
+            Row("v0", new RowTerm(Factor(-1, new[] { 2 }), "post")),
+        }, model.RowUpdates);
+
+        // No n×n quantity anywhere: scratch is one n_<l-1> vector and every cost term is at most n_l·n_<l-1>.
+        Assert.Equal((0, 1), (model.PostScratchVectors, model.PreScratchVectors));
+        Assert.Equal("3·n_l·n_<l-1>", model.Cost);
+        Assert.DoesNotContain("n_l·n_l", model.Cost, StringComparison.Ordinal);
+        Assert.DoesNotContain("n_<l-1>·n_<l-1>", model.Cost, StringComparison.Ordinal);
+        Assert.Equal("dW = -t0*e_l*y_<l-1>' + t2*(y_l*y_<l-1>' - (y_l*y_l')*W)", model.Source);
+        Assert.Equal(("bp_oja", "BpOjaRule"), (model.RuleName, model.ClassName));
+    }
+
+    [Fact]
+    public void The_model_ignores_layout_and_comments()
+    {
+        string original = ExampleRules.Get("bp_oja").Text;
+        const string relaid = "// same rule, new layout\r\n\r\ndW = - t0 * e_l * y_<l-1>'   # the BP term\r\n   + t2 * ( y_l*y_<l-1>'\r\n - (y_l*y_l') * W )\r\n";
+        KernelModel a = Lower(original, "bp_oja"), b = Lower(relaid, "bp_oja");
+        Assert.Equal(a, b);
+        Assert.Equal(a.GetHashCode(), b.GetHashCode());
+        Assert.NotEqual(a, Lower(original.Replace("t2", "t3", StringComparison.Ordinal), "bp_oja"));
+    }
+
+    [Fact]
+    public void Opposite_decays_cancel()
+    {
+        KernelModel model = Lower("dW = t0*W - t0*W + e_l*y_<l-1>'");
+        Assert.Empty(model.Decay);
+        Assert.Empty(model.Vectors);
+        Assert.Equal(new[] { Row("pre", new RowTerm(Factor(1), "postError")) }, model.RowUpdates);
+        Assert.DoesNotContain("keep", KernelEmitter.Emit(model), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_scalar_times_W_is_a_decay_with_an_inner_product()
+    {
+        KernelModel model = Lower("dW = (e_l'*e_l)*W");
+        DotStep dot = Assert.Single(model.Dots);
+        Assert.Equal(("postError", "postError"), (dot.Left, dot.Right));
+        Assert.Equal(Dimension.Post, dot.Length);
+        Assert.Equal(new[] { Factor(1, dots: new[] { 0 }) }, model.Decay);
+        Assert.Empty(model.RowUpdates);
+        Assert.Empty(model.Vectors);
+        Assert.True(model.ReadsPostError);
+        Assert.Empty(model.Coefficients);
+    }
+
+    [Fact]
+    public void An_inner_product_inside_a_chain_becomes_a_scalar_factor()
+    {
+        KernelModel model = Lower("dW = y_l*(y_l'*e_l)*y_<l-1>'");
+        DotStep dot = Assert.Single(model.Dots);
+        Assert.Equal(new[] { "post", "postError" }, new[] { dot.Left, dot.Right }.OrderBy(s => s, StringComparer.Ordinal));
+        Assert.Empty(model.Vectors);
+        Assert.Equal(new[] { Row("pre", new RowTerm(Factor(1, dots: new[] { 0 }), "post")) }, model.RowUpdates);
+    }
+
+    [Fact]
+    public void A_chain_of_weights_ending_in_a_vector_lowers_to_matrix_vector_products()
+    {
+        KernelModel model = Lower("dW = W*W'*e_l*y_<l-1>'");
+        Assert.Equal(Lower("dW = W*(W'*e_l)*y_<l-1>'") with { Source = model.Source }, model);
+    }
+
+    [Fact]
+    public void W_times_W_transpose_times_a_vector_is_two_matrix_vector_products()
+    {
+        KernelModel model = Lower("dW = W*(W'*e_l)*y_<l-1>'");
+        Assert.Equal(new[]
+        {
+            new VectorStep(0, true, "postError", "W'*e_l"),
+            new VectorStep(1, false, "v0", "W*(W'*e_l)"),
+        }, model.Vectors);
+        Assert.Equal(new[] { Row("pre", new RowTerm(Factor(1), "v1")) }, model.RowUpdates);
+        Assert.Equal((1, 1), (model.PostScratchVectors, model.PreScratchVectors));
+    }
+
+    [Fact]
+    public void A_transposed_outer_product_lowers_like_the_outer_product_it_equals()
+    {
+        KernelModel transposed = Lower("dW = -(y_<l-1>*e_l')'");
+        KernelModel direct = Lower("dW = -e_l*y_<l-1>'");
+        Assert.Equal(direct with { Source = transposed.Source }, transposed);
+        Assert.Equal(new[] { Row("pre", new RowTerm(Factor(-1), "postError")) }, transposed.RowUpdates);
+    }
+
+    [Fact]
+    public void A_rule_without_errors_reads_no_error_signal()
+    {
+        KernelModel model = Lower(ExampleRules.Get("oja").Text, "oja");
+        Assert.False(model.ReadsPostError);
+        Assert.False(model.ReadsPreError);
+        Assert.Contains("public global::PlasticityDsl.Runtime.RuleSignals Signals => global::PlasticityDsl.Runtime.RuleSignals.None;", KernelEmitter.Emit(model), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("dW = t1*e_l*e_<l-1>'", true, true)]
+    [InlineData("dW = z_l*y_<l-1>'", false, false)]
+    [InlineData("dW = -t3*W", false, false)]
+    [InlineData("dW = W*(e_<l-1>*y_<l-1>')", false, true)]
+    public void Error_signals_are_read_exactly_when_used(string text, bool post, bool pre)
+    {
+        KernelModel model = Lower(text);
+        Assert.Equal((post, pre), (model.ReadsPostError, model.ReadsPreError));
+    }
+
+    [Fact]
+    public void Like_terms_merge_and_equal_vectors_are_computed_once()
+    {
+        KernelModel model = Lower("dW = t1*e_l*y_<l-1>' + t1*e_l*y_<l-1>' + (y_l*y_l')*W + (e_l*y_l')*W");
+        VectorStep step = Assert.Single(model.Vectors);
+        Assert.Equal("W'*y_l", step.Description);
+        Assert.Equal(new[]
+        {
+            Row("pre", new RowTerm(Factor(2, new[] { 1 }), "postError")),
+            Row("v0", new RowTerm(Factor(1), "post"), new RowTerm(Factor(1), "postError")),
+        }, model.RowUpdates);
+    }
+
+    [Fact]
+    public void Equal_inner_products_written_both_ways_are_computed_once()
+    {
+        KernelModel model = Lower("dW = (e_l'*y_l)*W + t1*(y_l'*e_l)*W");
+        Assert.Single(model.Dots);
+        Assert.Equal(2, model.Decay.Count);
+    }
+
+    [Fact]
+    public void Inner_product_descriptions_parenthesize_compound_vectors()
+    {
+        KernelModel model = Lower("dW = (y_l'*W*y_<l-1>)*W");
+        Assert.Equal("(W'*y_l)'*y_<l-1>", Assert.Single(model.Dots).Description);
+    }
+
+    [Fact]
+    public void Lowering_starts_from_the_bound_tree()
+    {
+        // The front end and a direct Binder + Lowerer run agree (the path the differential tests rely on).
+        const string text = "dW = 0.5*t2*(y_l*y_<l-1>' - (y_l*y_l')*W) - t0*e_l*y_<l-1>'";
+        Assert.True(PlasticityDsl.Language.Syntax.RuleParser.TryParse(text, out var syntax, out _));
+        var binder = new Binder();
+        BoundUpdate update = Assert.Single(binder.Bind(syntax!));
+        Assert.Empty(binder.Diagnostics);
+        Assert.Equal(Shape.Weights, update.Value.Shape);
+        KernelModel direct = Lowerer.Lower("lowered", "LoweredRule", PlasticityDsl.Language.Syntax.PrettyPrinter.Print(syntax!), update);
+        Assert.Equal(Lower(text), direct);
+    }
+}

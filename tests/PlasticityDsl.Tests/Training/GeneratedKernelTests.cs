@@ -1,0 +1,91 @@
+using PlasticityDsl.Rules;
+using PlasticityDsl.Runtime;
+using Xunit;
+
+namespace PlasticityDsl.Tests.Training;
+
+/// <summary>The kernels the source generator built into the CLI from examples/rules, in the real online step.</summary>
+public sealed class GeneratedKernelTests
+{
+    private static readonly int[] FiveLayers = [784, 170, 130, 100, 70, 10];
+
+    public static TheoryData<string> RuleNames => new(GeneratedRules.All.Select(r => r.Name));
+
+    [Fact]
+    public void TheExampleRulesAreBuiltIn() =>
+        Assert.Equal(new[] { "bp", "bp_oja", "oja" }, GeneratedRules.All.Select(r => r.Name));
+
+    [Theory]
+    [MemberData(nameof(RuleNames))]
+    public void AStepAllocatesNothing(string name)
+    {
+        IPlasticityRule rule = GeneratedRules.All.Single(r => r.Name == name);
+        var network = new Mlp(FiveLayers);
+        network.Initialize(InitScheme.Xavier, seed: 5);
+        var learner = new OnlineLearner(network, rule);
+        var random = new DeterministicRandom(6);
+        float[] images = new float[8 * 784];
+        for (int i = 0; i < images.Length; i++) images[i] = (float)random.NextDouble();
+        float[] theta = new float[10];
+        theta[0] = 0.01f;
+        theta[2] = 0.0001f;
+
+        void Run(int steps)
+        {
+            for (int s = 0; s < steps; s++) learner.Step(images.AsSpan(s % 8 * 784, 784), s % 10, rule, theta);
+        }
+
+        Run(10);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        Run(100);
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+
+    /// <summary>Each generated kernel against the hand-written C# of the same update, over 300 online steps.</summary>
+    [Theory]
+    [InlineData("bp")]
+    [InlineData("oja")]
+    [InlineData("bp_oja")]
+    public void MatchesTheHandWrittenKernel(string name)
+    {
+        IPlasticityRule generated = GeneratedRules.All.Single(r => r.Name == name);
+        IPlasticityRule handWritten = name switch
+        {
+            "bp" => HandWrittenRules.Backprop,
+            "oja" => HandWrittenRules.Oja,
+            _ => HandWrittenRules.BackpropOja,
+        };
+        Assert.Equal(handWritten.Coefficients, generated.Coefficients);
+        Assert.Equal(handWritten.Signals, generated.Signals);
+
+        var a = new Mlp([30, 12, 9, 5]);
+        a.Initialize(InitScheme.Xavier, seed: 8);
+        Mlp b = a.Clone();
+        var learnerA = new OnlineLearner(a, generated);
+        var learnerB = new OnlineLearner(b, handWritten);
+        var random = new DeterministicRandom(9);
+        float[] theta = new float[10];
+        theta[0] = 0.05f;
+        theta[2] = 0.01f;
+        float[] x = new float[30];
+        for (int s = 0; s < 300; s++)
+        {
+            for (int i = 0; i < x.Length; i++) x[i] = (float)random.NextDouble();
+            int label = random.NextInt(5);
+            learnerA.Step(x, label, generated, theta);
+            learnerB.Step(x, label, handWritten, theta);
+        }
+
+        for (int l = 0; l < a.LayerCount; l++)
+        {
+            double difference = 0, norm = 0;
+            for (int i = 0; i < a.Weights[l].Length; i++)
+            {
+                difference += Math.Pow(a.Weights[l][i] - b.Weights[l][i], 2);
+                norm += Math.Pow(b.Weights[l][i], 2);
+            }
+
+            Assert.True(Math.Sqrt(difference / norm) < 1e-5, $"layer {l + 1}: relative difference {Math.Sqrt(difference / norm)}");
+        }
+    }
+}
