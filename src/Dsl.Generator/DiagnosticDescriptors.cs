@@ -58,6 +58,18 @@ internal static class DiagnosticDescriptors
         "PDSL2005", "Two rules have the same name", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true,
         description: "Two rules have the same name.", helpLinkUri: HelpRoot + "pdsl2005");
 
+    public static readonly DiagnosticDescriptor NameAlreadyDefined = new(
+        "PDSL2006", "Name already defined", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true,
+        description: "Name already defined.", helpLinkUri: HelpRoot + "pdsl2006");
+
+    public static readonly DiagnosticDescriptor UnknownFunction = new(
+        "PDSL2007", "Unknown function", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true,
+        description: "Unknown function.", helpLinkUri: HelpRoot + "pdsl2007");
+
+    public static readonly DiagnosticDescriptor FunctionArgument = new(
+        "PDSL2008", "Invalid function argument", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true,
+        description: "Invalid function argument.", helpLinkUri: HelpRoot + "pdsl2008");
+
     public static readonly DiagnosticDescriptor InternalError = new(
         "PDSL9001", "Internal compiler error", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true,
         description: "Internal compiler error.", helpLinkUri: HelpRoot + "pdsl9001");
@@ -76,6 +88,9 @@ internal static class DiagnosticDescriptors
         DiagnosticCode.UnknownTarget => UnknownTarget,
         DiagnosticCode.UnsupportedProduct => UnsupportedProduct,
         DiagnosticCode.DuplicateRuleName => DuplicateRuleName,
+        DiagnosticCode.NameAlreadyDefined => NameAlreadyDefined,
+        DiagnosticCode.UnknownFunction => UnknownFunction,
+        DiagnosticCode.FunctionArgument => FunctionArgument,
         DiagnosticCode.InternalError => InternalError,
         _ => InternalError,
     };

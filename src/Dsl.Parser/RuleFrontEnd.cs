@@ -48,7 +48,7 @@ public static class RuleFrontEnd
             return new CompiledRule(null, diagnostics.ToEquatableArray());
         }
 
-        KernelModel model = Lowerer.Lower(name, ClassName(name), PrettyPrinter.Print(syntax), updates.Single(u => u.Target == "dW"));
+        KernelModel model = Lowerer.Lower(name, ClassName(name), PrettyPrinter.Print(syntax), updates, binder.Parameters);
         return new CompiledRule(model, EquatableArray<RuleDiagnostic>.Empty);
     }
 

@@ -9,7 +9,14 @@ public sealed class Binder
     private static readonly IReadOnlyDictionary<string, Shape> Targets = new Dictionary<string, Shape>(StringComparer.Ordinal)
     {
         ["dW"] = Shape.Weights,
+        ["dB"] = Shape.Weights,
     };
+
+    /// <summary>θ holds t0…t9 first; named parameters follow from this index.</summary>
+    public const int FirstParameterIndex = 10;
+
+    private readonly Dictionary<string, BoundExpression> _lets = new(StringComparer.Ordinal);
+    private readonly List<BoundParameter> _parameters = new();
 
     private readonly List<RuleDiagnostic> _diagnostics = new();
 
@@ -18,12 +25,32 @@ public sealed class Binder
 
     public IReadOnlyList<RuleDiagnostic> Diagnostics => _diagnostics;
 
+    /// <summary>The rule's <c>param</c> declarations, in order.</summary>
+    public IReadOnlyList<BoundParameter> Parameters => _parameters;
+
     public IReadOnlyList<BoundUpdate> Bind(RuleFileSyntax rule)
     {
         var updates = new List<BoundUpdate>();
         var seen = new HashSet<string>(StringComparer.Ordinal);
-        foreach (UpdateSyntax update in rule.Updates)
+        foreach (StatementSyntax statement in rule.Statements)
         {
+            if (statement is LetSyntax let)
+            {
+                if (Declare(let.Name, let.NameSpan) && BindExpression(let.Value) is { } bound) _lets[let.Name] = bound;
+                continue;
+            }
+
+            if (statement is ParamSyntax param)
+            {
+                if (Declare(param.Name, param.NameSpan))
+                {
+                    _parameters.Add(new BoundParameter(param.Name, FirstParameterIndex + _parameters.Count, param.Default));
+                }
+
+                continue;
+            }
+
+            var update = (UpdateSyntax)statement;
             BoundExpression? value = BindExpression(update.Value);
             if (!Targets.TryGetValue(update.Target, out Shape? targetShape))
             {
@@ -48,7 +75,11 @@ public sealed class Binder
                 continue;
             }
 
-            if (value.Shape != targetShape)
+            if (value.Shape != targetShape && Broadcast(value, targetShape) is { } broadcast)
+            {
+                value = broadcast;
+            }
+            else if (value.Shape != targetShape)
             {
                 Report(DiagnosticCode.TargetShapeMismatch, update.Value.Span,
                     $"`{update.Target}` must have the shape {targetShape} of `{update.Target.Substring(1)}`, but the right-hand side is {value.Shape}");
@@ -69,6 +100,7 @@ public sealed class Binder
         NegateSyntax negate => BindExpression(negate.Operand) is { } operand ? new BoundNegate(operand) : null,
         TransposeSyntax transpose => BindExpression(transpose.Operand) is { } operand ? new BoundTranspose(operand) : null,
         BinarySyntax binary => BindBinary(binary),
+        CallSyntax call => BindCall(call),
         _ => throw new InvalidOperationException("unknown syntax node " + syntax.GetType().Name),
     };
 
@@ -90,13 +122,15 @@ public sealed class Binder
             if (spelling == symbol.Name) return new BoundSignal(signal);
         }
 
+        if (_lets.TryGetValue(symbol.Name, out BoundExpression? let)) return let;
+        if (_parameters.FirstOrDefault(p => p.Name == symbol.Name) is { } parameter) return new BoundCoefficient(parameter.Index);
         if (symbol.Name.Length == 2 && symbol.Name[0] == 't' && symbol.Name[1] is >= '0' and <= '9')
         {
             return new BoundCoefficient(symbol.Name[1] - '0');
         }
 
         Report(DiagnosticCode.UnknownSymbol, symbol.Span,
-            $"unknown symbol `{symbol.Name}`; expected one of {string.Join(", ", Signals.All.Select(s => "`" + s.Spelling + "`"))} or a coefficient `t0`…`t9`");
+            $"unknown symbol `{symbol.Name}`; expected one of {string.Join(", ", Signals.All.Select(s => "`" + s.Spelling + "`"))}, a coefficient `t0`…`t9`, or a name defined earlier with `let` or `param`");
         return null;
     }
 
@@ -120,15 +154,27 @@ public sealed class Binder
             return Track(new BoundProduct(left, right, new Shape(left.Shape.Rows, right.Shape.Columns)), binary.Span);
         }
 
-        bool subtract = binary.Operator == BinaryOperator.Subtract;
-        if (left.Shape != right.Shape)
+        if (!Unify(ref left, ref right))
         {
-            Report(DiagnosticCode.AddShapeMismatch, binary.OperatorSpan,
-                subtract ? $"cannot subtract {right.Shape} from {left.Shape}" : $"cannot add {left.Shape} and {right.Shape}");
+            Report(DiagnosticCode.AddShapeMismatch, binary.OperatorSpan, binary.Operator switch
+            {
+                BinaryOperator.Subtract => $"cannot subtract {right.Shape} from {left.Shape}",
+                BinaryOperator.Add => $"cannot add {left.Shape} and {right.Shape}",
+                _ => $"cannot multiply {left.Shape} and {right.Shape} elementwise",
+            });
             return null;
         }
 
-        return new BoundSum(left, right, subtract);
+        if (binary.Operator != BinaryOperator.ElementwiseMultiply) return new BoundSum(left, right, binary.Operator == BinaryOperator.Subtract);
+        if (!left.Shape.IsScalar && left.Shape.Rows != Dimension.One && left.Shape.Columns != Dimension.One
+            && MatrixOnlyLength(left) > 0 && MatrixOnlyLength(right) > 0)
+        {
+            Report(DiagnosticCode.UnsupportedProduct, binary.OperatorSpan,
+                "an elementwise product of two weight matrices is not supported; one side must be built from vectors, as in `(e_l*y_<l-1>') .* W`");
+            return null;
+        }
+
+        return new BoundElementwise(left, right);
     }
 
     /// <summary>
@@ -145,6 +191,8 @@ public sealed class Binder
         BoundProduct p when p.Left.Shape.IsScalar => MatrixOnlyLength(p.Right),
         BoundProduct p when p.Right.Shape.IsScalar => MatrixOnlyLength(p.Left),
         BoundProduct p => MatrixOnlyLength(p.Left) is > 0 and var l && MatrixOnlyLength(p.Right) is > 0 and var r ? l + r : 0,
+        // (a bᵀ) ⊙ M = diag(a) M diag(b): the matrices of M stay as they are.
+        BoundElementwise el => Math.Max(MatrixOnlyLength(el.Left), MatrixOnlyLength(el.Right)),
         _ => 0,
     };
 
@@ -159,6 +207,7 @@ public sealed class Binder
             BoundSum sum => MatrixOnlyProduct(sum.Left) ?? MatrixOnlyProduct(sum.Right),
             BoundProduct p when p.Left.Shape.IsScalar && MatrixOnlyLength(p.Right) >= 2 => MatrixOnlyProduct(p.Right),
             BoundProduct p when p.Right.Shape.IsScalar && MatrixOnlyLength(p.Left) >= 2 => MatrixOnlyProduct(p.Left),
+            BoundElementwise el => MatrixOnlyProduct(el.Left) ?? MatrixOnlyProduct(el.Right),
             BoundProduct p => p,
             _ => null,
         };
@@ -168,6 +217,94 @@ public sealed class Binder
     {
         _productSpans[product] = span;
         return product;
+    }
+
+    /// <summary>Gives both operands one shape by broadcasting a scalar, row or column against the other; false
+    /// when the shapes are incompatible.</summary>
+    private static bool Unify(ref BoundExpression left, ref BoundExpression right)
+    {
+        if (left.Shape == right.Shape) return true;
+        if (Broadcast(left, right.Shape) is { } l)
+        {
+            left = l;
+            return true;
+        }
+
+        if (Broadcast(right, left.Shape) is { } r)
+        {
+            right = r;
+            return true;
+        }
+
+        // A column against a row: both repeat to the full matrix.
+        var full = new Shape(left.Shape.Rows == Dimension.One ? right.Shape.Rows : left.Shape.Rows, left.Shape.Columns == Dimension.One ? right.Shape.Columns : left.Shape.Columns);
+        if (Broadcast(left, full) is { } l2 && Broadcast(right, full) is { } r2)
+        {
+            left = l2;
+            right = r2;
+            return true;
+        }
+
+        return false;
+    }
+
+    /// <summary>The operand repeated to <paramref name="target"/>, if its dimensions are 1 or equal to the target's.</summary>
+    private static BoundExpression? Broadcast(BoundExpression e, Shape target)
+    {
+        bool rows = e.Shape.Rows == target.Rows || e.Shape.Rows == Dimension.One;
+        bool columns = e.Shape.Columns == target.Columns || e.Shape.Columns == Dimension.One;
+        return rows && columns && e.Shape != target ? new BoundBroadcast(e, target) : null;
+    }
+
+    private bool Declare(string name, SourceSpan span)
+    {
+        bool taken = Signals.All.Any(s => s.Spelling == name) || _lets.ContainsKey(name) || _parameters.Any(p => p.Name == name)
+            || (name.Length == 2 && name[0] == 't' && char.IsDigit(name[1]))
+            || Functions.Elementwise.Any(f => f.Spelling == name) || Functions.Reductions.Any(r => r.Spelling == name);
+        if (taken) Report(DiagnosticCode.NameAlreadyDefined, span, $"`{name}` is already defined; choose another name");
+        return !taken;
+    }
+
+    private BoundExpression? BindCall(CallSyntax call)
+    {
+        var arguments = call.Arguments.Select(BindExpression).ToList();
+        bool elementwise = Functions.Elementwise.Any(f => f.Spelling == call.Function);
+        bool reduction = Functions.Reductions.Any(r => r.Spelling == call.Function);
+        if (!elementwise && !reduction)
+        {
+            Report(DiagnosticCode.UnknownFunction, call.FunctionSpan,
+                $"unknown function `{call.Function}`; expected one of {string.Join(", ", Functions.Elementwise.Select(f => f.Spelling).Concat(Functions.Reductions.Select(r => r.Spelling)).Select(n => "`" + n + "`"))}");
+            return null;
+        }
+
+        if (arguments.Count != 1)
+        {
+            Report(DiagnosticCode.FunctionArgument, call.Span, $"`{call.Function}` takes one argument, not {arguments.Count}");
+            return null;
+        }
+
+        if (arguments[0] is not { } argument) return null;
+        bool matrix = argument.Shape.Rows != Dimension.One && argument.Shape.Columns != Dimension.One;
+        if (elementwise)
+        {
+            if (matrix)
+            {
+                Report(DiagnosticCode.FunctionArgument, call.Arguments[0].Span,
+                    $"`{call.Function}` applies to vectors and scalars, not to the matrix {argument.Shape}");
+                return null;
+            }
+
+            return new BoundCall(Functions.Elementwise.First(f => f.Spelling == call.Function).Function, argument);
+        }
+
+        if (matrix || argument.Shape.IsScalar)
+        {
+            Report(DiagnosticCode.FunctionArgument, call.Arguments[0].Span,
+                $"`{call.Function}` reduces a vector to a scalar, but its argument is {argument.Shape}");
+            return null;
+        }
+
+        return new BoundReduce(Functions.Reductions.First(r => r.Spelling == call.Function).Reduction, argument);
     }
 
     private void Report(DiagnosticCode code, SourceSpan span, string message) => _diagnostics.Add(new RuleDiagnostic(code, span, message));

@@ -19,5 +19,20 @@ public sealed record BoundSum(BoundExpression Left, BoundExpression Right, bool 
 
 public sealed record BoundProduct(BoundExpression Left, BoundExpression Right, Shape ResultShape) : BoundExpression(ResultShape);
 
+/// <summary>Elementwise product of two operands of equal shape (broadcasts are explicit nodes).</summary>
+public sealed record BoundElementwise(BoundExpression Left, BoundExpression Right) : BoundExpression(Left.Shape);
+
+/// <summary>A scalar, row or column operand repeated to <paramref name="Shape"/> (docs/language.md, Broadcasting).</summary>
+public sealed record BoundBroadcast(BoundExpression Operand, Shape Target) : BoundExpression(Target);
+
+/// <summary>An elementwise function of a vector or scalar.</summary>
+public sealed record BoundCall(ElementFunction Function, BoundExpression Argument) : BoundExpression(Argument.Shape);
+
+/// <summary>A vector reduced to a scalar.</summary>
+public sealed record BoundReduce(Reduction Reduction, BoundExpression Argument) : BoundExpression(Shape.Scalar);
+
 /// <summary>An update statement whose right-hand side has the target's shape.</summary>
 public sealed record BoundUpdate(string Target, BoundExpression Value);
+
+/// <summary>A named coefficient: θ[Index] (Index ≥ 10, after t0…t9), <paramref name="Default"/> unless given.</summary>
+public sealed record BoundParameter(string Name, int Index, double Default);

@@ -16,6 +16,9 @@ public enum DiagnosticCode
     UnknownTarget = 2003,
     UnsupportedProduct = 2004,
     DuplicateRuleName = 2005,
+    NameAlreadyDefined = 2006,
+    UnknownFunction = 2007,
+    FunctionArgument = 2008,
     InternalError = 9001,
 }
 

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Linq;
 using System.Text;
 using PlasticityDsl.Language;
+using PlasticityDsl.Language.Binding;
 using PlasticityDsl.Language.Lowering;
 
 namespace PlasticityDsl.Language.Emit;
@@ -44,6 +45,20 @@ public static class KernelEmitter
         w.Line();
         w.Line($"public int ScratchLength(int rows, int columns) => {ScratchFormula(model)};");
         w.Line();
+        if (model.Parameters.Count > 0)
+        {
+            string parameters = string.Join(", ", model.Parameters.Select(p => $"new {Runtime}.RuleParameter({Literal(p.Name)}, {Int(p.Index)}, {FloatLiteral(p.Default)})"));
+            w.Line($"public global::System.Collections.Generic.IReadOnlyList<{Runtime}.RuleParameter> Parameters {{ get; }} = new {Runtime}.RuleParameter[] {{ {parameters} }};");
+            w.Line();
+        }
+
+        if (model.Steps.Any(x => x.Operation is nameof(ElementFunction.Activation) or nameof(ElementFunction.ActivationDerivative)))
+        {
+            w.Line($"private static {Runtime}.Activation Activation(in {Runtime}.LayerSignals layer) =>");
+            w.Line("    layer.Activation ?? throw new global::System.ArgumentException(\"this rule applies f or df: the layer needs its activation.\", nameof(layer));");
+            w.Line();
+        }
+
         EmitApply(w, model);
         w.Close();
         w.Close();
@@ -79,66 +94,144 @@ public static class KernelEmitter
 
     private static void EmitApply(IndentedWriter w, KernelModel model)
     {
+        int thetaLength = 10 + model.Parameters.Count;
         w.Open($"public void Apply(in {Runtime}.LayerSignals layer, global::System.ReadOnlySpan<float> theta, global::System.Span<float> scratch)");
-        w.Line("if (theta.Length < 10) throw new global::System.ArgumentException(\"theta must hold t0..t9.\", nameof(theta));");
-        w.Line($"if (scratch.Length < ScratchLength(layer.Rows, layer.Columns)) throw new global::System.ArgumentException(\"scratch is too short; size it with ScratchLength.\", nameof(scratch));");
+        w.Line($"if (theta.Length < {Int(thetaLength)}) throw new global::System.ArgumentException(\"theta must hold {(model.Parameters.Count == 0 ? "t0..t9" : "t0..t9 and the rule's parameters")}.\", nameof(theta));");
+        w.Line("if (scratch.Length < ScratchLength(layer.Rows, layer.Columns)) throw new global::System.ArgumentException(\"scratch is too short; size it with ScratchLength.\", nameof(scratch));");
+        if (model.ReadsFeedback) w.Line("if (layer.Feedback.Length != layer.Weights.Length) throw new global::System.ArgumentException(\"this rule reads or updates B: the layer needs feedback weights.\", nameof(layer));");
         w.Line("int rows = layer.Rows;");
         w.Line("int columns = layer.Columns;");
         w.Line("global::System.Span<float> weights = layer.Weights;");
+        if (model.ReadsFeedback) w.Line("global::System.Span<float> feedback = layer.Feedback;");
         foreach ((string local, string property) in SignalLocals(model)) w.Line($"global::System.ReadOnlySpan<float> {local} = layer.{property};");
         foreach (int k in model.Coefficients) w.Line($"float t{Int(k)} = theta[{Int(k)}];");
 
-        var scratchOffsets = new List<string>();
-        foreach (VectorStep step in model.Vectors)
+        var offsets = new List<string>();
+        Func<string, string> slice = length =>
         {
-            string length = step.Transposed ? "columns" : "rows";
-            string start = scratchOffsets.Count == 0 ? "0" : string.Join(" + ", scratchOffsets);
+            string start = offsets.Count == 0 ? "0" : string.Join(" + ", offsets);
+            offsets.Add(length);
+            return $"scratch.Slice({start}, {length})";
+        };
+        foreach (Step step in model.Steps)
+        {
             w.Line();
-            w.Line($"// v{Int(step.Index)} = {step.Description}");
-            w.Line($"global::System.Span<float> v{Int(step.Index)} = scratch.Slice({start}, {length});");
-            w.Line($"{Primitives}.{(step.Transposed ? "MultiplyTransposedVector" : "MultiplyVector")}(weights, rows, columns, {step.Operand}, v{Int(step.Index)});");
-            scratchOffsets.Add(length);
+            w.Line($"// {step.Name} = {step.Description}");
+            if (step.IsScalar)
+            {
+                w.Line($"float {step.Name} = {ScalarStep(step)};");
+                continue;
+            }
+
+            w.Line($"global::System.Span<float> {step.Name} = {slice(step.Length == Dimension.Post ? "rows" : "columns")};");
+            foreach (string line in VectorStep(step)) w.Line(line);
         }
 
-        foreach (DotStep dot in model.Dots)
-        {
-            w.Line();
-            w.Line($"// s{Int(dot.Index)} = {dot.Description}");
-            w.Line($"float s{Int(dot.Index)} = {Primitives}.Dot({dot.Left}, {dot.Right});");
-        }
+        foreach (string matrix in model.OldRowCopies) w.Line($"global::System.Span<float> {OldRow(matrix)} = {slice("columns")};");
 
         w.Line();
-        if (model.Decay.Count > 0)
+        var hoisted = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (TargetUpdate target in model.Targets)
         {
-            w.Line($"float keep = 1f + ({Sum(model.Decay.Select(f => Product(f, null)))});");
+            // c·M without a row scale is one factor for every row: computed once, outside the loop.
+            ScaleTerm[] own = target.Scales.Where(x => x.Matrix == target.Matrix && x.ColumnScale is null).ToArray();
+            if (own.Length > 0 && own.All(x => x.RowScale is null))
+            {
+                hoisted[target.Matrix] = "keep" + Capitalized(target.Matrix);
+                w.Line($"float {hoisted[target.Matrix]} = 1f + ({Sum(own.Select(x => Product(x.Factor, null)))});");
+            }
         }
 
-        w.Line("// One pass over W: each row gets all terms while it is in cache.");
+        w.Line($"// One pass over {string.Join(" and ", model.Targets.Select(t => t.Matrix == "weights" ? "W" : "B"))}: each row gets all its terms while it is in cache.");
         w.Open("for (int i = 0; i < rows; i++)");
-        w.Line("global::System.Span<float> row = weights.Slice(i * columns, columns);");
-        if (model.Decay.Count > 0) w.Line($"{Primitives}.Scale(row, keep);");
-        foreach (RowUpdate update in model.RowUpdates)
+        foreach (string matrix in model.OldRowCopies) w.Line($"{matrix}.Slice(i * columns, columns).CopyTo({OldRow(matrix)});");
+        foreach (TargetUpdate target in model.Targets)
         {
-            string coefficient = Sum(update.Terms.Select(t => Product(t.Factor, t.Column is null ? null : $"{t.Column}[i]")));
-            w.Line($"{Primitives}.AddScaled(row, {coefficient}, {update.RowVector});");
+            string row = target.Matrix == "weights" ? "row" : "feedbackRow";
+            w.Line($"global::System.Span<float> {row} = {target.Matrix}.Slice(i * columns, columns);");
+            ScaleTerm[] own = target.Scales.Where(x => x.Matrix == target.Matrix && x.ColumnScale is null).ToArray();
+            if (hoisted.TryGetValue(target.Matrix, out string? keep)) w.Line($"{Primitives}.Scale({row}, {keep});");
+            else if (own.Length > 0) w.Line($"{Primitives}.Scale({row}, 1f + {Parenthesized(Sum(own.Select(x => Product(x.Factor, x.RowScale is null ? null : x.RowScale + "[i]"))))});");
+            foreach (RowUpdate update in target.Rows)
+            {
+                string coefficient = Sum(update.Terms.Select(t => Product(t.Factor, t.Column is null ? null : $"{t.Column}[i]")));
+                w.Line($"{Primitives}.AddScaled({row}, {coefficient}, {update.RowVector});");
+            }
+
+            foreach (ScaleTerm term in target.Scales.Where(x => !(x.Matrix == target.Matrix && x.ColumnScale is null)))
+            {
+                string coefficient = Product(term.Factor, term.RowScale is null ? null : term.RowScale + "[i]");
+                w.Line(term.ColumnScale is null
+                    ? $"{Primitives}.AddScaled({row}, {coefficient}, {OldRow(term.Matrix)});"
+                    : $"{Primitives}.AddScaledProduct({row}, {coefficient}, {OldRow(term.Matrix)}, {term.ColumnScale});");
+            }
         }
 
         w.Close();
         w.Close();
     }
 
+    private static string OldRow(string matrix) => "old" + Capitalized(matrix) + "Row";
+
+    private static string Capitalized(string s) => char.ToUpperInvariant(s[0]) + s.Substring(1);
+
+    private static string Parenthesized(string expression) => expression.Contains(" ") ? "(" + expression + ")" : expression;
+
+    private static IEnumerable<string> VectorStep(Step step)
+    {
+        string v = step.Name;
+        switch (step.Kind)
+        {
+            case StepKind.MultiplyMatrix:
+                yield return $"{Primitives}.{(step.Transposed ? "MultiplyTransposedVector" : "MultiplyVector")}({step.Operation}, rows, columns, {step.Operands[0]}, {v});";
+                break;
+            case StepKind.Hadamard:
+                yield return $"{Primitives}.Multiply({step.Operands[0]}, {step.Operands[1]}, {v});";
+                break;
+            case StepKind.Map when step.Operation == nameof(ElementFunction.Activation):
+                yield return $"Activation(layer).Apply({step.Operands[0]}, {v});";
+                break;
+            case StepKind.Map when step.Operation == nameof(ElementFunction.ActivationDerivative):
+                yield return $"Activation(layer).Derivative({step.Operands[0]}, {v});";
+                break;
+            case StepKind.Map:
+                yield return $"{Primitives}.{step.Operation}({step.Operands[0]}, {v});";
+                break;
+            case StepKind.Ones:
+                yield return $"{v}.Fill(1f);";
+                break;
+            case StepKind.Combine:
+                yield return $"{v}.Clear();";
+                for (int k = 0; k < step.Operands.Count; k++) yield return $"{Primitives}.AddScaled({v}, {Product(step.Factors[k], null)}, {step.Operands[k]});";
+                break;
+            default:
+                throw new InvalidOperationException("not a vector step: " + step.Kind);
+        }
+    }
+
+    private static string ScalarStep(Step step) => step.Kind switch
+    {
+        StepKind.Dot => $"{Primitives}.Dot({step.Operands[0]}, {step.Operands[1]})",
+        StepKind.Reduce => $"{Primitives}.{step.Operation}({step.Operands[0]})",
+        StepKind.MapScalar when step.Operation == nameof(ElementFunction.Activation) => $"Activation(layer).Apply({Sum(step.Factors.Select(f => Product(f, null)))})",
+        StepKind.MapScalar when step.Operation == nameof(ElementFunction.ActivationDerivative) => $"Activation(layer).Derivative({Sum(step.Factors.Select(f => Product(f, null)))})",
+        StepKind.MapScalar => $"{Primitives}.{step.Operation}({Sum(step.Factors.Select(f => Product(f, null)))})",
+        _ => throw new InvalidOperationException("not a scalar step: " + step.Kind),
+    };
+
     private static string Passes(KernelModel model)
     {
-        int vectorPasses = model.Vectors.Count;
+        int vectorPasses = model.Steps.Count(s => s.Kind == StepKind.MultiplyMatrix);
         return vectorPasses == 0 ? "once" : $"{vectorPasses + 1} times ({vectorPasses} matrix-vector product{(vectorPasses == 1 ? "" : "s")}, then one fused update pass)";
     }
 
     private static IEnumerable<(string Local, string Property)> SignalLocals(KernelModel model)
     {
-        string all = string.Join(" ", model.Vectors.Select(v => v.Operand)
-            .Concat(model.Dots.SelectMany(d => new[] { d.Left, d.Right }))
-            .Concat(model.RowUpdates.SelectMany(r => r.Terms.Select(t => t.Column ?? "").Append(r.RowVector))));
-        var used = new HashSet<string>(all.Split(' '), StringComparer.Ordinal);
+        var used = new HashSet<string>(
+            model.Steps.SelectMany(s => s.Operands)
+                .Concat(model.Targets.SelectMany(t => t.Rows.SelectMany(r => r.Terms.Select(x => x.Column ?? "").Append(r.RowVector))))
+                .Concat(model.Targets.SelectMany(t => t.Scales.SelectMany(x => new[] { x.RowScale ?? "", x.ColumnScale ?? "" }))),
+            StringComparer.Ordinal);
         (string Local, string Property)[] candidates =
         {
             ("post", "Post"), ("pre", "Pre"), ("potential", "PreActivation"), ("postError", "PostError"), ("preError", "PreError"),
@@ -152,7 +245,7 @@ public static class KernelEmitter
         {
             ["post"] = "y_l", ["pre"] = "y_<l-1>", ["potential"] = "z_l", ["postError"] = "e_l", ["preError"] = "e_<l-1>",
         };
-        return new[] { "W" }.Concat(SignalLocals(model).Select(s => names[s.Local]));
+        return new[] { "W" }.Concat(model.ReadsFeedback ? new[] { "B" } : Array.Empty<string>()).Concat(SignalLocals(model).Select(s => names[s.Local]));
     }
 
     private static string SignalFlags(KernelModel model)
@@ -160,6 +253,8 @@ public static class KernelEmitter
         var flags = new List<string>();
         if (model.ReadsPostError) flags.Add(Runtime + ".RuleSignals.PostError");
         if (model.ReadsPreError) flags.Add(Runtime + ".RuleSignals.PreError");
+        if (model.ReadsFeedback) flags.Add(Runtime + ".RuleSignals.Feedback");
+        if (model.UpdatesFeedback) flags.Add(Runtime + ".RuleSignals.FeedbackUpdate");
         return flags.Count == 0 ? Runtime + ".RuleSignals.None" : string.Join(" | ", flags);
     }
 
@@ -197,6 +292,7 @@ public static class KernelEmitter
     }
 
     private static string FloatLiteral(double value) => ((float)value).ToString("R", CultureInfo.InvariantCulture) + "f";
+
 
     private static string Int(int value) => value.ToString(CultureInfo.InvariantCulture);
 

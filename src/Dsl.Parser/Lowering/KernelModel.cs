@@ -2,13 +2,17 @@ using PlasticityDsl.Language.Binding;
 
 namespace PlasticityDsl.Language.Lowering;
 
-/// <summary>A vector the kernel reads or computes: a layer signal, or W (or Wᵀ) times another vector.
-/// Structural equality is what common-subexpression elimination keys on.</summary>
+/// <summary>A vector the kernel reads or computes. Structural equality is what common-subexpression
+/// elimination keys on: equal values are computed once.</summary>
 public abstract record VectorValue
 {
     public abstract Dimension Length { get; }
+
+    /// <summary>As a factor in a description: parenthesized unless it is a single symbol.</summary>
+    internal string AsFactor => this is SignalVector or OnesVector ? ToString() : "(" + this + ")";
 }
 
+/// <summary>A layer signal: y_l, y_(l-1), z_l, e_l or e_(l-1).</summary>
 public sealed record SignalVector(Signal Signal) : VectorValue
 {
     public override Dimension Length => Signals.ShapeOf(Signal).Rows;
@@ -16,36 +20,128 @@ public sealed record SignalVector(Signal Signal) : VectorValue
     public override string ToString() => Signals.Spelling(Signal);
 }
 
-/// <summary>W·x (length n_l) or Wᵀ·x (length n_(l-1)): one streaming pass over W.</summary>
-public sealed record WeightTimesVector(bool Transposed, VectorValue Operand) : VectorValue
+/// <summary>A vector of ones: what broadcasting multiplies by.</summary>
+public sealed record OnesVector(Dimension Dimension) : VectorValue
+{
+    public override Dimension Length => Dimension;
+
+    public override string ToString() => Dimension == Dimension.Post ? "ones_l" : "ones_<l-1>";
+}
+
+/// <summary>M·x (length n_l) or Mᵀ·x (length n_(l-1)) for M = W or B: one streaming pass over M.</summary>
+public sealed record MatrixTimesVector(Signal Matrix, bool Transposed, VectorValue Operand) : VectorValue
 {
     public override Dimension Length => Transposed ? Dimension.Pre : Dimension.Post;
 
-    public override string ToString() => (Transposed ? "W'*" : "W*") + (Operand is SignalVector ? Operand.ToString() : "(" + Operand + ")");
+    public override string ToString() => Signals.Spelling(Matrix) + (Transposed ? "'*" : "*") + Operand.AsFactor;
 }
 
-/// <summary>The inner product aᵀb.</summary>
-public sealed record DotProduct(VectorValue Left, VectorValue Right)
+/// <summary>a ⊙ b.</summary>
+public sealed record HadamardVector(VectorValue Left, VectorValue Right) : VectorValue
 {
-    public override string ToString() => $"{Operand(Left)}'*{Right}";
+    public override Dimension Length => Left.Length;
 
-    private static string Operand(VectorValue v) => v is SignalVector ? v.ToString() : "(" + v + ")";
+    public override string ToString() => Left.AsFactor + " .* " + Right.AsFactor;
 }
 
-/// <summary>constant · Π t_k · Π s_j: the scalar factor of one term.</summary>
+/// <summary>f(v), elementwise.</summary>
+public sealed record MappedVector(ElementFunction Function, VectorValue Operand) : VectorValue
+{
+    public override Dimension Length => Operand.Length;
+
+    public override string ToString() => Functions.Spelling(Function) + "(" + Operand + ")";
+}
+
+/// <summary>Σ factor_k · v_k: a sum of vectors that a function or reduction is applied to.</summary>
+public sealed record CombinedVector(EquatableArray<ScaledVector> Terms) : VectorValue
+{
+    public override Dimension Length => Terms[0].Vector.Length;
+
+    public override string ToString() => string.Join(" + ", Terms.Select(t => t.Factor + "*" + t.Vector.AsFactor));
+}
+
+public sealed record ScaledVector(ScalarProduct Factor, VectorValue Vector);
+
+/// <summary>A scalar the kernel computes once per update.</summary>
+public abstract record ScalarValue;
+
+/// <summary>aᵀb.</summary>
+public sealed record DotScalar(VectorValue Left, VectorValue Right) : ScalarValue
+{
+    public override string ToString() => $"{Left.AsFactor}'*{Right}";
+}
+
+/// <summary>sum(v) or norm2(v).</summary>
+public sealed record ReducedScalar(Reduction Reduction, VectorValue Operand) : ScalarValue
+{
+    public override string ToString() => Functions.Spelling(Reduction) + "(" + Operand + ")";
+}
+
+/// <summary>f(Σ products), for a scalar argument.</summary>
+public sealed record MappedScalar(ElementFunction Function, EquatableArray<ScalarProduct> Argument) : ScalarValue
+{
+    public override string ToString() => Functions.Spelling(Function) + "(" + string.Join(" + ", Argument) + ")";
+}
+
+/// <summary>constant · Π t_k · Π scalars.</summary>
+public sealed record ScalarProduct(double Constant, EquatableArray<int> Coefficients, EquatableArray<ScalarValue> Factors)
+{
+    public override string ToString() =>
+        string.Join("*", new[] { Constant.ToString("R", System.Globalization.CultureInfo.InvariantCulture) }
+            .Concat(Coefficients.Select(k => "t" + k)).Concat(Factors.Select(f => "(" + f + ")")));
+}
+
+/// <summary>constant · Π t_k · Π s_j, where s_j are the kernel's scalar steps: the scalar factor of one term.</summary>
 public sealed record ScalarFactor(double Constant, EquatableArray<int> Coefficients, EquatableArray<int> Dots);
 
-/// <summary>Emission plan, step 1: v_Index = W·Operand or Wᵀ·Operand into scratch.</summary>
-public sealed record VectorStep(int Index, bool Transposed, string Operand, string Description);
+public enum StepKind
+{
+    /// <summary>v = M·x or Mᵀ·x.</summary>
+    MultiplyMatrix,
+    /// <summary>v = a ⊙ b.</summary>
+    Hadamard,
+    /// <summary>v = f(x).</summary>
+    Map,
+    /// <summary>v = Σ factor_k · x_k.</summary>
+    Combine,
+    /// <summary>v = 1.</summary>
+    Ones,
+    /// <summary>s = aᵀb.</summary>
+    Dot,
+    /// <summary>s = sum(x) or norm2(x).</summary>
+    Reduce,
+    /// <summary>s = f(Σ factors).</summary>
+    MapScalar,
+}
 
-/// <summary>Emission plan, step 2: s_Index = Left · Right.</summary>
-public sealed record DotStep(int Index, string Left, string Right, Dimension Length, string Description);
+/// <summary>
+/// One computation before the pass over the weights, in dependency order. Vector steps write <c>v{Index}</c>
+/// (of <see cref="Length"/>) into scratch; scalar steps define <c>s{Index}</c>. <see cref="Operation"/> names
+/// the matrix (weights, feedback), function or reduction.
+/// </summary>
+public sealed record Step(StepKind Kind, int Index, Dimension Length, string Operation, bool Transposed,
+    EquatableArray<string> Operands, EquatableArray<ScalarFactor> Factors, string Description)
+{
+    public bool IsScalar => Kind is StepKind.Dot or StepKind.Reduce or StepKind.MapScalar;
+
+    public string Name => (IsScalar ? "s" : "v") + Index.ToString(System.Globalization.CultureInfo.InvariantCulture);
+}
 
 /// <summary>One term of a row coefficient: Factor · Column[i] (Column null: the factor alone).</summary>
 public sealed record RowTerm(ScalarFactor Factor, string? Column);
 
-/// <summary>Emission plan, step 3: for each row i, row_i += (Σ terms evaluated at i) · RowVector.</summary>
+/// <summary>For each row i: row_i += (Σ terms evaluated at i) · RowVector.</summary>
 public sealed record RowUpdate(string RowVector, EquatableArray<RowTerm> Terms);
+
+/// <summary>Factor · diag(RowScale) · Matrix · diag(ColumnScale): a term that reads a whole matrix (decay is
+/// the plainest: c·W). Null scales are the identity.</summary>
+public sealed record ScaleTerm(ScalarFactor Factor, string? RowScale, string Matrix, string? ColumnScale);
+
+/// <summary>The update of one matrix (weights for dW, feedback for dB) in the fused pass.</summary>
+public sealed record TargetUpdate(string Target, string Matrix, EquatableArray<ScaleTerm> Scales, EquatableArray<RowUpdate> Rows);
+
+/// <summary>A <c>param</c>: θ[Index] named <see cref="Name"/>, <see cref="Default"/> unless given.</summary>
+public sealed record ParameterSpec(string Name, int Index, double Default);
 
 /// <summary>
 /// A rule lowered to its kernel: everything the emitter prints, nothing it must decide. Position-free and
@@ -56,16 +152,24 @@ public sealed record KernelModel(
     string ClassName,
     string Source,
     EquatableArray<int> Coefficients,
+    EquatableArray<ParameterSpec> Parameters,
     bool ReadsPostError,
     bool ReadsPreError,
-    EquatableArray<VectorStep> Vectors,
-    EquatableArray<DotStep> Dots,
-    EquatableArray<ScalarFactor> Decay,
-    EquatableArray<RowUpdate> RowUpdates,
+    bool ReadsFeedback,
+    EquatableArray<Step> Steps,
+    EquatableArray<TargetUpdate> Targets,
     string Cost)
 {
-    /// <summary>Scratch floats: one n_l or n_(l-1) vector per vector step.</summary>
-    public int PostScratchVectors => Vectors.Count(v => !v.Transposed);
+    public bool UpdatesFeedback => Targets.Any(t => t.Matrix == "feedback");
 
-    public int PreScratchVectors => Vectors.Count(v => v.Transposed);
+    /// <summary>Vector steps of each length, for the scratch size.</summary>
+    public int PostScratchVectors => Steps.Count(s => !s.IsScalar && s.Length == Dimension.Post);
+
+    public int PreScratchVectors => Steps.Count(s => !s.IsScalar && s.Length == Dimension.Pre)
+        + OldRowCopies.Count;
+
+    /// <summary>Matrices whose rows are copied before the pass changes them, because a term reads them whole.</summary>
+    public IReadOnlyList<string> OldRowCopies =>
+        Targets.SelectMany(t => t.Scales.Where(s => s.ColumnScale is not null || s.Matrix != t.Matrix).Select(s => s.Matrix))
+            .Distinct().OrderBy(m => m, StringComparer.Ordinal).ToList();
 }

@@ -1,92 +1,175 @@
+using System.Globalization;
 using PlasticityDsl.Language.Binding;
 
 namespace PlasticityDsl.Language.Lowering;
 
 /// <summary>
 /// Bound tree → kernel plan. Every update is expanded by distributivity into a sum of products
-/// c · Π t_k · (chain of W, Wᵀ, vectors); each chain with a vector is evaluated as an outer product of two
-/// vectors (matrix-vector products only, O(n·m)), never as an n×n matrix: (y yᵀ)W becomes y (Wᵀy)ᵀ.
-/// Equal vectors and inner products are computed once; like terms are merged; terms are grouped by the
-/// vector they add to each row, so the emitted kernel makes one pass over W.
+/// c · Π t_k · Π scalars · (chain of W, B, their transposes, diagonal matrices and vectors). A chain with a
+/// vector is evaluated as an outer product of two vectors through matrix-vector products only (O(n·m)),
+/// never as an n×n matrix: (y yᵀ)W becomes y (Wᵀy)ᵀ. A chain without one is c·diag(a)·M·diag(b). Equal
+/// vectors and scalars are computed once, across terms and across dW and dB; like terms are merged and
+/// cancelled ones dropped; terms are grouped by the vector they add to each row, so the emitted kernel makes
+/// one pass over the weights.
 /// </summary>
 public static class Lowerer
 {
-    /// <summary>A factor of a product chain: W, Wᵀ, a column vector, or a row vector (transposed).</summary>
-    private sealed record Atom(Signal Signal, bool Transposed)
+    /// <summary>A factor of a product chain.</summary>
+    private abstract record Atom
     {
-        public Atom Transpose() => this with { Transposed = !Transposed };
-
-        public bool IsWeights => Signal == Signal.Weights;
+        public abstract Atom Transpose();
     }
 
-    private sealed record Term(double Constant, IReadOnlyList<int> Coefficients, IReadOnlyList<IReadOnlyList<Atom>> ScalarChains, IReadOnlyList<Atom> Chain);
-
-    /// <summary>A term after evaluation: constant · Π t_k · Π dots · Column·Rowᵀ (both null: the term c·W).</summary>
-    private sealed record OuterTerm(double Constant, IReadOnlyList<int> Coefficients, IReadOnlyList<DotProduct> Dots, VectorValue? Column, VectorValue? Row)
+    /// <summary>W, B or a transpose.</summary>
+    private sealed record MatrixAtom(Signal Matrix, bool Transposed) : Atom
     {
-        public string Key => string.Join(",", Coefficients) + "|" + string.Join(",", Dots) + "|" + Column + "|" + Row;
+        public override Atom Transpose() => this with { Transposed = !Transposed };
     }
 
-    public static KernelModel Lower(string ruleName, string className, string source, BoundUpdate update)
+    /// <summary>A column vector, or a row vector when transposed.</summary>
+    private sealed record VectorAtom(VectorValue Value, bool Transposed) : Atom
     {
-        // Evaluate every term, then merge like terms, and only then name what survives: a cancelled term
-        // leaves neither a computation nor a coefficient behind.
-        var merged = new List<OuterTerm>();
-        foreach (Term term in Expand(update.Value))
+        public override Atom Transpose() => this with { Transposed = !Transposed };
+    }
+
+    /// <summary>diag(v): what an elementwise product with a broadcast vector multiplies by.</summary>
+    private sealed record DiagonalAtom(VectorValue Value) : Atom
+    {
+        public override Atom Transpose() => this;
+    }
+
+    private sealed record Term(double Constant, IReadOnlyList<int> Coefficients, IReadOnlyList<ScalarValue> Scalars, IReadOnlyList<Atom> Chain)
+    {
+        public static Term Scalar(double constant) => new(constant, Array.Empty<int>(), Array.Empty<ScalarValue>(), Array.Empty<Atom>());
+
+        public static Term Of(ScalarValue value) => new(1, Array.Empty<int>(), new[] { value }, Array.Empty<Atom>());
+
+        public static Term Of(Atom atom) => new(1, Array.Empty<int>(), Array.Empty<ScalarValue>(), new[] { atom });
+
+        public Term Times(Term other, IReadOnlyList<Atom> chain) => new(
+            Constant * other.Constant,
+            Coefficients.Concat(other.Coefficients).OrderBy(k => k).ToList(),
+            Scalars.Concat(other.Scalars).ToList(),
+            chain);
+    }
+
+    /// <summary>A term after evaluation: the factor, and Column·Rowᵀ, or diag(RowScale)·Matrix·diag(ColumnScale).</summary>
+    private sealed record EvaluatedTerm(ScalarProduct Factor, VectorValue? Column, VectorValue? Row, Signal? Matrix, VectorValue? RowScale, VectorValue? ColumnScale)
+    {
+        public string Key => string.Join(",", Factor.Coefficients) + "|" + string.Join(",", Factor.Factors) + "|" + Column + "|" + Row + "|" + Matrix + "|" + RowScale + "|" + ColumnScale;
+    }
+
+    public static KernelModel Lower(string ruleName, string className, string source, IReadOnlyList<BoundUpdate> updates, IReadOnlyList<BoundParameter> parameters)
+    {
+        var plan = new PlanBuilder();
+        var targets = new List<TargetUpdate>();
+        foreach (BoundUpdate update in updates.OrderBy(u => u.Target == "dW" ? 0 : 1))
         {
-            var dots = new List<DotProduct>();
-            foreach (IReadOnlyList<Atom> scalarChain in term.ScalarChains)
-            {
-                (VectorValue? col, VectorValue? row) = Evaluate(scalarChain, dots);
-                if (col is not null || row is not null) throw new InvalidOperationException("scalar chain left a vector");
-            }
-
-            bool decay = term.Chain.Count == 1 && term.Chain[0].IsWeights && !term.Chain[0].Transposed;
-            (VectorValue? column, VectorValue? rowVector) = decay ? (null, null) : Evaluate(term.Chain, dots);
-            if (!decay && (column is null || rowVector is null)) throw new InvalidOperationException("update term is not an outer product");
-            var evaluated = new OuterTerm(term.Constant, term.Coefficients, dots.OrderBy(d => d.ToString(), StringComparer.Ordinal).ToList(), column, rowVector);
-            int like = merged.FindIndex(t => t.Key == evaluated.Key);
-            if (like >= 0) merged[like] = merged[like] with { Constant = merged[like].Constant + evaluated.Constant };
-            else merged.Add(evaluated);
+            targets.Add(LowerTarget(update, plan));
         }
 
-        var plan = new PlanBuilder();
-        var decayFactors = new List<ScalarFactor>();
-        var rows = new List<(VectorValue Row, List<RowTerm> Terms)>();
-        foreach (OuterTerm term in merged.Where(t => t.Constant != 0))
+        return plan.Build(ruleName, className, source,
+            parameters.Select(p => new ParameterSpec(p.Name, p.Index, p.Default)).ToEquatableArray(),
+            targets.ToEquatableArray());
+    }
+
+    private static TargetUpdate LowerTarget(BoundUpdate update, PlanBuilder plan)
+    {
+        // Evaluate every term, merge like terms, and only then name what survives: a cancelled term leaves
+        // neither a computation nor a coefficient behind.
+        var merged = new List<EvaluatedTerm>();
+        foreach (Term term in Expand(update.Value))
         {
-            ScalarFactor factor = plan.Factor(term.Constant, term.Coefficients, term.Dots);
-            if (term.Row is null)
+            EvaluatedTerm evaluated = EvaluateTerm(term);
+            int like = merged.FindIndex(t => t.Key == evaluated.Key);
+            if (like >= 0)
             {
-                decayFactors.Add(factor);
+                merged[like] = merged[like] with { Factor = merged[like].Factor with { Constant = merged[like].Factor.Constant + evaluated.Factor.Constant } };
+            }
+            else
+            {
+                merged.Add(evaluated);
+            }
+        }
+
+        var scales = new List<ScaleTerm>();
+        var rows = new List<(VectorValue Row, List<RowTerm> Terms)>();
+        foreach (EvaluatedTerm term in merged.Where(t => t.Factor.Constant != 0))
+        {
+            ScalarFactor factor = plan.Factor(term.Factor);
+            if (term.Matrix is { } matrix)
+            {
+                scales.Add(new ScaleTerm(factor, term.RowScale is null ? null : plan.Name(term.RowScale), PlanBuilder.MatrixName(matrix),
+                    term.ColumnScale is null ? null : plan.Name(term.ColumnScale)));
                 continue;
             }
 
             int group = rows.FindIndex(r => r.Row.Equals(term.Row));
             if (group < 0)
             {
-                rows.Add((term.Row, new List<RowTerm>()));
+                rows.Add((term.Row!, new List<RowTerm>()));
                 group = rows.Count - 1;
             }
 
-            rows[group].Terms.Add(new RowTerm(factor, plan.Name(term.Column!)));
+            rows[group].Terms.Add(new RowTerm(factor, term.Column is OnesVector ? null : plan.Name(term.Column!)));
         }
 
-        return plan.Build(ruleName, className, source, decayFactors.ToEquatableArray(),
+        string target = update.Target == "dB" ? "feedback" : "weights";
+        return new TargetUpdate(update.Target, target, scales.ToEquatableArray(),
             rows.Select(r => new RowUpdate(plan.Name(r.Row), r.Terms.ToEquatableArray())).ToEquatableArray());
     }
 
-    /// <summary>Expands an expression into a sum of products (distributivity, transpose pushed to atoms).</summary>
+    private static EvaluatedTerm EvaluateTerm(Term term)
+    {
+        var scalars = new List<ScalarValue>(term.Scalars);
+        if (!term.Chain.Any(a => a is VectorAtom))
+        {
+            // diag(a)·M·diag(b): diagonals on either side of the one matrix multiply together.
+            VectorValue? rowScale = null, columnScale = null;
+            Signal? matrix = null;
+            foreach (Atom atom in term.Chain)
+            {
+                switch (atom)
+                {
+                    case MatrixAtom m when matrix is null && !m.Transposed:
+                        matrix = m.Matrix;
+                        break;
+                    case DiagonalAtom d when matrix is null:
+                        rowScale = rowScale is null ? d.Value : Hadamard(rowScale, d.Value);
+                        break;
+                    case DiagonalAtom d:
+                        columnScale = columnScale is null ? d.Value : Hadamard(columnScale, d.Value);
+                        break;
+                    default:
+                        throw new InvalidOperationException("a term without a vector must be diag·W·diag or diag·B·diag");
+                }
+            }
+
+            return new EvaluatedTerm(Product(term.Constant, term.Coefficients, scalars), null, null,
+                matrix ?? throw new InvalidOperationException("a term without a matrix or vector"), rowScale, columnScale);
+        }
+
+        (VectorValue? column, VectorValue? row) = Evaluate(term.Chain, scalars);
+        if (column is null || row is null) throw new InvalidOperationException("update term is not an outer product");
+        return new EvaluatedTerm(Product(term.Constant, term.Coefficients, scalars), column, row, null, null, null);
+    }
+
+    private static ScalarProduct Product(double constant, IReadOnlyList<int> coefficients, IEnumerable<ScalarValue> scalars) =>
+        new(constant, coefficients.ToEquatableArray(), scalars.OrderBy(s => s.ToString(), StringComparer.Ordinal).ToEquatableArray());
+
+    /// <summary>Expands an expression into a sum of products (distributivity, transposes pushed onto atoms).</summary>
     private static IReadOnlyList<Term> Expand(BoundExpression e)
     {
         switch (e)
         {
             case BoundNumber n:
-                return new[] { new Term(n.Value, Array.Empty<int>(), Array.Empty<IReadOnlyList<Atom>>(), Array.Empty<Atom>()) };
+                return new[] { Term.Scalar(n.Value) };
             case BoundCoefficient c:
-                return new[] { new Term(1, new[] { c.Index }, Array.Empty<IReadOnlyList<Atom>>(), Array.Empty<Atom>()) };
+                return new[] { new Term(1, new[] { c.Index }, Array.Empty<ScalarValue>(), Array.Empty<Atom>()) };
+            case BoundSignal { Signal: Signal.Weights or Signal.Feedback } m:
+                return new[] { Term.Of(new MatrixAtom(m.Signal, false)) };
             case BoundSignal s:
-                return new[] { new Term(1, Array.Empty<int>(), Array.Empty<IReadOnlyList<Atom>>(), new[] { new Atom(s.Signal, false) }) };
+                return new[] { Term.Of(new VectorAtom(new SignalVector(s.Signal), false)) };
             case BoundNegate neg:
                 return Expand(neg.Operand).Select(t => t with { Constant = -t.Constant }).ToList();
             case BoundTranspose tr:
@@ -94,45 +177,134 @@ public static class Lowerer
             case BoundSum sum:
                 return Expand(sum.Left).Concat(Expand(sum.Right).Select(t => sum.Subtract ? t with { Constant = -t.Constant } : t)).ToList();
             case BoundProduct p:
-                var result = new List<Term>();
-                IReadOnlyList<Term> left = Expand(p.Left), right = Expand(p.Right);
-                foreach (Term l in left)
-                {
-                    foreach (Term r in right)
-                    {
-                        // A 1×1 operand scales: its chain (an inner product) becomes a scalar factor.
-                        Term a = p.Left.Shape.IsScalar ? AsScalar(l) : l;
-                        Term b = p.Right.Shape.IsScalar ? AsScalar(r) : r;
-                        result.Add(new Term(
-                            a.Constant * b.Constant,
-                            a.Coefficients.Concat(b.Coefficients).OrderBy(k => k).ToList(),
-                            a.ScalarChains.Concat(b.ScalarChains).ToList(),
-                            a.Chain.Concat(b.Chain).ToList()));
-                    }
-                }
-
-                return result;
+                return (from l in Expand(p.Left)
+                        from r in Expand(p.Right)
+                        let a = p.Left.Shape.IsScalar ? AsScalar(l) : l
+                        let b = p.Right.Shape.IsScalar ? AsScalar(r) : r
+                        select a.Times(b, a.Chain.Concat(b.Chain).ToList())).ToList();
+            case BoundBroadcast b:
+                return Expand(b.Operand).Select(t => Broadcast(b.Operand.Shape.IsScalar ? AsScalar(t) : t, b.Operand.Shape, b.Target)).ToList();
+            case BoundElementwise el:
+                return ExpandElementwise(el);
+            case BoundCall { Shape.IsScalar: true } call:
+                return new[] { Term.Of(new MappedScalar(call.Function, Expand(call.Argument).Select(AsScalarProduct).ToEquatableArray())) };
+            case BoundCall call:
+                bool row = call.Shape.Rows == Dimension.One;
+                return new[] { Term.Of(new VectorAtom(new MappedVector(call.Function, Combine(Expand(call.Argument), row)), row)) };
+            case BoundReduce reduce:
+                return new[] { Term.Of(new ReducedScalar(reduce.Reduction, Combine(Expand(reduce.Argument), reduce.Argument.Shape.Rows == Dimension.One))) };
             default:
                 throw new InvalidOperationException("unknown bound node " + e.GetType().Name);
         }
     }
 
-    private static Term AsScalar(Term t) =>
-        t.Chain.Count == 0 ? t : t with { ScalarChains = t.ScalarChains.Append(t.Chain).ToList(), Chain = Array.Empty<Atom>() };
+    /// <summary>Repeats a scalar, row or column term to the target shape: multiplies by vectors of ones.</summary>
+    private static Term Broadcast(Term t, Shape from, Shape to)
+    {
+        var chain = new List<Atom>();
+        if (from.Rows == Dimension.One && to.Rows != Dimension.One) chain.Add(new VectorAtom(new OnesVector(to.Rows), false));
+        chain.AddRange(t.Chain);
+        if (from.Columns == Dimension.One && to.Columns != Dimension.One) chain.Add(new VectorAtom(new OnesVector(to.Columns), true));
+        return t with { Chain = chain };
+    }
+
+    private static IReadOnlyList<Term> ExpandElementwise(BoundElementwise e)
+    {
+        Shape shape = e.Shape;
+        var result = new List<Term>();
+        foreach (Term p in Expand(e.Left))
+        {
+            foreach (Term q in Expand(e.Right))
+            {
+                if (shape.IsScalar)
+                {
+                    Term a = AsScalar(p), b = AsScalar(q);
+                    result.Add(a.Times(b, Array.Empty<Atom>()));
+                }
+                else if (shape.Rows == Dimension.One || shape.Columns == Dimension.One)
+                {
+                    bool row = shape.Rows == Dimension.One;
+                    var scalars = new List<ScalarValue>();
+                    VectorValue a = Vector(p.Chain, row, scalars), b = Vector(q.Chain, row, scalars);
+                    Term product = p.Times(q, new[] { new VectorAtom(Hadamard(a, b), row) });
+                    result.Add(product with { Scalars = product.Scalars.Concat(scalars).ToList() });
+                }
+                else
+                {
+                    // (a bᵀ) ⊙ M = diag(a) · M · diag(b).
+                    bool leftIsOuter = p.Chain.Any(x => x is VectorAtom);
+                    (Term outer, Term other) = leftIsOuter ? (p, q) : (q, p);
+                    var scalars = new List<ScalarValue>();
+                    (VectorValue? a, VectorValue? b) = Evaluate(outer.Chain, scalars);
+                    // diag(ones) is the identity: a broadcast row or column leaves one side unscaled.
+                    var chain = new List<Atom>();
+                    if (a is not OnesVector) chain.Add(new DiagonalAtom(a!));
+                    chain.AddRange(other.Chain);
+                    if (b is not OnesVector) chain.Add(new DiagonalAtom(b!));
+                    Term product = p.Times(q, chain);
+                    result.Add(product with { Scalars = product.Scalars.Concat(scalars).ToList() });
+                }
+            }
+        }
+
+        return result;
+    }
+
+    /// <summary>A 1×1 term becomes a pure scalar: its chain (an inner product) turns into scalar factors.</summary>
+    private static Term AsScalar(Term t)
+    {
+        if (t.Chain.Count == 0) return t;
+        var scalars = new List<ScalarValue>(t.Scalars);
+        Evaluate(t.Chain, scalars);
+        return t with { Scalars = scalars, Chain = Array.Empty<Atom>() };
+    }
+
+    private static ScalarProduct AsScalarProduct(Term t)
+    {
+        Term scalar = AsScalar(t);
+        return Product(scalar.Constant, scalar.Coefficients, scalar.Scalars);
+    }
+
+    /// <summary>The vector a column (or, <paramref name="row"/>, a row) chain evaluates to; its inner products go to <paramref name="scalars"/>.</summary>
+    private static VectorValue Vector(IReadOnlyList<Atom> chain, bool row, List<ScalarValue> scalars)
+    {
+        (VectorValue? column, VectorValue? rowPart) = Evaluate(chain, scalars);
+        return (row ? rowPart : column) ?? throw new InvalidOperationException("chain is not a vector");
+    }
+
+    /// <summary>A sum of vector terms as one value: the term itself when there is one with a unit factor.</summary>
+    private static VectorValue Combine(IReadOnlyList<Term> terms, bool row)
+    {
+        var parts = new List<ScaledVector>();
+        foreach (Term t in terms)
+        {
+            var scalars = new List<ScalarValue>(t.Scalars);
+            VectorValue v = Vector(t.Chain, row, scalars);
+            ScalarProduct factor = Product(t.Constant, t.Coefficients, scalars);
+            int like = parts.FindIndex(p => p.Vector.Equals(v) && p.Factor with { Constant = 0 } == factor with { Constant = 0 });
+            if (like >= 0) parts[like] = parts[like] with { Factor = parts[like].Factor with { Constant = parts[like].Factor.Constant + factor.Constant } };
+            else parts.Add(new ScaledVector(factor, v));
+        }
+
+        parts.RemoveAll(p => p.Factor.Constant == 0);
+        if (parts.Count == 0) return new CombinedVector(new[] { new ScaledVector(new ScalarProduct(0, EquatableArray<int>.Empty, EquatableArray<ScalarValue>.Empty), Vector(terms[0].Chain, row, new List<ScalarValue>())) }.ToEquatableArray());
+        if (parts.Count == 1 && parts[0].Factor is { Constant: 1, Coefficients.Count: 0, Factors.Count: 0 }) return parts[0].Vector;
+        return new CombinedVector(parts.ToEquatableArray());
+    }
 
     /// <summary>
-    /// Evaluates a chain as (column vector) · (row vector)ᵀ times inner products appended to <paramref name="dots"/>.
-    /// The column part P·u is built right to left, the row part left to right, so every step is a
-    /// matrix-vector product: the cheapest association for a chain that contains a vector.
+    /// Evaluates a chain as (column vector) · (row vector)ᵀ, appending its inner products to <paramref name="scalars"/>.
+    /// The column part P·u is built right to left and the row part left to right, so every step is a
+    /// matrix-vector or elementwise product: each matrix is read once, the least any association can do.
     /// </summary>
-    private static (VectorValue? Column, VectorValue? Row) Evaluate(IReadOnlyList<Atom> chain, List<DotProduct> dots)
+    private static (VectorValue? Column, VectorValue? Row) Evaluate(IReadOnlyList<Atom> chain, List<ScalarValue> scalars)
     {
         int firstColumn = -1;
         for (int i = 0; i < chain.Count; i++)
         {
-            if (!chain[i].IsWeights)
+            if (chain[i] is VectorAtom v)
             {
-                if (!chain[i].Transposed) firstColumn = i;
+                if (!v.Transposed) firstColumn = i;
                 break;
             }
         }
@@ -141,105 +313,127 @@ public static class Lowerer
         int next = 0;
         if (firstColumn >= 0)
         {
-            column = new SignalVector(chain[firstColumn].Signal);
-            for (int i = firstColumn - 1; i >= 0; i--) column = new WeightTimesVector(chain[i].Transposed, column);
+            column = ((VectorAtom)chain[firstColumn]).Value;
+            for (int i = firstColumn - 1; i >= 0; i--)
+            {
+                column = chain[i] switch
+                {
+                    MatrixAtom m => new MatrixTimesVector(m.Matrix, m.Transposed, column),
+                    DiagonalAtom d => Hadamard(d.Value, column),
+                    _ => throw new InvalidOperationException("vector before the first column vector"),
+                };
+            }
+
             next = firstColumn + 1;
         }
 
         VectorValue? row = null; // the row part rᵀ, held as the column vector r
         for (int i = next; i < chain.Count; i++)
         {
-            Atom atom = chain[i];
-            if (atom.IsWeights)
+            row = chain[i] switch
             {
-                // rᵀW = (Wᵀr)ᵀ and rᵀWᵀ = (W r)ᵀ.
-                row = new WeightTimesVector(!atom.Transposed, row ?? throw new InvalidOperationException("matrix after a scalar"));
-            }
-            else if (atom.Transposed)
-            {
-                row = new SignalVector(atom.Signal);
-            }
-            else
-            {
-                dots.Add(Canonical(new DotProduct(row ?? throw new InvalidOperationException("column after column"), new SignalVector(atom.Signal))));
-                row = null;
-            }
+                // rᵀM = (Mᵀr)ᵀ and rᵀMᵀ = (M r)ᵀ.
+                MatrixAtom m => new MatrixTimesVector(m.Matrix, !m.Transposed, row ?? throw new InvalidOperationException("matrix after a scalar")),
+                DiagonalAtom d => Hadamard(row ?? throw new InvalidOperationException("diagonal after a scalar"), d.Value),
+                VectorAtom { Transposed: true } v => row is null ? v.Value : throw new InvalidOperationException("row after row"),
+                VectorAtom v => AddDot(scalars, row ?? throw new InvalidOperationException("column after column"), v.Value),
+                _ => throw new InvalidOperationException("unknown atom"),
+            };
         }
 
         return (column, row);
     }
 
-    private static DotProduct Canonical(DotProduct d) =>
-        string.CompareOrdinal(d.Left.ToString(), d.Right.ToString()) <= 0 ? d : new DotProduct(d.Right, d.Left);
+    /// <summary>a ⊙ b, where a vector of ones is the identity.</summary>
+    private static VectorValue Hadamard(VectorValue a, VectorValue b) => a is OnesVector ? b : b is OnesVector ? a : new HadamardVector(a, b);
 
-    /// <summary>Numbers the vectors and inner products in order of first use, once each.</summary>
+    private static VectorValue? AddDot(List<ScalarValue> scalars, VectorValue left, VectorValue right)
+    {
+        scalars.Add(string.CompareOrdinal(left.ToString(), right.ToString()) <= 0 ? new DotScalar(left, right) : new DotScalar(right, left));
+        return null;
+    }
+
+    /// <summary>Numbers vectors and scalars in order of first use, once each, dependencies first.</summary>
     private sealed class PlanBuilder
     {
-        private readonly List<(VectorValue Value, VectorStep Step)> _vectors = new();
-        private readonly List<(DotProduct Value, DotStep Step)> _dots = new();
+        private readonly List<(object Value, Step Step)> _steps = new();
         private readonly HashSet<int> _coefficients = new();
+        private int _vectors, _scalars;
 
-        public ScalarFactor Factor(double constant, IReadOnlyList<int> coefficients, IReadOnlyList<DotProduct> dots)
+        public static string MatrixName(Signal matrix) => matrix == Signal.Feedback ? "feedback" : "weights";
+
+        public ScalarFactor Factor(ScalarProduct product)
         {
-            foreach (int k in coefficients) _coefficients.Add(k);
-            return new ScalarFactor(constant, coefficients.ToEquatableArray(), dots.Select(Dot).OrderBy(i => i).ToEquatableArray());
+            foreach (int k in product.Coefficients) _coefficients.Add(k);
+            return new ScalarFactor(product.Constant, product.Coefficients,
+                product.Factors.Select(Scalar).OrderBy(i => i).ToEquatableArray());
         }
 
-        private int Dot(DotProduct d)
+        private int Scalar(ScalarValue value)
         {
-            int index = _dots.FindIndex(x => x.Value.Equals(d));
-            if (index >= 0) return _dots[index].Step.Index;
-            string left = Name(d.Left), right = Name(d.Right);
-            _dots.Add((d, new DotStep(_dots.Count, left, right, d.Left.Length, d.ToString())));
-            return _dots.Count - 1;
-        }
-
-        public string Name(VectorValue v)
-        {
-            switch (v)
+            int existing = _steps.FindIndex(s => s.Value.Equals(value));
+            if (existing >= 0) return _steps[existing].Step.Index;
+            Step step = value switch
             {
-                case SignalVector s:
-                    return LocalName(s.Signal);
-                case WeightTimesVector w:
-                    int index = _vectors.FindIndex(x => x.Value.Equals(w));
-                    if (index >= 0) return "v" + index.ToString(System.Globalization.CultureInfo.InvariantCulture);
-                    string operand = Name(w.Operand);
-                    int id = _vectors.Count;
-                    _vectors.Add((w, new VectorStep(id, w.Transposed, operand, w.ToString())));
-                    return "v" + id.ToString(System.Globalization.CultureInfo.InvariantCulture);
-                default:
-                    throw new InvalidOperationException("unknown vector " + v);
-            }
+                DotScalar d => NewScalar(StepKind.Dot, d.Left.Length, "", new[] { Name(d.Left), Name(d.Right) }, Array.Empty<ScalarFactor>(), d.ToString()),
+                ReducedScalar r => NewScalar(StepKind.Reduce, r.Operand.Length, r.Reduction.ToString(), new[] { Name(r.Operand) }, Array.Empty<ScalarFactor>(), r.ToString()),
+                MappedScalar m => NewScalar(StepKind.MapScalar, Dimension.One, m.Function.ToString(), Array.Empty<string>(), m.Argument.Select(Factor).ToArray(), m.ToString()),
+                _ => throw new InvalidOperationException("unknown scalar " + value),
+            };
+            _steps.Add((value, step));
+            return step.Index;
         }
 
-        public KernelModel Build(string ruleName, string className, string source, EquatableArray<ScalarFactor> decay, EquatableArray<RowUpdate> rows)
+        private Step NewScalar(StepKind kind, Dimension length, string operation, string[] operands, ScalarFactor[] factors, string description) =>
+            new(kind, _scalars++, length, operation, false, operands.ToEquatableArray(), factors.ToEquatableArray(), description);
+
+        public string Name(VectorValue value)
         {
-            bool reads(Signal s) => _vectors.Any(v => Uses(v.Value, s)) || _dots.Any(d => Uses(d.Value.Left, s) || Uses(d.Value.Right, s))
-                || rows.Any(r => r.RowVector == LocalName(s) || r.Terms.Any(t => t.Column == LocalName(s)));
-            int matrixPasses = _vectors.Count + rows.Count + (decay.Count > 0 ? 1 : 0);
-            int postLength = _dots.Count(d => d.Step.Length == Dimension.Post);
-            int preLength = _dots.Count(d => d.Step.Length == Dimension.Pre);
+            if (value is SignalVector s) return LocalName(s.Signal);
+            int existing = _steps.FindIndex(x => x.Value.Equals(value));
+            if (existing >= 0) return _steps[existing].Step.Name;
+            Step step = value switch
+            {
+                OnesVector o => NewVector(StepKind.Ones, o.Length, "", false, Array.Empty<string>(), Array.Empty<ScalarFactor>(), o.ToString()),
+                MatrixTimesVector m => NewVector(StepKind.MultiplyMatrix, m.Length, MatrixName(m.Matrix), m.Transposed, new[] { Name(m.Operand) }, Array.Empty<ScalarFactor>(), m.ToString()),
+                HadamardVector h => NewVector(StepKind.Hadamard, h.Length, "", false, new[] { Name(h.Left), Name(h.Right) }, Array.Empty<ScalarFactor>(), h.ToString()),
+                MappedVector f => NewVector(StepKind.Map, f.Length, f.Function.ToString(), false, new[] { Name(f.Operand) }, Array.Empty<ScalarFactor>(), f.ToString()),
+                CombinedVector c => NewVector(StepKind.Combine, c.Length, "", false, c.Terms.Select(t => Name(t.Vector)).ToArray(), c.Terms.Select(t => Factor(t.Factor)).ToArray(), c.ToString()),
+                _ => throw new InvalidOperationException("unknown vector " + value),
+            };
+            _steps.Add((value, step));
+            return step.Name;
+        }
+
+        private Step NewVector(StepKind kind, Dimension length, string operation, bool transposed, string[] operands, ScalarFactor[] factors, string description) =>
+            new(kind, _vectors++, length, operation, transposed, operands.ToEquatableArray(), factors.ToEquatableArray(), description);
+
+        public KernelModel Build(string ruleName, string className, string source, EquatableArray<ParameterSpec> parameters, EquatableArray<TargetUpdate> targets)
+        {
+            var operands = new HashSet<string>(
+                _steps.SelectMany(s => s.Step.Operands)
+                    .Concat(targets.SelectMany(t => t.Rows.SelectMany(r => r.Terms.Select(x => x.Column ?? "").Append(r.RowVector))))
+                    .Concat(targets.SelectMany(t => t.Scales.SelectMany(s => new[] { s.RowScale ?? "", s.ColumnScale ?? "" }))),
+                StringComparer.Ordinal);
+            bool readsFeedback = _steps.Any(s => s.Step.Operation == "feedback")
+                || targets.Any(t => t.Matrix == "feedback" || t.Scales.Any(s => s.Matrix == "feedback"));
             return new KernelModel(ruleName, className, source,
-                _coefficients.OrderBy(k => k).ToEquatableArray(),
-                reads(Signal.PostError), reads(Signal.PreError),
-                _vectors.Select(v => v.Step).ToEquatableArray(),
-                _dots.Select(d => d.Step).ToEquatableArray(),
-                decay, rows, CostFormula(matrixPasses, postLength, preLength));
+                _coefficients.OrderBy(k => k).ToEquatableArray(), parameters,
+                operands.Contains(LocalName(Signal.PostError)), operands.Contains(LocalName(Signal.PreError)), readsFeedback,
+                _steps.Select(s => s.Step).ToEquatableArray(), targets, CostFormula(targets));
         }
 
-        private static bool Uses(VectorValue v, Signal s) => v switch
+        /// <summary>Multiply-adds per update: n_l·n_(l-1) per pass over a matrix, plus the vector work.</summary>
+        private string CostFormula(EquatableArray<TargetUpdate> targets)
         {
-            SignalVector sv => sv.Signal == s,
-            WeightTimesVector w => Uses(w.Operand, s),
-            _ => false,
-        };
-
-        private static string CostFormula(int matrixPasses, int post, int pre)
-        {
+            int matrixPasses = _steps.Count(s => s.Step.Kind == StepKind.MultiplyMatrix)
+                + targets.Sum(t => t.Rows.Count + t.Scales.Count(s => s.ColumnScale is not null || s.Matrix != t.Matrix) + (t.Scales.Any(s => s.ColumnScale is null && s.Matrix == t.Matrix) ? 1 : 0));
+            int post = _steps.Count(s => s.Step.Kind != StepKind.MultiplyMatrix && s.Step.Length == Dimension.Post);
+            int pre = _steps.Count(s => s.Step.Kind != StepKind.MultiplyMatrix && s.Step.Length == Dimension.Pre);
             var parts = new List<string>();
-            if (matrixPasses > 0) parts.Add((matrixPasses == 1 ? "" : matrixPasses + "·") + "n_l·n_<l-1>");
-            if (post > 0) parts.Add((post == 1 ? "" : post + "·") + "n_l");
-            if (pre > 0) parts.Add((pre == 1 ? "" : pre + "·") + "n_<l-1>");
+            if (matrixPasses > 0) parts.Add((matrixPasses == 1 ? "" : matrixPasses.ToString(CultureInfo.InvariantCulture) + "·") + "n_l·n_<l-1>");
+            if (post > 0) parts.Add((post == 1 ? "" : post.ToString(CultureInfo.InvariantCulture) + "·") + "n_l");
+            if (pre > 0) parts.Add((pre == 1 ? "" : pre.ToString(CultureInfo.InvariantCulture) + "·") + "n_<l-1>");
             return parts.Count == 0 ? "0" : string.Join(" + ", parts);
         }
     }
@@ -252,6 +446,7 @@ public static class Lowerer
         Signal.PostPotential => "potential",
         Signal.PostError => "postError",
         Signal.PreError => "preError",
+        Signal.Feedback => "feedback",
         _ => "weights",
     };
 }

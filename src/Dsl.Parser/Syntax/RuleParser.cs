@@ -98,8 +98,18 @@ public static class RuleParser
     private static readonly Parser<ExpressionSyntax> Number =
         NumberText.Select(n => (ExpressionSyntax)new NumberSyntax(double.Parse(n.Value, NumberStyles.Float, CultureInfo.InvariantCulture), ToSpan(n)));
 
-    private static readonly Parser<ExpressionSyntax> SymbolReference =
-        Identifier.Select(id => (ExpressionSyntax)new SymbolSyntax(id.Value, ToSpan(id)));
+    // A symbol, or a call when an argument list follows: exp(z_l), sum(e_l).
+    private static readonly Parser<ExpressionSyntax> SymbolOrCall =
+        from id in Identifier
+        from call in (
+            from open in Symbol('(', "`(`")
+            from first in Parse.Ref(() => Expression)
+            from rest in (from comma in Symbol(',', "`,`") from argument in Parse.Ref(() => Expression) select argument).XMany()
+            from close in Symbol(')', "`)`, `,` or an operator")
+            select (Arguments: new[] { first }.Concat(rest).ToList(), Close: close)).XOptional()
+        select call.IsDefined
+            ? (ExpressionSyntax)new CallSyntax(id.Value, ToSpan(id), call.Get().Arguments, SourceSpan.Cover(ToSpan(id), ToSpan(call.Get().Close)))
+            : new SymbolSyntax(id.Value, ToSpan(id));
 
     private static readonly Parser<ExpressionSyntax> Parenthesized =
         from open in Symbol('(', "`(`")
@@ -108,7 +118,7 @@ public static class RuleParser
         select (ExpressionSyntax)new ParenthesizedSyntax(inner, SourceSpan.Cover(ToSpan(open), ToSpan(close)));
 
     private static readonly Parser<ExpressionSyntax> Primary =
-        Number.XOr(SymbolReference).XOr(Parenthesized).Named("an expression");
+        Number.XOr(SymbolOrCall).XOr(Parenthesized).Named("an expression");
 
     private static readonly Parser<ExpressionSyntax> Postfix =
         from operand in Primary
@@ -133,16 +143,34 @@ public static class RuleParser
         Symbol(c, "`" + c + "`").Select(s => (op, ToSpan(s)));
 
     private static readonly Parser<ExpressionSyntax> Product =
-        LeftAssociative(Unary, Operator('*', BinaryOperator.Multiply));
+        LeftAssociative(Unary, Operator('*', BinaryOperator.Multiply).XOr(
+            Token(Parse.Char('.').Then(_ => Parse.Char('*').Named("`*` after `.` (the elementwise product `.*`)")).Named("`.*`").Span())
+                .Select(s => (BinaryOperator.ElementwiseMultiply, ToSpan(s)))));
 
     private static readonly Parser<ExpressionSyntax> Expression =
         LeftAssociative(Product, Operator('+', BinaryOperator.Add).XOr(Operator('-', BinaryOperator.Subtract)));
 
-    private static readonly Parser<UpdateSyntax> Update =
-        from target in Identifier.Named("an update such as `dW = …`")
-        from assign in Symbol('=', "`=`")
-        from value in Expression
-        select new UpdateSyntax(target.Value, ToSpan(target), value);
+    // A statement starts with an identifier: the keywords `let` and `param`, or the update's target.
+    private static readonly Parser<StatementSyntax> Statement =
+        from head in Identifier.Named("an update such as `dW = …`")
+        from statement in head.Value switch
+        {
+            "let" => from name in Identifier.Named("a name")
+                     from assign in Symbol('=', "`=`")
+                     from value in Expression
+                     select (StatementSyntax)new LetSyntax(name.Value, ToSpan(name), value),
+            "param" => from name in Identifier.Named("a name")
+                       from assign in Symbol('=', "`=`")
+                       from minus in Symbol('-', "a number").Optional()
+                       from value in NumberText
+                       select (StatementSyntax)new ParamSyntax(name.Value, ToSpan(name),
+                           (minus.IsDefined ? -1 : 1) * double.Parse(value.Value, NumberStyles.Float, CultureInfo.InvariantCulture),
+                           minus.IsDefined ? SourceSpan.Cover(ToSpan(minus.Get()), ToSpan(value)) : ToSpan(value)),
+            _ => from assign in Symbol('=', "`=`")
+                 from value in Expression
+                 select (StatementSyntax)new UpdateSyntax(head.Value, ToSpan(head), value),
+        }
+        select statement;
 
     private static readonly Parser<ITextSpan<string>> Header =
         from keyword in Parse.String("rule").Then(_ => Parse.WhiteSpace.AtLeastOnce()).Then(_ => Layout)
@@ -152,10 +180,10 @@ public static class RuleParser
     private static readonly Parser<RuleFileSyntax> File =
         from leading in Layout
         from header in Header.Optional()
-        from updates in Update.XMany()
-        from end in Parse.String("").End().Named("an operator or a new update `dW = …`")
+        from statements in Statement.XMany()
+        from end in Parse.String("").End().Named("an operator or a new statement")
         select new RuleFileSyntax(
             header.IsDefined ? header.Get().Value : null,
             header.IsDefined ? ToSpan(header.Get()) : null,
-            updates.ToList());
+            statements.ToList());
 }

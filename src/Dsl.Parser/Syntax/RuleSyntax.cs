@@ -19,13 +19,29 @@ public enum BinaryOperator
     Add,
     Subtract,
     Multiply,
+    /// <summary><c>.*</c>, the elementwise product, with broadcasting (docs/language.md).</summary>
+    ElementwiseMultiply,
 }
+
+/// <summary><c>name(argument)</c>: an elementwise function or a reduction.</summary>
+public sealed record CallSyntax(string Function, SourceSpan FunctionSpan, IReadOnlyList<ExpressionSyntax> Arguments, SourceSpan Span) : ExpressionSyntax(Span);
 
 public sealed record BinarySyntax(BinaryOperator Operator, ExpressionSyntax Left, ExpressionSyntax Right, SourceSpan OperatorSpan, SourceSpan Span)
     : ExpressionSyntax(Span);
 
-/// <summary><c>dW = expr</c>.</summary>
-public sealed record UpdateSyntax(string Target, SourceSpan TargetSpan, ExpressionSyntax Value);
+public abstract record StatementSyntax;
 
-/// <summary>A whole file: an optional <c>rule Name</c> header and its update statements.</summary>
-public sealed record RuleFileSyntax(string? Name, SourceSpan? NameSpan, IReadOnlyList<UpdateSyntax> Updates);
+/// <summary><c>dW = expr</c>.</summary>
+public sealed record UpdateSyntax(string Target, SourceSpan TargetSpan, ExpressionSyntax Value) : StatementSyntax;
+
+/// <summary><c>let name = expr</c>: a named subexpression, substituted where it is used.</summary>
+public sealed record LetSyntax(string Name, SourceSpan NameSpan, ExpressionSyntax Value) : StatementSyntax;
+
+/// <summary><c>param name = number</c>: a named coefficient with a default, given at training time like t0…t9.</summary>
+public sealed record ParamSyntax(string Name, SourceSpan NameSpan, double Default, SourceSpan DefaultSpan) : StatementSyntax;
+
+/// <summary>A whole file: an optional <c>rule Name</c> header and its statements, in order.</summary>
+public sealed record RuleFileSyntax(string? Name, SourceSpan? NameSpan, IReadOnlyList<StatementSyntax> Statements)
+{
+    public IReadOnlyList<UpdateSyntax> Updates => Statements.OfType<UpdateSyntax>().ToList();
+}

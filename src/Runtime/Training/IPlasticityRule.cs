@@ -7,7 +7,19 @@ public readonly ref struct LayerSignals
     public LayerSignals(Span<float> weights, int rows, int columns,
         ReadOnlySpan<float> post, ReadOnlySpan<float> pre, ReadOnlySpan<float> preActivation,
         ReadOnlySpan<float> postError, ReadOnlySpan<float> preError)
+        : this(weights, default, rows, columns, post, pre, preActivation, postError, preError, null)
     {
+    }
+
+    /// <param name="feedback">B_l in W's shape, updated in place by rules with <c>dB</c>; empty when the layer has none (backprop).</param>
+    /// <param name="activation">σ of layer l, for rules that apply <c>f</c> or <c>df</c>.</param>
+    public LayerSignals(Span<float> weights, Span<float> feedback, int rows, int columns,
+        ReadOnlySpan<float> post, ReadOnlySpan<float> pre, ReadOnlySpan<float> preActivation,
+        ReadOnlySpan<float> postError, ReadOnlySpan<float> preError, Activation? activation)
+    {
+        if (feedback.Length != 0 && feedback.Length != weights.Length) throw new ArgumentException("B must have W's shape.", nameof(feedback));
+        Feedback = feedback;
+        Activation = activation;
         if (weights.Length != rows * columns) throw new ArgumentException("W must hold rows*columns values.", nameof(weights));
         if (post.Length != rows || preActivation.Length != rows) throw new ArgumentException("y_l and z_l must have n_l entries.");
         if (pre.Length != columns) throw new ArgumentException("y_(l-1) must have n_(l-1) entries.", nameof(pre));
@@ -21,6 +33,12 @@ public readonly ref struct LayerSignals
     public Span<float> Weights { get; }
     public int Rows { get; }
     public int Columns { get; }
+    /// <summary>B_l (n_l × n_(l-1)), or empty.</summary>
+    public Span<float> Feedback { get; }
+
+    /// <summary>σ of the layer, or null.</summary>
+    public Activation? Activation { get; }
+
     /// <summary>y_l.</summary>
     public ReadOnlySpan<float> Post { get; }
     /// <summary>y_(l-1).</summary>
@@ -40,7 +58,14 @@ public enum RuleSignals
     None = 0,
     PostError = 1,
     PreError = 2,
+    /// <summary>The rule reads B.</summary>
+    Feedback = 4,
+    /// <summary>The rule updates B (it has a dB statement).</summary>
+    FeedbackUpdate = 8,
 }
+
+/// <summary>A named coefficient declared with <c>param</c>: θ[Index], <see cref="Default"/> unless given.</summary>
+public sealed record RuleParameter(string Name, int Index, float Default);
 
 /// <summary>A compiled plasticity rule: W_l += ΔW_l(signals, θ), applied in place.</summary>
 /// <remarks>Implementations hold no state: the update is a function of the layer's signals and θ alone.</remarks>
@@ -53,8 +78,10 @@ public interface IPlasticityRule
     /// <summary>Indices k of the coefficients t_k the rule reads, ascending.</summary>
     IReadOnlyList<int> Coefficients { get; }
     RuleSignals Signals { get; }
+    /// <summary>Named coefficients (<c>param</c>), at θ indices 10 and up.</summary>
+    IReadOnlyList<RuleParameter> Parameters => Array.Empty<RuleParameter>();
     /// <summary>Floats of scratch space <see cref="Apply"/> needs for a layer of the given shape.</summary>
     int ScratchLength(int rows, int columns);
-    /// <summary>Applies ΔW to <see cref="LayerSignals.Weights"/>. θ has 10 entries, t0..t9.</summary>
+    /// <summary>Applies ΔW (and ΔB) in place, both from the pre-update state. θ holds t0..t9, then the parameters.</summary>
     void Apply(in LayerSignals layer, ReadOnlySpan<float> theta, Span<float> scratch);
 }

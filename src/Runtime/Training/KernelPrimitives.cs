@@ -129,6 +129,64 @@ public static class KernelPrimitives
     /// <summary>Whether every entry is finite (no NaN, no ±∞); one SIMD pass.</summary>
     public static bool AllFinite(ReadOnlySpan<float> values) => TensorPrimitives.IsFiniteAll(values);
 
+    /// <summary>row += scale · (x ⊙ y).</summary>
+    public static void AddScaledProduct(Span<float> row, float scale, ReadOnlySpan<float> x, ReadOnlySpan<float> y)
+    {
+        if (scale != 0f)
+        {
+            for (int j = 0; j < row.Length; j++) row[j] += scale * x[j] * y[j];
+        }
+    }
+
+    /// <summary>destination = a ⊙ b.</summary>
+    public static void Multiply(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> destination) => TensorPrimitives.Multiply(a, b, destination);
+
+    /// <summary>Σ x.</summary>
+    public static float Sum(ReadOnlySpan<float> x) => TensorPrimitives.Sum(x);
+
+    /// <summary>‖x‖₂.</summary>
+    public static float Norm2(ReadOnlySpan<float> x) => TensorPrimitives.Norm(x);
+
+    // The elementwise functions of the rule language, on vectors and on scalars.
+    public static void Exp(ReadOnlySpan<float> x, Span<float> destination) => TensorPrimitives.Exp(x, destination);
+
+    public static void Log(ReadOnlySpan<float> x, Span<float> destination) => TensorPrimitives.Log(x, destination);
+
+    public static void Tanh(ReadOnlySpan<float> x, Span<float> destination) => TensorPrimitives.Tanh(x, destination);
+
+    public static void Sigmoid(ReadOnlySpan<float> x, Span<float> destination) => TensorPrimitives.Sigmoid(x, destination);
+
+    public static void Relu(ReadOnlySpan<float> x, Span<float> destination) => TensorPrimitives.Max(x, 0f, destination);
+
+    public static void Abs(ReadOnlySpan<float> x, Span<float> destination) => TensorPrimitives.Abs(x, destination);
+
+    public static void Sign(ReadOnlySpan<float> x, Span<float> destination)
+    {
+        for (int i = 0; i < x.Length; i++) destination[i] = Sign(x[i]);
+    }
+
+    public static void Square(ReadOnlySpan<float> x, Span<float> destination) => TensorPrimitives.Multiply(x, x, destination);
+
+    public static void Sqrt(ReadOnlySpan<float> x, Span<float> destination) => TensorPrimitives.Sqrt(x, destination);
+
+    public static float Exp(float x) => MathF.Exp(x);
+
+    public static float Log(float x) => MathF.Log(x);
+
+    public static float Tanh(float x) => MathF.Tanh(x);
+
+    public static float Sigmoid(float x) => 1f / (1f + MathF.Exp(-x));
+
+    public static float Relu(float x) => MathF.Max(x, 0f);
+
+    public static float Abs(float x) => MathF.Abs(x);
+
+    public static float Sign(float x) => x > 0f ? 1f : x < 0f ? -1f : 0f;
+
+    public static float Square(float x) => x * x;
+
+    public static float Sqrt(float x) => MathF.Sqrt(x);
+
     private static void CheckShape(ReadOnlySpan<float> weights, int rows, int columns, int inputLength, int expectedInput, int outputLength, int expectedOutput)
     {
         if (weights.Length != rows * columns || inputLength != expectedInput || outputLength != expectedOutput)

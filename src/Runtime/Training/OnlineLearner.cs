@@ -141,6 +141,11 @@ public sealed class OnlineLearner
             throw new ArgumentOutOfRangeException(nameof(label), label, $"label must be in 0 … {_sizes[layers] - 1}.");
         }
         CheckTheta(rule, theta);
+        if ((rule.Signals & (RuleSignals.Feedback | RuleSignals.FeedbackUpdate)) != 0)
+        {
+            throw new ArgumentException($"rule '{rule.Name}' reads or updates B, but this network's feedback is W itself (backprop); separate feedback weights come with feedback alignment.", nameof(rule));
+        }
+
         RuleSignals signals = rule.Signals;
         bool postError = (signals & RuleSignals.PostError) != 0;
         bool preError = (signals & RuleSignals.PreError) != 0;
@@ -173,8 +178,8 @@ public sealed class OnlineLearner
             // All signals were computed above from the pre-update weights and the kernel of layer l reads only W_l,
             // so updating layer by layer in place equals computing every ΔW_l first and then adding them.
             Span<float> w = weights[l - 1];
-            var layer = new LayerSignals(w, _sizes[l], _sizes[l - 1], _y[l], _y[l - 1], _z[l],
-                postError ? _e[l] : default, preError ? _e[l - 1] : default);
+            var layer = new LayerSignals(w, default, _sizes[l], _sizes[l - 1], _y[l], _y[l - 1], _z[l],
+                postError ? _e[l] : default, preError ? _e[l - 1] : default, Network.Activation);
             int need = EnsureScratch(rule, l);
             rule.Apply(in layer, theta, _scratch[l - 1].AsSpan(0, need));
             if (!KernelPrimitives.AllFinite(w))

@@ -38,7 +38,7 @@ internal sealed class DenseMatrix
 }
 
 /// <summary>The signals of one layer, as the kernel sees them (floats) and the reference reads them (doubles).</summary>
-internal sealed record LayerValues(int Rows, int Columns, float[] Weights, float[] Post, float[] Pre, float[] Potential, float[] PostError, float[] PreError, float[] Theta)
+internal sealed record LayerValues(int Rows, int Columns, float[] Weights, float[] Post, float[] Pre, float[] Potential, float[] PostError, float[] PreError, float[] Theta, float[]? Feedback = null)
 {
     public static LayerValues Random(int rows, int columns, Random random)
     {
@@ -49,7 +49,7 @@ internal sealed record LayerValues(int Rows, int Columns, float[] Weights, float
             return v;
         }
 
-        return new LayerValues(rows, columns, Vector(rows * columns), Vector(rows), Vector(columns), Vector(rows), Vector(rows), Vector(columns), Vector(10));
+        return new LayerValues(rows, columns, Vector(rows * columns), Vector(rows), Vector(columns), Vector(rows), Vector(rows), Vector(columns), Vector(12), Vector(rows * columns));
     }
 }
 
@@ -79,6 +79,10 @@ internal static class DenseReference
             BoundProduct p when p.Left.Shape.IsScalar => Scale(Eval(p.Right, layer, absolute), Eval(p.Left, layer, absolute).Values[0]),
             BoundProduct p when p.Right.Shape.IsScalar => Scale(Eval(p.Left, layer, absolute), Eval(p.Right, layer, absolute).Values[0]),
             BoundProduct p => Multiply(Eval(p.Left, layer, absolute), Eval(p.Right, layer, absolute)),
+            BoundBroadcast b => Broadcast(Eval(b.Operand, layer, absolute), Size(b.Shape.Rows, layer), Size(b.Shape.Columns, layer)),
+            BoundElementwise m => Map2(Eval(m.Left, layer, absolute), Eval(m.Right, layer, absolute), (x, y) => x * y),
+            BoundCall c => Map(Eval(c.Argument, layer, absolute: false), x => Apply(c.Function, x), absolute),
+            BoundReduce r => Scalar(Reduce(r.Reduction, Eval(r.Argument, layer, absolute: false), absolute)),
             _ => throw new InvalidOperationException("unknown bound node " + e.GetType().Name),
         };
 
@@ -104,6 +108,7 @@ internal static class DenseReference
         DenseMatrix m = signal switch
         {
             Language.Binding.Signal.Weights => DenseMatrix.FromFloats(layer.Weights, layer.Rows, layer.Columns),
+            Language.Binding.Signal.Feedback => DenseMatrix.FromFloats(layer.Feedback!, layer.Rows, layer.Columns),
             Language.Binding.Signal.PostActivity => DenseMatrix.FromFloats(layer.Post, layer.Rows, 1),
             Language.Binding.Signal.PreActivity => DenseMatrix.FromFloats(layer.Pre, layer.Columns, 1),
             Language.Binding.Signal.PostPotential => DenseMatrix.FromFloats(layer.Potential, layer.Rows, 1),
@@ -114,6 +119,57 @@ internal static class DenseReference
         if (absolute)
         {
             for (int k = 0; k < m.Values.Length; k++) m.Values[k] = Math.Abs(m.Values[k]);
+        }
+
+        return m;
+    }
+
+    /// <summary>The activation the differential tests give kernels for f and df.</summary>
+    public static PlasticityDsl.Runtime.Activation Activation => PlasticityDsl.Runtime.Activation.Tanh;
+
+    private static double Apply(ElementFunction f, double x) => f switch
+    {
+        ElementFunction.Activation => Math.Tanh(x),
+        ElementFunction.ActivationDerivative => 1 - Math.Tanh(x) * Math.Tanh(x),
+        ElementFunction.Exp => Math.Exp(x),
+        ElementFunction.Log => Math.Log(x),
+        ElementFunction.Tanh => Math.Tanh(x),
+        ElementFunction.Sigmoid => 1 / (1 + Math.Exp(-x)),
+        ElementFunction.Relu => Math.Max(x, 0),
+        ElementFunction.Abs => Math.Abs(x),
+        ElementFunction.Sign => Math.Sign(x),
+        ElementFunction.Square => x * x,
+        ElementFunction.Sqrt => Math.Sqrt(x),
+        _ => throw new InvalidOperationException("unknown function " + f),
+    };
+
+    private static double Reduce(Reduction r, DenseMatrix v, bool absolute)
+    {
+        double result = r == Reduction.Sum ? v.Values.Sum() : Math.Sqrt(v.Values.Sum(x => x * x));
+        return absolute ? Math.Abs(result) : result;
+    }
+
+    private static DenseMatrix Map(DenseMatrix a, Func<double, double> f, bool absolute)
+    {
+        var m = new DenseMatrix(a.Rows, a.Columns);
+        for (int k = 0; k < a.Values.Length; k++) m.Values[k] = absolute ? Math.Abs(f(a.Values[k])) : f(a.Values[k]);
+        return m;
+    }
+
+    private static DenseMatrix Map2(DenseMatrix a, DenseMatrix b, Func<double, double, double> f)
+    {
+        if (a.Rows != b.Rows || a.Columns != b.Columns) throw new InvalidOperationException($"elementwise {a.Rows}×{a.Columns} and {b.Rows}×{b.Columns}");
+        var m = new DenseMatrix(a.Rows, a.Columns);
+        for (int k = 0; k < a.Values.Length; k++) m.Values[k] = f(a.Values[k], b.Values[k]);
+        return m;
+    }
+
+    private static DenseMatrix Broadcast(DenseMatrix a, int rows, int columns)
+    {
+        var m = new DenseMatrix(rows, columns);
+        for (int i = 0; i < rows; i++)
+        {
+            for (int j = 0; j < columns; j++) m[i, j] = a[a.Rows == 1 ? 0 : i, a.Columns == 1 ? 0 : j];
         }
 
         return m;

@@ -170,29 +170,54 @@ public sealed class GeneratorTests
     [Fact]
     public void Emitter_prints_a_hand_built_model()
     {
+        static ScalarFactor F(double c, int[]? k = null, int[]? s = null) =>
+            new(c, (k ?? Array.Empty<int>()).ToEquatableArray(), (s ?? Array.Empty<int>()).ToEquatableArray());
+        static EquatableArray<string> Of(params string[] names) => names.ToEquatableArray();
+        var none = EquatableArray<ScalarFactor>.Empty;
         var model = new KernelModel(
             "hand_built", "HandBuiltRule", "dW = hand-built model: every construct of the emitter",
-            new[] { 1, 4 }.ToEquatableArray(),
+            new[] { 1, 4, 10 }.ToEquatableArray(),
+            new[] { new ParameterSpec("eta", 10, 0.25) }.ToEquatableArray(),
             ReadsPostError: true,
             ReadsPreError: true,
+            ReadsFeedback: true,
             new[]
             {
-                new VectorStep(0, true, "postError", "W'*e_l"),
-                new VectorStep(1, false, "preError", "W*e_<l-1>"),
-                new VectorStep(2, true, "v1", "W'*(W*e_<l-1>)"),
+                new Step(StepKind.MultiplyMatrix, 0, Dimension.Pre, "weights", true, Of("postError"), none, "W'*e_l"),
+                new Step(StepKind.MultiplyMatrix, 1, Dimension.Post, "feedback", false, Of("preError"), none, "B*e_<l-1>"),
+                new Step(StepKind.Hadamard, 2, Dimension.Post, "", false, Of("post", "v1"), none, "y_l .* (B*e_<l-1>)"),
+                new Step(StepKind.Map, 3, Dimension.Post, "Activation", false, Of("potential"), none, "f(z_l)"),
+                new Step(StepKind.Map, 4, Dimension.Post, "ActivationDerivative", false, Of("potential"), none, "df(z_l)"),
+                new Step(StepKind.Map, 5, Dimension.Pre, "Exp", false, Of("pre"), none, "exp(y_<l-1>)"),
+                new Step(StepKind.Ones, 6, Dimension.Pre, "", false, Of(), none, "ones_<l-1>"),
+                new Step(StepKind.Combine, 7, Dimension.Post, "", false, Of("v3", "v4"), new[] { F(2, new[] { 1 }), F(-1) }.ToEquatableArray(), "2*t1*f(z_l) - df(z_l)"),
+                new Step(StepKind.Dot, 0, Dimension.Post, "", false, Of("post", "v1"), none, "y_l'*(B*e_<l-1>)"),
+                new Step(StepKind.Reduce, 1, Dimension.Pre, "Norm2", false, Of("v5"), none, "norm2(exp(y_<l-1>))"),
+                new Step(StepKind.MapScalar, 2, Dimension.One, "Sqrt", false, Of(), new[] { F(1, new[] { 10 }), F(0.5, s: new[] { 1 }) }.ToEquatableArray(), "sqrt(eta + 0.5*s1)"),
             }.ToEquatableArray(),
-            new[] { new DotStep(0, "post", "v1", Dimension.Post, "y_l'*(W*e_<l-1>)") }.ToEquatableArray(),
-            new[] { new ScalarFactor(-0.5, new[] { 4 }.ToEquatableArray(), new[] { 0 }.ToEquatableArray()) }.ToEquatableArray(),
             new[]
             {
-                new RowUpdate("v0", new[]
-                {
-                    new RowTerm(new ScalarFactor(2, new[] { 1 }.ToEquatableArray(), EquatableArray<int>.Empty), "potential"),
-                    new RowTerm(new ScalarFactor(-1e-3, EquatableArray<int>.Empty, new[] { 0 }.ToEquatableArray()), null),
-                }.ToEquatableArray()),
-                new RowUpdate("v2", new[] { new RowTerm(new ScalarFactor(1, EquatableArray<int>.Empty, EquatableArray<int>.Empty), "post") }.ToEquatableArray()),
+                new TargetUpdate("dW", "weights",
+                    new[]
+                    {
+                        new ScaleTerm(F(-0.5, new[] { 4 }, new[] { 0 }), null, "weights", null),
+                        new ScaleTerm(F(1, s: new[] { 2 }), "v2", "weights", null),
+                        new ScaleTerm(F(-1, new[] { 10 }), null, "feedback", "v5"),
+                    }.ToEquatableArray(),
+                    new[]
+                    {
+                        new RowUpdate("v0", new[]
+                        {
+                            new RowTerm(F(2, new[] { 1 }), "potential"),
+                            new RowTerm(F(-1e-3, s: new[] { 0 }), null),
+                        }.ToEquatableArray()),
+                        new RowUpdate("v6", new[] { new RowTerm(F(1), "v7") }.ToEquatableArray()),
+                    }.ToEquatableArray()),
+                new TargetUpdate("dB", "feedback",
+                    new[] { new ScaleTerm(F(0.1), null, "feedback", null), new ScaleTerm(F(1, new[] { 4 }), null, "weights", null) }.ToEquatableArray(),
+                    new[] { new RowUpdate("preError", new[] { new RowTerm(F(-1, new[] { 4 }), "post") }.ToEquatableArray()) }.ToEquatableArray()),
             }.ToEquatableArray(),
-            "6·n_l·n_<l-1> + n_l");
+            "8·n_l·n_<l-1> + 6·n_l + 3·n_<l-1>");
 
         string source = KernelEmitter.Emit(model);
         Snapshot.Verify(source, KernelEmitter.HintName(model));

@@ -207,9 +207,9 @@ public sealed class KernelDifferentialTests
     /// <summary>Applies the kernel, passing only the error signals it declares (the runtime computes no others).</summary>
     private static void Apply(IPlasticityRule kernel, LayerValues v, float[] theta, float[] scratch)
     {
-        var layer = new LayerSignals(v.Weights, v.Rows, v.Columns, v.Post, v.Pre, v.Potential,
+        var layer = new LayerSignals(v.Weights, default, v.Rows, v.Columns, v.Post, v.Pre, v.Potential,
             kernel.Signals.HasFlag(RuleSignals.PostError) ? v.PostError : ReadOnlySpan<float>.Empty,
-            kernel.Signals.HasFlag(RuleSignals.PreError) ? v.PreError : ReadOnlySpan<float>.Empty);
+            kernel.Signals.HasFlag(RuleSignals.PreError) ? v.PreError : ReadOnlySpan<float>.Empty, DenseReference.Activation);
         kernel.Apply(in layer, theta, scratch);
     }
 

@@ -22,17 +22,31 @@ public sealed class LoweringTests
 
     private static RowUpdate Row(string rowVector, params RowTerm[] terms) => new(rowVector, terms.ToEquatableArray());
 
+    private static Step[] Vectors(KernelModel model) => model.Steps.Where(s => !s.IsScalar).ToArray();
+
+    private static Step[] Dots(KernelModel model) => model.Steps.Where(s => s.IsScalar).ToArray();
+
+    private static TargetUpdate Weights(KernelModel model) => model.Targets.Single(t => t.Matrix == "weights");
+
+    /// <summary>The factors of the c·W terms.</summary>
+    private static ScalarFactor[] Decay(KernelModel model) =>
+        Weights(model).Scales.Where(x => x is { Matrix: "weights", RowScale: null, ColumnScale: null }).Select(x => x.Factor).ToArray();
+
+    private static RowUpdate[] RowUpdates(KernelModel model) => Weights(model).Rows.ToArray();
+
+    private static Step MatrixVector(int index, bool transposed, string operand, string description) =>
+        new(StepKind.MultiplyMatrix, index, transposed ? Dimension.Pre : Dimension.Post, "weights", transposed,
+            new[] { operand }.ToEquatableArray(), EquatableArray<ScalarFactor>.Empty, description);
+
     [Fact]
     public void Bp_oja_needs_one_transposed_matrix_vector_product_and_no_square_matrix()
     {
         KernelModel model = Lower(ExampleRules.Get("bp_oja").Text, "bp_oja");
 
-        VectorStep step = Assert.Single(model.Vectors);
-        Assert.True(step.Transposed);
-        Assert.Equal("post", step.Operand);
-        Assert.Equal("W'*y_l", step.Description);
-        Assert.Empty(model.Dots);
-        Assert.Empty(model.Decay);
+        Step step = Assert.Single(Vectors(model));
+        Assert.Equal(MatrixVector(0, true, "post", "W'*y_l"), step);
+        Assert.Empty(Dots(model));
+        Assert.Empty(Decay(model));
         Assert.Equal(new[] { 0, 2 }, model.Coefficients);
         Assert.True(model.ReadsPostError);
         Assert.False(model.ReadsPreError);
@@ -42,7 +56,7 @@ public sealed class LoweringTests
         {
             Row("pre", new RowTerm(Factor(-1, new[] { 0 }), "postError"), new RowTerm(Factor(1, new[] { 2 }), "post")),
             Row("v0", new RowTerm(Factor(-1, new[] { 2 }), "post")),
-        }, model.RowUpdates);
+        }, RowUpdates(model));
 
         // No n×n quantity anywhere: scratch is one n_<l-1> vector and every cost term is at most n_l·n_<l-1>.
         Assert.Equal((0, 1), (model.PostScratchVectors, model.PreScratchVectors));
@@ -68,9 +82,9 @@ public sealed class LoweringTests
     public void Opposite_decays_cancel()
     {
         KernelModel model = Lower("dW = t0*W - t0*W + e_l*y_<l-1>'");
-        Assert.Empty(model.Decay);
-        Assert.Empty(model.Vectors);
-        Assert.Equal(new[] { Row("pre", new RowTerm(Factor(1), "postError")) }, model.RowUpdates);
+        Assert.Empty(Decay(model));
+        Assert.Empty(Vectors(model));
+        Assert.Equal(new[] { Row("pre", new RowTerm(Factor(1), "postError")) }, RowUpdates(model));
         Assert.DoesNotContain("keep", KernelEmitter.Emit(model), StringComparison.Ordinal);
     }
 
@@ -78,12 +92,12 @@ public sealed class LoweringTests
     public void A_scalar_times_W_is_a_decay_with_an_inner_product()
     {
         KernelModel model = Lower("dW = (e_l'*e_l)*W");
-        DotStep dot = Assert.Single(model.Dots);
-        Assert.Equal(("postError", "postError"), (dot.Left, dot.Right));
+        Step dot = Assert.Single(Dots(model));
+        Assert.Equal(new[] { "postError", "postError" }, dot.Operands);
         Assert.Equal(Dimension.Post, dot.Length);
-        Assert.Equal(new[] { Factor(1, dots: new[] { 0 }) }, model.Decay);
-        Assert.Empty(model.RowUpdates);
-        Assert.Empty(model.Vectors);
+        Assert.Equal(new[] { Factor(1, dots: new[] { 0 }) }, Decay(model));
+        Assert.Empty(RowUpdates(model));
+        Assert.Empty(Vectors(model));
         Assert.True(model.ReadsPostError);
         Assert.Empty(model.Coefficients);
     }
@@ -92,10 +106,10 @@ public sealed class LoweringTests
     public void An_inner_product_inside_a_chain_becomes_a_scalar_factor()
     {
         KernelModel model = Lower("dW = y_l*(y_l'*e_l)*y_<l-1>'");
-        DotStep dot = Assert.Single(model.Dots);
-        Assert.Equal(new[] { "post", "postError" }, new[] { dot.Left, dot.Right }.OrderBy(s => s, StringComparer.Ordinal));
-        Assert.Empty(model.Vectors);
-        Assert.Equal(new[] { Row("pre", new RowTerm(Factor(1, dots: new[] { 0 }), "post")) }, model.RowUpdates);
+        Step dot = Assert.Single(Dots(model));
+        Assert.Equal(new[] { "post", "postError" }, dot.Operands.OrderBy(s => s, StringComparer.Ordinal));
+        Assert.Empty(Vectors(model));
+        Assert.Equal(new[] { Row("pre", new RowTerm(Factor(1, dots: new[] { 0 }), "post")) }, RowUpdates(model));
     }
 
     [Fact]
@@ -111,10 +125,10 @@ public sealed class LoweringTests
         KernelModel model = Lower("dW = W*(W'*e_l)*y_<l-1>'");
         Assert.Equal(new[]
         {
-            new VectorStep(0, true, "postError", "W'*e_l"),
-            new VectorStep(1, false, "v0", "W*(W'*e_l)"),
-        }, model.Vectors);
-        Assert.Equal(new[] { Row("pre", new RowTerm(Factor(1), "v1")) }, model.RowUpdates);
+            MatrixVector(0, true, "postError", "W'*e_l"),
+            MatrixVector(1, false, "v0", "W*(W'*e_l)"),
+        }, Vectors(model));
+        Assert.Equal(new[] { Row("pre", new RowTerm(Factor(1), "v1")) }, RowUpdates(model));
         Assert.Equal((1, 1), (model.PostScratchVectors, model.PreScratchVectors));
     }
 
@@ -124,7 +138,7 @@ public sealed class LoweringTests
         KernelModel transposed = Lower("dW = -(y_<l-1>*e_l')'");
         KernelModel direct = Lower("dW = -e_l*y_<l-1>'");
         Assert.Equal(direct with { Source = transposed.Source }, transposed);
-        Assert.Equal(new[] { Row("pre", new RowTerm(Factor(-1), "postError")) }, transposed.RowUpdates);
+        Assert.Equal(new[] { Row("pre", new RowTerm(Factor(-1), "postError")) }, RowUpdates(transposed));
     }
 
     [Fact]
@@ -151,28 +165,28 @@ public sealed class LoweringTests
     public void Like_terms_merge_and_equal_vectors_are_computed_once()
     {
         KernelModel model = Lower("dW = t1*e_l*y_<l-1>' + t1*e_l*y_<l-1>' + (y_l*y_l')*W + (e_l*y_l')*W");
-        VectorStep step = Assert.Single(model.Vectors);
+        Step step = Assert.Single(Vectors(model));
         Assert.Equal("W'*y_l", step.Description);
         Assert.Equal(new[]
         {
             Row("pre", new RowTerm(Factor(2, new[] { 1 }), "postError")),
             Row("v0", new RowTerm(Factor(1), "post"), new RowTerm(Factor(1), "postError")),
-        }, model.RowUpdates);
+        }, RowUpdates(model));
     }
 
     [Fact]
     public void Equal_inner_products_written_both_ways_are_computed_once()
     {
         KernelModel model = Lower("dW = (e_l'*y_l)*W + t1*(y_l'*e_l)*W");
-        Assert.Single(model.Dots);
-        Assert.Equal(2, model.Decay.Count);
+        Assert.Single(Dots(model));
+        Assert.Equal(2, Decay(model).Length);
     }
 
     [Fact]
     public void Inner_product_descriptions_parenthesize_compound_vectors()
     {
         KernelModel model = Lower("dW = (y_l'*W*y_<l-1>)*W");
-        Assert.Equal("(W'*y_l)'*y_<l-1>", Assert.Single(model.Dots).Description);
+        Assert.Equal("(W'*y_l)'*y_<l-1>", Assert.Single(Dots(model)).Description);
     }
 
     [Fact]
@@ -182,10 +196,10 @@ public sealed class LoweringTests
         const string text = "dW = 0.5*t2*(y_l*y_<l-1>' - (y_l*y_l')*W) - t0*e_l*y_<l-1>'";
         Assert.True(PlasticityDsl.Language.Syntax.RuleParser.TryParse(text, out var syntax, out _));
         var binder = new Binder();
-        BoundUpdate update = Assert.Single(binder.Bind(syntax!));
+        IReadOnlyList<BoundUpdate> updates = binder.Bind(syntax!);
         Assert.Empty(binder.Diagnostics);
-        Assert.Equal(Shape.Weights, update.Value.Shape);
-        KernelModel direct = Lowerer.Lower("lowered", "LoweredRule", PlasticityDsl.Language.Syntax.PrettyPrinter.Print(syntax!), update);
+        Assert.Equal(Shape.Weights, Assert.Single(updates).Value.Shape);
+        KernelModel direct = Lowerer.Lower("lowered", "LoweredRule", PlasticityDsl.Language.Syntax.PrettyPrinter.Print(syntax!), updates, binder.Parameters);
         Assert.Equal(Lower(text), direct);
     }
 }

@@ -92,17 +92,17 @@ public sealed class ParserTests
         // input, 0-based line, 0-based column, message
         { "dW = t0*", 0, 8, "expected an expression, found end of file" },
         { "dW = (t0*e_l*y_<l-1>'", 0, 21, "expected `)` or an operator, found end of file" },
-        { "dW = t0*e_l*y_<l-1>')", 0, 20, "expected an operator or a new update `dW = …`, found `)`" },
+        { "dW = t0*e_l*y_<l-1>')", 0, 20, "expected an operator or a new statement, found `)`" },
         { "dW t0", 0, 3, "expected `=`, found `t`" },
-        { "dW = t0 @ W", 0, 8, "expected an operator or a new update `dW = …`, found `@`" },
+        { "dW = t0 @ W", 0, 8, "expected an operator or a new statement, found `@`" },
         { "dW = \"W\"", 0, 5, "expected an expression, found `\"`" },
-        { "dW = 5.*W", 0, 6, "expected an operator or a new update `dW = …`, found `.`" },
-        { "= W", 0, 0, "expected an operator or a new update `dW = …`, found `=`" },
+        { "dW = 5.W", 0, 7, "expected `*` after `.` (the elementwise product `.*`), found `W`" },
+        { "= W", 0, 0, "expected an operator or a new statement, found `=`" },
         { "# ok\ndW = W +\n  * e_l", 2, 2, "expected an expression, found `*`" },
         { "dW = -t0*e_l*y_<l-1>' +\r\n\r\n", 2, 0, "expected an expression, found end of file" },
-        { "dW = W\n  ) + W", 1, 2, "expected an operator or a new update `dW = …`, found `)`" },
-        { "dW = W\0", 0, 6, "expected an operator or a new update `dW = …`, found control character U+0000" },
-        { "dW = W /* block */", 0, 7, "expected an operator or a new update `dW = …`, found `/`" },
+        { "dW = W\n  ) + W", 1, 2, "expected an operator or a new statement, found `)`" },
+        { "dW = W\0", 0, 6, "expected an operator or a new statement, found control character U+0000" },
+        { "dW = W /* block */", 0, 7, "expected an operator or a new statement, found `/`" },
     };
 
     [Theory]

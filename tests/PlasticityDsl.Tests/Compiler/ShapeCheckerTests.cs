@@ -76,13 +76,19 @@ public sealed class ShapeCheckerTests
     }
 
     [Fact]
-    public void A_scalar_right_hand_side_is_a_target_shape_mismatch()
+    public void A_scalar_right_hand_side_broadcasts_to_every_weight()
     {
-        const string text = "dW = t0 * (e_l'*e_l)";
+        Assert.True(RuleFrontEnd.Compile("r", "dW = t0 * (e_l'*e_l)").Succeeded);
+    }
+
+    [Fact]
+    public void A_right_hand_side_that_cannot_broadcast_is_a_target_shape_mismatch()
+    {
+        const string text = "dW = t0 * e_<l-1>";
         RuleDiagnostic d = Single(text);
         Assert.Equal(DiagnosticCode.TargetShapeMismatch, d.Code);
-        Assert.EndsWith("the right-hand side is [1 × 1]", d.Message, StringComparison.Ordinal);
-        AssertAt(d, text, "t0 * (e_l'*e_l)", 0, 5);
+        Assert.EndsWith("the right-hand side is [n_<l-1> × 1]", d.Message, StringComparison.Ordinal);
+        AssertAt(d, text, "t0 * e_<l-1>", 0, 5);
     }
 
     [Fact]
@@ -92,7 +98,7 @@ public sealed class ShapeCheckerTests
         RuleDiagnostic d = Single(text);
         Assert.Equal(DiagnosticCode.UnknownSymbol, d.Code);
         Assert.Equal("PDSL2001", d.Id);
-        Assert.Equal("unknown symbol `x`; expected one of `W`, `y_l`, `y_<l-1>`, `z_l`, `e_l`, `e_<l-1>` or a coefficient `t0`…`t9`", d.Message);
+        Assert.Equal("unknown symbol `x`; expected one of `W`, `B`, `y_l`, `y_<l-1>`, `z_l`, `e_l`, `e_<l-1>`, a coefficient `t0`…`t9`, or a name defined earlier with `let` or `param`", d.Message);
         AssertAt(d, text, "x", 0, 5);
     }
 
@@ -115,7 +121,7 @@ public sealed class ShapeCheckerTests
         RuleDiagnostic d = Single(text);
         Assert.Equal(DiagnosticCode.UnknownTarget, d.Code);
         Assert.Equal("PDSL2003", d.Id);
-        Assert.Equal("unknown update target `dQ`; expected one of `dW`", d.Message);
+        Assert.Equal("unknown update target `dQ`; expected one of `dW`, `dB`", d.Message);
         AssertAt(d, text, "dQ", 0, 0);
     }
 

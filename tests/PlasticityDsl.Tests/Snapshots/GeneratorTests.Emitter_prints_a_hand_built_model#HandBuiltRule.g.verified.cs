@@ -10,8 +10,8 @@ namespace PlasticityDsl.Rules
     /// </code>
     /// </summary>
     /// <remarks>
-    /// Cost per update: 6·n_l·n_&lt;l-1&gt; + n_l multiply-adds; W is streamed 4 times (3 matrix-vector products, then one fused update pass), never an n×n temporary.
-    /// Reads: W, y_l, z_l, e_l, e_&lt;l-1&gt;.
+    /// Cost per update: 8·n_l·n_&lt;l-1&gt; + 6·n_l + 3·n_&lt;l-1&gt; multiply-adds; W is streamed 3 times (2 matrix-vector products, then one fused update pass), never an n×n temporary.
+    /// Reads: W, B, y_l, y_&lt;l-1&gt;, z_l, e_l, e_&lt;l-1&gt;.
     /// </remarks>
     [global::System.CodeDom.Compiler.GeneratedCode("PlasticityDsl.Generator", "1.0.0")]
     public sealed partial class HandBuiltRule : global::PlasticityDsl.Runtime.IPlasticityRule
@@ -22,49 +22,95 @@ namespace PlasticityDsl.Rules
 
         public string Source => "dW = hand-built model: every construct of the emitter";
 
-        public global::System.Collections.Generic.IReadOnlyList<int> Coefficients { get; } = new int[] { 1, 4 };
+        public global::System.Collections.Generic.IReadOnlyList<int> Coefficients { get; } = new int[] { 1, 4, 10 };
 
-        public global::PlasticityDsl.Runtime.RuleSignals Signals => global::PlasticityDsl.Runtime.RuleSignals.PostError | global::PlasticityDsl.Runtime.RuleSignals.PreError;
+        public global::PlasticityDsl.Runtime.RuleSignals Signals => global::PlasticityDsl.Runtime.RuleSignals.PostError | global::PlasticityDsl.Runtime.RuleSignals.PreError | global::PlasticityDsl.Runtime.RuleSignals.Feedback | global::PlasticityDsl.Runtime.RuleSignals.FeedbackUpdate;
 
-        public int ScratchLength(int rows, int columns) => rows + 2 * columns;
+        public int ScratchLength(int rows, int columns) => 5 * rows + 5 * columns;
+
+        public global::System.Collections.Generic.IReadOnlyList<global::PlasticityDsl.Runtime.RuleParameter> Parameters { get; } = new global::PlasticityDsl.Runtime.RuleParameter[] { new global::PlasticityDsl.Runtime.RuleParameter("eta", 10, 0.25f) };
+
+        private static global::PlasticityDsl.Runtime.Activation Activation(in global::PlasticityDsl.Runtime.LayerSignals layer) =>
+            layer.Activation ?? throw new global::System.ArgumentException("this rule applies f or df: the layer needs its activation.", nameof(layer));
 
         public void Apply(in global::PlasticityDsl.Runtime.LayerSignals layer, global::System.ReadOnlySpan<float> theta, global::System.Span<float> scratch)
         {
-            if (theta.Length < 10) throw new global::System.ArgumentException("theta must hold t0..t9.", nameof(theta));
+            if (theta.Length < 11) throw new global::System.ArgumentException("theta must hold t0..t9 and the rule's parameters.", nameof(theta));
             if (scratch.Length < ScratchLength(layer.Rows, layer.Columns)) throw new global::System.ArgumentException("scratch is too short; size it with ScratchLength.", nameof(scratch));
+            if (layer.Feedback.Length != layer.Weights.Length) throw new global::System.ArgumentException("this rule reads or updates B: the layer needs feedback weights.", nameof(layer));
             int rows = layer.Rows;
             int columns = layer.Columns;
             global::System.Span<float> weights = layer.Weights;
+            global::System.Span<float> feedback = layer.Feedback;
             global::System.ReadOnlySpan<float> post = layer.Post;
+            global::System.ReadOnlySpan<float> pre = layer.Pre;
             global::System.ReadOnlySpan<float> potential = layer.PreActivation;
             global::System.ReadOnlySpan<float> postError = layer.PostError;
             global::System.ReadOnlySpan<float> preError = layer.PreError;
             float t1 = theta[1];
             float t4 = theta[4];
+            float t10 = theta[10];
 
             // v0 = W'*e_l
             global::System.Span<float> v0 = scratch.Slice(0, columns);
             global::PlasticityDsl.Runtime.KernelPrimitives.MultiplyTransposedVector(weights, rows, columns, postError, v0);
 
-            // v1 = W*e_<l-1>
+            // v1 = B*e_<l-1>
             global::System.Span<float> v1 = scratch.Slice(columns, rows);
-            global::PlasticityDsl.Runtime.KernelPrimitives.MultiplyVector(weights, rows, columns, preError, v1);
+            global::PlasticityDsl.Runtime.KernelPrimitives.MultiplyVector(feedback, rows, columns, preError, v1);
 
-            // v2 = W'*(W*e_<l-1>)
-            global::System.Span<float> v2 = scratch.Slice(columns + rows, columns);
-            global::PlasticityDsl.Runtime.KernelPrimitives.MultiplyTransposedVector(weights, rows, columns, v1, v2);
+            // v2 = y_l .* (B*e_<l-1>)
+            global::System.Span<float> v2 = scratch.Slice(columns + rows, rows);
+            global::PlasticityDsl.Runtime.KernelPrimitives.Multiply(post, v1, v2);
 
-            // s0 = y_l'*(W*e_<l-1>)
+            // v3 = f(z_l)
+            global::System.Span<float> v3 = scratch.Slice(columns + rows + rows, rows);
+            Activation(layer).Apply(potential, v3);
+
+            // v4 = df(z_l)
+            global::System.Span<float> v4 = scratch.Slice(columns + rows + rows + rows, rows);
+            Activation(layer).Derivative(potential, v4);
+
+            // v5 = exp(y_<l-1>)
+            global::System.Span<float> v5 = scratch.Slice(columns + rows + rows + rows + rows, columns);
+            global::PlasticityDsl.Runtime.KernelPrimitives.Exp(pre, v5);
+
+            // v6 = ones_<l-1>
+            global::System.Span<float> v6 = scratch.Slice(columns + rows + rows + rows + rows + columns, columns);
+            v6.Fill(1f);
+
+            // v7 = 2*t1*f(z_l) - df(z_l)
+            global::System.Span<float> v7 = scratch.Slice(columns + rows + rows + rows + rows + columns + columns, rows);
+            v7.Clear();
+            global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(v7, 2f * t1, v3);
+            global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(v7, -1f, v4);
+
+            // s0 = y_l'*(B*e_<l-1>)
             float s0 = global::PlasticityDsl.Runtime.KernelPrimitives.Dot(post, v1);
 
-            float keep = 1f + (-0.5f * t4 * s0);
-            // One pass over W: each row gets all terms while it is in cache.
+            // s1 = norm2(exp(y_<l-1>))
+            float s1 = global::PlasticityDsl.Runtime.KernelPrimitives.Norm2(v5);
+
+            // s2 = sqrt(eta + 0.5*s1)
+            float s2 = global::PlasticityDsl.Runtime.KernelPrimitives.Sqrt(t10 + 0.5f * s1);
+            global::System.Span<float> oldFeedbackRow = scratch.Slice(columns + rows + rows + rows + rows + columns + columns + rows, columns);
+            global::System.Span<float> oldWeightsRow = scratch.Slice(columns + rows + rows + rows + rows + columns + columns + rows + columns, columns);
+
+            float keepFeedback = 1f + (0.1f);
+            // One pass over W and B: each row gets all its terms while it is in cache.
             for (int i = 0; i < rows; i++)
             {
+                feedback.Slice(i * columns, columns).CopyTo(oldFeedbackRow);
+                weights.Slice(i * columns, columns).CopyTo(oldWeightsRow);
                 global::System.Span<float> row = weights.Slice(i * columns, columns);
-                global::PlasticityDsl.Runtime.KernelPrimitives.Scale(row, keep);
+                global::PlasticityDsl.Runtime.KernelPrimitives.Scale(row, 1f + (-0.5f * t4 * s0 + s2 * v2[i]));
                 global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(row, 2f * t1 * potential[i] - 0.001f * s0, v0);
-                global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(row, post[i], v2);
+                global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(row, v7[i], v6);
+                global::PlasticityDsl.Runtime.KernelPrimitives.AddScaledProduct(row, -t10, oldFeedbackRow, v5);
+                global::System.Span<float> feedbackRow = feedback.Slice(i * columns, columns);
+                global::PlasticityDsl.Runtime.KernelPrimitives.Scale(feedbackRow, keepFeedback);
+                global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(feedbackRow, -t4 * post[i], preError);
+                global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(feedbackRow, t4, oldWeightsRow);
             }
         }
     }

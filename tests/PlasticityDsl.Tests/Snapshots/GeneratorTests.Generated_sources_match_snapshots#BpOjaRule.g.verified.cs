@@ -45,7 +45,7 @@ namespace PlasticityDsl.Rules
             global::System.Span<float> v0 = scratch.Slice(0, columns);
             global::PlasticityDsl.Runtime.KernelPrimitives.MultiplyTransposedVector(weights, rows, columns, post, v0);
 
-            // One pass over W: each row gets all terms while it is in cache.
+            // One pass over W: each row gets all its terms while it is in cache.
             for (int i = 0; i < rows; i++)
             {
                 global::System.Span<float> row = weights.Slice(i * columns, columns);

@@ -39,7 +39,7 @@ namespace PlasticityDsl.Rules
             global::System.ReadOnlySpan<float> postError = layer.PostError;
             float t0 = theta[0];
 
-            // One pass over W: each row gets all terms while it is in cache.
+            // One pass over W: each row gets all its terms while it is in cache.
             for (int i = 0; i < rows; i++)
             {
                 global::System.Span<float> row = weights.Slice(i * columns, columns);

@@ -1,0 +1,117 @@
+using System.Reflection;
+using Binder = PlasticityDsl.Language.Binding.Binder;
+using PlasticityDsl.Language;
+using PlasticityDsl.Language.Binding;
+using PlasticityDsl.Language.Emit;
+using PlasticityDsl.Language.Syntax;
+using PlasticityDsl.Runtime;
+using Xunit;
+using Xunit.Sdk;
+
+namespace PlasticityDsl.Tests.Compiler;
+
+/// <summary>
+/// The full language (dB and B, broadcasting, .*, functions, reductions, let, param) against the dense
+/// reference: both ΔW and ΔB of each kernel, on random shapes, with feedback weights and an activation.
+/// </summary>
+public sealed class LanguageDifferentialTests
+{
+    public static readonly (string Name, string Text)[] Rules =
+    {
+        ("eq9", "dW = -t0*e_l*y_<l-1>' + t1*e_l*e_<l-1>' + t2*(y_l*y_<l-1>' - (y_l*y_l')*W) - t3*W\ndB = -t4*y_l*e_<l-1>' + t9*B"),
+        ("instar", "dW = t4*(y_l .* (y_<l-1>' - W))"),
+        ("broadcasts", "dW = t1*e_l + t2*e_<l-1>' - t3 + t5*(e_l - y_<l-1>')"),
+        ("feedback_error", "dW = -t0*(df(z_l) .* (B*e_<l-1>))*y_<l-1>'"),
+        ("column_scales", "dW = t0*W .* (e_l*e_<l-1>') - t1*(W .* y_<l-1>') + t2*(y_l .* W .* e_<l-1>')"),
+        ("functions", "dW = exp(t0)*f(z_l)*sigmoid(y_<l-1>)' + sqrt(abs(t1))*relu(e_l)*sign(e_<l-1>)' + log(sq(t2) + 1)*tanh(z_l)*sq(y_<l-1>)'"),
+        ("lets", "let h = f(z_l) .* e_l\nlet g = sum(h)*norm2(y_<l-1>)\ndW = -t0*h*y_<l-1>' + g*W - sq(sum(e_l))*W"),
+        ("params", "param eta = 0.05\nparam decay = -1e-3\ndW = -eta*e_l*y_<l-1>' + decay*W + t1*e_l*(e_<l-1> - eta)'"),
+        ("cross", "dW = t0*B - t2*W\ndB = t1*W + t3*(y_l .* B)"),
+        ("kolen_pollack", "dW = -t0*e_l*y_<l-1>' - t3*W\ndB = -t0*e_l*y_<l-1>' - t3*B"),
+        ("feedback_products", "dW = t0*(B .* e_<l-1>') + t1*W*B'*e_l*y_<l-1>'\ndB = (y_l'*B*e_<l-1>)*B - t2*B*W'*y_l*e_<l-1>'"),
+        ("vectors", "dW = (e_l .* y_l + 2*z_l .* z_l)*(y_<l-1> .* e_<l-1> - 0.5)'"),
+    };
+
+    private static readonly Lazy<Assembly> Kernels = new(() =>
+    {
+        var trees = Rules.Select(r =>
+        {
+            CompiledRule compiled = RuleFrontEnd.Compile(r.Name, r.Text);
+            Assert.True(compiled.Succeeded, $"{r.Name}: {string.Join("; ", compiled.Diagnostics.Select(d => d.Format(r.Name + ".rule")))}");
+            return RoslynHarness.Parse(KernelEmitter.Emit(compiled.Model!), KernelEmitter.HintName(compiled.Model!));
+        }).ToList();
+        return RoslynHarness.EmitAndLoad(RoslynHarness.CreateCompilation(trees, "Language" + Guid.NewGuid().ToString("N")));
+    });
+
+    public static TheoryData<string> Names => new(Rules.Select(r => r.Name));
+
+    [Theory]
+    [MemberData(nameof(Names))]
+    public void Kernel_matches_the_dense_reference(string name)
+    {
+        string text = Rules.Single(r => r.Name == name).Text;
+        Assert.True(RuleParser.TryParse(text, out RuleFileSyntax? syntax, out _));
+        var binder = new Binder();
+        IReadOnlyList<BoundUpdate> updates = binder.Bind(syntax!);
+        Assert.Empty(binder.Diagnostics);
+        Type type = Kernels.Value.GetType(KernelEmitter.Namespace + "." + RuleFrontEnd.ClassName(name), throwOnError: true)!;
+        var kernel = (IPlasticityRule)type.GetProperty("Instance")!.GetValue(null)!;
+
+        var random = new Random(name.Length * 7919);
+        foreach ((int rows, int columns) in new[] { (1, 1), (3, 17), (17, 3), (64, 33) })
+        {
+            LayerValues values = LayerValues.Random(rows, columns, random);
+            // log and sqrt of the parameters' defaults stay real; params read their defaults.
+            foreach (RuleParameter p in kernel.Parameters) values.Theta[p.Index] = p.Default;
+            float[] weights = (float[])values.Weights.Clone(), feedback = (float[])values.Feedback!.Clone();
+            float[] scratch = new float[kernel.ScratchLength(rows, columns)];
+            Array.Fill(scratch, float.NaN);
+            var layer = new LayerSignals(weights, feedback, rows, columns, values.Post, values.Pre, values.Potential,
+                kernel.Signals.HasFlag(RuleSignals.PostError) ? values.PostError : ReadOnlySpan<float>.Empty,
+                kernel.Signals.HasFlag(RuleSignals.PreError) ? values.PreError : ReadOnlySpan<float>.Empty, DenseReference.Activation);
+            kernel.Apply(in layer, values.Theta, scratch);
+
+            foreach (BoundUpdate update in updates)
+            {
+                float[] before = update.Target == "dW" ? values.Weights : values.Feedback!;
+                float[] after = update.Target == "dW" ? weights : feedback;
+                DenseMatrix expected = DenseReference.Evaluate(update.Value, values);
+                double magnitude = DenseReference.Magnitude(update.Value, values).FrobeniusNorm();
+                double error = 0, norm = 0;
+                for (int k = 0; k < before.Length; k++)
+                {
+                    double delta = (double)after[k] - before[k];
+                    error += (delta - expected.Values[k]) * (delta - expected.Values[k]);
+                    norm += (double)after[k] * after[k];
+                }
+
+                double tolerance = 1e-5 * expected.FrobeniusNorm() + 1e-6 * magnitude + 2e-7 * Math.Sqrt(norm);
+                if (!(Math.Sqrt(error) <= tolerance))
+                {
+                    throw new XunitException($"{name} {update.Target} on {rows}×{columns}: error {Math.Sqrt(error):G4}, ‖expected‖ {expected.FrobeniusNorm():G4}, tolerance {tolerance:G4}");
+                }
+            }
+
+            if (!updates.Any(u => u.Target == "dB")) Assert.Equal(values.Feedback, feedback);
+        }
+    }
+
+    [Fact]
+    public void Eq9_reads_and_updates_feedback_and_needs_both_errors()
+    {
+        IPlasticityRule kernel = Instantiate("eq9");
+        Assert.Equal(RuleSignals.PostError | RuleSignals.PreError | RuleSignals.Feedback | RuleSignals.FeedbackUpdate, kernel.Signals);
+        Assert.Equal(new[] { 0, 1, 2, 3, 4, 9 }, kernel.Coefficients);
+    }
+
+    [Fact]
+    public void Parameters_are_named_coefficients_after_t9()
+    {
+        IPlasticityRule kernel = Instantiate("params");
+        Assert.Equal(new[] { new RuleParameter("eta", 10, 0.05f), new RuleParameter("decay", 11, -1e-3f) }, kernel.Parameters);
+        Assert.Equal(new[] { 1, 10, 11 }, kernel.Coefficients);
+    }
+
+    private static IPlasticityRule Instantiate(string name) =>
+        (IPlasticityRule)Kernels.Value.GetType(KernelEmitter.Namespace + "." + RuleFrontEnd.ClassName(name), throwOnError: true)!.GetProperty("Instance")!.GetValue(null)!;
+}
