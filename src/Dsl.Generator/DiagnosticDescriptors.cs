@@ -26,6 +26,10 @@ internal static class DiagnosticDescriptors
         "PDSL0004", "Numeric literal out of range", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true,
         description: "Numeric literal out of range.", helpLinkUri: HelpRoot + "pdsl0004");
 
+    public static readonly DiagnosticDescriptor NestingTooDeep = new(
+        "PDSL0005", "Expression nested too deeply", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true,
+        description: "Expression nested too deeply.", helpLinkUri: HelpRoot + "pdsl0005");
+
     public static readonly DiagnosticDescriptor MultiplyShapeMismatch = new(
         "PDSL1001", "Matrix product with mismatched inner dimensions", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true,
         description: "Matrix product with mismatched inner dimensions.", helpLinkUri: HelpRoot + "pdsl1001");
@@ -80,6 +84,7 @@ internal static class DiagnosticDescriptors
         DiagnosticCode.EmptyRule => EmptyRule,
         DiagnosticCode.InvalidRuleName => InvalidRuleName,
         DiagnosticCode.NumberOutOfRange => NumberOutOfRange,
+        DiagnosticCode.NestingTooDeep => NestingTooDeep,
         DiagnosticCode.MultiplyShapeMismatch => MultiplyShapeMismatch,
         DiagnosticCode.AddShapeMismatch => AddShapeMismatch,
         DiagnosticCode.TargetShapeMismatch => TargetShapeMismatch,

@@ -19,10 +19,13 @@ public static class RuleFrontEnd
     /// <c>rule Name</c> header does. Never throws on user input.</summary>
     public static CompiledRule Compile(string fileStem, string text)
     {
+        if (NestingLimit.CheckText(text) is { } tooDeep) return Failed(tooDeep);
         if (!RuleParser.TryParse(text, out RuleFileSyntax? syntax, out RuleDiagnostic? syntaxError))
         {
             return Failed(syntaxError!);
         }
+
+        if (NestingLimit.CheckTree(syntax!) is { } tooLong) return Failed(tooLong);
 
         var diagnostics = new List<RuleDiagnostic>();
         string name = syntax!.Name ?? fileStem;

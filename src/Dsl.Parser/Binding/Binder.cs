@@ -42,7 +42,11 @@ public sealed class Binder
 
             if (statement is ParamSyntax param)
             {
-                if (Declare(param.Name, param.NameSpan))
+                if (float.IsInfinity((float)param.Default))
+                {
+                    Report(DiagnosticCode.NumberOutOfRange, param.DefaultSpan, "number is too large for single precision (at most about 3.4e38)");
+                }
+                else if (Declare(param.Name, param.NameSpan))
                 {
                     _parameters.Add(new BoundParameter(param.Name, FirstParameterIndex + _parameters.Count, param.Default));
                 }

@@ -8,6 +8,7 @@ public enum DiagnosticCode
     EmptyRule = 2,
     InvalidRuleName = 3,
     NumberOutOfRange = 4,
+    NestingTooDeep = 5,
     MultiplyShapeMismatch = 1001,
     AddShapeMismatch = 1002,
     TargetShapeMismatch = 1003,

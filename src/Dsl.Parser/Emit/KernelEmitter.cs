@@ -291,8 +291,14 @@ public static class KernelEmitter
         return text.ToString();
     }
 
-    private static string FloatLiteral(double value) => ((float)value).ToString("R", CultureInfo.InvariantCulture) + "f";
-
+    /// <summary>A float literal; folding constants can overflow single precision, which C# spells by name.</summary>
+    private static string FloatLiteral(double value) => (float)value switch
+    {
+        float.PositiveInfinity => "float.PositiveInfinity",
+        float.NegativeInfinity => "float.NegativeInfinity",
+        float f when float.IsNaN(f) => "float.NaN",
+        float f => f.ToString("R", CultureInfo.InvariantCulture) + "f",
+    };
 
     private static string Int(int value) => value.ToString(CultureInfo.InvariantCulture);
 
@@ -306,6 +312,7 @@ public static class KernelEmitter
         foreach (char c in text)
         {
             if (c == '"' || c == '\\') sb.Append('\\').Append(c);
+            else if (c == '\n') sb.Append("\\n");
             else if (c >= 0x20 && c < 0x7f) sb.Append(c);
             else sb.Append("\\u").Append(((int)c).ToString("x4", CultureInfo.InvariantCulture));
         }

@@ -85,13 +85,16 @@ public static class RuleParser
 
     private static readonly Parser<ITextSpan<string>> Identifier = Token(RawIdentifier.Span());
 
+    // ASCII digits only: char.IsDigit also accepts other scripts' digits, which double.Parse rejects.
+    private static readonly Parser<char> Digit = Parse.Char(c => c is >= '0' and <= '9', "a digit");
+
     private static readonly Parser<ITextSpan<string>> NumberText = Token((
-        from integer in Parse.Digit.AtLeastOnce().Text()
-        from fraction in Parse.Char('.').Then(_ => Parse.Digit.AtLeastOnce().Text()).Select(f => "." + f).Optional()
+        from integer in Digit.AtLeastOnce().Text()
+        from fraction in Parse.Char('.').Then(_ => Digit.AtLeastOnce().Text()).Select(f => "." + f).Optional()
         from exponent in (
             from e in Parse.Chars("eE")
             from sign in Parse.Chars("+-").Optional()
-            from digits in Parse.Digit.AtLeastOnce().Text()
+            from digits in Digit.AtLeastOnce().Text()
             select "e" + (sign.IsDefined ? sign.Get().ToString() : string.Empty) + digits).Optional()
         select integer + fraction.GetOrElse(string.Empty) + exponent.GetOrElse(string.Empty)).Named("a number").Span());
 

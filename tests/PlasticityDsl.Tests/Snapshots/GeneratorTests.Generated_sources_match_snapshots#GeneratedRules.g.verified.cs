@@ -9,9 +9,16 @@ namespace PlasticityDsl.Rules
     {
         public static global::System.Collections.Generic.IReadOnlyList<global::PlasticityDsl.Runtime.IPlasticityRule> All { get; } = new global::PlasticityDsl.Runtime.IPlasticityRule[]
         {
+            AntiHebbianRule.Instance,
             BpRule.Instance,
             BpOjaRule.Instance,
+            CovarianceRule.Instance,
+            Eq9Rule.Instance,
+            HebbDecayRule.Instance,
+            KolenPollackRule.Instance,
             OjaRule.Instance,
+            OjaSingleRule.Instance,
+            WeightMirrorRule.Instance,
         };
     }
 }

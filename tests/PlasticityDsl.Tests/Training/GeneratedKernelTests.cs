@@ -9,11 +9,13 @@ public sealed class GeneratedKernelTests
 {
     private static readonly int[] FiveLayers = [784, 170, 130, 100, 70, 10];
 
-    public static TheoryData<string> RuleNames => new(GeneratedRules.All.Select(r => r.Name));
+    /// <summary>The rules a backprop network can train with (no B).</summary>
+    public static TheoryData<string> RuleNames => new(GeneratedRules.All
+        .Where(r => (r.Signals & (RuleSignals.Feedback | RuleSignals.FeedbackUpdate)) == 0).Select(r => r.Name));
 
     [Fact]
     public void TheExampleRulesAreBuiltIn() =>
-        Assert.Equal(new[] { "bp", "bp_oja", "oja" }, GeneratedRules.All.Select(r => r.Name));
+        Assert.Equal(Directory.GetFiles(Path.Combine(AppContext.BaseDirectory, "rules"), "*.rule").Select(Path.GetFileNameWithoutExtension).Order(StringComparer.Ordinal), GeneratedRules.All.Select(r => r.Name));
 
     [Theory]
     [MemberData(nameof(RuleNames))]
@@ -26,9 +28,10 @@ public sealed class GeneratedKernelTests
         var random = new DeterministicRandom(6);
         float[] images = new float[8 * 784];
         for (int i = 0; i < images.Length; i++) images[i] = (float)random.NextDouble();
-        float[] theta = new float[10];
-        theta[0] = 0.01f;
-        theta[2] = 0.0001f;
+        // Small coefficients: the unsupervised rules are unstable on these random inputs, and stability is not the point here.
+        float[] theta = new float[10 + rule.Parameters.Count];
+        Array.Fill(theta, 1e-5f);
+        foreach (RuleParameter p in rule.Parameters) theta[p.Index] = p.Default;
 
         void Run(int steps)
         {

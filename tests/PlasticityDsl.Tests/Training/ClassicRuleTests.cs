@@ -1,0 +1,195 @@
+using MathNet.Numerics.LinearAlgebra;
+using PlasticityDsl.Rules;
+using PlasticityDsl.Runtime;
+using Xunit;
+
+namespace PlasticityDsl.Tests.Training;
+
+/// <summary>
+/// The catalogue of classic rules in examples/rules, compiled by the generator, each on the small synthetic
+/// case where the literature says what it does. Linear units (y = W x) as in the original analyses.
+/// </summary>
+public sealed class ClassicRuleTests
+{
+    private static IPlasticityRule Rule(string name) => GeneratedRules.All.Single(r => r.Name == name);
+
+    /// <summary>Inputs x = A g with g standard normal: covariance A Aᵀ.</summary>
+    private sealed class GaussianSource(int dimension, double[] scales, ulong seed)
+    {
+        private readonly DeterministicRandom _random = new(seed);
+
+        public void Next(Span<float> x)
+        {
+            for (int i = 0; i < dimension; i++) x[i] = (float)(scales[i] * _random.NextNormal());
+        }
+    }
+
+    /// <summary>One update of a layer of linear units: y = W x, the rule applied in place.</summary>
+    private static void Step(IPlasticityRule rule, float[] weights, float[]? feedback, int rows, int columns, float[] x, float[] theta, float[] scratch)
+    {
+        var y = new float[rows];
+        KernelPrimitives.MultiplyVector(weights, rows, columns, x, y);
+        var layer = new LayerSignals(weights, feedback ?? default(Span<float>), rows, columns, y, x, y, default, default, Activation.Tanh);
+        rule.Apply(in layer, theta, scratch);
+    }
+
+    private static float[] Theta(IPlasticityRule rule, params (int Index, float Value)[] values)
+    {
+        var theta = new float[10 + rule.Parameters.Count];
+        foreach (RuleParameter p in rule.Parameters) theta[p.Index] = p.Default;
+        foreach ((int index, float value) in values) theta[index] = value;
+        return theta;
+    }
+
+    private static float[] Random(int length, ulong seed, double scale)
+    {
+        var random = new DeterministicRandom(seed);
+        var values = new float[length];
+        for (int i = 0; i < length; i++) values[i] = (float)(scale * random.NextNormal());
+        return values;
+    }
+
+    [Fact]
+    public void Ojas_single_unit_rule_finds_the_unit_norm_principal_component_in_every_unit()
+    {
+        IPlasticityRule rule = Rule("oja_single");
+        const int inputs = 6, units = 3;
+        double[] scales = [3, 1.5, 1, 0.7, 0.5, 0.3]; // principal axis: e_0
+        var source = new GaussianSource(inputs, scales, seed: 1);
+        float[] weights = Random(units * inputs, seed: 2, scale: 0.3);
+        var x = new float[inputs];
+        var scratch = new float[rule.ScratchLength(units, inputs)];
+        for (int step = 0; step < 20000; step++)
+        {
+            source.Next(x);
+            Step(rule, weights, null, units, inputs, x, Theta(rule, (2, 0.002f / (1 + step / 5000f))), scratch);
+        }
+
+        for (int unit = 0; unit < units; unit++)
+        {
+            ReadOnlySpan<float> w = weights.AsSpan(unit * inputs, inputs);
+            double norm = Math.Sqrt(KernelPrimitives.Dot(w, w));
+            Assert.InRange(norm, 0.95, 1.05);
+            Assert.InRange(Math.Abs(w[0]) / norm, 0.99, 1.0);
+        }
+    }
+
+    [Fact]
+    public void Hebbian_learning_with_decay_grows_along_the_principal_component()
+    {
+        IPlasticityRule rule = Rule("hebb_decay");
+        const int inputs = 4;
+        var source = new GaussianSource(inputs, [2, 1, 0.5, 0.25], seed: 3);
+        float[] weights = Random(inputs, seed: 4, scale: 0.1);
+        var x = new float[inputs];
+        var scratch = new float[rule.ScratchLength(1, inputs)];
+        double start = Math.Abs(weights[0]);
+        for (int step = 0; step < 300; step++)
+        {
+            source.Next(x);
+            Step(rule, weights, null, 1, inputs, x, Theta(rule, (0, 0.005f), (3, 0.001f)), scratch);
+        }
+
+        // Plain Hebb is unstable: the weight along the largest-variance input grows and dominates.
+        Assert.True(Math.Abs(weights[0]) > 3 * start);
+        Assert.True(Math.Abs(weights[0]) > 3 * Math.Abs(weights[3]));
+    }
+
+    [Fact]
+    public void Anti_hebbian_learning_shrinks_the_output_variance()
+    {
+        IPlasticityRule rule = Rule("anti_hebbian");
+        const int inputs = 5, units = 2;
+        var source = new GaussianSource(inputs, [2, 1, 1, 0.5, 0.5], seed: 5);
+        float[] weights = Random(units * inputs, seed: 6, scale: 0.5);
+        var x = new float[inputs];
+        var y = new float[units];
+        var scratch = new float[rule.ScratchLength(units, inputs)];
+
+        double OutputVariance()
+        {
+            var probe = new GaussianSource(inputs, [2, 1, 1, 0.5, 0.5], seed: 99);
+            double sum = 0;
+            for (int s = 0; s < 2000; s++)
+            {
+                probe.Next(x);
+                KernelPrimitives.MultiplyVector(weights, units, inputs, x, y);
+                sum += KernelPrimitives.Dot(y, y);
+            }
+
+            return sum / 2000;
+        }
+
+        double before = OutputVariance();
+        for (int step = 0; step < 2000; step++)
+        {
+            source.Next(x);
+            Step(rule, weights, null, units, inputs, x, Theta(rule, (0, 0.002f)), scratch);
+        }
+
+        Assert.True(OutputVariance() < 0.2 * before, $"variance {before} → {OutputVariance()}");
+    }
+
+    [Fact]
+    public void The_covariance_rule_follows_the_covariance_of_rates_around_their_means()
+    {
+        IPlasticityRule rule = Rule("covariance");
+        Assert.Equal(new[] { "post_mean", "pre_mean" }, rule.Parameters.Select(p => p.Name));
+        // One synapse, rates at their means: no change; both above: potentiation; one above, one below: depression.
+        foreach ((float post, float pre, int sign) in new[] { (0.5f, 0.5f, 0), (0.9f, 0.8f, 1), (0.9f, 0.1f, -1) })
+        {
+            float[] w = [0.3f];
+            var layer = new LayerSignals(w, default, 1, 1, [post], [pre], [post], default, default, null);
+            rule.Apply(in layer, Theta(rule, (0, 0.1f)), new float[rule.ScratchLength(1, 1)]);
+            Assert.Equal(sign, Math.Sign(Math.Round(w[0] - 0.3f, 6)));
+            Assert.Equal(0.1 * (post - 0.5) * (pre - 0.5), w[0] - 0.3, 6);
+        }
+    }
+
+    [Fact]
+    public void Kolen_pollack_makes_feedback_mirror_the_weights()
+    {
+        IPlasticityRule rule = Rule("kolen_pollack");
+        Assert.True(rule.Signals.HasFlag(RuleSignals.FeedbackUpdate));
+        const int rows = 4, columns = 6;
+        float[] weights = Random(rows * columns, seed: 7, scale: 0.5), feedback = Random(rows * columns, seed: 8, scale: 0.5);
+        double Distance() => Math.Sqrt(weights.Zip(feedback, (w, b) => (double)(w - b) * (w - b)).Sum());
+        double start = Distance();
+        var random = new DeterministicRandom(9);
+        var scratch = new float[rule.ScratchLength(rows, columns)];
+        const int steps = 200;
+        const float decay = 0.02f;
+        for (int s = 0; s < steps; s++)
+        {
+            float[] x = Random(columns, (ulong)(100 + s), 1), e = Random(rows, (ulong)(1000 + s), 1), y = new float[rows];
+            var layer = new LayerSignals(weights, feedback, rows, columns, y, x, y, e, default, null);
+            rule.Apply(in layer, Theta(rule, (0, 0.01f), (3, decay)), scratch);
+        }
+
+        // Identical updates cancel in W − B; the decay shrinks it by (1 − t3) per step.
+        Assert.Equal(start * Math.Pow(1 - decay, steps), Distance(), start * 1e-4);
+    }
+
+    [Fact]
+    public void The_weight_mirror_turns_feedback_toward_the_weights()
+    {
+        IPlasticityRule rule = Rule("weight_mirror");
+        const int rows = 5, columns = 8;
+        float[] weights = Random(rows * columns, seed: 10, scale: 0.4), feedback = Random(rows * columns, seed: 11, scale: 0.4);
+        double Cosine() => weights.Zip(feedback, (w, b) => (double)w * b).Sum()
+            / Math.Sqrt(weights.Sum(w => (double)w * w) * feedback.Sum(b => (double)b * b));
+        Assert.InRange(Cosine(), -0.5, 0.5);
+        var source = new GaussianSource(columns, Enumerable.Repeat(1.0, columns).ToArray(), seed: 12);
+        var x = new float[columns];
+        var scratch = new float[rule.ScratchLength(rows, columns)];
+        float[] before = (float[])weights.Clone();
+        for (int s = 0; s < 3000; s++)
+        {
+            source.Next(x);
+            Step(rule, weights, feedback, rows, columns, x, Theta(rule, (0, 0.01f), (3, 0.01f)), scratch);
+        }
+
+        Assert.Equal(before, weights); // the rule has no dW
+        Assert.True(Cosine() > 0.97, $"cosine {Cosine()}");
+    }
+}
