@@ -30,6 +30,10 @@ internal static class DiagnosticDescriptors
         "PDSL0005", "Expression nested too deeply", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true,
         description: "Expression nested too deeply.", helpLinkUri: HelpRoot + "pdsl0005");
 
+    public static readonly DiagnosticDescriptor RuleTooLarge = new(
+        "PDSL0006", "Rule too large", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true,
+        description: "Rule too large.", helpLinkUri: HelpRoot + "pdsl0006");
+
     public static readonly DiagnosticDescriptor MultiplyShapeMismatch = new(
         "PDSL1001", "Matrix product with mismatched inner dimensions", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true,
         description: "Matrix product with mismatched inner dimensions.", helpLinkUri: HelpRoot + "pdsl1001");
@@ -74,6 +78,14 @@ internal static class DiagnosticDescriptors
         "PDSL2008", "Invalid function argument", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true,
         description: "Invalid function argument.", helpLinkUri: HelpRoot + "pdsl2008");
 
+    public static readonly DiagnosticDescriptor MixedContexts = new(
+        "PDSL2009", "Layer and recurrent targets in one rule", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true,
+        description: "Layer and recurrent targets in one rule.", helpLinkUri: HelpRoot + "pdsl2009");
+
+    public static readonly DiagnosticDescriptor TimeIndexMisuse = new(
+        "PDSL2010", "Time-indexed expression outside sum_t", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true,
+        description: "Time-indexed expression outside sum_t.", helpLinkUri: HelpRoot + "pdsl2010");
+
     public static readonly DiagnosticDescriptor InternalError = new(
         "PDSL9001", "Internal compiler error", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true,
         description: "Internal compiler error.", helpLinkUri: HelpRoot + "pdsl9001");
@@ -85,6 +97,7 @@ internal static class DiagnosticDescriptors
         DiagnosticCode.InvalidRuleName => InvalidRuleName,
         DiagnosticCode.NumberOutOfRange => NumberOutOfRange,
         DiagnosticCode.NestingTooDeep => NestingTooDeep,
+        DiagnosticCode.RuleTooLarge => RuleTooLarge,
         DiagnosticCode.MultiplyShapeMismatch => MultiplyShapeMismatch,
         DiagnosticCode.AddShapeMismatch => AddShapeMismatch,
         DiagnosticCode.TargetShapeMismatch => TargetShapeMismatch,
@@ -96,6 +109,8 @@ internal static class DiagnosticDescriptors
         DiagnosticCode.NameAlreadyDefined => NameAlreadyDefined,
         DiagnosticCode.UnknownFunction => UnknownFunction,
         DiagnosticCode.FunctionArgument => FunctionArgument,
+        DiagnosticCode.MixedContexts => MixedContexts,
+        DiagnosticCode.TimeIndexMisuse => TimeIndexMisuse,
         DiagnosticCode.InternalError => InternalError,
         _ => InternalError,
     };

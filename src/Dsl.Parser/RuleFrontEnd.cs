@@ -51,7 +51,16 @@ public static class RuleFrontEnd
             return new CompiledRule(null, diagnostics.ToEquatableArray());
         }
 
-        KernelModel model = Lowerer.Lower(name, ClassName(name), PrettyPrinter.Print(syntax), updates, binder.Parameters);
+        KernelModel model;
+        try
+        {
+            model = Lowerer.Lower(name, ClassName(name), PrettyPrinter.Print(syntax), updates, binder.Parameters);
+        }
+        catch (RuleTooLargeException tooLarge)
+        {
+            return Failed(new RuleDiagnostic(DiagnosticCode.RuleTooLarge, (syntax.Updates.FirstOrDefault(u => u.Target == tooLarge.Target) ?? syntax.Updates.FirstOrDefault())?.Value.Span ?? SourceSpan.Empty, tooLarge.Message));
+        }
+
         return new CompiledRule(model, EquatableArray<RuleDiagnostic>.Empty);
     }
 

@@ -1,4 +1,5 @@
 using PlasticityDsl.Runtime;
+using PlasticityDsl.Runtime.Compilation;
 using PlasticityDsl.Runtime.Data;
 
 namespace PlasticityDsl.Cli.Commands;
@@ -15,6 +16,12 @@ internal static class CliErrors
         try
         {
             return action();
+        }
+        catch (RuleCompilationException ex)
+        {
+            // Compiler-style, as `plasticity check` prints them: path(line,col): error PDSLxxxx: message.
+            Console.Error.WriteLine(ex.Message);
+            return Failed;
         }
         catch (Exception ex) when (Expected(ex is AggregateException all ? all.Flatten().InnerExceptions[0] : ex) is { } failure)
         {

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using PlasticityDsl.Rules;
 using PlasticityDsl.Runtime;
+using PlasticityDsl.Runtime.Compilation;
 using PlasticityDsl.Runtime.Experiments;
 
 namespace PlasticityDsl.Cli.Commands;
@@ -44,42 +45,69 @@ internal static class CommonOptions
         _ => throw new UsageException($"--order: `{text}` is not one of file, shuffle"),
     };
 
-    /// <summary>The built-in rule named <paramref name="name"/> (a file stem of examples/rules).</summary>
-    public static IPlasticityRule Rule(string name) =>
-        GeneratedRules.All.FirstOrDefault(r => r.Name == name)
-        ?? throw new UsageException($"--rule: no rule named `{name}`; built-in rules: {string.Join(", ", GeneratedRules.All.Select(r => r.Name))}");
+    public const string RuleDescription = "a built-in rule name (a file stem of examples/rules) or the path of any .rule file, compiled on the fly";
+
+    /// <summary>
+    /// The rule <paramref name="nameOrPath"/> names: a path (it ends with <c>.rule</c>, contains a directory
+    /// separator, or is an existing file that is not also a built-in name) is compiled at run time by
+    /// <see cref="RuleCompiler"/>, whose <see cref="RuleCompilationException"/> CliErrors prints compiler-style with
+    /// exit code 1; anything else is a built-in rule (a file stem of examples/rules).
+    /// </summary>
+    public static IPlasticityRule Rule(string nameOrPath)
+    {
+        IPlasticityRule? builtIn = GeneratedRules.All.FirstOrDefault(r => r.Name == nameOrPath);
+        bool looksLikePath = nameOrPath.EndsWith(".rule", StringComparison.OrdinalIgnoreCase)
+            || nameOrPath.Contains(Path.DirectorySeparatorChar) || nameOrPath.Contains(Path.AltDirectorySeparatorChar);
+        if (looksLikePath || (builtIn is null && File.Exists(nameOrPath)))
+        {
+            if (!File.Exists(nameOrPath)) throw new UsageException($"--rule: `{nameOrPath}`: no such rule file");
+            return RuleCompiler.CompileFile(nameOrPath);
+        }
+
+        return builtIn
+            ?? throw new UsageException($"--rule: no rule named `{nameOrPath}`; built-in rules: {string.Join(", ", GeneratedRules.All.Select(r => r.Name))}; or give the path of a .rule file");
+    }
 
     /// <summary>Parses <c>t0=0.01,t2=0.001</c> into θ (t0..t9). A coefficient the rule does not read, or one
     /// it reads but is not given, is an error: a silent zero would train a different rule.</summary>
     public static float[] ParseTheta(string text, IPlasticityRule rule)
     {
-        var theta = new float[RunSpec.CoefficientCount];
+        float[] theta = NewTheta(rule);
         var given = new HashSet<int>();
         foreach (string part in text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
             string[] pair = part.Split('=', 2, StringSplitOptions.TrimEntries);
-            if (pair.Length != 2) throw new UsageException($"--theta: `{part}` is not of the form tK=VALUE with K in 0..9");
+            if (pair.Length != 2) throw new UsageException($"--theta: `{part}` is not of the form NAME=VALUE (tK with K in 0..9, or a parameter)");
             int k = ParseCoefficient("--theta", pair[0], rule);
             float value = ParseValue("--theta", pair[1]);
-            if (!given.Add(k)) throw new UsageException($"--theta: t{k} is given twice");
+            if (!given.Add(k)) throw new UsageException($"--theta: {pair[0]} is given twice");
             theta[k] = value;
         }
 
-        int[] missing = rule.Coefficients.Where(k => !given.Contains(k)).ToArray();
+        // Parameters have defaults; t0..t9 do not.
+        int[] missing = rule.Coefficients.Where(k => k < RunSpec.CoefficientCount && !given.Contains(k)).ToArray();
         if (missing.Length > 0)
         {
-            throw new UsageException($"--theta: rule `{rule.Name}` reads {string.Join(", ", missing.Select(k => "t" + k))}; give {(missing.Length == 1 ? "it" : "them")}, e.g. --theta {string.Join(",", rule.Coefficients.Select(k => $"t{k}=0.01"))}");
+            throw new UsageException($"--theta: rule `{rule.Name}` reads {string.Join(", ", missing.Select(k => "t" + k))}; give {(missing.Length == 1 ? "it" : "them")}, e.g. --theta {string.Join(",", rule.Coefficients.Where(k => k < RunSpec.CoefficientCount).Select(k => $"t{k}=0.01"))}");
         }
 
         return theta;
     }
 
-    /// <summary>`tK` → K, checking that the rule reads t_K.</summary>
+    /// <summary>θ for a rule: t0..t9 zero, then its parameters at their defaults.</summary>
+    public static float[] NewTheta(IPlasticityRule rule)
+    {
+        var theta = new float[RunSpec.CoefficientCount + rule.Parameters.Count];
+        foreach (RuleParameter p in rule.Parameters) theta[p.Index] = p.Default;
+        return theta;
+    }
+
     public static int ParseCoefficient(string option, string name, IPlasticityRule rule)
     {
+        if (rule.Parameters.FirstOrDefault(p => p.Name == name) is { } parameter) return parameter.Index;
         if (name.Length != 2 || name[0] != 't' || !char.IsAsciiDigit(name[1]))
         {
-            throw new UsageException($"{option}: `{name}` is not a coefficient name t0..t9");
+            throw new UsageException($"{option}: `{name}` is neither a coefficient t0..t9 nor a parameter of rule `{rule.Name}`{(rule.Parameters.Count == 0 ? "" : " (" + string.Join(", ", rule.Parameters.Select(p => p.Name)) + ")")}");
         }
 
         int k = name[1] - '0';
@@ -102,5 +130,5 @@ internal static class CommonOptions
     }
 
     private static string Describe(IPlasticityRule rule) =>
-        rule.Coefficients.Count == 0 ? "no coefficient" : string.Join(", ", rule.Coefficients.Select(k => "t" + k));
+        rule.Coefficients.Count == 0 ? "no coefficient" : string.Join(", ", rule.Coefficients.Select(rule.CoefficientName));
 }

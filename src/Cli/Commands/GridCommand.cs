@@ -20,7 +20,7 @@ internal static class GridCommand
 
     public static Command Create()
     {
-        var rule = new Option<string>("--rule") { Description = "built-in rule name", Required = true };
+        var rule = new Option<string>("--rule") { Description = CommonOptions.RuleDescription, Required = true };
         var axes = new Option<string[]>("--axis") { Description = "values of one coefficient, e.g. --axis t0=0.003,0.01,0.03 (repeat per coefficient)", Required = true, AllowMultipleArgumentsPerToken = false };
         var layers = CommonOptions.Layers("784,170,130,100,70,10");
         var samples = CommonOptions.Samples();
@@ -57,12 +57,12 @@ internal static class GridCommand
     }
 
     private static string Label(float[] theta, IPlasticityRule rule) =>
-        string.Join(",", rule.Coefficients.Select(k => $"t{k}={theta[k].ToString("G4", CultureInfo.InvariantCulture)}"));
+        string.Join(",", rule.Coefficients.Select(k => $"{rule.CoefficientName(k)}={theta[k].ToString("G4", CultureInfo.InvariantCulture)}"));
 
     /// <summary>The Cartesian product of the axes, each parsed like --theta.</summary>
     private static List<float[]> Expand(IReadOnlyList<string> axes, IPlasticityRule rule)
     {
-        var grid = new List<float[]> { new float[RunSpec.CoefficientCount] };
+        var grid = new List<float[]> { CommonOptions.NewTheta(rule) };
         var covered = new HashSet<int>();
         foreach (string axis in axes)
         {
@@ -86,7 +86,7 @@ internal static class GridCommand
             grid = next;
         }
 
-        int[] missing = rule.Coefficients.Where(k => !covered.Contains(k)).ToArray();
+        int[] missing = rule.Coefficients.Where(k => k < RunSpec.CoefficientCount && !covered.Contains(k)).ToArray();
         if (missing.Length > 0) throw new UsageException($"--axis: rule `{rule.Name}` reads {string.Join(", ", missing.Select(k => "t" + k))}; give an axis for each");
         return grid;
     }

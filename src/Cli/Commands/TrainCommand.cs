@@ -29,7 +29,7 @@ internal static class TrainCommand
 
     public static Command Create()
     {
-        var rule = new Option<string>("--rule") { Description = "built-in rule name (a file stem of examples/rules)", Required = true };
+        var rule = new Option<string>("--rule") { Description = CommonOptions.RuleDescription, Required = true };
         var layers = CommonOptions.Layers("784,170,130,100,70,10");
         var theta = new Option<string>("--theta") { Description = "coefficients the rule reads, e.g. t0=0.01,t2=0.001", DefaultValueFactory = _ => "" };
         var init = new Option<string>("--init") { Description = "xavier, naive (N(0, 0.01²)) or a .npz file with W1…WL", DefaultValueFactory = _ => "xavier" };
@@ -68,7 +68,7 @@ internal static class TrainCommand
             {
                 ResultsWriter.WriteJson(outputPath, new TrainReport(
                     plasticityRule.Name, plasticityRule.Source,
-                    plasticityRule.Coefficients.ToDictionary(k => "t" + k, k => spec.Theta[k]),
+                    plasticityRule.Coefficients.ToDictionary(plasticityRule.CoefficientName, k => spec.Theta[k]),
                     spec.Layers, spec.Activation, spec.Init, spec.Seed, result.GetValue(order)!, spec.Samples, spec.EvalEvery,
                     $"MNIST train[0, {trainingSplit.Count})", $"MNIST test ({test.Count})",
                     run.FinalTestAccuracy, run.SamplesPerSecond, run.Curve));

@@ -12,11 +12,31 @@ public sealed class Binder
         ["dB"] = Shape.Weights,
     };
 
+    /// <summary>The targets of recurrent rules (docs/recurrent.md): a rule that updates one of them reads the
+    /// recurrent context instead of the layer context.</summary>
+    private static readonly IReadOnlyDictionary<string, Shape> RecurrentTargets = new Dictionary<string, Shape>(StringComparer.Ordinal)
+    {
+        ["dWh"] = Signals.ShapeOf(Signal.RecurrentWeights),
+        ["dWx"] = Signals.ShapeOf(Signal.InputWeights),
+        ["dWo"] = Signals.ShapeOf(Signal.ReadoutWeights),
+    };
+
+    /// <summary>The function that sums over the time steps t = 1…T−1 of a recurrent rule.</summary>
+    public const string TimeSum = "sum_t";
+
+    public static bool IsRecurrentTarget(string target) => RecurrentTargets.ContainsKey(target);
+
+    // The context of the rule being bound, decided by its first update's target; where sum_t may appear.
+    private bool _recurrent;
+    private bool _insideTimeSum;
+    private bool _termPosition;
+
     /// <summary>θ holds t0…t9 first; named parameters follow from this index.</summary>
     public const int FirstParameterIndex = 10;
 
     private readonly Dictionary<string, BoundExpression> _lets = new(StringComparer.Ordinal);
     private readonly List<BoundParameter> _parameters = new();
+    private readonly HashSet<string> _failedLets = new(StringComparer.Ordinal);
 
     private readonly List<RuleDiagnostic> _diagnostics = new();
 
@@ -32,11 +52,18 @@ public sealed class Binder
     {
         var updates = new List<BoundUpdate>();
         var seen = new HashSet<string>(StringComparer.Ordinal);
+        UpdateSyntax? first = rule.Updates.FirstOrDefault(u => Targets.ContainsKey(u.Target) || RecurrentTargets.ContainsKey(u.Target));
+        _recurrent = first is not null && RecurrentTargets.ContainsKey(first.Target);
+        IReadOnlyDictionary<string, Shape> targets = _recurrent ? RecurrentTargets : Targets;
         foreach (StatementSyntax statement in rule.Statements)
         {
             if (statement is LetSyntax let)
             {
-                if (Declare(let.Name, let.NameSpan) && BindExpression(let.Value) is { } bound) _lets[let.Name] = bound;
+                // A let names a time-independent expression: sum_t and time-indexed symbols are not allowed in it.
+                _termPosition = false;
+                if (!Declare(let.Name, let.NameSpan)) continue;
+                if (BindExpression(let.Value) is { } bound && WithinSize(bound, let.Value.Span)) _lets[let.Name] = bound;
+                else _failedLets.Add(let.Name);
                 continue;
             }
 
@@ -55,11 +82,21 @@ public sealed class Binder
             }
 
             var update = (UpdateSyntax)statement;
+            if ((_recurrent ? Targets : RecurrentTargets).ContainsKey(update.Target))
+            {
+                // The other context: its right-hand side would only give unknown symbols.
+                Report(DiagnosticCode.MixedContexts, update.TargetSpan, _recurrent
+                    ? $"`{update.Target}` updates a layer, but this rule updates a recurrent network (`{first!.Target}`); a rule updates either a layer (`dW`, `dB`) or a recurrent network (`dWh`, `dWx`, `dWo`): write two rules"
+                    : $"`{update.Target}` updates a recurrent network, but this rule updates a layer (`{first!.Target}`); a rule updates either a layer (`dW`, `dB`) or a recurrent network (`dWh`, `dWx`, `dWo`): write two rules");
+                continue;
+            }
+
+            _termPosition = true;
             BoundExpression? value = BindExpression(update.Value);
-            if (!Targets.TryGetValue(update.Target, out Shape? targetShape))
+            if (!targets.TryGetValue(update.Target, out Shape? targetShape))
             {
                 Report(DiagnosticCode.UnknownTarget, update.TargetSpan,
-                    $"unknown update target `{update.Target}`; expected one of {string.Join(", ", Targets.Keys.Select(k => "`" + k + "`"))}");
+                    $"unknown update target `{update.Target}`; expected one of {string.Join(", ", targets.Keys.Select(k => "`" + k + "`"))}");
                 continue;
             }
 
@@ -70,12 +107,19 @@ public sealed class Binder
                 continue;
             }
 
-            if (value is null) continue;
+            if (value is null || !WithinSize(value, update.Value.Span)) continue;
             if (MatrixOnlyProduct(value) is { } cubic)
             {
                 Report(DiagnosticCode.UnsupportedProduct, _productSpans[cubic],
                     "this term multiplies weight matrices with no vector between them, which needs a cubic-cost matrix product; " +
                     "write it through a vector, as in `(y_l*y_l')*W`");
+                continue;
+            }
+
+            if (_recurrent && TransposedMatrix(value, false, null) is { } transposed)
+            {
+                Report(DiagnosticCode.UnsupportedProduct, _transposeSpans.TryGetValue(transposed, out SourceSpan? at) ? at : update.Value.Span,
+                    "this term adds a transposed weight matrix to a weight matrix, which the in-place update cannot read; write it through a vector, as in `Wh'*(z_T*z_T')`");
                 continue;
             }
 
@@ -102,7 +146,7 @@ public sealed class Binder
         SymbolSyntax symbol => BindSymbol(symbol),
         ParenthesizedSyntax paren => BindExpression(paren.Inner),
         NegateSyntax negate => BindExpression(negate.Operand) is { } operand ? new BoundNegate(operand) : null,
-        TransposeSyntax transpose => BindExpression(transpose.Operand) is { } operand ? new BoundTranspose(operand) : null,
+        TransposeSyntax transpose => BindExpression(transpose.Operand) is { } operand ? TrackTranspose(new BoundTranspose(operand), transpose.Span) : null,
         BinarySyntax binary => BindBinary(binary),
         CallSyntax call => BindCall(call),
         _ => throw new InvalidOperationException("unknown syntax node " + syntax.GetType().Name),
@@ -121,27 +165,46 @@ public sealed class Binder
 
     private BoundExpression? BindSymbol(SymbolSyntax symbol)
     {
-        foreach ((string spelling, Signal signal) in Signals.All)
+        foreach ((string spelling, Signal signal) in _recurrent ? Signals.Recurrent : Signals.All)
         {
-            if (spelling == symbol.Name) return new BoundSignal(signal);
+            if (spelling != symbol.Name) continue;
+            if (Signals.IsTimeIndexed(signal) && !_insideTimeSum)
+            {
+                Report(DiagnosticCode.TimeIndexMisuse, symbol.Span,
+                    $"`{symbol.Name}` depends on the time step t, so it can only be read inside `sum_t(…)`, which sums over t = 1…T−1" +
+                    (_termPosition ? "" : "; a `let` names a time-independent expression, and a function's argument cannot be a sum over t"));
+                return null;
+            }
+
+            return new BoundSignal(signal);
         }
 
         if (_lets.TryGetValue(symbol.Name, out BoundExpression? let)) return let;
+        if (_failedLets.Contains(symbol.Name)) return null; // its definition was reported already
         if (_parameters.FirstOrDefault(p => p.Name == symbol.Name) is { } parameter) return new BoundCoefficient(parameter.Index);
         if (symbol.Name.Length == 2 && symbol.Name[0] == 't' && symbol.Name[1] is >= '0' and <= '9')
         {
             return new BoundCoefficient(symbol.Name[1] - '0');
         }
 
+        string hint = (_recurrent ? Signals.All : Signals.Recurrent).Any(s => s.Spelling == symbol.Name)
+            ? _recurrent
+                ? $" (`{symbol.Name}` is a symbol of layer rules, which update `dW` or `dB`)"
+                : $" (`{symbol.Name}` is a symbol of recurrent rules, which update `dWh`, `dWx` or `dWo`)"
+            : "";
         Report(DiagnosticCode.UnknownSymbol, symbol.Span,
-            $"unknown symbol `{symbol.Name}`; expected one of {string.Join(", ", Signals.All.Select(s => "`" + s.Spelling + "`"))}, a coefficient `t0`…`t9`, or a name defined earlier with `let` or `param`");
+            $"unknown symbol `{symbol.Name}`{hint}; expected one of {string.Join(", ", (_recurrent ? Signals.Recurrent : Signals.All).Select(s => "`" + s.Spelling + "`"))}, a coefficient `t0`…`t9`, or a name defined earlier with `let` or `param`");
         return null;
     }
 
     private BoundExpression? BindBinary(BinarySyntax binary)
     {
+        // sum_t distributes over sums and products, but not into an elementwise product.
+        bool termPosition = _termPosition;
+        if (binary.Operator == BinaryOperator.ElementwiseMultiply) _termPosition = false;
         BoundExpression? left = BindExpression(binary.Left);
         BoundExpression? right = BindExpression(binary.Right);
+        _termPosition = termPosition;
         if (left is null || right is null) return null;
 
         if (binary.Operator == BinaryOperator.Multiply)
@@ -170,6 +233,13 @@ public sealed class Binder
         }
 
         if (binary.Operator != BinaryOperator.ElementwiseMultiply) return new BoundSum(left, right, binary.Operator == BinaryOperator.Subtract);
+        if (_insideTimeSum && left.Shape.Rows != Dimension.One && left.Shape.Columns != Dimension.One)
+        {
+            Report(DiagnosticCode.TimeIndexMisuse, binary.OperatorSpan,
+                $"an elementwise product of {left.Shape} matrices is not supported inside `sum_t(…)`; take the product of vectors (`.*` of columns) or move the matrix term out of `sum_t`");
+            return null;
+        }
+
         if (!left.Shape.IsScalar && left.Shape.Rows != Dimension.One && left.Shape.Columns != Dimension.One
             && MatrixOnlyLength(left) > 0 && MatrixOnlyLength(right) > 0)
         {
@@ -188,8 +258,9 @@ public sealed class Binder
     /// </summary>
     private static int MatrixOnlyLength(BoundExpression e) => e switch
     {
-        BoundSignal s => s.Signal == Signal.Weights ? 1 : 0,
+        BoundSignal s => s.Signal is Signal.Weights or Signal.RecurrentWeights or Signal.InputWeights or Signal.ReadoutWeights ? 1 : 0,
         BoundTranspose t => MatrixOnlyLength(t.Operand),
+        BoundTimeSum ts => MatrixOnlyLength(ts.Operand),
         BoundNegate n => MatrixOnlyLength(n.Operand),
         BoundSum sum => Math.Max(MatrixOnlyLength(sum.Left), MatrixOnlyLength(sum.Right)),
         BoundProduct p when p.Left.Shape.IsScalar => MatrixOnlyLength(p.Right),
@@ -207,6 +278,7 @@ public sealed class Binder
         return e switch
         {
             BoundTranspose t => MatrixOnlyProduct(t.Operand),
+            BoundTimeSum ts => MatrixOnlyProduct(ts.Operand),
             BoundNegate n => MatrixOnlyProduct(n.Operand),
             BoundSum sum => MatrixOnlyProduct(sum.Left) ?? MatrixOnlyProduct(sum.Right),
             BoundProduct p when p.Left.Shape.IsScalar && MatrixOnlyLength(p.Right) >= 2 => MatrixOnlyProduct(p.Right),
@@ -222,6 +294,31 @@ public sealed class Binder
         _productSpans[product] = span;
         return product;
     }
+
+    private readonly Dictionary<BoundExpression, SourceSpan> _transposeSpans = new(ByReference.Instance);
+
+    private BoundExpression TrackTranspose(BoundTranspose transpose, SourceSpan span)
+    {
+        _transposeSpans[transpose] = span;
+        return transpose;
+    }
+
+    /// <summary>
+    /// In a recurrent rule, Whᵀ has Wh's shape: a term that is a transposed matrix with no vector (c·Whᵀ, diag·Whᵀ·diag)
+    /// would have the in-place pass read columns it already changed. Returns the transpose that makes one, if any.
+    /// </summary>
+    private static BoundExpression? TransposedMatrix(BoundExpression e, bool transposed, BoundExpression? at) => e switch
+    {
+        BoundSignal s => Signals.IsMatrix(s.Signal) && transposed ? at ?? s : null,
+        BoundTranspose t => TransposedMatrix(t.Operand, !transposed, t),
+        BoundNegate n => TransposedMatrix(n.Operand, transposed, at),
+        BoundTimeSum ts => TransposedMatrix(ts.Operand, transposed, at),
+        BoundSum sum => TransposedMatrix(sum.Left, transposed, at) ?? TransposedMatrix(sum.Right, transposed, at),
+        BoundProduct p when p.Left.Shape.IsScalar => TransposedMatrix(p.Right, transposed, at),
+        BoundProduct p when p.Right.Shape.IsScalar => TransposedMatrix(p.Left, transposed, at),
+        BoundElementwise el => TransposedMatrix(el.Left, transposed, at) ?? TransposedMatrix(el.Right, transposed, at),
+        _ => null,
+    };
 
     /// <summary>Gives both operands one shape by broadcasting a scalar, row or column against the other; false
     /// when the shapes are incompatible.</summary>
@@ -262,7 +359,7 @@ public sealed class Binder
 
     private bool Declare(string name, SourceSpan span)
     {
-        bool taken = Signals.All.Any(s => s.Spelling == name) || _lets.ContainsKey(name) || _parameters.Any(p => p.Name == name)
+        bool taken = (_recurrent ? Signals.Recurrent : Signals.All).Any(s => s.Spelling == name) || (_recurrent && name == TimeSum) || _lets.ContainsKey(name) || _failedLets.Contains(name) || _parameters.Any(p => p.Name == name)
             || (name.Length == 2 && name[0] == 't' && char.IsDigit(name[1]))
             || Functions.Elementwise.Any(f => f.Spelling == name) || Functions.Reductions.Any(r => r.Spelling == name);
         if (taken) Report(DiagnosticCode.NameAlreadyDefined, span, $"`{name}` is already defined; choose another name");
@@ -271,7 +368,11 @@ public sealed class Binder
 
     private BoundExpression? BindCall(CallSyntax call)
     {
+        if (call.Function == TimeSum) return BindTimeSum(call);
+        bool termPosition = _termPosition;
+        _termPosition = false;
         var arguments = call.Arguments.Select(BindExpression).ToList();
+        _termPosition = termPosition;
         bool elementwise = Functions.Elementwise.Any(f => f.Spelling == call.Function);
         bool reduction = Functions.Reductions.Any(r => r.Spelling == call.Function);
         if (!elementwise && !reduction)
@@ -309,6 +410,64 @@ public sealed class Binder
         }
 
         return new BoundReduce(Functions.Reductions.First(r => r.Spelling == call.Function).Reduction, argument);
+    }
+
+    /// <summary><c>sum_t(expr)</c>: only in recurrent rules, not nested, and only where the sum distributes over the
+    /// update's terms (not inside a function, a reduction, an elementwise product or a let).</summary>
+    private BoundExpression? BindTimeSum(CallSyntax call)
+    {
+        string? problem =
+            !_recurrent ? "`sum_t` sums over the time steps of a recurrent network; it is available only in rules that update `dWh`, `dWx` or `dWo`"
+            : _insideTimeSum ? "`sum_t` cannot be nested: the sum over t is already open"
+            : !_termPosition ? "`sum_t(…)` must be a term of the update, possibly scaled or multiplied (`t1*sum_t(…)`, `Wh*sum_t(…)`); it cannot be the argument of a function, a reduction or `.*`, nor the value of a `let`"
+            : call.Arguments.Count != 1 ? $"`sum_t` takes one argument, not {call.Arguments.Count}"
+            : null;
+        if (problem is not null)
+        {
+            Report(DiagnosticCode.TimeIndexMisuse, call.FunctionSpan, problem);
+            return null;
+        }
+
+        _insideTimeSum = true;
+        BoundExpression? operand = BindExpression(call.Arguments[0]);
+        _insideTimeSum = false;
+        return operand is null ? null : new BoundTimeSum(operand);
+    }
+
+    /// <summary>Most nodes an expression may have once its lets are substituted; a let used twice doubles
+    /// its subtree, so a few lines could otherwise describe a tree too large to walk.</summary>
+    public const int MaxTreeSize = 20_000;
+
+    private readonly Dictionary<BoundExpression, long> _sizes = new(ByReference.Instance);
+
+    private bool WithinSize(BoundExpression e, SourceSpan span)
+    {
+        if (TreeSize(e) <= MaxTreeSize) return true;
+        Report(DiagnosticCode.RuleTooLarge, span,
+            $"with its `let`s substituted this expression has more than {MaxTreeSize} operations; write it with fewer repeated names");
+        return false;
+    }
+
+    /// <summary>Nodes of the tree (shared subtrees counted at every use), memoized over the shared DAG.</summary>
+    private long TreeSize(BoundExpression e)
+    {
+        if (_sizes.TryGetValue(e, out long known)) return known;
+        long size = 1 + e switch
+        {
+            BoundTranspose t => TreeSize(t.Operand),
+            BoundNegate n => TreeSize(n.Operand),
+            BoundSum sum => TreeSize(sum.Left) + TreeSize(sum.Right),
+            BoundProduct p => TreeSize(p.Left) + TreeSize(p.Right),
+            BoundElementwise el => TreeSize(el.Left) + TreeSize(el.Right),
+            BoundBroadcast b => TreeSize(b.Operand),
+            BoundCall c => TreeSize(c.Argument),
+            BoundReduce r => TreeSize(r.Argument),
+            BoundTimeSum ts => TreeSize(ts.Operand),
+            _ => 0,
+        };
+        size = Math.Min(size, long.MaxValue / 4);
+        _sizes[e] = size;
+        return size;
     }
 
     private void Report(DiagnosticCode code, SourceSpan span, string message) => _diagnostics.Add(new RuleDiagnostic(code, span, message));

@@ -31,6 +31,9 @@ public sealed record BoundCall(ElementFunction Function, BoundExpression Argumen
 /// <summary>A vector reduced to a scalar.</summary>
 public sealed record BoundReduce(Reduction Reduction, BoundExpression Argument) : BoundExpression(Shape.Scalar);
 
+/// <summary><c>sum_t(Operand)</c>: Σ over t = 1…T−1 of a time-indexed expression (recurrent rules only).</summary>
+public sealed record BoundTimeSum(BoundExpression Operand) : BoundExpression(Operand.Shape);
+
 /// <summary>An update statement whose right-hand side has the target's shape.</summary>
 public sealed record BoundUpdate(string Target, BoundExpression Value);
 

@@ -9,6 +9,7 @@ public enum DiagnosticCode
     InvalidRuleName = 3,
     NumberOutOfRange = 4,
     NestingTooDeep = 5,
+    RuleTooLarge = 6,
     MultiplyShapeMismatch = 1001,
     AddShapeMismatch = 1002,
     TargetShapeMismatch = 1003,
@@ -20,6 +21,10 @@ public enum DiagnosticCode
     NameAlreadyDefined = 2006,
     UnknownFunction = 2007,
     FunctionArgument = 2008,
+    /// <summary>A rule updates both a layer (dW, dB) and a recurrent network (dWh, dWx, dWo).</summary>
+    MixedContexts = 2009,
+    /// <summary>sum_t or a time-indexed symbol where it has no meaning (docs/recurrent.md).</summary>
+    TimeIndexMisuse = 2010,
     InternalError = 9001,
 }
 

@@ -20,6 +20,7 @@ public static class KernelEmitter
 
     public static string Emit(KernelModel model)
     {
+        if (model.Recurrent) return EmitRecurrent(model);
         IndentedWriter w = OpenFile();
         w.Line("/// <summary>");
         w.Line($"/// Kernel of the plasticity rule <c>{Xml(model.RuleName)}</c>, applied in place to W of layer l:");
@@ -74,7 +75,13 @@ public static class KernelEmitter
         w.Open("public static partial class GeneratedRules");
         w.Line($"public static global::System.Collections.Generic.IReadOnlyList<{Runtime}.IPlasticityRule> All {{ get; }} = new {Runtime}.IPlasticityRule[]");
         w.Line("{");
-        foreach (KernelModel rule in rules.OrderBy(r => r.RuleName, StringComparer.Ordinal)) w.Line($"    {rule.ClassName}.Instance,");
+        foreach (KernelModel rule in rules.Where(r => !r.Recurrent).OrderBy(r => r.RuleName, StringComparer.Ordinal)) w.Line($"    {rule.ClassName}.Instance,");
+        w.Line("};");
+        w.Line();
+        w.Line("/// <summary>The recurrent rules (those that update dWh, dWx or dWo), ordered by name.</summary>");
+        w.Line($"public static global::System.Collections.Generic.IReadOnlyList<{Runtime}.IRecurrentRule> Recurrent {{ get; }} = new {Runtime}.IRecurrentRule[]");
+        w.Line("{");
+        foreach (KernelModel rule in rules.Where(r => r.Recurrent).OrderBy(r => r.RuleName, StringComparer.Ordinal)) w.Line($"    {rule.ClassName}.Instance,");
         w.Line("};");
         w.Close();
         w.Close();
@@ -171,28 +178,302 @@ public static class KernelEmitter
         w.Close();
     }
 
+    /// <summary>
+    /// A recurrent rule (docs/recurrent.md): every vector and scalar of every t = 1…T−1 is computed first, from the
+    /// pre-update weights, into T−1 rows of scratch; then one fused pass over each target matrix adds, row by row,
+    /// the time-independent terms and, for each t, the rank-one terms of sum_t.
+    /// </summary>
+    private static string EmitRecurrent(KernelModel model)
+    {
+        IndentedWriter w = OpenFile();
+        w.Line("/// <summary>");
+        w.Line($"/// Kernel of the recurrent plasticity rule <c>{Xml(model.RuleName)}</c>, applied in place to {Xml(string.Join(", ", model.Targets.Select(t => t.Target.Substring(1))))}:");
+        w.Line("/// <code>");
+        foreach (string line in model.Source.Split('\n')) w.Line("/// " + Xml(line));
+        w.Line("/// </code>");
+        w.Line("/// </summary>");
+        w.Line("/// <remarks>");
+        w.Line($"/// Cost per sequence: {Xml(model.Cost)} multiply-adds: each term of sum_t is a rank-one product a_t·b_tᵀ whose");
+        w.Line("/// vectors are built by matrix-vector products only (quadratic per t, never a matrix-matrix product). Every vector");
+        w.Line("/// of every t is computed from the pre-update weights first; then one fused pass over each target matrix.");
+        w.Line($"/// Reads: {Xml(string.Join(", ", RecurrentReads(model)))}.");
+        w.Line("/// </remarks>");
+        w.Line(GeneratedCode);
+        w.Open($"public sealed partial class {model.ClassName} : {Runtime}.IRecurrentRule");
+        w.Line($"public static {model.ClassName} Instance {{ get; }} = new {model.ClassName}();");
+        w.Line();
+        w.Line($"public string Name => {Literal(model.RuleName)};");
+        w.Line();
+        w.Line($"public string Source => {Literal(model.Source)};");
+        w.Line();
+        w.Line($"public global::System.Collections.Generic.IReadOnlyList<int> Coefficients {{ get; }} = new int[] {{ {string.Join(", ", model.Coefficients.Select(Int))} }};");
+        w.Line();
+        w.Line($"public global::System.Collections.Generic.IReadOnlyList<string> Targets {{ get; }} = new string[] {{ {string.Join(", ", model.Targets.Select(t => Literal(t.Target)))} }};");
+        w.Line();
+        if (model.Parameters.Count > 0)
+        {
+            string parameters = string.Join(", ", model.Parameters.Select(p => $"new {Runtime}.RuleParameter({Literal(p.Name)}, {Int(p.Index)}, {FloatLiteral(p.Default)})"));
+            w.Line($"public global::System.Collections.Generic.IReadOnlyList<{Runtime}.RuleParameter> Parameters {{ get; }} = new {Runtime}.RuleParameter[] {{ {parameters} }};");
+            w.Line();
+        }
+
+        // Scratch: time-independent vectors, then T−1 rows per per-t vector and T−1 floats per per-t scalar.
+        var lengths = new List<string>();
+        var slices = new Dictionary<string, string>(StringComparer.Ordinal);
+        string Slice(string length)
+        {
+            string start = lengths.Count == 0 ? "0" : string.Join(" + ", lengths);
+            lengths.Add(length);
+            return $"scratch.Slice({start}, {length})";
+        }
+
+        foreach (Step step in model.Steps.Where(x => !x.PerTime && !x.IsScalar)) slices[step.Name] = Slice(Size(step.Length));
+        foreach (Step step in model.Steps.Where(x => x.PerTime && !x.IsScalar)) slices[step.Name + "s"] = Slice($"transitions * {Size(step.Length)}");
+        // Per-t scalars are kept for the update pass only when a term of it reads them.
+        var stored = new HashSet<string>(model.Targets.SelectMany(t => t.Rows.Where(r => r.PerTime)).SelectMany(r => r.Terms).SelectMany(x => x.Factor.Dots)
+            .Select(d => "s" + Int(d)), StringComparer.Ordinal);
+        foreach (Step step in model.Steps.Where(x => x.PerTime && x.IsScalar && stored.Contains(x.Name))) slices[step.Name + "s"] = Slice("transitions");
+        foreach (string matrix in model.OldRowCopies) slices[OldRow(matrix)] = Slice(MatrixSizes(matrix).Split(',')[1].Trim());
+
+        w.Line($"public int ScratchLength(int hidden, int inputs, int outputs, int steps) => Scratch(hidden, inputs, outputs, global::System.Math.Max(steps - 1, 0));");
+        w.Line();
+        string total = lengths.Count == 0 ? "0" : string.Join(" + ", lengths.GroupBy(l => l, StringComparer.Ordinal)
+            .Select(g => g.Count() == 1 ? g.Key : Int(g.Count()) + " * " + g.Key));
+        w.Line($"private static int Scratch(int hidden, int inputs, int outputs, int transitions) => {total};");
+        w.Line();
+        bool activation = model.Steps.Any(x => x.Operation is nameof(ElementFunction.Activation) or nameof(ElementFunction.ActivationDerivative));
+        if (activation)
+        {
+            w.Line($"private static {Runtime}.Activation Activation(in {Runtime}.RecurrentSignals network) =>");
+            w.Line("    network.Activation ?? throw new global::System.ArgumentException(\"this rule applies f or df: the network needs its activation.\", nameof(network));");
+            w.Line();
+        }
+
+        var used = new HashSet<string>(
+            model.Steps.SelectMany(x => x.Operands)
+                .Concat(model.Targets.SelectMany(t => t.Rows.SelectMany(r => r.Terms.Select(x => x.Column ?? "").Append(r.RowVector))))
+                .Concat(model.Targets.SelectMany(t => t.Scales.SelectMany(x => new[] { x.RowScale ?? "", x.ColumnScale ?? "" }))),
+            StringComparer.Ordinal);
+        var matrices = new HashSet<string>(model.Steps.Where(x => x.Kind == StepKind.MultiplyMatrix).Select(x => x.Operation)
+            .Concat(model.Targets.Select(t => t.Matrix)).Concat(model.Targets.SelectMany(t => t.Scales.Select(x => x.Matrix))), StringComparer.Ordinal);
+        var sequences = RecurrentSequences.Where(q => used.Contains(q.Local)).Select(q => q.Sequence).Distinct().ToList();
+
+        int thetaLength = 10 + model.Parameters.Count;
+        w.Open($"public void Apply(in {Runtime}.RecurrentSignals network, global::System.ReadOnlySpan<float> theta, global::System.Span<float> scratch)");
+        w.Line($"if (theta.Length < {Int(thetaLength)}) throw new global::System.ArgumentException(\"theta must hold {(model.Parameters.Count == 0 ? "t0..t9" : "t0..t9 and the rule's parameters")}.\", nameof(theta));");
+        w.Line("int hidden = network.Hidden;");
+        w.Line("int inputs = network.Inputs;");
+        w.Line("int outputs = network.Outputs;");
+        w.Line("int transitions = network.Steps - 1;");
+        w.Line("if (scratch.Length < Scratch(hidden, inputs, outputs, transitions)) throw new global::System.ArgumentException(\"scratch is too short; size it with ScratchLength.\", nameof(scratch));");
+        foreach ((string local, string property, string spelling) in RecurrentMatrices.Where(m => matrices.Contains(m.Local)))
+        {
+            w.Line($"global::System.Span<float> {local} = network.{property};");
+            w.Line($"if ({local}.Length != {MatrixSizes(local).Replace(", ", " * ")}) throw new global::System.ArgumentException(\"this rule reads or updates {spelling}: the network needs it.\", nameof(network));");
+        }
+
+        foreach ((string sequence, string property, string size, string spelling) in RecurrentSequenceSources.Where(q => sequences.Contains(q.Local)))
+        {
+            string expected = size == "outputs" ? "outputs" : $"network.Steps * {size}";
+            w.Line($"global::System.ReadOnlySpan<float> {sequence} = network.{property};");
+            w.Line($"if ({sequence}.Length != {expected}) throw new global::System.ArgumentException(\"this rule reads {spelling}: the network must provide it.\", nameof(network));");
+        }
+
+        foreach (var signal in RecurrentSequences.Where(q => used.Contains(q.Local) && !q.PerTime && q.Local != q.Sequence))
+        {
+            w.Line($"global::System.ReadOnlySpan<float> {signal.Local} = {signal.Sequence}.Slice({signal.Offset}, {signal.Size});");
+        }
+
+        foreach (int k in model.Coefficients) w.Line($"float t{Int(k)} = theta[{Int(k)}];");
+
+        // Time-independent steps.
+        foreach (Step step in model.Steps.Where(x => !x.PerTime && x.Kind != StepKind.TimeSum))
+        {
+            w.Line();
+            w.Line($"// {step.Name} = {step.Description}");
+            if (step.IsScalar)
+            {
+                w.Line($"float {step.Name} = {ScalarStep(step, "network")};");
+                continue;
+            }
+
+            w.Line($"global::System.Span<float> {step.Name} = {slices[step.Name]};");
+            foreach (string line in VectorStep(step, "network")) w.Line(line);
+        }
+
+        // Every vector and scalar of every t, from the pre-update weights.
+        Step[] perTime = model.Steps.Where(x => x.PerTime || x.Kind == StepKind.TimeSum).ToArray();
+        if (perTime.Length > 0)
+        {
+            w.Line();
+            foreach (Step step in perTime.Where(x => slices.ContainsKey(x.Name + "s"))) w.Line($"global::System.Span<float> {step.Name}s = {slices[step.Name + "s"]};");
+            foreach (Step step in perTime.Where(x => x.Kind == StepKind.TimeSum)) w.Line($"float {step.Name} = 0f;");
+            w.Open("for (int t = 0; t < transitions; t++)");
+            var operands = new HashSet<string>(perTime.SelectMany(x => x.Operands), StringComparer.Ordinal);
+            foreach (var signal in RecurrentSequences.Where(q => operands.Contains(q.Local) && q.PerTime))
+            {
+                w.Line($"global::System.ReadOnlySpan<float> {signal.Local} = {signal.Sequence}.Slice({signal.Offset}, {signal.Size});");
+            }
+
+            foreach (Step step in perTime)
+            {
+                w.Line();
+                w.Line($"// {step.Name} = {step.Description}");
+                if (step.Kind == StepKind.TimeSum)
+                {
+                    w.Line($"{step.Name} += {Product(step.Factors[0], null)};");
+                }
+                else if (step.IsScalar)
+                {
+                    w.Line($"float {step.Name} = {ScalarStep(step, "network")};");
+                    if (slices.ContainsKey(step.Name + "s")) w.Line($"{step.Name}s[t] = {step.Name};");
+                }
+                else
+                {
+                    w.Line($"global::System.Span<float> {step.Name} = {step.Name}s.Slice(t * {Size(step.Length)}, {Size(step.Length)});");
+                    foreach (string line in VectorStep(step, "network")) w.Line(line);
+                }
+            }
+
+            w.Close();
+        }
+
+        var steps = model.Steps.ToDictionary(x => x.Name, StringComparer.Ordinal);
+        string Row(string vector, bool inTime)
+        {
+            if (inTime && steps.TryGetValue(vector, out Step? step) && step.PerTime) return $"{vector}s.Slice(t * {Size(step.Length)}, {Size(step.Length)})";
+            if (inTime && RecurrentSequences.FirstOrDefault(q => q.Local == vector) is { PerTime: true } signal) return $"{signal.Sequence}.Slice({signal.Offset}, {signal.Size})";
+            return vector;
+        }
+
+        string Element(string vector, bool inTime)
+        {
+            if (inTime && steps.TryGetValue(vector, out Step? step) && step.PerTime) return $"{vector}s[t * {Size(step.Length)} + i]";
+            if (inTime && RecurrentSequences.FirstOrDefault(q => q.Local == vector) is { PerTime: true } signal) return $"{signal.Sequence}[{signal.Offset} + i]";
+            return vector + "[i]";
+        }
+
+        string ScalarAt(int index) => steps.TryGetValue("s" + Int(index), out Step? step) && step.PerTime ? $"s{Int(index)}s[t]" : "s" + Int(index);
+
+        if (model.OldRowCopies.Count > 0) w.Line();
+        foreach (string matrix in model.OldRowCopies) w.Line($"global::System.Span<float> {OldRow(matrix)} = {slices[OldRow(matrix)]};");
+
+        foreach (TargetUpdate target in model.Targets)
+        {
+            string[] sizes = MatrixSizes(target.Matrix).Split(',').Select(x => x.Trim()).ToArray();
+            w.Line();
+            ScaleTerm[] own = target.Scales.Where(x => x.Matrix == target.Matrix && x.ColumnScale is null).ToArray();
+            string? keep = null;
+            if (own.Length > 0 && own.All(x => x.RowScale is null))
+            {
+                keep = "keep" + Capitalized(target.Matrix);
+                w.Line($"float {keep} = 1f + ({Sum(own.Select(x => Product(x.Factor, null)))});");
+            }
+
+            w.Line($"// One pass over {target.Target.Substring(1)}: each row gets all its terms, those of every t included, while it is in cache.");
+            w.Open($"for (int i = 0; i < {sizes[0]}; i++)");
+            if (model.OldRowCopies.Contains(target.Matrix)) w.Line($"{target.Matrix}.Slice(i * {sizes[1]}, {sizes[1]}).CopyTo({OldRow(target.Matrix)});");
+            w.Line($"global::System.Span<float> row = {target.Matrix}.Slice(i * {sizes[1]}, {sizes[1]});");
+            if (keep is not null) w.Line($"{Primitives}.Scale(row, {keep});");
+            else if (own.Length > 0) w.Line($"{Primitives}.Scale(row, 1f + {Parenthesized(Sum(own.Select(x => Product(x.Factor, x.RowScale is null ? null : x.RowScale + "[i]"))))});");
+            foreach (RowUpdate update in target.Rows.Where(r => !r.PerTime))
+            {
+                string coefficient = Sum(update.Terms.Select(t => Product(t.Factor, t.Column is null ? null : Element(t.Column, false))));
+                w.Line($"{Primitives}.AddScaled(row, {coefficient}, {update.RowVector});");
+            }
+
+            foreach (ScaleTerm term in target.Scales.Where(x => !(x.Matrix == target.Matrix && x.ColumnScale is null)))
+            {
+                string coefficient = Product(term.Factor, term.RowScale is null ? null : term.RowScale + "[i]");
+                w.Line(term.ColumnScale is null
+                    ? $"{Primitives}.AddScaled(row, {coefficient}, {OldRow(term.Matrix)});"
+                    : $"{Primitives}.AddScaledProduct(row, {coefficient}, {OldRow(term.Matrix)}, {term.ColumnScale});");
+            }
+
+            RowUpdate[] timed = target.Rows.Where(r => r.PerTime).ToArray();
+            if (timed.Length > 0)
+            {
+                w.Open("for (int t = 0; t < transitions; t++)");
+                foreach (RowUpdate update in timed)
+                {
+                    string coefficient = Sum(update.Terms.Select(t => Product(t.Factor, t.Column is null ? null : Element(t.Column, true), ScalarAt)));
+                    w.Line($"{Primitives}.AddScaled(row, {coefficient}, {Row(update.RowVector, true)});");
+                }
+
+                w.Close();
+            }
+
+            w.Close();
+        }
+
+        w.Close();
+        w.Close();
+        w.Close();
+        return w.ToString();
+    }
+
+    private static readonly (string Local, string Property, string Spelling)[] RecurrentMatrices =
+    {
+        ("recurrent", "RecurrentWeights", "Wh"), ("input", "InputWeights", "Wx"), ("readout", "ReadoutWeights", "Wo"),
+    };
+
+    private static readonly (string Local, string Property, string Size, string Spelling)[] RecurrentSequenceSources =
+    {
+        ("hiddenStates", "HiddenStates", "hidden", "z"), ("inputSequence", "InputSequence", "inputs", "x"), ("errors", "Errors", "hidden", "e"),
+        ("output", "Output", "outputs", "y_T"), ("outputError", "OutputError", "outputs", "e_o"),
+    };
+
+    /// <summary>Each recurrent signal's local, the sequence it is read from, where, and whether it depends on t.</summary>
+    private static readonly (string Local, string Sequence, string Offset, string Size, bool PerTime, string Spelling)[] RecurrentSequences =
+    {
+        ("zNow", "hiddenStates", "t * hidden", "hidden", true, "z_t"),
+        ("zNext", "hiddenStates", "(t + 1) * hidden", "hidden", true, "z_<t+1>"),
+        ("eNow", "errors", "t * hidden", "hidden", true, "e_t"),
+        ("eNext", "errors", "(t + 1) * hidden", "hidden", true, "e_<t+1>"),
+        ("xNow", "inputSequence", "t * inputs", "inputs", true, "x_t"),
+        ("xNext", "inputSequence", "(t + 1) * inputs", "inputs", true, "x_<t+1>"),
+        ("zLast", "hiddenStates", "transitions * hidden", "hidden", false, "z_T"),
+        ("eLast", "errors", "transitions * hidden", "hidden", false, "e_T"),
+        ("output", "output", "0", "outputs", false, "y_T"),
+        ("outputError", "outputError", "0", "outputs", false, "e_o"),
+    };
+
+    private static IEnumerable<string> RecurrentReads(KernelModel model)
+    {
+        var used = new HashSet<string>(
+            model.Steps.SelectMany(x => x.Operands)
+                .Concat(model.Targets.SelectMany(t => t.Rows.SelectMany(r => r.Terms.Select(x => x.Column ?? "").Append(r.RowVector))))
+                .Concat(model.Targets.SelectMany(t => t.Scales.SelectMany(x => new[] { x.RowScale ?? "", x.ColumnScale ?? "" }))),
+            StringComparer.Ordinal);
+        var matrices = new HashSet<string>(model.Steps.Where(x => x.Kind == StepKind.MultiplyMatrix).Select(x => x.Operation)
+            .Concat(model.Targets.Select(t => t.Matrix)).Concat(model.Targets.SelectMany(t => t.Scales.Select(x => x.Matrix))), StringComparer.Ordinal);
+        return RecurrentMatrices.Where(m => matrices.Contains(m.Local)).Select(m => m.Spelling)
+            .Concat(RecurrentSequences.Where(q => used.Contains(q.Local)).Select(q => q.Spelling))
+            .Concat(model.Steps.Any(x => x.Operation is nameof(ElementFunction.Activation) or nameof(ElementFunction.ActivationDerivative)) ? new[] { "f" } : Array.Empty<string>());
+    }
+
     private static string OldRow(string matrix) => "old" + Capitalized(matrix) + "Row";
 
     private static string Capitalized(string s) => char.ToUpperInvariant(s[0]) + s.Substring(1);
 
     private static string Parenthesized(string expression) => expression.Contains(" ") ? "(" + expression + ")" : expression;
 
-    private static IEnumerable<string> VectorStep(Step step)
+    private static IEnumerable<string> VectorStep(Step step, string context = "layer")
     {
         string v = step.Name;
         switch (step.Kind)
         {
             case StepKind.MultiplyMatrix:
-                yield return $"{Primitives}.{(step.Transposed ? "MultiplyTransposedVector" : "MultiplyVector")}({step.Operation}, rows, columns, {step.Operands[0]}, {v});";
+                yield return $"{Primitives}.{(step.Transposed ? "MultiplyTransposedVector" : "MultiplyVector")}({step.Operation}, {MatrixSizes(step.Operation)}, {step.Operands[0]}, {v});";
                 break;
             case StepKind.Hadamard:
                 yield return $"{Primitives}.Multiply({step.Operands[0]}, {step.Operands[1]}, {v});";
                 break;
             case StepKind.Map when step.Operation == nameof(ElementFunction.Activation):
-                yield return $"Activation(layer).Apply({step.Operands[0]}, {v});";
+                yield return $"Activation({context}).Apply({step.Operands[0]}, {v});";
                 break;
             case StepKind.Map when step.Operation == nameof(ElementFunction.ActivationDerivative):
-                yield return $"Activation(layer).Derivative({step.Operands[0]}, {v});";
+                yield return $"Activation({context}).Derivative({step.Operands[0]}, {v});";
                 break;
             case StepKind.Map:
                 yield return $"{Primitives}.{step.Operation}({step.Operands[0]}, {v});";
@@ -209,14 +490,33 @@ public static class KernelEmitter
         }
     }
 
-    private static string ScalarStep(Step step) => step.Kind switch
+    private static string ScalarStep(Step step, string context = "layer") => step.Kind switch
     {
         StepKind.Dot => $"{Primitives}.Dot({step.Operands[0]}, {step.Operands[1]})",
         StepKind.Reduce => $"{Primitives}.{step.Operation}({step.Operands[0]})",
-        StepKind.MapScalar when step.Operation == nameof(ElementFunction.Activation) => $"Activation(layer).Apply({Sum(step.Factors.Select(f => Product(f, null)))})",
-        StepKind.MapScalar when step.Operation == nameof(ElementFunction.ActivationDerivative) => $"Activation(layer).Derivative({Sum(step.Factors.Select(f => Product(f, null)))})",
+        StepKind.MapScalar when step.Operation == nameof(ElementFunction.Activation) => $"Activation({context}).Apply({Sum(step.Factors.Select(f => Product(f, null)))})",
+        StepKind.MapScalar when step.Operation == nameof(ElementFunction.ActivationDerivative) => $"Activation({context}).Derivative({Sum(step.Factors.Select(f => Product(f, null)))})",
         StepKind.MapScalar => $"{Primitives}.{step.Operation}({Sum(step.Factors.Select(f => Product(f, null)))})",
         _ => throw new InvalidOperationException("not a scalar step: " + step.Kind),
+    };
+
+    /// <summary>The rows and columns of a matrix as C# expressions in a kernel.</summary>
+    private static string MatrixSizes(string matrix) => matrix switch
+    {
+        "recurrent" => "hidden, hidden",
+        "input" => "hidden, inputs",
+        "readout" => "outputs, hidden",
+        _ => "rows, columns",
+    };
+
+    private static string Size(Dimension d) => d switch
+    {
+        Dimension.Hidden => "hidden",
+        Dimension.Input => "inputs",
+        Dimension.Output => "outputs",
+        Dimension.Post => "rows",
+        Dimension.Pre => "columns",
+        _ => "1",
     };
 
     private static string Passes(KernelModel model)
@@ -268,9 +568,9 @@ public static class KernelEmitter
 
     /// <summary>constant · Π t_k · Π s_j (· <paramref name="vector"/>) as a C# float expression; a unit
     /// constant is left out and a negative one becomes a leading minus.</summary>
-    private static string Product(ScalarFactor factor, string? vector)
+    private static string Product(ScalarFactor factor, string? vector, Func<int, string>? scalar = null)
     {
-        var symbols = factor.Coefficients.Select(k => "t" + Int(k)).Concat(factor.Dots.Select(d => "s" + Int(d))).ToList();
+        var symbols = factor.Coefficients.Select(k => "t" + Int(k)).Concat(factor.Dots.Select(d => scalar?.Invoke(d) ?? "s" + Int(d))).ToList();
         if (vector is not null) symbols.Add(vector);
         double magnitude = Math.Abs(factor.Constant);
         if (magnitude != 1 || symbols.Count == 0) symbols.Insert(0, FloatLiteral(magnitude));

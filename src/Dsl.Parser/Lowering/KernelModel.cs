@@ -25,13 +25,20 @@ public sealed record OnesVector(Dimension Dimension) : VectorValue
 {
     public override Dimension Length => Dimension;
 
-    public override string ToString() => Dimension == Dimension.Post ? "ones_l" : "ones_<l-1>";
+    public override string ToString() => Dimension switch
+    {
+        Dimension.Post => "ones_l",
+        Dimension.Pre => "ones_<l-1>",
+        Dimension.Hidden => "ones_h",
+        Dimension.Input => "ones_x",
+        _ => "ones_o",
+    };
 }
 
 /// <summary>M·x (length n_l) or Mᵀ·x (length n_(l-1)) for M = W or B: one streaming pass over M.</summary>
 public sealed record MatrixTimesVector(Signal Matrix, bool Transposed, VectorValue Operand) : VectorValue
 {
-    public override Dimension Length => Transposed ? Dimension.Pre : Dimension.Post;
+    public override Dimension Length => Transposed ? Signals.ShapeOf(Matrix).Columns : Signals.ShapeOf(Matrix).Rows;
 
     public override string ToString() => Signals.Spelling(Matrix) + (Transposed ? "'*" : "*") + Operand.AsFactor;
 }
@@ -83,6 +90,13 @@ public sealed record MappedScalar(ElementFunction Function, EquatableArray<Scala
     public override string ToString() => Functions.Spelling(Function) + "(" + string.Join(" + ", Argument) + ")";
 }
 
+/// <summary>Σ over t = 1…T−1 of a product of per-t scalars (T−1 for the empty product): the factor of a term of
+/// <c>sum_t</c> whose vectors do not depend on t.</summary>
+public sealed record TimeSummedScalar(ScalarProduct Summand) : ScalarValue
+{
+    public override string ToString() => "sum_t(" + Summand + ")";
+}
+
 /// <summary>constant · Π t_k · Π scalars.</summary>
 public sealed record ScalarProduct(double Constant, EquatableArray<int> Coefficients, EquatableArray<ScalarValue> Factors)
 {
@@ -112,6 +126,8 @@ public enum StepKind
     Reduce,
     /// <summary>s = f(Σ factors).</summary>
     MapScalar,
+    /// <summary>s = Σ_t (Π factors at t), accumulated over the time steps of a recurrent rule.</summary>
+    TimeSum,
 }
 
 /// <summary>
@@ -119,10 +135,13 @@ public enum StepKind
 /// (of <see cref="Length"/>) into scratch; scalar steps define <c>s{Index}</c>. <see cref="Operation"/> names
 /// the matrix (weights, feedback), function or reduction.
 /// </summary>
+/// <remarks>In a recurrent rule, a step with <see cref="PerTime"/> is computed for every t = 1…T−1 (vectors into
+/// T−1 rows of scratch, scalars into T−1 floats), from the pre-update weights; a <see cref="StepKind.TimeSum"/>
+/// step is accumulated over t.</remarks>
 public sealed record Step(StepKind Kind, int Index, Dimension Length, string Operation, bool Transposed,
-    EquatableArray<string> Operands, EquatableArray<ScalarFactor> Factors, string Description)
+    EquatableArray<string> Operands, EquatableArray<ScalarFactor> Factors, string Description, bool PerTime = false)
 {
-    public bool IsScalar => Kind is StepKind.Dot or StepKind.Reduce or StepKind.MapScalar;
+    public bool IsScalar => Kind is StepKind.Dot or StepKind.Reduce or StepKind.MapScalar or StepKind.TimeSum;
 
     public string Name => (IsScalar ? "s" : "v") + Index.ToString(System.Globalization.CultureInfo.InvariantCulture);
 }
@@ -130,8 +149,9 @@ public sealed record Step(StepKind Kind, int Index, Dimension Length, string Ope
 /// <summary>One term of a row coefficient: Factor · Column[i] (Column null: the factor alone).</summary>
 public sealed record RowTerm(ScalarFactor Factor, string? Column);
 
-/// <summary>For each row i: row_i += (Σ terms evaluated at i) · RowVector.</summary>
-public sealed record RowUpdate(string RowVector, EquatableArray<RowTerm> Terms);
+/// <summary>For each row i: row_i += (Σ terms evaluated at i) · RowVector; with <see cref="PerTime"/>, for each t
+/// as well (recurrent rules), the vectors and scalars taken at t.</summary>
+public sealed record RowUpdate(string RowVector, EquatableArray<RowTerm> Terms, bool PerTime = false);
 
 /// <summary>Factor · diag(RowScale) · Matrix · diag(ColumnScale): a term that reads a whole matrix (decay is
 /// the plainest: c·W). Null scales are the identity.</summary>
@@ -158,7 +178,8 @@ public sealed record KernelModel(
     bool ReadsFeedback,
     EquatableArray<Step> Steps,
     EquatableArray<TargetUpdate> Targets,
-    string Cost)
+    string Cost,
+    bool Recurrent = false)
 {
     public bool UpdatesFeedback => Targets.Any(t => t.Matrix == "feedback");
 

@@ -38,7 +38,8 @@ public static class Lowerer
         public override Atom Transpose() => this;
     }
 
-    private sealed record Term(double Constant, IReadOnlyList<int> Coefficients, IReadOnlyList<ScalarValue> Scalars, IReadOnlyList<Atom> Chain)
+    /// <summary>A term of the expansion; <paramref name="PerTime"/>: a term of <c>sum_t</c>, summed over t = 1…T−1.</summary>
+    private sealed record Term(double Constant, IReadOnlyList<int> Coefficients, IReadOnlyList<ScalarValue> Scalars, IReadOnlyList<Atom> Chain, bool PerTime = false)
     {
         public static Term Scalar(double constant) => new(constant, Array.Empty<int>(), Array.Empty<ScalarValue>(), Array.Empty<Atom>());
 
@@ -50,12 +51,16 @@ public static class Lowerer
             Constant * other.Constant,
             Coefficients.Concat(other.Coefficients).OrderBy(k => k).ToList(),
             Scalars.Concat(other.Scalars).ToList(),
-            chain);
+            chain,
+            PerTime || other.PerTime);
     }
 
     /// <summary>A term after evaluation: the factor, and Column·Rowᵀ, or diag(RowScale)·Matrix·diag(ColumnScale).</summary>
     private sealed record EvaluatedTerm(ScalarProduct Factor, VectorValue? Column, VectorValue? Row, Signal? Matrix, VectorValue? RowScale, VectorValue? ColumnScale)
     {
+        /// <summary>The term is applied for every t (its vectors depend on t).</summary>
+        public bool PerTime => Timed(Column) || Timed(Row) || Timed(RowScale) || Timed(ColumnScale);
+
         public string Key => string.Join(",", Factor.Coefficients) + "|" + string.Join(",", Factor.Factors) + "|" + Column + "|" + Row + "|" + Matrix + "|" + RowScale + "|" + ColumnScale;
     }
 
@@ -63,15 +68,54 @@ public static class Lowerer
     {
         var plan = new PlanBuilder();
         var targets = new List<TargetUpdate>();
-        foreach (BoundUpdate update in updates.OrderBy(u => u.Target == "dW" ? 0 : 1))
+        foreach (BoundUpdate update in updates.OrderBy(u => Array.IndexOf(TargetOrder, u.Target)))
         {
-            targets.Add(LowerTarget(update, plan));
+            try
+            {
+                targets.Add(LowerTarget(update, plan));
+            }
+            catch (RuleTooLargeException tooLarge) when (tooLarge.Target is null)
+            {
+                throw new RuleTooLargeException(tooLarge.Message) { Target = update.Target };
+            }
         }
 
         return plan.Build(ruleName, className, source,
             parameters.Select(p => new ParameterSpec(p.Name, p.Index, p.Default)).ToEquatableArray(),
-            targets.ToEquatableArray());
+            targets.ToEquatableArray(), updates.Any(u => Binder.IsRecurrentTarget(u.Target)));
     }
+
+    private static readonly string[] TargetOrder = { "dW", "dB", "dWh", "dWx", "dWo" };
+
+    /// <summary>The matrix a target updates.</summary>
+    private static Signal TargetMatrix(string target) => target switch
+    {
+        "dB" => Signal.Feedback,
+        "dWh" => Signal.RecurrentWeights,
+        "dWx" => Signal.InputWeights,
+        "dWo" => Signal.ReadoutWeights,
+        _ => Signal.Weights,
+    };
+
+    /// <summary>Whether a vector depends on the time step t of a recurrent rule.</summary>
+    internal static bool Timed(VectorValue? v) => v switch
+    {
+        SignalVector s => Signals.IsTimeIndexed(s.Signal),
+        MatrixTimesVector m => Timed(m.Operand),
+        HadamardVector h => Timed(h.Left) || Timed(h.Right),
+        MappedVector f => Timed(f.Operand),
+        CombinedVector c => c.Terms.Any(t => Timed(t.Vector) || t.Factor.Factors.Any(Timed)),
+        _ => false,
+    };
+
+    /// <summary>Whether a scalar depends on t; a sum over t does not.</summary>
+    internal static bool Timed(ScalarValue s) => s switch
+    {
+        DotScalar d => Timed(d.Left) || Timed(d.Right),
+        ReducedScalar r => Timed(r.Operand),
+        MappedScalar m => m.Argument.Any(a => a.Factors.Any(Timed)),
+        _ => false,
+    };
 
     private static TargetUpdate LowerTarget(BoundUpdate update, PlanBuilder plan)
     {
@@ -80,7 +124,7 @@ public static class Lowerer
         var merged = new List<EvaluatedTerm>();
         foreach (Term term in Expand(update.Value))
         {
-            EvaluatedTerm evaluated = EvaluateTerm(term);
+            EvaluatedTerm evaluated = SumOverTime(term, EvaluateTerm(term));
             int like = merged.FindIndex(t => t.Key == evaluated.Key);
             if (like >= 0)
             {
@@ -93,7 +137,7 @@ public static class Lowerer
         }
 
         var scales = new List<ScaleTerm>();
-        var rows = new List<(VectorValue Row, List<RowTerm> Terms)>();
+        var rows = new List<(VectorValue Row, bool PerTime, List<RowTerm> Terms)>();
         foreach (EvaluatedTerm term in merged.Where(t => t.Factor.Constant != 0))
         {
             ScalarFactor factor = plan.Factor(term.Factor);
@@ -104,19 +148,33 @@ public static class Lowerer
                 continue;
             }
 
-            int group = rows.FindIndex(r => r.Row.Equals(term.Row));
+            bool perTime = term.PerTime || term.Factor.Factors.Any(Timed);
+            int group = rows.FindIndex(r => r.Row.Equals(term.Row) && r.PerTime == perTime);
             if (group < 0)
             {
-                rows.Add((term.Row!, new List<RowTerm>()));
+                rows.Add((term.Row!, perTime, new List<RowTerm>()));
                 group = rows.Count - 1;
             }
 
             rows[group].Terms.Add(new RowTerm(factor, term.Column is OnesVector ? null : plan.Name(term.Column!)));
         }
 
-        string target = update.Target == "dB" ? "feedback" : "weights";
+        string target = PlanBuilder.MatrixName(TargetMatrix(update.Target));
         return new TargetUpdate(update.Target, target, scales.ToEquatableArray(),
-            rows.Select(r => new RowUpdate(plan.Name(r.Row), r.Terms.ToEquatableArray())).ToEquatableArray());
+            rows.Select(r => new RowUpdate(plan.Name(r.Row), r.Terms.ToEquatableArray(), r.PerTime)).ToEquatableArray());
+    }
+
+    /// <summary>
+    /// A term of <c>sum_t</c> whose vectors do not depend on t is Σ_t (its per-t scalars) times a time-independent
+    /// term: the per-t scalar factors become one <see cref="TimeSummedScalar"/> (T−1 when there are none).
+    /// </summary>
+    private static EvaluatedTerm SumOverTime(Term term, EvaluatedTerm evaluated)
+    {
+        if (!term.PerTime || evaluated.PerTime) return evaluated;
+        ScalarProduct factor = evaluated.Factor;
+        ScalarValue[] timed = factor.Factors.Where(Timed).ToArray();
+        var summed = new TimeSummedScalar(Product(1, Array.Empty<int>(), timed));
+        return evaluated with { Factor = Product(factor.Constant, factor.Coefficients, factor.Factors.Where(f => !Timed(f)).Append(summed)) };
     }
 
     private static EvaluatedTerm EvaluateTerm(Term term)
@@ -158,7 +216,20 @@ public static class Lowerer
         new(constant, coefficients.ToEquatableArray(), scalars.OrderBy(s => s.ToString(), StringComparer.Ordinal).ToEquatableArray());
 
     /// <summary>Expands an expression into a sum of products (distributivity, transposes pushed onto atoms).</summary>
+    /// <summary>Most terms an update may expand to: (a+b)*(c+d)*… doubles with every factor.</summary>
+    public const int MaxTerms = 2_000;
+
     private static IReadOnlyList<Term> Expand(BoundExpression e)
+    {
+        IReadOnlyList<Term> terms = ExpandNode(e);
+        if (terms.Count > MaxTerms) throw TooLarge();
+        return terms;
+    }
+
+    private static RuleTooLargeException TooLarge() =>
+        new($"this expression expands to more than {MaxTerms} terms (products of sums multiply out); factor it into fewer sums");
+
+    private static IReadOnlyList<Term> ExpandNode(BoundExpression e)
     {
         switch (e)
         {
@@ -166,8 +237,13 @@ public static class Lowerer
                 return new[] { Term.Scalar(n.Value) };
             case BoundCoefficient c:
                 return new[] { new Term(1, new[] { c.Index }, Array.Empty<ScalarValue>(), Array.Empty<Atom>()) };
-            case BoundSignal { Signal: Signal.Weights or Signal.Feedback } m:
+            case BoundSignal m when Signals.IsMatrix(m.Signal):
                 return new[] { Term.Of(new MatrixAtom(m.Signal, false)) };
+            case BoundSignal { Signal: Signal.ActivityNow }:
+                // y_t = f(z_t): one value, so that y_t and f(z_t) are computed once.
+                return new[] { Term.Of(new VectorAtom(new MappedVector(ElementFunction.Activation, new SignalVector(Signal.HiddenNow)), false)) };
+            case BoundTimeSum ts:
+                return Expand(ts.Operand).Select(t => t with { PerTime = true }).ToList();
             case BoundSignal s:
                 return new[] { Term.Of(new VectorAtom(new SignalVector(s.Signal), false)) };
             case BoundNegate neg:
@@ -177,8 +253,10 @@ public static class Lowerer
             case BoundSum sum:
                 return Expand(sum.Left).Concat(Expand(sum.Right).Select(t => sum.Subtract ? t with { Constant = -t.Constant } : t)).ToList();
             case BoundProduct p:
-                return (from l in Expand(p.Left)
-                        from r in Expand(p.Right)
+                IReadOnlyList<Term> left = Expand(p.Left), right = Expand(p.Right);
+                if ((long)left.Count * right.Count > MaxTerms) throw TooLarge();
+                return (from l in left
+                        from r in right
                         let a = p.Left.Shape.IsScalar ? AsScalar(l) : l
                         let b = p.Right.Shape.IsScalar ? AsScalar(r) : r
                         select a.Times(b, a.Chain.Concat(b.Chain).ToList())).ToList();
@@ -360,7 +438,7 @@ public static class Lowerer
         private readonly HashSet<int> _coefficients = new();
         private int _vectors, _scalars;
 
-        public static string MatrixName(Signal matrix) => matrix == Signal.Feedback ? "feedback" : "weights";
+        public static string MatrixName(Signal matrix) => LocalName(matrix);
 
         public ScalarFactor Factor(ScalarProduct product)
         {
@@ -378,8 +456,10 @@ public static class Lowerer
                 DotScalar d => NewScalar(StepKind.Dot, d.Left.Length, "", new[] { Name(d.Left), Name(d.Right) }, Array.Empty<ScalarFactor>(), d.ToString()),
                 ReducedScalar r => NewScalar(StepKind.Reduce, r.Operand.Length, r.Reduction.ToString(), new[] { Name(r.Operand) }, Array.Empty<ScalarFactor>(), r.ToString()),
                 MappedScalar m => NewScalar(StepKind.MapScalar, Dimension.One, m.Function.ToString(), Array.Empty<string>(), m.Argument.Select(Factor).ToArray(), m.ToString()),
+                TimeSummedScalar t => NewScalar(StepKind.TimeSum, Dimension.One, "", Array.Empty<string>(), new[] { Factor(t.Summand) }, t.ToString()),
                 _ => throw new InvalidOperationException("unknown scalar " + value),
             };
+            if (Timed(value)) step = step with { PerTime = true };
             _steps.Add((value, step));
             return step.Index;
         }
@@ -401,6 +481,7 @@ public static class Lowerer
                 CombinedVector c => NewVector(StepKind.Combine, c.Length, "", false, c.Terms.Select(t => Name(t.Vector)).ToArray(), c.Terms.Select(t => Factor(t.Factor)).ToArray(), c.ToString()),
                 _ => throw new InvalidOperationException("unknown vector " + value),
             };
+            if (Timed(value)) step = step with { PerTime = true };
             _steps.Add((value, step));
             return step.Name;
         }
@@ -408,8 +489,14 @@ public static class Lowerer
         private Step NewVector(StepKind kind, Dimension length, string operation, bool transposed, string[] operands, ScalarFactor[] factors, string description) =>
             new(kind, _vectors++, length, operation, transposed, operands.ToEquatableArray(), factors.ToEquatableArray(), description);
 
-        public KernelModel Build(string ruleName, string className, string source, EquatableArray<ParameterSpec> parameters, EquatableArray<TargetUpdate> targets)
+        public KernelModel Build(string ruleName, string className, string source, EquatableArray<ParameterSpec> parameters, EquatableArray<TargetUpdate> targets, bool recurrent)
         {
+            if (recurrent)
+            {
+                return new KernelModel(ruleName, className, source, _coefficients.OrderBy(k => k).ToEquatableArray(), parameters,
+                    false, false, false, _steps.Select(s => s.Step).ToEquatableArray(), targets, RecurrentCost(targets), Recurrent: true);
+            }
+
             var operands = new HashSet<string>(
                 _steps.SelectMany(s => s.Step.Operands)
                     .Concat(targets.SelectMany(t => t.Rows.SelectMany(r => r.Terms.Select(x => x.Column ?? "").Append(r.RowVector))))
@@ -422,6 +509,61 @@ public static class Lowerer
                 operands.Contains(LocalName(Signal.PostError)), operands.Contains(LocalName(Signal.PreError)), readsFeedback,
                 _steps.Select(s => s.Step).ToEquatableArray(), targets, CostFormula(targets));
         }
+
+        /// <summary>
+        /// Multiply-adds per update of a recurrent rule: (T−1)·(per-t matrix-vector products, vector work and rank-one
+        /// updates), plus the time-independent work. Quadratic in the sizes per t: no product of two matrices.
+        /// </summary>
+        private string RecurrentCost(EquatableArray<TargetUpdate> targets)
+        {
+            var perTime = new Dictionary<string, int>(StringComparer.Ordinal);
+            var once = new Dictionary<string, int>(StringComparer.Ordinal);
+            void Add(bool timed, string term)
+            {
+                Dictionary<string, int> into = timed ? perTime : once;
+                into[term] = into.TryGetValue(term, out int n) ? n + 1 : 1;
+            }
+
+            foreach (Step step in _steps.Select(s => s.Step))
+            {
+                if (step.Kind == StepKind.MultiplyMatrix)
+                {
+                    Shape shape = Signals.ShapeOf(MatrixOf(step.Operation));
+                    Add(step.PerTime, Area(shape.Rows, shape.Columns));
+                }
+                else if (!step.IsScalar && step.Kind != StepKind.Ones || step.Kind is StepKind.Dot or StepKind.Reduce)
+                {
+                    Add(step.PerTime, Shape.Name(step.Length));
+                }
+            }
+
+            foreach (TargetUpdate target in targets)
+            {
+                Shape shape = Signals.ShapeOf(MatrixOf(target.Matrix));
+                string area = Area(shape.Rows, shape.Columns);
+                foreach (RowUpdate row in target.Rows) Add(row.PerTime, area);
+                if (target.Scales.Count > 0) Add(false, area);
+            }
+
+            static string Join(Dictionary<string, int> terms) => string.Join(" + ", terms.OrderBy(t => t.Key.Length == 3 ? 1 : 0).ThenBy(t => t.Key, StringComparer.Ordinal)
+                .Select(t => (t.Value == 1 ? "" : t.Value.ToString(CultureInfo.InvariantCulture) + "·") + t.Key));
+            var parts = new List<string>();
+            if (perTime.Count > 0) parts.Add("(T−1)·(" + Join(perTime) + ")");
+            if (once.Count > 0) parts.Add(Join(once));
+            return parts.Count == 0 ? "0" : string.Join(" + ", parts);
+        }
+
+        private static string Area(Dimension rows, Dimension columns) =>
+            rows == columns ? Shape.Name(rows) + "²" : Shape.Name(rows) + "·" + Shape.Name(columns);
+
+        private static Signal MatrixOf(string name) => name switch
+        {
+            "recurrent" => Signal.RecurrentWeights,
+            "input" => Signal.InputWeights,
+            "readout" => Signal.ReadoutWeights,
+            "feedback" => Signal.Feedback,
+            _ => Signal.Weights,
+        };
 
         /// <summary>Multiply-adds per update: n_l·n_(l-1) per pass over a matrix, plus the vector work.</summary>
         private string CostFormula(EquatableArray<TargetUpdate> targets)
@@ -447,6 +589,26 @@ public static class Lowerer
         Signal.PostError => "postError",
         Signal.PreError => "preError",
         Signal.Feedback => "feedback",
+        Signal.RecurrentWeights => "recurrent",
+        Signal.InputWeights => "input",
+        Signal.ReadoutWeights => "readout",
+        Signal.HiddenNow => "zNow",
+        Signal.HiddenNext => "zNext",
+        Signal.ErrorNow => "eNow",
+        Signal.ErrorNext => "eNext",
+        Signal.InputNow => "xNow",
+        Signal.InputNext => "xNext",
+        Signal.HiddenLast => "zLast",
+        Signal.ErrorLast => "eLast",
+        Signal.Output => "output",
+        Signal.OutputError => "outputError",
         _ => "weights",
     };
+}
+
+/// <summary>An update whose expansion exceeds <see cref="Lowerer.MaxTerms"/>; reported as PDSL0006.</summary>
+public sealed class RuleTooLargeException(string message) : Exception(message)
+{
+    /// <summary>The update (dW, dB, …) being lowered when the limit was hit.</summary>
+    public string? Target { get; init; }
 }

@@ -21,6 +21,7 @@ public sealed record RunSpec(
     ulong Seed,
     int EvalEvery)
 {
+    /// <summary>t0..t9; a rule's named parameters follow them in θ.</summary>
     public const int CoefficientCount = 10;
 
     /// <summary>Throws <see cref="ArgumentException"/> naming the offending setting.</summary>
@@ -29,7 +30,7 @@ public sealed record RunSpec(
         if (Layers.Count < 2 || Layers.Any(n => n < 1)) throw new ArgumentException("--layers needs at least two positive sizes, e.g. 784,100,10.");
         if (Layers[0] != IdxReader.PixelsPerImage) throw new ArgumentException($"--layers must start with {IdxReader.PixelsPerImage} inputs for MNIST, not {Layers[0]}.");
         if (Layers[^1] != IdxReader.ClassCount) throw new ArgumentException($"--layers must end with {IdxReader.ClassCount} outputs for MNIST, not {Layers[^1]}.");
-        if (Theta.Count != CoefficientCount) throw new ArgumentException("theta must hold t0..t9.");
+        if (Theta.Count < CoefficientCount) throw new ArgumentException("theta must hold t0..t9 (and the rule's parameters).");
         if (Samples < 1) throw new ArgumentException("--samples must be at least 1.");
         if (EvalEvery < 1) throw new ArgumentException("--eval-every must be at least 1.");
     }

@@ -68,7 +68,7 @@ public static class SeedSweep
                 var (mean, lower, upper) = Bootstrap.Interval(finals, ConfidenceLevel, BootstrapResamples, seed: 1);
                 summaries.Add(new ArmSummary(
                     comparison.Panel, arm.Label, arm.Rule.Name,
-                    arm.Rule.Coefficients.ToDictionary(k => "t" + k, k => arm.Theta[k]),
+                    arm.Rule.Coefficients.ToDictionary(arm.Rule.CoefficientName, k => arm.Theta[k]),
                     runs.Select(r => r.Seed).ToArray(),
                     samples,
                     Bootstrap.Band(curves, ConfidenceLevel, BootstrapResamples, seed: 1),

@@ -85,3 +85,10 @@ public interface IPlasticityRule
     /// <summary>Applies ΔW (and ΔB) in place, both from the pre-update state. θ holds t0..t9, then the parameters.</summary>
     void Apply(in LayerSignals layer, ReadOnlySpan<float> theta, Span<float> scratch);
 }
+
+public static class PlasticityRuleExtensions
+{
+    /// <summary>How a coefficient is written in the rule: t0..t9, or a parameter's name.</summary>
+    public static string CoefficientName(this IPlasticityRule rule, int index) =>
+        rule.Parameters.FirstOrDefault(p => p.Index == index)?.Name ?? "t" + index.ToString(System.Globalization.CultureInfo.InvariantCulture);
+}

@@ -26,6 +26,14 @@ internal static class ExampleRules
     /// <summary>Every examples/rules/*.rule, ordinally sorted by file name.</summary>
     public static IReadOnlyList<ExampleRule> All { get; } = Load();
 
+    /// <summary>The layer rules (dW, dB) among them: those that implement IPlasticityRule.</summary>
+    public static IReadOnlyList<ExampleRule> Layer { get; } = All.Where(r => !IsRecurrent(r.Text)).ToList();
+
+    /// <summary>The recurrent rules (dWh, dWx, dWo) among them: those that implement IRecurrentRule.</summary>
+    public static IReadOnlyList<ExampleRule> Recurrent { get; } = All.Where(r => IsRecurrent(r.Text)).ToList();
+
+    public static bool IsRecurrent(string text) => PlasticityDsl.Language.RuleFrontEnd.Compile("example", text).Model?.Recurrent == true;
+
     public static ExampleRule Get(string stem) => All.Single(r => r.Stem == stem);
 
     /// <summary>For [MemberData]: one row per example rule stem.</summary>

@@ -35,10 +35,12 @@ public sealed class GeneratorTests
             result.GeneratedSources.Select(s => s.HintName).OrderBy(h => h, StringComparer.Ordinal));
         Assert.Empty(RoslynHarness.Problems(output));
 
-        // The registry lists every kernel, ordered by rule name.
+        // The registry lists every kernel, ordered by rule name: layer rules in All, recurrent ones in Recurrent.
         Assembly assembly = RoslynHarness.EmitAndLoad((Microsoft.CodeAnalysis.CSharp.CSharpCompilation)output);
         var all = (IReadOnlyList<IPlasticityRule>)assembly.GetType(KernelEmitter.Namespace + ".GeneratedRules")!.GetProperty("All")!.GetValue(null)!;
-        Assert.Equal(ExampleRules.All.Select(r => r.Stem).OrderBy(s => s, StringComparer.Ordinal), all.Select(r => r.Name));
+        Assert.Equal(ExampleRules.Layer.Select(r => r.Stem).OrderBy(s => s, StringComparer.Ordinal), all.Select(r => r.Name));
+        var recurrent = (IReadOnlyList<IRecurrentRule>)assembly.GetType(KernelEmitter.Namespace + ".GeneratedRules")!.GetProperty("Recurrent")!.GetValue(null)!;
+        Assert.Equal(ExampleRules.Recurrent.Select(r => r.Stem).OrderBy(s => s, StringComparer.Ordinal), recurrent.Select(r => r.Name));
     }
 
     public static TheoryData<string, string, string, int, int, int> InvalidRules() => new()

@@ -20,5 +20,12 @@ namespace PlasticityDsl.Rules
             OjaSingleRule.Instance,
             WeightMirrorRule.Instance,
         };
+
+        /// <summary>The recurrent rules (those that update dWh, dWx or dWo), ordered by name.</summary>
+        public static global::System.Collections.Generic.IReadOnlyList<global::PlasticityDsl.Runtime.IRecurrentRule> Recurrent { get; } = new global::PlasticityDsl.Runtime.IRecurrentRule[]
+        {
+            BpttRule.Instance,
+            BpttOjaRule.Instance,
+        };
     }
 }

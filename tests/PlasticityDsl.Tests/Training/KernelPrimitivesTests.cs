@@ -1,0 +1,133 @@
+using PlasticityDsl.Runtime;
+using Xunit;
+
+namespace PlasticityDsl.Tests.Training;
+
+/// <summary>
+/// The hand-vectorized primitives against plain double loops, at lengths that exercise the 512-bit body, the 256-bit
+/// step, the scalar tail and the four-row blocks with leftover rows.
+/// </summary>
+public class KernelPrimitivesTests
+{
+    private static readonly int[] Lengths = [0, 1, 3, 7, 8, 9, 15, 16, 17, 23, 31, 32, 33, 47, 64, 70, 100, 130, 170, 784];
+
+    private static float[] RandomVector(int n, int seed)
+    {
+        var random = new Random(seed);
+        var v = new float[n];
+        for (int i = 0; i < n; i++) v[i] = (float)(random.NextDouble() * 2 - 1);
+        return v;
+    }
+
+    private static void Close(double expected, float actual, double magnitude)
+    {
+        Assert.True(Math.Abs(expected - actual) <= 1e-5 * (magnitude + 1e-30), $"expected {expected}, got {actual} (magnitude {magnitude})");
+    }
+
+    [Fact]
+    public void AllFinite_finds_every_NaN_and_infinity_wherever_it_is()
+    {
+        foreach (int n in Lengths.Where(n => n > 0).Append(200))
+        {
+            float[] v = RandomVector(n, n);
+            v[0] = float.MaxValue;
+            v[n - 1] = -float.Epsilon; // subnormal
+            Assert.True(KernelPrimitives.AllFinite(v));
+            for (int i = 0; i < n; i++)
+            {
+                foreach (float bad in new[] { float.NaN, float.PositiveInfinity, float.NegativeInfinity })
+                {
+                    float keep = v[i];
+                    v[i] = bad;
+                    Assert.False(KernelPrimitives.AllFinite(v), $"n={n}, {bad} at {i}");
+                    v[i] = keep;
+                }
+            }
+        }
+        Assert.True(KernelPrimitives.AllFinite([]));
+    }
+
+    [Fact]
+    public void MultiplyVector_and_its_transpose_match_double_loops()
+    {
+        foreach (int rows in new[] { 1, 3, 4, 5, 9, 10, 70 })
+        {
+            foreach (int columns in Lengths.Where(n => n > 0))
+            {
+                float[] w = RandomVector(rows * columns, rows * 1000 + columns);
+                float[] x = RandomVector(columns, 1), v = RandomVector(rows, 2);
+                var z = new float[rows];
+                var t = new float[columns];
+                KernelPrimitives.MultiplyVector(w, rows, columns, x, z);
+                KernelPrimitives.MultiplyTransposedVector(w, rows, columns, v, t);
+                for (int i = 0; i < rows; i++)
+                {
+                    double sum = 0, magnitude = 0;
+                    for (int j = 0; j < columns; j++)
+                    {
+                        sum += (double)w[i * columns + j] * x[j];
+                        magnitude += Math.Abs((double)w[i * columns + j] * x[j]);
+                    }
+                    Close(sum, z[i], magnitude);
+                }
+                for (int j = 0; j < columns; j++)
+                {
+                    double sum = 0, magnitude = 0;
+                    for (int i = 0; i < rows; i++)
+                    {
+                        sum += (double)w[i * columns + j] * v[i];
+                        magnitude += Math.Abs((double)w[i * columns + j] * v[i]);
+                    }
+                    Close(sum, t[j], magnitude);
+                }
+            }
+        }
+    }
+
+    [Fact]
+    public void MultiplyTransposedVector_skips_rows_whose_coefficient_is_zero()
+    {
+        const int rows = 8, columns = 20;
+        float[] w = RandomVector(rows * columns, 3);
+        for (int j = 0; j < columns; j++) w[2 * columns + j] = float.PositiveInfinity; // row 2, in a four-row block
+        for (int j = 0; j < columns; j++) w[5 * columns + j] = float.NaN;              // row 5
+        float[] v = RandomVector(rows, 4);
+        v[2] = 0f;
+        v[5] = 0f;
+        var t = new float[columns];
+        KernelPrimitives.MultiplyTransposedVector(w, rows, columns, v, t);
+        Assert.True(KernelPrimitives.AllFinite(t));
+    }
+
+    [Fact]
+    public void Row_updates_match_double_loops()
+    {
+        foreach (int n in Lengths)
+        {
+            float[] row = RandomVector(n, 5), x = RandomVector(n, 6), y = RandomVector(n, 7);
+            float[] added = (float[])row.Clone(), scaled = (float[])row.Clone(), product = (float[])row.Clone();
+            KernelPrimitives.AddScaled(added, 0.37f, x);
+            KernelPrimitives.Scale(scaled, -1.5f);
+            KernelPrimitives.AddScaledProduct(product, 0.8f, x, y);
+            for (int j = 0; j < n; j++)
+            {
+                Close(row[j] + 0.37 * x[j], added[j], Math.Abs(row[j]) + Math.Abs(0.37 * x[j]));
+                Close(-1.5 * row[j], scaled[j], Math.Abs(1.5 * row[j]));
+                Close(row[j] + 0.8 * x[j] * y[j], product[j], Math.Abs(row[j]) + Math.Abs(0.8 * x[j] * y[j]));
+            }
+        }
+    }
+
+    [Fact]
+    public void A_zero_scale_leaves_the_row_alone_and_a_length_mismatch_is_an_error()
+    {
+        float[] row = RandomVector(33, 8);
+        float[] copy = (float[])row.Clone();
+        float[] poisoned = Enumerable.Repeat(float.NaN, 33).ToArray();
+        KernelPrimitives.AddScaled(row, 0f, poisoned);
+        KernelPrimitives.AddScaledProduct(row, 0f, poisoned, poisoned);
+        Assert.Equal(copy, row);
+        Assert.Throws<ArgumentException>(() => KernelPrimitives.AddScaled(row, 1f, new float[32]));
+        Assert.Throws<ArgumentException>(() => KernelPrimitives.AddScaledProduct(row, 1f, new float[33], new float[32]));
+    }
+}
