@@ -34,14 +34,7 @@ public static class KernelEmitter
         w.Line("/// </remarks>");
         w.Line(GeneratedCode);
         w.Open($"public sealed partial class {model.ClassName} : {Runtime}.IPlasticityRule");
-        w.Line($"public static {model.ClassName} Instance {{ get; }} = new {model.ClassName}();");
-        w.Line();
-        w.Line($"public string Name => {Literal(model.RuleName)};");
-        w.Line();
-        w.Line($"public string Source => {Literal(model.Source)};");
-        w.Line();
-        w.Line($"public global::System.Collections.Generic.IReadOnlyList<int> Coefficients {{ get; }} = new int[] {{ {string.Join(", ", model.Coefficients.Select(Int))} }};");
-        w.Line();
+        EmitIdentity(w, model);
         w.Line($"public {Runtime}.RuleSignals Signals => {SignalFlags(model)};");
         w.Line();
         w.Line($"public int ScratchLength(int rows, int columns) => {ScratchFormula(model)};");
@@ -86,6 +79,19 @@ public static class KernelEmitter
         w.Close();
         w.Close();
         return w.ToString();
+    }
+
+    /// <summary>What every kernel class says about itself: its instance, name, source and coefficients.</summary>
+    private static void EmitIdentity(IndentedWriter w, KernelModel model)
+    {
+        w.Line($"public static {model.ClassName} Instance {{ get; }} = new {model.ClassName}();");
+        w.Line();
+        w.Line($"public string Name => {Literal(model.RuleName)};");
+        w.Line();
+        w.Line($"public string Source => {Literal(model.Source)};");
+        w.Line();
+        w.Line($"public global::System.Collections.Generic.IReadOnlyList<int> Coefficients {{ get; }} = new int[] {{ {string.Join(", ", model.Coefficients.Select(Int))} }};");
+        w.Line();
     }
 
     /// <summary>The header every generated file starts with, up to the opened namespace.</summary>
@@ -200,14 +206,7 @@ public static class KernelEmitter
         w.Line("/// </remarks>");
         w.Line(GeneratedCode);
         w.Open($"public sealed partial class {model.ClassName} : {Runtime}.IRecurrentRule");
-        w.Line($"public static {model.ClassName} Instance {{ get; }} = new {model.ClassName}();");
-        w.Line();
-        w.Line($"public string Name => {Literal(model.RuleName)};");
-        w.Line();
-        w.Line($"public string Source => {Literal(model.Source)};");
-        w.Line();
-        w.Line($"public global::System.Collections.Generic.IReadOnlyList<int> Coefficients {{ get; }} = new int[] {{ {string.Join(", ", model.Coefficients.Select(Int))} }};");
-        w.Line();
+        EmitIdentity(w, model);
         w.Line($"public global::System.Collections.Generic.IReadOnlyList<string> Targets {{ get; }} = new string[] {{ {string.Join(", ", model.Targets.Select(t => Literal(t.Target)))} }};");
         w.Line();
         if (model.Parameters.Count > 0)

@@ -127,7 +127,7 @@ internal static class DenseReference
     /// <summary>The activation the differential tests give kernels for f and df.</summary>
     public static PlasticityDsl.Runtime.Activation Activation => PlasticityDsl.Runtime.Activation.Tanh;
 
-    private static double Apply(ElementFunction f, double x) => f switch
+    internal static double Apply(ElementFunction f, double x) => f switch
     {
         ElementFunction.Activation => Math.Tanh(x),
         ElementFunction.ActivationDerivative => 1 - Math.Tanh(x) * Math.Tanh(x),
@@ -143,20 +143,20 @@ internal static class DenseReference
         _ => throw new InvalidOperationException("unknown function " + f),
     };
 
-    private static double Reduce(Reduction r, DenseMatrix v, bool absolute)
+    internal static double Reduce(Reduction r, DenseMatrix v, bool absolute)
     {
         double result = r == Reduction.Sum ? v.Values.Sum() : Math.Sqrt(v.Values.Sum(x => x * x));
         return absolute ? Math.Abs(result) : result;
     }
 
-    private static DenseMatrix Map(DenseMatrix a, Func<double, double> f, bool absolute)
+    internal static DenseMatrix Map(DenseMatrix a, Func<double, double> f, bool absolute)
     {
         var m = new DenseMatrix(a.Rows, a.Columns);
         for (int k = 0; k < a.Values.Length; k++) m.Values[k] = absolute ? Math.Abs(f(a.Values[k])) : f(a.Values[k]);
         return m;
     }
 
-    private static DenseMatrix Map2(DenseMatrix a, DenseMatrix b, Func<double, double, double> f)
+    internal static DenseMatrix Map2(DenseMatrix a, DenseMatrix b, Func<double, double, double> f)
     {
         if (a.Rows != b.Rows || a.Columns != b.Columns) throw new InvalidOperationException($"elementwise {a.Rows}×{a.Columns} and {b.Rows}×{b.Columns}");
         var m = new DenseMatrix(a.Rows, a.Columns);
@@ -164,7 +164,7 @@ internal static class DenseReference
         return m;
     }
 
-    private static DenseMatrix Broadcast(DenseMatrix a, int rows, int columns)
+    internal static DenseMatrix Broadcast(DenseMatrix a, int rows, int columns)
     {
         var m = new DenseMatrix(rows, columns);
         for (int i = 0; i < rows; i++)
@@ -175,14 +175,14 @@ internal static class DenseReference
         return m;
     }
 
-    private static DenseMatrix Scalar(double value)
+    internal static DenseMatrix Scalar(double value)
     {
         var m = new DenseMatrix(1, 1);
         m.Values[0] = value;
         return m;
     }
 
-    private static DenseMatrix Transpose(DenseMatrix a)
+    internal static DenseMatrix Transpose(DenseMatrix a)
     {
         var t = new DenseMatrix(a.Columns, a.Rows);
         for (int i = 0; i < a.Rows; i++)
@@ -193,14 +193,14 @@ internal static class DenseReference
         return t;
     }
 
-    private static DenseMatrix Scale(DenseMatrix a, double factor)
+    internal static DenseMatrix Scale(DenseMatrix a, double factor)
     {
         var s = new DenseMatrix(a.Rows, a.Columns);
         for (int k = 0; k < a.Values.Length; k++) s.Values[k] = a.Values[k] * factor;
         return s;
     }
 
-    private static DenseMatrix Add(DenseMatrix a, DenseMatrix b, double sign)
+    internal static DenseMatrix Add(DenseMatrix a, DenseMatrix b, double sign)
     {
         if (a.Rows != b.Rows || a.Columns != b.Columns) throw new InvalidOperationException($"cannot add {a.Rows}×{a.Columns} and {b.Rows}×{b.Columns}");
         var s = new DenseMatrix(a.Rows, a.Columns);
@@ -208,7 +208,7 @@ internal static class DenseReference
         return s;
     }
 
-    private static DenseMatrix Multiply(DenseMatrix a, DenseMatrix b)
+    internal static DenseMatrix Multiply(DenseMatrix a, DenseMatrix b)
     {
         if (a.Columns != b.Rows) throw new InvalidOperationException($"cannot multiply {a.Rows}×{a.Columns} by {b.Rows}×{b.Columns}");
         var p = new DenseMatrix(a.Rows, b.Columns);

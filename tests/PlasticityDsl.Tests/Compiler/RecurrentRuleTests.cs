@@ -442,20 +442,20 @@ internal static class RecurrentReference
     {
         DenseMatrix result = e switch
         {
-            BoundNumber n => Scalar(absolute ? Math.Abs(n.Value) : n.Value),
-            BoundCoefficient c => Scalar(absolute ? Math.Abs(v.Theta[c.Index]) : v.Theta[c.Index]),
+            BoundNumber n => DenseReference.Scalar(absolute ? Math.Abs(n.Value) : n.Value),
+            BoundCoefficient c => DenseReference.Scalar(absolute ? Math.Abs(v.Theta[c.Index]) : v.Theta[c.Index]),
             BoundSignal s => Signal(s.Signal, v, t, absolute),
             BoundTimeSum ts => SumOverTime(ts.Operand, v, absolute),
-            BoundTranspose tr => Transpose(Eval(tr.Operand, v, t, absolute)),
+            BoundTranspose tr => DenseReference.Transpose(Eval(tr.Operand, v, t, absolute)),
             BoundNegate n => Map(Eval(n.Operand, v, t, absolute), x => absolute ? x : -x),
-            BoundSum s => Zip(Eval(s.Left, v, t, absolute), Eval(s.Right, v, t, absolute), (x, y) => s.Subtract && !absolute ? x - y : x + y),
+            BoundSum s => DenseReference.Map2(Eval(s.Left, v, t, absolute), Eval(s.Right, v, t, absolute), (x, y) => s.Subtract && !absolute ? x - y : x + y),
             BoundProduct p when p.Left.Shape.IsScalar => Map(Eval(p.Right, v, t, absolute), x => x * Eval(p.Left, v, t, absolute).Values[0]),
             BoundProduct p when p.Right.Shape.IsScalar => Map(Eval(p.Left, v, t, absolute), x => x * Eval(p.Right, v, t, absolute).Values[0]),
-            BoundProduct p => Multiply(Eval(p.Left, v, t, absolute), Eval(p.Right, v, t, absolute)),
-            BoundBroadcast b => Broadcast(Eval(b.Operand, v, t, absolute), Size(b.Shape.Rows, v), Size(b.Shape.Columns, v)),
-            BoundElementwise m => Zip(Eval(m.Left, v, t, absolute), Eval(m.Right, v, t, absolute), (x, y) => x * y),
-            BoundCall c => Map(Eval(c.Argument, v, t, absolute: false), x => absolute ? Math.Abs(Apply(c.Function, x)) : Apply(c.Function, x)),
-            BoundReduce r => Scalar(Reduce(r.Reduction, Eval(r.Argument, v, t, absolute: false), absolute)),
+            BoundProduct p => DenseReference.Multiply(Eval(p.Left, v, t, absolute), Eval(p.Right, v, t, absolute)),
+            BoundBroadcast b => DenseReference.Broadcast(Eval(b.Operand, v, t, absolute), Size(b.Shape.Rows, v), Size(b.Shape.Columns, v)),
+            BoundElementwise m => DenseReference.Map2(Eval(m.Left, v, t, absolute), Eval(m.Right, v, t, absolute), (x, y) => x * y),
+            BoundCall c => Map(Eval(c.Argument, v, t, absolute: false), x => absolute ? Math.Abs(DenseReference.Apply(c.Function, x)) : DenseReference.Apply(c.Function, x)),
+            BoundReduce r => DenseReference.Scalar(DenseReference.Reduce(r.Reduction, Eval(r.Argument, v, t, absolute: false), absolute)),
             _ => throw new InvalidOperationException("unknown bound node " + e.GetType().Name),
         };
 
@@ -515,86 +515,5 @@ internal static class RecurrentReference
 
     private static DenseMatrix Row(float[] sequence, int row, int length) => DenseMatrix.FromFloats(sequence.AsSpan(row * length, length), length, 1);
 
-    private static double Apply(ElementFunction f, double x) => f switch
-    {
-        ElementFunction.Activation => Math.Tanh(x),
-        ElementFunction.ActivationDerivative => 1 - Math.Tanh(x) * Math.Tanh(x),
-        ElementFunction.Exp => Math.Exp(x),
-        ElementFunction.Log => Math.Log(x),
-        ElementFunction.Tanh => Math.Tanh(x),
-        ElementFunction.Sigmoid => 1 / (1 + Math.Exp(-x)),
-        ElementFunction.Relu => Math.Max(x, 0),
-        ElementFunction.Abs => Math.Abs(x),
-        ElementFunction.Sign => Math.Sign(x),
-        ElementFunction.Square => x * x,
-        ElementFunction.Sqrt => Math.Sqrt(x),
-        _ => throw new InvalidOperationException("unknown function " + f),
-    };
-
-    private static double Reduce(Reduction r, DenseMatrix a, bool absolute)
-    {
-        double result = r == Reduction.Sum ? a.Values.Sum() : Math.Sqrt(a.Values.Sum(x => x * x));
-        return absolute ? Math.Abs(result) : result;
-    }
-
-    private static DenseMatrix Scalar(double value)
-    {
-        var m = new DenseMatrix(1, 1);
-        m.Values[0] = value;
-        return m;
-    }
-
-    private static DenseMatrix Map(DenseMatrix a, Func<double, double> f)
-    {
-        var m = new DenseMatrix(a.Rows, a.Columns);
-        for (int k = 0; k < a.Values.Length; k++) m.Values[k] = f(a.Values[k]);
-        return m;
-    }
-
-    private static DenseMatrix Zip(DenseMatrix a, DenseMatrix b, Func<double, double, double> f)
-    {
-        if (a.Rows != b.Rows || a.Columns != b.Columns) throw new InvalidOperationException($"{a.Rows}×{a.Columns} and {b.Rows}×{b.Columns}");
-        var m = new DenseMatrix(a.Rows, a.Columns);
-        for (int k = 0; k < a.Values.Length; k++) m.Values[k] = f(a.Values[k], b.Values[k]);
-        return m;
-    }
-
-    private static DenseMatrix Broadcast(DenseMatrix a, int rows, int columns)
-    {
-        var m = new DenseMatrix(rows, columns);
-        for (int i = 0; i < rows; i++)
-        {
-            for (int j = 0; j < columns; j++) m[i, j] = a[a.Rows == 1 ? 0 : i, a.Columns == 1 ? 0 : j];
-        }
-
-        return m;
-    }
-
-    private static DenseMatrix Transpose(DenseMatrix a)
-    {
-        var m = new DenseMatrix(a.Columns, a.Rows);
-        for (int i = 0; i < a.Rows; i++)
-        {
-            for (int j = 0; j < a.Columns; j++) m[j, i] = a[i, j];
-        }
-
-        return m;
-    }
-
-    /// <summary>The literal product: n·k·m multiply-adds, n_h³ for two n_h×n_h matrices.</summary>
-    private static DenseMatrix Multiply(DenseMatrix a, DenseMatrix b)
-    {
-        if (a.Columns != b.Rows) throw new InvalidOperationException($"cannot multiply {a.Rows}×{a.Columns} by {b.Rows}×{b.Columns}");
-        var p = new DenseMatrix(a.Rows, b.Columns);
-        for (int i = 0; i < a.Rows; i++)
-        {
-            for (int k = 0; k < a.Columns; k++)
-            {
-                double aik = a[i, k];
-                for (int j = 0; j < b.Columns; j++) p.Values[i * b.Columns + j] += aik * b.Values[k * b.Columns + j];
-            }
-        }
-
-        return p;
-    }
+    private static DenseMatrix Map(DenseMatrix a, Func<double, double> f) => DenseReference.Map(a, f, absolute: false);
 }
