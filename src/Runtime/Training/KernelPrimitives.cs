@@ -138,6 +138,103 @@ public static class KernelPrimitives
         }
     }
 
+    /// <summary>row += a·x + b·y in one pass over the row (one load and store of it instead of two).</summary>
+    /// <remarks>For kernels that add several terms to a row: generated kernels call <see cref="AddScaled(Span{float}, float, ReadOnlySpan{float})"/>
+    /// once per term today; docs/performance.md measures what one fused call per row gains. The fused overloads skip the
+    /// row only when every coefficient is 0 (and keep is 1); a zero coefficient among others still multiplies its vector.</remarks>
+    public static void AddScaled(Span<float> row, float a, ReadOnlySpan<float> x, float b, ReadOnlySpan<float> y)
+    {
+        CheckSameLength(row.Length, x.Length);
+        CheckSameLength(row.Length, y.Length);
+        if (a == 0f && b == 0f) return;
+        UpdateRowCore(ref MemoryMarshal.GetReference(row), row.Length, 1f, scale: false, 2,
+            a, ref MemoryMarshal.GetReference(x), b, ref MemoryMarshal.GetReference(y), 0f, ref MemoryMarshal.GetReference(y));
+    }
+
+    /// <summary>row += a·x + b·y + c·z in one pass over the row.</summary>
+    public static void AddScaled(Span<float> row, float a, ReadOnlySpan<float> x, float b, ReadOnlySpan<float> y, float c, ReadOnlySpan<float> z)
+    {
+        CheckSameLength(row.Length, x.Length);
+        CheckSameLength(row.Length, y.Length);
+        CheckSameLength(row.Length, z.Length);
+        if (a == 0f && b == 0f && c == 0f) return;
+        UpdateRowCore(ref MemoryMarshal.GetReference(row), row.Length, 1f, scale: false, 3,
+            a, ref MemoryMarshal.GetReference(x), b, ref MemoryMarshal.GetReference(y), c, ref MemoryMarshal.GetReference(z));
+    }
+
+    /// <summary>row = keep·row + a·x in one pass over the row.</summary>
+    public static void ScaleAddScaled(Span<float> row, float keep, float a, ReadOnlySpan<float> x)
+    {
+        CheckSameLength(row.Length, x.Length);
+        if (keep == 1f && a == 0f) return;
+        UpdateRowCore(ref MemoryMarshal.GetReference(row), row.Length, keep, scale: true, 1,
+            a, ref MemoryMarshal.GetReference(x), 0f, ref MemoryMarshal.GetReference(x), 0f, ref MemoryMarshal.GetReference(x));
+    }
+
+    /// <summary>row = keep·row + a·x + b·y in one pass over the row.</summary>
+    public static void ScaleAddScaled(Span<float> row, float keep, float a, ReadOnlySpan<float> x, float b, ReadOnlySpan<float> y)
+    {
+        CheckSameLength(row.Length, x.Length);
+        CheckSameLength(row.Length, y.Length);
+        if (keep == 1f && a == 0f && b == 0f) return;
+        UpdateRowCore(ref MemoryMarshal.GetReference(row), row.Length, keep, scale: true, 2,
+            a, ref MemoryMarshal.GetReference(x), b, ref MemoryMarshal.GetReference(y), 0f, ref MemoryMarshal.GetReference(y));
+    }
+
+    /// <summary>row = keep·row + a·x + b·y + c·z in one pass over the row.</summary>
+    public static void ScaleAddScaled(Span<float> row, float keep, float a, ReadOnlySpan<float> x, float b, ReadOnlySpan<float> y, float c, ReadOnlySpan<float> z)
+    {
+        CheckSameLength(row.Length, x.Length);
+        CheckSameLength(row.Length, y.Length);
+        CheckSameLength(row.Length, z.Length);
+        if (keep == 1f && a == 0f && b == 0f && c == 0f) return;
+        UpdateRowCore(ref MemoryMarshal.GetReference(row), row.Length, keep, scale: true, 3,
+            a, ref MemoryMarshal.GetReference(x), b, ref MemoryMarshal.GetReference(y), c, ref MemoryMarshal.GetReference(z));
+    }
+
+    // r = (scale ? keep·r : r) + a·x (+ b·y (+ c·z)) over n values; terms and scale are constants at every call site,
+    // so the JIT keeps only the arithmetic each overload needs.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void UpdateRowCore(ref float r, int n, float keep, bool scale, int terms, float a, ref float x, float b, ref float y, float c, ref float z)
+    {
+        int j = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            Vector512<float> vk = Vector512.Create(keep), va = Vector512.Create(a), vb = Vector512.Create(b), vc = Vector512.Create(c);
+            for (; j <= n - Vector512<float>.Count; j += Vector512<float>.Count)
+            {
+                Vector512<float> v = Vector512.LoadUnsafe(ref r, (nuint)j);
+                if (scale) v *= vk;
+                v = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref x, (nuint)j), va, v);
+                if (terms >= 2) v = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref y, (nuint)j), vb, v);
+                if (terms >= 3) v = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref z, (nuint)j), vc, v);
+                v.StoreUnsafe(ref r, (nuint)j);
+            }
+        }
+        if (Vector256.IsHardwareAccelerated)
+        {
+            Vector256<float> vk = Vector256.Create(keep), va = Vector256.Create(a), vb = Vector256.Create(b), vc = Vector256.Create(c);
+            for (; j <= n - Vector256<float>.Count; j += Vector256<float>.Count)
+            {
+                Vector256<float> v = Vector256.LoadUnsafe(ref r, (nuint)j);
+                if (scale) v *= vk;
+                v = Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref x, (nuint)j), va, v);
+                if (terms >= 2) v = Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref y, (nuint)j), vb, v);
+                if (terms >= 3) v = Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref z, (nuint)j), vc, v);
+                v.StoreUnsafe(ref r, (nuint)j);
+            }
+        }
+        for (; j < n; j++)
+        {
+            float v = Unsafe.Add(ref r, j);
+            if (scale) v *= keep;
+            v = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, j), a, v);
+            if (terms >= 2) v = MathF.FusedMultiplyAdd(Unsafe.Add(ref y, j), b, v);
+            if (terms >= 3) v = MathF.FusedMultiplyAdd(Unsafe.Add(ref z, j), c, v);
+            Unsafe.Add(ref r, j) = v;
+        }
+    }
+
     /// <summary>row *= scale.</summary>
     public static void Scale(Span<float> row, float scale)
     {
@@ -270,13 +367,15 @@ public static class KernelPrimitives
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void CheckSameLength(int rowLength, int xLength)
     {
-        if (rowLength != xLength)
-        {
-            throw new ArgumentException($"the row has {rowLength} values but the vector {xLength}.");
-        }
+        if (rowLength != xLength) ThrowLengthMismatch(rowLength, xLength);
     }
+
+    [System.Diagnostics.CodeAnalysis.DoesNotReturn]
+    private static void ThrowLengthMismatch(int rowLength, int xLength) =>
+        throw new ArgumentException($"the row has {rowLength} values but the vector {xLength}.");
 
     /// <summary>
     /// destination = softmax(z), computed stably (the maximum is subtracted before exponentiating). A NaN in

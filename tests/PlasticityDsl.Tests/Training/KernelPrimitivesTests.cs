@@ -119,6 +119,33 @@ public class KernelPrimitivesTests
     }
 
     [Fact]
+    public void Fused_row_updates_equal_the_terms_applied_one_by_one()
+    {
+        foreach (int n in Lengths)
+        {
+            float[] row = RandomVector(n, 9), x = RandomVector(n, 10), y = RandomVector(n, 11), z = RandomVector(n, 12);
+            float[][] fused = Enumerable.Range(0, 5).Select(_ => (float[])row.Clone()).ToArray();
+            KernelPrimitives.AddScaled(fused[0], 0.3f, x, -0.2f, y);
+            KernelPrimitives.AddScaled(fused[1], 0.3f, x, -0.2f, y, 0.7f, z);
+            KernelPrimitives.ScaleAddScaled(fused[2], 0.9f, 0.3f, x);
+            KernelPrimitives.ScaleAddScaled(fused[3], 0.9f, 0.3f, x, -0.2f, y);
+            KernelPrimitives.ScaleAddScaled(fused[4], 0.9f, 0.3f, x, -0.2f, y, 0.7f, z);
+            for (int j = 0; j < n; j++)
+            {
+                double r = row[j], two = r + 0.3 * x[j] - 0.2 * y[j], scaled = 0.9 * r + 0.3 * x[j];
+                double magnitude = Math.Abs(r) + Math.Abs(x[j]) + Math.Abs(y[j]) + Math.Abs(z[j]);
+                Close(two, fused[0][j], magnitude);
+                Close(two + 0.7 * z[j], fused[1][j], magnitude);
+                Close(scaled, fused[2][j], magnitude);
+                Close(scaled - 0.2 * y[j], fused[3][j], magnitude);
+                Close(scaled - 0.2 * y[j] + 0.7 * z[j], fused[4][j], magnitude);
+            }
+        }
+        Assert.Throws<ArgumentException>(() => KernelPrimitives.AddScaled(new float[8], 1f, new float[8], 1f, new float[7]));
+        Assert.Throws<ArgumentException>(() => KernelPrimitives.ScaleAddScaled(new float[8], 1f, 1f, new float[8], 1f, new float[8], 1f, new float[9]));
+    }
+
+    [Fact]
     public void A_zero_scale_leaves_the_row_alone_and_a_length_mismatch_is_an_error()
     {
         float[] row = RandomVector(33, 8);

@@ -1,0 +1,38 @@
+using BenchmarkDotNet.Configs;
+using BenchmarkDotNet.Diagnosers;
+using BenchmarkDotNet.Running;
+using PlasticityDsl.Benchmarks;
+
+// Modes (docs/performance.md):
+//   --quick                       every case once, Stopwatch, a few seconds
+//   --probe                       FMA peak, bandwidth, fraction reached by the kernels and the step
+//   --breakdown                   where the time of one 5-layer step goes
+//   --scaling [--widths a,b] [--depths a,b] [--rules a,b]
+//   --peer --rule R [--seconds S] our side of benchmarks/run-peer-comparison.sh
+//   --peer-check PATH             weights before/after 32 steps, for benchmarks/peer/online_step.py --check
+//   anything else                 BenchmarkDotNet (e.g. --filter '*', --list flat, --job short)
+string? Option(string name) => Array.IndexOf(args, name) is int i and >= 0 && i + 1 < args.Length ? args[i + 1] : null;
+int[] Ints(string? text, int[] fallback) => text is null ? fallback : text.Split(',').Select(s => int.Parse(s, System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+double Seconds(string? text) => text is null ? 2.0 : double.Parse(text, System.Globalization.CultureInfo.InvariantCulture);
+
+if (args.Contains("--quick")) return Quick.Run();
+if (args.Contains("--probe")) return Probe.Run();
+if (args.Contains("--breakdown")) return Breakdown.Run();
+if (args.Contains("--scaling"))
+{
+    return Scaling.Run(
+        Ints(Option("--widths"), [128, 256, 512, 1024, 2048, 4096]),
+        Ints(Option("--depths"), [5, 10, 20]),
+        Option("--rules")?.Split(',') ?? ["bp", "bp_oja"]);
+}
+if (args.Contains("--peer")) return Peer.Run(Option("--rule") ?? "bp_oja", Seconds(Option("--seconds")));
+if (Option("--peer-check") is string checkPath) return Peer.Check(checkPath);
+
+// In-process by default (add --inProcess unless a toolchain is chosen): no separate benchmark project to build, which the
+// generator and central package versions make slow and fragile. Jobs come from the command line (--job short, --job dry).
+// Reports go to artifacts/benchmarks (ignored by git) unless --artifacts says otherwise.
+string[] bdnArgs = args.Any(a => a is "--inProcess" or "-i" or "--runtimes" or "-r") ? args : [.. args, "--inProcess"];
+if (!bdnArgs.Contains("--artifacts")) bdnArgs = [.. bdnArgs, "--artifacts", Path.Combine("artifacts", "benchmarks")];
+IConfig config = DefaultConfig.Instance.AddDiagnoser(MemoryDiagnoser.Default);
+BenchmarkSwitcher.FromTypes([typeof(KernelBenchmarks), typeof(GeneratedVersusHandWrittenBenchmarks), typeof(OnlineStepBenchmarks)]).Run(bdnArgs, config);
+return 0;
