@@ -10,6 +10,7 @@ using PlasticityDsl.Benchmarks;
 //   --scaling [--widths a,b] [--depths a,b] [--rules a,b]
 //   --peer --rule R [--seconds S] our side of benchmarks/run-peer-comparison.sh
 //   --peer-check PATH             weights before/after 32 steps, for benchmarks/peer/online_step.py --check
+//   --drift RULE [--network N]    time per step over a long run from the initial weights (why steps restart)
 //   anything else                 BenchmarkDotNet (e.g. --filter '*', --list flat, --job short)
 string? Option(string name) => Array.IndexOf(args, name) is int i and >= 0 && i + 1 < args.Length ? args[i + 1] : null;
 int[] Ints(string? text, int[] fallback) => text is null ? fallback : text.Split(',').Select(s => int.Parse(s, System.Globalization.CultureInfo.InvariantCulture)).ToArray();
@@ -27,6 +28,7 @@ if (args.Contains("--scaling"))
 }
 if (args.Contains("--peer")) return Peer.Run(Option("--rule") ?? "bp_oja", Seconds(Option("--seconds")));
 if (Option("--peer-check") is string checkPath) return Peer.Check(checkPath);
+if (Option("--drift") is string driftRule) return Drift.Run(driftRule, Option("--network") ?? "10-layer");
 
 // In-process by default (add --inProcess unless a toolchain is chosen): no separate benchmark project to build, which the
 // generator and central package versions make slow and fragile. Jobs come from the command line (--job short, --job dry).

@@ -106,8 +106,15 @@ def measure(rule, form, threads, seconds):
     step = STEPS[form]
     samples = [images[k] for k in range(64)]
 
+    initial = [w.clone() for w in weights]
+    done = [0]
+
     def run(count):
-        for k in range(count):
+        for _ in range(count):
+            k = done[0] = done[0] + 1
+            if k % 4096 == 0:  # back to the initial weights, as StepFixture.RestartEvery does on our side
+                for w, w0 in zip(weights, initial):
+                    w.copy_(w0)
             step(weights, samples[k % 64], labels[k % 64], rule, t0, t2)
 
     with torch.no_grad():

@@ -148,7 +148,7 @@ public static class KernelPrimitives
         CheckSameLength(row.Length, y.Length);
         if (a == 0f && b == 0f) return;
         UpdateRowCore(ref MemoryMarshal.GetReference(row), row.Length, 1f, scale: false, 2,
-            a, ref MemoryMarshal.GetReference(x), b, ref MemoryMarshal.GetReference(y), 0f, ref MemoryMarshal.GetReference(y));
+            a, ref MemoryMarshal.GetReference(x), b, ref MemoryMarshal.GetReference(y), 0f, ref MemoryMarshal.GetReference(y), 0f, ref MemoryMarshal.GetReference(y));
     }
 
     /// <summary>row += a·x + b·y + c·z in one pass over the row.</summary>
@@ -159,7 +159,7 @@ public static class KernelPrimitives
         CheckSameLength(row.Length, z.Length);
         if (a == 0f && b == 0f && c == 0f) return;
         UpdateRowCore(ref MemoryMarshal.GetReference(row), row.Length, 1f, scale: false, 3,
-            a, ref MemoryMarshal.GetReference(x), b, ref MemoryMarshal.GetReference(y), c, ref MemoryMarshal.GetReference(z));
+            a, ref MemoryMarshal.GetReference(x), b, ref MemoryMarshal.GetReference(y), c, ref MemoryMarshal.GetReference(z), 0f, ref MemoryMarshal.GetReference(z));
     }
 
     /// <summary>row = keep·row + a·x in one pass over the row.</summary>
@@ -168,7 +168,7 @@ public static class KernelPrimitives
         CheckSameLength(row.Length, x.Length);
         if (keep == 1f && a == 0f) return;
         UpdateRowCore(ref MemoryMarshal.GetReference(row), row.Length, keep, scale: true, 1,
-            a, ref MemoryMarshal.GetReference(x), 0f, ref MemoryMarshal.GetReference(x), 0f, ref MemoryMarshal.GetReference(x));
+            a, ref MemoryMarshal.GetReference(x), 0f, ref MemoryMarshal.GetReference(x), 0f, ref MemoryMarshal.GetReference(x), 0f, ref MemoryMarshal.GetReference(x));
     }
 
     /// <summary>row = keep·row + a·x + b·y in one pass over the row.</summary>
@@ -178,7 +178,7 @@ public static class KernelPrimitives
         CheckSameLength(row.Length, y.Length);
         if (keep == 1f && a == 0f && b == 0f) return;
         UpdateRowCore(ref MemoryMarshal.GetReference(row), row.Length, keep, scale: true, 2,
-            a, ref MemoryMarshal.GetReference(x), b, ref MemoryMarshal.GetReference(y), 0f, ref MemoryMarshal.GetReference(y));
+            a, ref MemoryMarshal.GetReference(x), b, ref MemoryMarshal.GetReference(y), 0f, ref MemoryMarshal.GetReference(y), 0f, ref MemoryMarshal.GetReference(y));
     }
 
     /// <summary>row = keep·row + a·x + b·y + c·z in one pass over the row.</summary>
@@ -189,38 +189,45 @@ public static class KernelPrimitives
         CheckSameLength(row.Length, z.Length);
         if (keep == 1f && a == 0f && b == 0f && c == 0f) return;
         UpdateRowCore(ref MemoryMarshal.GetReference(row), row.Length, keep, scale: true, 3,
-            a, ref MemoryMarshal.GetReference(x), b, ref MemoryMarshal.GetReference(y), c, ref MemoryMarshal.GetReference(z));
+            a, ref MemoryMarshal.GetReference(x), b, ref MemoryMarshal.GetReference(y), c, ref MemoryMarshal.GetReference(z), 0f, ref MemoryMarshal.GetReference(z));
     }
 
-    // r = (scale ? keep·r : r) + a·x (+ b·y (+ c·z)) over n values; terms and scale are constants at every call site,
-    // so the JIT keeps only the arithmetic each overload needs.
+    // r = (scale ? keep·r : r) + a·x (+ b·y (+ c·z (+ d·u))) over n values. terms (0…4) and scale are constants at every
+    // call site, so the JIT keeps only the arithmetic each caller needs. Rows of 32 values or more are stored 64-byte
+    // aligned: the first and last 16 values are computed up front from the original row, the loop in between runs on
+    // aligned addresses (a misaligned 512-bit store touches two cache lines), and the two end vectors are stored last;
+    // values both cover come out identical, since both were computed from the original row.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void UpdateRowCore(ref float r, int n, float keep, bool scale, int terms, float a, ref float x, float b, ref float y, float c, ref float z)
+    private static unsafe void UpdateRowCore(ref float r, int n, float keep, bool scale, int terms,
+        float a, ref float x, float b, ref float y, float c, ref float z, float d, ref float u)
     {
         int j = 0;
-        if (Vector512.IsHardwareAccelerated)
+        if (Vector512.IsHardwareAccelerated && n >= 2 * Vector512<float>.Count)
         {
-            Vector512<float> vk = Vector512.Create(keep), va = Vector512.Create(a), vb = Vector512.Create(b), vc = Vector512.Create(c);
-            for (; j <= n - Vector512<float>.Count; j += Vector512<float>.Count)
+            const int V = 16; // Vector512<float>.Count
+            Vector512<float> vk = Vector512.Create(keep), va = Vector512.Create(a), vb = Vector512.Create(b), vc = Vector512.Create(c), vd = Vector512.Create(d);
+            Vector512<float> first = Row512(ref r, 0, vk, scale, terms, va, ref x, vb, ref y, vc, ref z, vd, ref u);
+            Vector512<float> last = Row512(ref r, n - V, vk, scale, terms, va, ref x, vb, ref y, vc, ref z, vd, ref u);
+            int misaligned = (int)(((nuint)Unsafe.AsPointer(ref r) & 63) / sizeof(float)); // floats are 4-byte aligned
+            for (j = misaligned == 0 ? V : V - misaligned; j < n - V; j += V)
             {
-                Vector512<float> v = Vector512.LoadUnsafe(ref r, (nuint)j);
-                if (scale) v *= vk;
-                v = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref x, (nuint)j), va, v);
-                if (terms >= 2) v = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref y, (nuint)j), vb, v);
-                if (terms >= 3) v = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref z, (nuint)j), vc, v);
-                v.StoreUnsafe(ref r, (nuint)j);
+                Row512(ref r, j, vk, scale, terms, va, ref x, vb, ref y, vc, ref z, vd, ref u).StoreUnsafe(ref r, (nuint)j);
             }
+            first.StoreUnsafe(ref r);
+            last.StoreUnsafe(ref r, (nuint)(n - V));
+            return;
         }
         if (Vector256.IsHardwareAccelerated)
         {
-            Vector256<float> vk = Vector256.Create(keep), va = Vector256.Create(a), vb = Vector256.Create(b), vc = Vector256.Create(c);
+            Vector256<float> vk = Vector256.Create(keep), va = Vector256.Create(a), vb = Vector256.Create(b), vc = Vector256.Create(c), vd = Vector256.Create(d);
             for (; j <= n - Vector256<float>.Count; j += Vector256<float>.Count)
             {
                 Vector256<float> v = Vector256.LoadUnsafe(ref r, (nuint)j);
                 if (scale) v *= vk;
-                v = Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref x, (nuint)j), va, v);
+                if (terms >= 1) v = Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref x, (nuint)j), va, v);
                 if (terms >= 2) v = Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref y, (nuint)j), vb, v);
                 if (terms >= 3) v = Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref z, (nuint)j), vc, v);
+                if (terms >= 4) v = Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref u, (nuint)j), vd, v);
                 v.StoreUnsafe(ref r, (nuint)j);
             }
         }
@@ -228,96 +235,44 @@ public static class KernelPrimitives
         {
             float v = Unsafe.Add(ref r, j);
             if (scale) v *= keep;
-            v = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, j), a, v);
+            if (terms >= 1) v = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, j), a, v);
             if (terms >= 2) v = MathF.FusedMultiplyAdd(Unsafe.Add(ref y, j), b, v);
             if (terms >= 3) v = MathF.FusedMultiplyAdd(Unsafe.Add(ref z, j), c, v);
+            if (terms >= 4) v = MathF.FusedMultiplyAdd(Unsafe.Add(ref u, j), d, v);
             Unsafe.Add(ref r, j) = v;
         }
+    }
+
+    // The 16 values of UpdateRowCore at j.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Row512(ref float r, int j, Vector512<float> vk, bool scale, int terms,
+        Vector512<float> va, ref float x, Vector512<float> vb, ref float y, Vector512<float> vc, ref float z, Vector512<float> vd, ref float u)
+    {
+        Vector512<float> v = Vector512.LoadUnsafe(ref r, (nuint)j);
+        if (scale) v *= vk;
+        if (terms >= 1) v = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref x, (nuint)j), va, v);
+        if (terms >= 2) v = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref y, (nuint)j), vb, v);
+        if (terms >= 3) v = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref z, (nuint)j), vc, v);
+        if (terms >= 4) v = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref u, (nuint)j), vd, v);
+        return v;
     }
 
     /// <summary>row *= scale.</summary>
     public static void Scale(Span<float> row, float scale)
     {
         ref float r = ref MemoryMarshal.GetReference(row);
-        int n = row.Length, j = 0;
-        if (Vector512.IsHardwareAccelerated)
-        {
-            Vector512<float> s = Vector512.Create(scale);
-            for (; j <= n - Vector512<float>.Count; j += Vector512<float>.Count)
-            {
-                (Vector512.LoadUnsafe(ref r, (nuint)j) * s).StoreUnsafe(ref r, (nuint)j);
-            }
-        }
-        if (Vector256.IsHardwareAccelerated)
-        {
-            Vector256<float> s = Vector256.Create(scale);
-            for (; j <= n - Vector256<float>.Count; j += Vector256<float>.Count)
-            {
-                (Vector256.LoadUnsafe(ref r, (nuint)j) * s).StoreUnsafe(ref r, (nuint)j);
-            }
-        }
-        for (; j < n; j++) Unsafe.Add(ref r, j) *= scale;
+        UpdateRowCore(ref r, row.Length, scale, scale: true, 0, 0f, ref r, 0f, ref r, 0f, ref r, 0f, ref r);
     }
 
-    // y += a x over n values: 512-bit vectors where the CPU has them, then 256-bit, then scalars.
+    // y += a x over n values.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void AddScaledCore(ref float y, float a, ref float x, int n)
-    {
-        int j = 0;
-        if (Vector512.IsHardwareAccelerated)
-        {
-            Vector512<float> va = Vector512.Create(a);
-            for (; j <= n - Vector512<float>.Count; j += Vector512<float>.Count)
-            {
-                Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref x, (nuint)j), va, Vector512.LoadUnsafe(ref y, (nuint)j)).StoreUnsafe(ref y, (nuint)j);
-            }
-        }
-        if (Vector256.IsHardwareAccelerated)
-        {
-            Vector256<float> va = Vector256.Create(a);
-            for (; j <= n - Vector256<float>.Count; j += Vector256<float>.Count)
-            {
-                Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref x, (nuint)j), va, Vector256.LoadUnsafe(ref y, (nuint)j)).StoreUnsafe(ref y, (nuint)j);
-            }
-        }
-        for (; j < n; j++) Unsafe.Add(ref y, j) = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, j), a, Unsafe.Add(ref y, j));
-    }
+    private static void AddScaledCore(ref float y, float a, ref float x, int n) =>
+        UpdateRowCore(ref y, n, 1f, scale: false, 1, a, ref x, 0f, ref x, 0f, ref x, 0f, ref x);
 
     // y += a0 x0 + a1 x1 + a2 x2 + a3 x3 over n values.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void AddFourScaled(ref float y, float a0, ref float x0, float a1, ref float x1, float a2, ref float x2, float a3, ref float x3, int n)
-    {
-        int j = 0;
-        if (Vector512.IsHardwareAccelerated)
-        {
-            Vector512<float> v0 = Vector512.Create(a0), v1 = Vector512.Create(a1), v2 = Vector512.Create(a2), v3 = Vector512.Create(a3);
-            for (; j <= n - Vector512<float>.Count; j += Vector512<float>.Count)
-            {
-                Vector512<float> r = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref x0, (nuint)j), v0, Vector512.LoadUnsafe(ref y, (nuint)j));
-                r = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref x1, (nuint)j), v1, r);
-                r = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref x2, (nuint)j), v2, r);
-                Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref x3, (nuint)j), v3, r).StoreUnsafe(ref y, (nuint)j);
-            }
-        }
-        if (Vector256.IsHardwareAccelerated)
-        {
-            Vector256<float> v0 = Vector256.Create(a0), v1 = Vector256.Create(a1), v2 = Vector256.Create(a2), v3 = Vector256.Create(a3);
-            for (; j <= n - Vector256<float>.Count; j += Vector256<float>.Count)
-            {
-                Vector256<float> r = Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref x0, (nuint)j), v0, Vector256.LoadUnsafe(ref y, (nuint)j));
-                r = Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref x1, (nuint)j), v1, r);
-                r = Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref x2, (nuint)j), v2, r);
-                Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref x3, (nuint)j), v3, r).StoreUnsafe(ref y, (nuint)j);
-            }
-        }
-        for (; j < n; j++)
-        {
-            float r = MathF.FusedMultiplyAdd(Unsafe.Add(ref x0, j), a0, Unsafe.Add(ref y, j));
-            r = MathF.FusedMultiplyAdd(Unsafe.Add(ref x1, j), a1, r);
-            r = MathF.FusedMultiplyAdd(Unsafe.Add(ref x2, j), a2, r);
-            Unsafe.Add(ref y, j) = MathF.FusedMultiplyAdd(Unsafe.Add(ref x3, j), a3, r);
-        }
-    }
+    private static void AddFourScaled(ref float y, float a0, ref float x0, float a1, ref float x1, float a2, ref float x2, float a3, ref float x3, int n) =>
+        UpdateRowCore(ref y, n, 1f, scale: false, 4, a0, ref x0, a1, ref x1, a2, ref x2, a3, ref x3);
 
     // The dot products of four rows of n values with x.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

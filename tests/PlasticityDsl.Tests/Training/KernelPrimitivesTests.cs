@@ -146,6 +146,27 @@ public class KernelPrimitivesTests
     }
 
     [Fact]
+    public void Row_updates_are_right_at_every_alignment_of_the_row()
+    {
+        // The 512-bit path aligns its stores to 64 bytes: exercise every start offset of the row within a cache line.
+        foreach (int n in new[] { 32, 33, 47, 70, 100, 784 })
+        {
+            for (int offset = 0; offset < 16; offset++)
+            {
+                float[] buffer = RandomVector(n + 16, n + offset), x = RandomVector(n, 13), y = RandomVector(n, 14);
+                float[] original = buffer.AsSpan(offset, n).ToArray();
+                KernelPrimitives.ScaleAddScaled(buffer.AsSpan(offset, n), 0.5f, 0.3f, x, -0.2f, y);
+                for (int j = 0; j < n; j++)
+                {
+                    Close(0.5 * original[j] + 0.3 * x[j] - 0.2 * y[j], buffer[offset + j], Math.Abs(original[j]) + Math.Abs(x[j]) + Math.Abs(y[j]));
+                }
+                Assert.Equal(RandomVector(n + 16, n + offset).AsSpan(0, offset).ToArray(), buffer.AsSpan(0, offset).ToArray());
+                Assert.Equal(RandomVector(n + 16, n + offset).AsSpan(offset + n).ToArray(), buffer.AsSpan(offset + n).ToArray());
+            }
+        }
+    }
+
+    [Fact]
     public void A_zero_scale_leaves_the_row_alone_and_a_length_mismatch_is_an_error()
     {
         float[] row = RandomVector(33, 8);
