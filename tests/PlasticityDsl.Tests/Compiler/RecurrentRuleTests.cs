@@ -248,20 +248,10 @@ public sealed class RecurrentRuleTests
 
     // Diagnostics: one per mistake, located, in the user's terms.
 
-    private static RuleDiagnostic Single(string text)
-    {
-        CompiledRule compiled = RuleFrontEnd.Compile("recurrent", text);
-        Assert.False(compiled.Succeeded, "the rule should not compile");
-        RuleDiagnostic diagnostic = Assert.Single(compiled.Diagnostics);
-        ParserTests.AssertConsistent(diagnostic.Span, text);
-        return diagnostic;
-    }
+    private static RuleDiagnostic Single(string text) => ShapeCheckerTests.Single(text, "recurrent");
 
-    private static void AssertAt(RuleDiagnostic d, string text, string covered, int line, int column)
-    {
-        Assert.Equal((line, column), (d.Span.StartLine, d.Span.StartColumn));
-        Assert.Equal(covered, text.Substring(d.Span.Start, d.Span.Length));
-    }
+    private static void AssertAt(RuleDiagnostic d, string text, string covered, int line, int column) =>
+        ShapeCheckerTests.AssertAt(d, text, covered, line, column);
 
     [Fact]
     public void A_wrong_target_shape_names_the_recurrent_dimensions()

@@ -7,7 +7,8 @@ namespace PlasticityDsl.Tests.Compiler;
 /// user's terms and the span of the construct at fault (for a binary operator, the operator).</summary>
 public sealed class ShapeCheckerTests
 {
-    private static RuleDiagnostic Single(string text, string stem = "shapes")
+    /// <summary>The one diagnostic of a rule that must not compile, with a span consistent with the text.</summary>
+    internal static RuleDiagnostic Single(string text, string stem = "shapes")
     {
         CompiledRule compiled = RuleFrontEnd.Compile(stem, text);
         Assert.False(compiled.Succeeded, "the rule should not compile");
@@ -17,7 +18,7 @@ public sealed class ShapeCheckerTests
         return diagnostic;
     }
 
-    private static void AssertAt(RuleDiagnostic d, string text, string covered, int line, int column)
+    internal static void AssertAt(RuleDiagnostic d, string text, string covered, int line, int column)
     {
         Assert.Equal((line, column), (d.Span.StartLine, d.Span.StartColumn));
         Assert.Equal(covered, text.Substring(d.Span.Start, d.Span.Length));
