@@ -18,6 +18,10 @@ internal static class AtomicFile
         {
             using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write))
                 write(stream);
+            // On disk before the rename, so that a crash cannot leave the new name on empty or partial contents.
+            // A second handle, because writers (zip, StreamWriter) close the stream they are given.
+            using (var written = new FileStream(temp, FileMode.Open, FileAccess.ReadWrite))
+                written.Flush(flushToDisk: true);
             File.Move(temp, fullPath, overwrite: true);
         }
         catch

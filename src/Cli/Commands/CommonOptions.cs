@@ -20,6 +20,17 @@ internal static class CommonOptions
 
     public static Option<string> Activation() => new("--activation") { Description = "hidden activation: softplus (beta=10), relu, tanh, elu", DefaultValueFactory = _ => "softplus" };
 
+    public static Option<string> Feedback() => new("--feedback")
+    {
+        Description = "sym: errors travel down through W (backprop); fa: through fixed random B, Xavier-initialized independently of W (feedback alignment), plastic if the rule has dB",
+        DefaultValueFactory = _ => "sym",
+    };
+
+    public static FeedbackMode ParseFeedback(string text) =>
+        FeedbackModes.Names.Contains(text)
+            ? FeedbackModes.Parse(text)
+            : throw new UsageException($"--feedback: `{text}` is not one of {string.Join(", ", FeedbackModes.Names)}");
+
     public static Option<string> Order() => new("--order") { Description = "file: training images in file order from the first; shuffle: a seeded permutation", DefaultValueFactory = _ => "shuffle" };
 
     public static IReadOnlyList<int> ParseLayers(string text)

@@ -16,7 +16,7 @@ internal static class GridCommand
 {
     public sealed record GridPoint(IReadOnlyDictionary<string, float> Theta, double ValidationAccuracyMean, double CiLower, double CiUpper, IReadOnlyList<double> PerSeed);
 
-    public sealed record GridReport(string Rule, IReadOnlyList<int> Layers, int Samples, int Seeds, string Init, string SelectedOn, IReadOnlyList<GridPoint> Points, GridPoint Best);
+    public sealed record GridReport(string Rule, IReadOnlyList<int> Layers, int Samples, int Seeds, string Init, string Feedback, string SelectedOn, IReadOnlyList<GridPoint> Points, GridPoint Best);
 
     public static Command Create()
     {
@@ -27,27 +27,30 @@ internal static class GridCommand
         var seeds = new Option<int>("--seeds") { Description = "seeds per configuration", DefaultValueFactory = _ => 3 };
         var init = new Option<string>("--init") { Description = "xavier or naive", DefaultValueFactory = _ => "xavier" };
         var activation = CommonOptions.Activation();
+        var feedback = CommonOptions.Feedback();
         var output = new Option<string?>("--out") { Description = "write every configuration's score as JSON" };
         var data = CommonOptions.Data();
-        var command = new Command("grid", "Grid-search a rule's coefficients on the validation split.") { rule, axes, layers, samples, seeds, init, activation, output, data };
+        var command = new Command("grid", "Grid-search a rule's coefficients on the validation split.") { rule, axes, layers, samples, seeds, init, activation, feedback, output, data };
         command.SetAction(result => CliErrors.Guard(() =>
         {
             IPlasticityRule plasticityRule = CommonOptions.Rule(result.GetValue(rule)!);
             IReadOnlyList<int> layerSizes = CommonOptions.ParseLayers(result.GetValue(layers)!);
+            FeedbackMode feedbackMode = CommonOptions.ParseFeedback(result.GetValue(feedback)!);
+            FeedbackModes.CheckRule(feedbackMode, plasticityRule);
             List<float[]> grid = Expand(result.GetValue(axes)!, plasticityRule);
             int sampleCount = result.GetValue(samples);
             var arms = grid.Select(theta => new Arm(Label(theta, plasticityRule), plasticityRule, theta)).ToArray();
             var options = new SweepOptions(result.GetValue(seeds), sampleCount, sampleCount, 1000, result.GetValue(init)!, result.GetValue(activation)!, SampleOrder.Shuffle, Environment.ProcessorCount);
             (Dataset train, _) = MnistData.Load(DataLocator.EnsureMnist(result.GetValue(data), Console.Error.WriteLine));
             Console.Error.WriteLine($"grid: {arms.Length} configurations × {options.Seeds} seeds of {plasticityRule.Name}, {sampleCount} samples each, scored on the validation split");
-            IReadOnlyList<ArmSummary> summaries = SeedSweep.Run(new[] { new Comparison("grid", layerSizes, arms) }, options,
+            IReadOnlyList<ArmSummary> summaries = SeedSweep.Run(new[] { new Comparison("grid", layerSizes, arms, Feedback: feedbackMode) }, options,
                 MnistData.TrainingSplit(train), MnistData.ValidationSplit(train), Console.Error.WriteLine);
             var points = summaries.Select(s => new GridPoint(s.Theta, s.FinalAccuracyMean, s.FinalAccuracyLower, s.FinalAccuracyUpper, s.FinalAccuracyPerSeed))
                 .OrderByDescending(p => p.ValidationAccuracyMean).ToArray();
             foreach (GridPoint p in points) Console.WriteLine($"{string.Join(" ", p.Theta.Select(t => $"{t.Key}={t.Value:G4}"))}\tvalidation {p.ValidationAccuracyMean:P2} [{p.CiLower:P2}, {p.CiUpper:P2}]");
             if (result.GetValue(output) is { } path)
             {
-                ResultsWriter.WriteJson(path, new GridReport(plasticityRule.Name, layerSizes, sampleCount, options.Seeds, options.Init,
+                ResultsWriter.WriteJson(path, new GridReport(plasticityRule.Name, layerSizes, sampleCount, options.Seeds, options.Init, FeedbackModes.Name(feedbackMode),
                     $"MNIST train[{train.Count - MnistData.ValidationSize}, {train.Count})", points, points[0]));
             }
 

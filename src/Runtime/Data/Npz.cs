@@ -16,6 +16,8 @@ public static partial class Npz
     /// Writes each array as entry "Name.npy" (npy 1.0, '&lt;f4', C order) into an uncompressed zip,
     /// atomically: <paramref name="path"/> is replaced only once the archive is complete.
     /// </summary>
+    private static readonly DateTimeOffset ZipEpoch = new(1980, 1, 1, 0, 0, 0, TimeSpan.Zero);
+
     public static void Write(string path, IReadOnlyList<(string Name, float[] Data, int Rows, int Cols)> arrays)
     {
         ArgumentNullException.ThrowIfNull(arrays);
@@ -35,8 +37,10 @@ public static partial class Npz
             foreach (var (name, data, rows, cols) in arrays)
             {
                 // Weights barely compress, and np.savez stores uncompressed too.
-                using Stream entry = zip.CreateEntry(name + ".npy", CompressionLevel.NoCompression).Open();
-                WriteNpy(entry, data, rows, cols);
+                ZipArchiveEntry entry = zip.CreateEntry(name + ".npy", CompressionLevel.NoCompression);
+                entry.LastWriteTime = ZipEpoch; // the same arrays give the same bytes
+                using Stream contents = entry.Open();
+                WriteNpy(contents, data, rows, cols);
             }
         });
     }

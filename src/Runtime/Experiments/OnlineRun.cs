@@ -19,7 +19,8 @@ public sealed record RunSpec(
     int Samples,
     SampleOrder Order,
     ulong Seed,
-    int EvalEvery)
+    int EvalEvery,
+    FeedbackMode Feedback = FeedbackMode.Symmetric)
 {
     /// <summary>t0..t9; a rule's named parameters follow them in θ.</summary>
     public const int CoefficientCount = 10;
@@ -49,19 +50,49 @@ public sealed record RunResult(
     IReadOnlyList<CurvePoint> Curve,
     string? Divergence = null);
 
+/// <summary>How <see cref="OnlineRun.Run"/> reports and persists a run; every member is optional.</summary>
+public sealed record RunOptions
+{
+    /// <summary>Called with the samples done after every evaluation.</summary>
+    public Action<int>? Progress { get; init; }
+
+    /// <summary>false: a divergence throws <see cref="TrainingDivergedException"/> (a single run stops with the
+    /// error); true: it ends the run and is recorded in the result (sweeps go on).</summary>
+    public bool ContinueOnDivergence { get; init; }
+
+    /// <summary>Called at every evaluation point (0 included) with the samples done and the learner, whose last
+    /// forward pass it may overwrite: the place for instruments that track the network during training.</summary>
+    public Action<int, OnlineLearner>? Observe { get; init; }
+
+    /// <summary>If set, a checkpoint is written there (atomically) at every evaluation point.</summary>
+    public string? CheckpointDirectory { get; init; }
+
+    /// <summary>If set, the run continues from this checkpoint instead of starting at sample 0.</summary>
+    public RunCheckpoint? ResumeFrom { get; init; }
+}
+
 /// <summary>
 /// One online run: batch size 1, test accuracy measured every <see cref="RunSpec.EvalEvery"/> samples (and
 /// before the first). The clock covers the training steps only, never evaluation.
 /// </summary>
 public static class OnlineRun
 {
-    public static Mlp CreateNetwork(RunSpec spec)
+    /// <summary>The network of <paramref name="spec"/>: W drawn from the seed, or read from a .npz with W1…WL (and B1…BL
+    /// if it has them; otherwise separate feedback is drawn from the seed); or, to resume, as <paramref name="resumeFrom"/> left it.</summary>
+    public static Mlp CreateNetwork(RunSpec spec, RunCheckpoint? resumeFrom = null)
     {
         spec.Validate();
-        var network = new Mlp(spec.Layers.ToArray(), Runtime.Activation.Parse(spec.Activation));
-        if (spec.Init.EndsWith(".npz", StringComparison.OrdinalIgnoreCase))
+        var network = new Mlp(spec.Layers.ToArray(), Runtime.Activation.Parse(spec.Activation), spec.Feedback);
+        if (resumeFrom is not null)
         {
-            network.LoadWeights(WeightFiles.Read(spec.Init, network));
+            resumeFrom.Restore(network);
+        }
+        else if (spec.Init.EndsWith(".npz", StringComparison.OrdinalIgnoreCase))
+        {
+            if (!WeightFiles.Load(spec.Init, network))
+            {
+                network.InitializeFeedback(spec.Seed);
+            }
         }
         else
         {
@@ -71,7 +102,8 @@ public static class OnlineRun
         return network;
     }
 
-    /// <summary>The training sample indices, drawn once: file order from the first, or a seeded permutation.</summary>
+    /// <summary>The training sample indices, drawn once: file order from the first, or a seeded permutation.
+    /// The first n indices do not depend on <paramref name="samples"/>, so a run extended or resumed sees the same prefix.</summary>
     public static int[] SampleIndices(int available, int samples, SampleOrder order, ulong seed)
     {
         var indices = new int[samples];
@@ -101,18 +133,46 @@ public static class OnlineRun
     /// <summary>Accuracy of guessing among the ten classes; what a diverged run scores.</summary>
     public const double ChanceAccuracy = 0.1;
 
-    /// <param name="continueOnDivergence">false: a divergence throws <see cref="TrainingDivergedException"/>
-    /// (a single run stops with the error); true: it ends the run and is recorded in the result (sweeps go on).</param>
+    /// <summary>Trains <paramref name="network"/> (from <see cref="CreateNetwork"/>; given the checkpoint when resuming)
+    /// to <see cref="RunSpec.Samples"/> samples in all.</summary>
     public static RunResult Run(RunSpec spec, IPlasticityRule rule, Mlp network, Dataset train, Dataset test,
-        Action<int>? progress = null, bool continueOnDivergence = false, CancellationToken cancellationToken = default)
+        RunOptions? options = null, CancellationToken cancellationToken = default)
     {
         spec.Validate();
+        options ??= new RunOptions();
         float[] theta = spec.Theta.ToArray();
         var learner = new OnlineLearner(network, rule);
         int[] order = SampleIndices(train.Count, spec.Samples, spec.Order, spec.Seed);
-        var curve = new List<CurvePoint> { new(0, learner.Accuracy(test.Images, test.Labels, test.Count)) };
+        var curve = new List<CurvePoint>();
         var clock = new Stopwatch();
-        for (int done = 0; done < spec.Samples;)
+        double trainingSecondsBefore = 0;
+        int done = 0;
+        if (options.ResumeFrom is { } checkpoint)
+        {
+            checkpoint.CheckResumable(spec, rule);
+            done = checkpoint.Samples;
+            learner.StepCount = done;
+            curve.AddRange(checkpoint.Curve);
+            trainingSecondsBefore = checkpoint.TrainingSeconds;
+        }
+        else
+        {
+            Evaluate(0);
+        }
+
+        double SamplesPerSecond() => done / Math.Max(trainingSecondsBefore + clock.Elapsed.TotalSeconds, 1e-9);
+
+        void Evaluate(int samples)
+        {
+            curve.Add(new CurvePoint(samples, learner.Accuracy(test.Images, test.Labels, test.Count)));
+            options.Observe?.Invoke(samples, learner);
+            if (options.CheckpointDirectory is { } directory)
+            {
+                RunCheckpoint.Write(directory, spec, rule, network, samples, curve, trainingSecondsBefore + clock.Elapsed.TotalSeconds);
+            }
+        }
+
+        while (done < spec.Samples)
         {
             cancellationToken.ThrowIfCancellationRequested();
             int until = Math.Min(spec.Samples, done + spec.EvalEvery);
@@ -125,18 +185,18 @@ public static class OnlineRun
                     learner.Step(train.Image(index), train.Labels[index], rule, theta);
                 }
             }
-            catch (TrainingDivergedException ex) when (continueOnDivergence)
+            catch (TrainingDivergedException ex) when (options.ContinueOnDivergence)
             {
                 // Scored at chance from here on: a diverged network predicts nothing.
                 clock.Stop();
-                return new RunResult(rule.Name, spec.Seed, ChanceAccuracy, done / Math.Max(clock.Elapsed.TotalSeconds, 1e-9), curve, ex.Message);
+                return new RunResult(rule.Name, spec.Seed, ChanceAccuracy, SamplesPerSecond(), curve, ex.Message);
             }
 
             clock.Stop();
-            curve.Add(new CurvePoint(done, learner.Accuracy(test.Images, test.Labels, test.Count)));
-            progress?.Invoke(done);
+            Evaluate(done);
+            options.Progress?.Invoke(done);
         }
 
-        return new RunResult(rule.Name, spec.Seed, curve[^1].TestAccuracy, spec.Samples / Math.Max(clock.Elapsed.TotalSeconds, 1e-9), curve);
+        return new RunResult(rule.Name, spec.Seed, curve[^1].TestAccuracy, SamplesPerSecond(), curve);
     }
 }

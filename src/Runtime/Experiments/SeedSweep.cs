@@ -6,8 +6,10 @@ namespace PlasticityDsl.Runtime.Experiments;
 /// <summary>A rule with its coefficients: one curve of a comparison.</summary>
 public sealed record Arm(string Label, IPlasticityRule Rule, IReadOnlyList<float> Theta);
 
-/// <summary>One panel of a figure: the same network trained by each arm, over the same seeds.</summary>
-public sealed record Comparison(string Panel, IReadOnlyList<int> Layers, IReadOnlyList<Arm> Arms);
+/// <summary>One panel of a figure: the same network trained by each arm, over the same seeds. <paramref name="Init"/>
+/// overrides the sweep's initialization for this panel.</summary>
+public sealed record Comparison(string Panel, IReadOnlyList<int> Layers, IReadOnlyList<Arm> Arms,
+    string? Init = null, FeedbackMode Feedback = FeedbackMode.Symmetric);
 
 public sealed record SweepOptions(int Seeds, int Samples, int EvalEvery, ulong FirstSeed, string Init, string Activation, SampleOrder Order, int Parallelism)
 {
@@ -39,8 +41,10 @@ public static class SeedSweep
     public const double ConfidenceLevel = 0.98;
     public const int BootstrapResamples = 500;
 
+    /// <param name="observe">Called at every evaluation point of every run, from that run's thread (instruments).</param>
     public static IReadOnlyList<ArmSummary> Run(IReadOnlyList<Comparison> comparisons, SweepOptions options, Dataset train, Dataset test,
-        Action<string>? log = null, CancellationToken cancellationToken = default)
+        Action<string>? log = null, CancellationToken cancellationToken = default,
+        Action<Comparison, Arm, ulong, int, OnlineLearner>? observe = null)
     {
         var jobs = (from c in comparisons from a in c.Arms from s in options.SeedValues select (Comparison: c, Arm: a, Seed: s)).ToArray();
         var results = new RunResult[jobs.Length];
@@ -48,8 +52,14 @@ public static class SeedSweep
         Parallel.For(0, jobs.Length, new ParallelOptions { MaxDegreeOfParallelism = options.Parallelism, CancellationToken = cancellationToken }, i =>
         {
             var (comparison, arm, seed) = jobs[i];
-            var spec = new RunSpec(comparison.Layers, options.Activation, options.Init, arm.Theta, options.Samples, options.Order, seed, options.EvalEvery);
-            results[i] = OnlineRun.Run(spec, arm.Rule, OnlineRun.CreateNetwork(spec), train, test, continueOnDivergence: true, cancellationToken: cancellationToken);
+            var spec = new RunSpec(comparison.Layers, options.Activation, comparison.Init ?? options.Init, arm.Theta, options.Samples, options.Order, seed,
+                options.EvalEvery, comparison.Feedback);
+            var runOptions = new RunOptions
+            {
+                ContinueOnDivergence = true,
+                Observe = observe is null ? null : (samples, learner) => observe(comparison, arm, seed, samples, learner),
+            };
+            results[i] = OnlineRun.Run(spec, arm.Rule, OnlineRun.CreateNetwork(spec), train, test, runOptions, cancellationToken);
             int done = Interlocked.Increment(ref finished);
             string outcome = results[i].Divergence ?? $"accuracy {results[i].FinalTestAccuracy:P2}, {results[i].SamplesPerSecond:F0} samples/s";
             log?.Invoke($"[{done}/{jobs.Length}] {comparison.Panel} {arm.Label} seed {seed}: {outcome}");

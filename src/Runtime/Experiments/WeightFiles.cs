@@ -2,7 +2,10 @@ using PlasticityDsl.Runtime.Data;
 
 namespace PlasticityDsl.Runtime.Experiments;
 
-/// <summary>Network weights as numpy .npz archives: arrays W1…WL, float32, shape n_l × n_(l-1).</summary>
+/// <summary>
+/// Network weights as numpy .npz archives: arrays W1…WL and, for a network with separate feedback, B1…BL; float32,
+/// shape n_l × n_(l-1).
+/// </summary>
 public static class WeightFiles
 {
     public static void Write(string path, Mlp network)
@@ -12,23 +15,42 @@ public static class WeightFiles
         {
             arrays.Add(("W" + (l + 1), network.Weights[l], network.LayerSizes[l + 1], network.LayerSizes[l]));
         }
+        for (int l = 0; l < network.Feedback.Length; l++)
+        {
+            arrays.Add(("B" + (l + 1), network.Feedback[l], network.LayerSizes[l + 1], network.LayerSizes[l]));
+        }
 
         Npz.Write(path, arrays);
     }
 
-    /// <summary>Reads W1…WL for <paramref name="shape"/>'s layer sizes; a missing array or a wrong shape is a
-    /// <see cref="DataFileException"/> naming the array.</summary>
-    public static IReadOnlyList<float[]> Read(string path, Mlp shape)
+    /// <summary>
+    /// Loads W1…WL into <paramref name="network"/> and, if it has separate feedback and the file holds B1…BL, those too.
+    /// Returns whether B was loaded. A missing W, a partial set of B arrays or a wrong shape is a
+    /// <see cref="DataFileException"/> naming the array.
+    /// </summary>
+    public static bool Load(string path, Mlp network)
     {
         IReadOnlyDictionary<string, (float[] Data, int Rows, int Cols)> arrays = Npz.Read(path);
-        var weights = new List<float[]>();
+        network.LoadWeights(Matrices(path, arrays, network, "W"));
+        if (!network.HasSeparateFeedback || !arrays.Keys.Any(k => k.StartsWith('B')))
+        {
+            return false;
+        }
+
+        network.LoadFeedback(Matrices(path, arrays, network, "B"));
+        return true;
+    }
+
+    private static List<float[]> Matrices(string path, IReadOnlyDictionary<string, (float[] Data, int Rows, int Cols)> arrays, Mlp shape, string symbol)
+    {
+        var matrices = new List<float[]>();
         for (int l = 0; l < shape.LayerCount; l++)
         {
-            string name = "W" + (l + 1);
+            string name = symbol + (l + 1);
             int rows = shape.LayerSizes[l + 1], columns = shape.LayerSizes[l];
             if (!arrays.TryGetValue(name, out var array))
             {
-                throw new DataFileException(path, $"has no array {name} (expected W1…W{shape.LayerCount} for layers {string.Join(",", shape.LayerSizes)})");
+                throw new DataFileException(path, $"has no array {name} (expected {symbol}1…{symbol}{shape.LayerCount} for layers {string.Join(",", shape.LayerSizes)})");
             }
 
             if (array.Rows != rows || array.Cols != columns)
@@ -36,9 +58,9 @@ public static class WeightFiles
                 throw new DataFileException(path, $"array {name} has shape ({array.Rows}, {array.Cols}) but layer {l + 1} needs ({rows}, {columns})");
             }
 
-            weights.Add(array.Data);
+            matrices.Add(array.Data);
         }
 
-        return weights;
+        return matrices;
     }
 }

@@ -13,7 +13,7 @@ public static class ResultsWriter
 {
     /// <summary>
     /// The options behind <see cref="WriteJson{T}"/> and <see cref="ReadJson{T}"/>: indented, C# property names
-    /// written in snake_case (<c>FinalTestAccuracy</c> → <c>final_test_accuracy</c>), dictionary keys kept as given.
+    /// written in snake_case (<c>FinalTestAccuracy</c> → <c>final_test_accuracy</c>), enums as snake_case names, dictionary keys kept as given.
     /// NaN and ±Infinity are written as the strings "NaN", "Infinity", "-Infinity" rather than failing,
     /// so a diverged run still gets its results file.
     /// </summary>
@@ -74,6 +74,7 @@ public static class ResultsWriter
             NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
             // Results are files for people and scripts, not HTML: keep rule text such as y_<l-1>' readable.
             Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+            Converters = { new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower) },
         };
         options.MakeReadOnly(populateMissingResolver: true);
         return options;

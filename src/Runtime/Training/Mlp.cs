@@ -4,6 +4,8 @@ namespace PlasticityDsl.Runtime;
 /// A bias-free multilayer perceptron n_0-n_1-…-n_L: hidden layers y_l = σ(W_l y_(l−1)), output y_L = softmax(W_L y_(L−1)).
 /// <see cref="Weights"/>[l − 1] is W_l, row-major n_l × n_(l−1). The arrays are fixed at construction; their
 /// contents change in place (training, <see cref="LoadWeights"/>, <see cref="Initialize(InitScheme, ulong)"/>).
+/// With <see cref="FeedbackMode.Random"/> the network also has feedback weights B_1 … B_L (<see cref="Feedback"/>),
+/// which carry errors down in place of W.
 /// </summary>
 public sealed class Mlp
 {
@@ -15,7 +17,8 @@ public sealed class Mlp
     }
 
     /// <summary>A network with layer sizes n_0 … n_L (at least two entries, each ≥ 1); weights start at zero.</summary>
-    public Mlp(ReadOnlySpan<int> layerSizes, Activation activation)
+    /// <param name="feedback">Whether errors travel down through W (backprop) or through separate matrices B.</param>
+    public Mlp(ReadOnlySpan<int> layerSizes, Activation activation, FeedbackMode feedback = FeedbackMode.Symmetric)
     {
         ArgumentNullException.ThrowIfNull(activation);
         if (layerSizes.Length < 2)
@@ -49,6 +52,8 @@ public sealed class Mlp
             total += count;
         }
         ParameterCount = total;
+        FeedbackMode = feedback;
+        Feedback = feedback == FeedbackMode.Symmetric ? [] : Weights.Select(w => new float[w.Length]).ToArray();
     }
 
     /// <summary>n_0 … n_L.</summary>
@@ -69,42 +74,83 @@ public sealed class Mlp
     /// <summary>W_1 … W_L: <c>Weights[l - 1]</c> is W_l, row-major <c>LayerSizes[l]</c> × <c>LayerSizes[l - 1]</c>.</summary>
     public float[][] Weights { get; }
 
-    /// <summary>Total number of weights.</summary>
+    /// <summary>How errors travel down: through W (backprop) or through <see cref="Feedback"/>.</summary>
+    public FeedbackMode FeedbackMode { get; }
+
+    /// <summary>Whether the network has feedback weights B of its own.</summary>
+    public bool HasSeparateFeedback => FeedbackMode != FeedbackMode.Symmetric;
+
+    /// <summary>B_1 … B_L in W's shapes (<c>Feedback[l - 1]</c> is B_l); empty with <see cref="FeedbackMode.Symmetric"/>.</summary>
+    public float[][] Feedback { get; }
+
+    /// <summary>Total number of forward weights (B not counted).</summary>
     public long ParameterCount { get; }
 
-    /// <summary>Draws every W_l (l = 1 … L, in order) from a fresh generator seeded with <paramref name="seed"/>.</summary>
-    public void Initialize(InitScheme scheme, ulong seed) => Initialize(scheme, new DeterministicRandom(seed));
-
-    /// <summary>Draws every W_l (l = 1 … L, in order) from <paramref name="random"/>, advancing it.</summary>
-    public void Initialize(InitScheme scheme, DeterministicRandom random)
+    /// <summary>
+    /// Draws every W_l (l = 1 … L, in order) from a fresh generator seeded with <paramref name="seed"/>, then, with
+    /// separate feedback, every B_l Xavier-uniform from another stream of the same seed (<see cref="InitializeFeedback"/>).
+    /// W does not depend on the feedback mode, so backprop and feedback alignment runs of one seed start from the same W.
+    /// </summary>
+    public void Initialize(InitScheme scheme, ulong seed)
     {
-        ArgumentNullException.ThrowIfNull(random);
+        var random = new DeterministicRandom(seed);
         for (int l = 1; l <= LayerCount; l++)
         {
             Initialization.Fill(Weights[l - 1], _sizes[l], _sizes[l - 1], scheme, random);
         }
+        InitializeFeedback(seed);
+    }
+
+    /// <summary>Draws every B_l Xavier-uniform (fixed random feedback, as the predecessor's code), independently of W;
+    /// nothing to do with symmetric feedback.</summary>
+    public void InitializeFeedback(ulong seed)
+    {
+        var random = new DeterministicRandom(seed ^ FeedbackStream);
+        for (int l = 1; l <= Feedback.Length; l++)
+        {
+            Initialization.XavierUniform(Feedback[l - 1], _sizes[l], _sizes[l - 1], random);
+        }
+    }
+
+    private const ulong FeedbackStream = 0xFEEDBAC4_00000000UL;
+
+    /// <summary>Copies <paramref name="feedback"/> (B_1 … B_L, W's shapes) into <see cref="Feedback"/>.</summary>
+    public void LoadFeedback(IReadOnlyList<float[]> feedback)
+    {
+        ArgumentNullException.ThrowIfNull(feedback);
+        if (!HasSeparateFeedback)
+        {
+            throw new InvalidOperationException($"{this} has symmetric feedback (B is W); it has no B to load.");
+        }
+        CopyChecked(feedback, Feedback, "B", nameof(feedback));
     }
 
     /// <summary>Copies <paramref name="weights"/> (W_1 … W_L, same shapes) into <see cref="Weights"/>.</summary>
     public void LoadWeights(IReadOnlyList<float[]> weights)
     {
         ArgumentNullException.ThrowIfNull(weights);
-        if (weights.Count != LayerCount)
+        CopyChecked(weights, Weights, "W", nameof(weights));
+    }
+
+    // Checks every source matrix before copying any, so that a bad list leaves the network unchanged.
+    private void CopyChecked(IReadOnlyList<float[]> source, float[][] destination, string symbol, string parameter)
+    {
+        if (source.Count != LayerCount)
         {
-            throw new ArgumentException($"expected {LayerCount} weight matrices for {this}, got {weights.Count}.", nameof(weights));
+            throw new ArgumentException($"expected {LayerCount} {symbol} matrices for {this}, got {source.Count}.", parameter);
         }
         for (int l = 1; l <= LayerCount; l++)
         {
-            var source = weights[l - 1] ?? throw new ArgumentException($"W_{l} is null.", nameof(weights));
-            if (source.Length != Weights[l - 1].Length)
+            var matrix = source[l - 1] ?? throw new ArgumentException($"{symbol}_{l} is null.", parameter);
+            if (matrix.Length != destination[l - 1].Length)
             {
                 throw new ArgumentException(
-                    $"W_{l} must hold {_sizes[l]}×{_sizes[l - 1]} = {Weights[l - 1].Length} values, got {source.Length}.", nameof(weights));
+                    $"{symbol}_{l} must hold {_sizes[l]}×{_sizes[l - 1]} = {destination[l - 1].Length} values, got {matrix.Length}.", parameter);
             }
         }
         for (int l = 0; l < LayerCount; l++)
         {
-            weights[l].AsSpan().CopyTo(Weights[l]);
+            source[l].AsSpan().CopyTo(destination[l]);
         }
     }
 
@@ -144,11 +190,12 @@ public sealed class Mlp
         }
     }
 
-    /// <summary>A network with the same sizes and activation and a copy of the weights.</summary>
+    /// <summary>A network with the same sizes, activation and feedback mode and a copy of W (and B).</summary>
     public Mlp Clone()
     {
-        var clone = new Mlp(_sizes, Activation);
+        var clone = new Mlp(_sizes, Activation, FeedbackMode);
         clone.LoadWeights(Weights);
+        if (HasSeparateFeedback) clone.LoadFeedback(Feedback);
         return clone;
     }
 
@@ -159,6 +206,43 @@ public sealed class Mlp
         return _sizes.AsSpan().SequenceEqual(other._sizes);
     }
 
-    /// <summary>E.g. "784-170-130-100-70-10 softplus".</summary>
-    public override string ToString() => $"{string.Join("-", _sizes)} {Activation}";
+    /// <summary>E.g. "784-170-130-100-70-10 softplus" (with " fa" for random feedback).</summary>
+    public override string ToString() => $"{string.Join("-", _sizes)} {Activation}{(HasSeparateFeedback ? " " + FeedbackModes.Name(FeedbackMode) : "")}";
+}
+
+/// <summary>How a network's errors travel down to the lower layers.</summary>
+public enum FeedbackMode
+{
+    /// <summary><c>sym</c>: through W itself (B = W at every step): backprop.</summary>
+    Symmetric,
+
+    /// <summary><c>fa</c>: through separate matrices B, Xavier-initialized independently of W (feedback alignment). B stays
+    /// fixed unless the rule has a <c>dB</c> statement, which makes it plastic.</summary>
+    Random,
+}
+
+public static class FeedbackModes
+{
+    /// <summary>The command-line names: sym, fa.</summary>
+    public static IReadOnlyList<string> Names { get; } = ["sym", "fa"];
+
+    public static string Name(FeedbackMode mode) => mode == FeedbackMode.Symmetric ? "sym" : "fa";
+
+    /// <summary>Throws <see cref="ArgumentException"/> if <paramref name="rule"/> reads or updates B but <paramref name="mode"/>
+    /// gives the network no B of its own.</summary>
+    public static void CheckRule(FeedbackMode mode, IPlasticityRule rule)
+    {
+        if (mode == FeedbackMode.Symmetric && (rule.Signals & (RuleSignals.Feedback | RuleSignals.FeedbackUpdate)) != 0)
+        {
+            throw new ArgumentException($"rule '{rule.Name}' reads or updates B, but with sym feedback B is W itself (backprop); give the network separate feedback weights (--feedback fa).");
+        }
+    }
+
+    /// <summary>Parses sym or fa; anything else is an <see cref="ArgumentException"/> listing both.</summary>
+    public static FeedbackMode Parse(string name) => name switch
+    {
+        "sym" => FeedbackMode.Symmetric,
+        "fa" => FeedbackMode.Random,
+        _ => throw new ArgumentException($"feedback `{name}` is not one of sym (backprop), fa (fixed random B; plastic if the rule has dB)."),
+    };
 }

@@ -125,7 +125,8 @@ public sealed class OnlineLearner
 
     /// <summary>
     /// One online step on sample (<paramref name="x"/>, <paramref name="label"/>): forward pass, errors (only those
-    /// <paramref name="rule"/> reads), then W_l += ΔW_l for every layer, all ΔW_l computed from the pre-update state.
+    /// <paramref name="rule"/> reads) carried down through B (W for backprop), then W_l += ΔW_l (and B_l += ΔB_l for
+    /// a rule with dB) for every layer, all computed from the pre-update state.
     /// </summary>
     /// <param name="x">y_0, n_0 values (pixels already scaled to [0, 1]).</param>
     /// <param name="label">The class, 0 … n_L − 1.</param>
@@ -141,10 +142,8 @@ public sealed class OnlineLearner
             throw new ArgumentOutOfRangeException(nameof(label), label, $"label must be in 0 … {_sizes[layers] - 1}.");
         }
         CheckTheta(rule, theta);
-        if ((rule.Signals & (RuleSignals.Feedback | RuleSignals.FeedbackUpdate)) != 0)
-        {
-            throw new ArgumentException($"rule '{rule.Name}' reads or updates B, but this network's feedback is W itself (backprop); separate feedback weights come with feedback alignment.", nameof(rule));
-        }
+        FeedbackModes.CheckRule(Network.FeedbackMode, rule);
+        bool separateFeedback = Network.HasSeparateFeedback;
 
         RuleSignals signals = rule.Signals;
         bool postError = (signals & RuleSignals.PostError) != 0;
@@ -173,18 +172,24 @@ public sealed class OnlineLearner
 
         _stepCount++;
         float[][] weights = Network.Weights;
+        bool plasticFeedback = (signals & RuleSignals.FeedbackUpdate) != 0;
         for (int l = 1; l <= layers; l++)
         {
-            // All signals were computed above from the pre-update weights and the kernel of layer l reads only W_l,
-            // so updating layer by layer in place equals computing every ΔW_l first and then adding them.
+            // All signals were computed above from the pre-update weights and the kernel of layer l reads only W_l
+            // and B_l, so updating layer by layer in place equals computing every ΔW_l (ΔB_l) first and then adding them.
             Span<float> w = weights[l - 1];
-            var layer = new LayerSignals(w, default, _sizes[l], _sizes[l - 1], _y[l], _y[l - 1], _z[l],
+            Span<float> b = separateFeedback ? Network.Feedback[l - 1] : default;
+            var layer = new LayerSignals(w, b, _sizes[l], _sizes[l - 1], _y[l], _y[l - 1], _z[l],
                 postError ? _e[l] : default, preError ? _e[l - 1] : default, Network.Activation);
             int need = EnsureScratch(rule, l);
             rule.Apply(in layer, theta, _scratch[l - 1].AsSpan(0, need));
             if (!KernelPrimitives.AllFinite(w))
             {
                 throw new TrainingDivergedException(l, _stepCount);
+            }
+            if (plasticFeedback && !KernelPrimitives.AllFinite(b))
+            {
+                throw new TrainingDivergedException(l, _stepCount, matrix: "B");
             }
         }
     }
@@ -270,24 +275,25 @@ public sealed class OnlineLearner
     private void ComputeErrors(int label, bool inputError)
     {
         int layers = LayerCount;
-        float[][] weights = Network.Weights;
+        // Errors travel down through B: W itself for backprop, the separate feedback weights for feedback alignment.
+        float[][] feedback = Network.HasSeparateFeedback ? Network.Feedback : Network.Weights;
         Activation activation = Network.Activation;
         // e_L = y_L − onehot(label)
         _y[layers].AsSpan().CopyTo(_e[layers]);
         _e[layers][label] -= 1f;
-        // e_l = (W_(l+1)ᵀ e_(l+1)) ⊙ σ'(z_l), l = L−1 … 1
+        // e_l = (B_(l+1)ᵀ e_(l+1)) ⊙ σ'(z_l), l = L−1 … 1
         for (int l = layers - 1; l >= 1; l--)
         {
             Span<float> e = _e[l];
-            KernelPrimitives.MultiplyTransposedVector(weights[l], _sizes[l + 1], _sizes[l], _e[l + 1], e);
+            KernelPrimitives.MultiplyTransposedVector(feedback[l], _sizes[l + 1], _sizes[l], _e[l + 1], e);
             Span<float> derivative = _derivative.AsSpan(0, _sizes[l]);
             activation.Derivative(_z[l], derivative);
             TensorPrimitives.Multiply(e, derivative, e);
         }
-        // e_0 = W_1ᵀ e_1 (the input has no nonlinearity)
+        // e_0 = B_1ᵀ e_1 (the input has no nonlinearity)
         if (inputError)
         {
-            KernelPrimitives.MultiplyTransposedVector(weights[0], _sizes[1], _sizes[0], _e[1], _e[0]);
+            KernelPrimitives.MultiplyTransposedVector(feedback[0], _sizes[1], _sizes[0], _e[1], _e[0]);
         }
     }
 

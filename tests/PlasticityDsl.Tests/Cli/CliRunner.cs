@@ -9,6 +9,21 @@ internal static class CliRunner
 
     public static Outcome Run(string workingDirectory, params string[] args)
     {
+        using Process process = Start(workingDirectory, args);
+        Task<string> output = process.StandardOutput.ReadToEndAsync();
+        Task<string> error = process.StandardError.ReadToEndAsync();
+        if (!process.WaitForExit(120_000))
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException("plasticity " + string.Join(" ", args) + " did not finish");
+        }
+
+        return new Outcome(process.ExitCode, output.Result, error.Result);
+    }
+
+    /// <summary>Starts <c>plasticity</c> without waiting, with stdout and stderr redirected (read them, or they may fill).</summary>
+    public static Process Start(string workingDirectory, params string[] args)
+    {
         var start = new ProcessStartInfo("dotnet")
         {
             WorkingDirectory = workingDirectory,
@@ -21,16 +36,7 @@ internal static class CliRunner
         // Tests must never reach the network or a user's cache.
         start.Environment.Remove("PLASTICITY_DATA");
         start.Environment["XDG_CACHE_HOME"] = Path.Combine(workingDirectory, "no-cache");
-        using Process process = Process.Start(start)!;
-        Task<string> output = process.StandardOutput.ReadToEndAsync();
-        Task<string> error = process.StandardError.ReadToEndAsync();
-        if (!process.WaitForExit(120_000))
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException("plasticity " + string.Join(" ", args) + " did not finish");
-        }
-
-        return new Outcome(process.ExitCode, output.Result, error.Result);
+        return Process.Start(start)!;
     }
 
     /// <summary>The repository root, found from this source file's location at build time.</summary>

@@ -59,7 +59,7 @@ public sealed class CliTests : IDisposable
     [Fact]
     public void TrainWritesResultsAndLoadableWeights()
     {
-        string data = WriteSyntheticMnist();
+        string data = IdxFiles.WriteSyntheticMnist(_dir.File("mnist"));
         var result = CliRunner.Run(_dir.Path, "train", "--rule", "bp_oja", "--theta", "t0=0.01,t2=0.001", "--layers", "784,20,10",
             "--samples", "200", "--eval-every", "100", "--order", "file", "--seed", "3", "--data", data, "--out", "results.json", "--save-weights", "w.npz");
         Assert.True(result.ExitCode == 0, result.Error);
@@ -69,15 +69,36 @@ public sealed class CliTests : IDisposable
         Assert.True(report.GetProperty("samples_per_second").GetDouble() > 0);
         Assert.Equal(new[] { 0, 100, 200 }, report.GetProperty("curve").EnumerateArray().Select(p => p.GetProperty("samples").GetInt32()));
 
-        var shape = new Mlp([784, 20, 10]);
-        IReadOnlyList<float[]> weights = WeightFiles.Read(_dir.File("w.npz"), shape);
-        Assert.Equal(20 * 784, weights[0].Length);
+        var trained = new Mlp([784, 20, 10]);
+        WeightFiles.Load(_dir.File("w.npz"), trained);
+        Assert.Contains(trained.Weights[0], w => w != 0);
 
         // The saved weights are the trained ones: starting from them with --init reproduces the same network.
         var resumed = CliRunner.Run(_dir.Path, "train", "--rule", "bp", "--theta", "t0=0", "--layers", "784,20,10", "--init", "w.npz",
             "--samples", "1", "--eval-every", "1", "--data", data, "--save-weights", "w2.npz");
         Assert.True(resumed.ExitCode == 0, resumed.Error);
-        Assert.Equal(weights[1], WeightFiles.Read(_dir.File("w2.npz"), shape)[1]);
+        var reloaded = new Mlp([784, 20, 10]);
+        WeightFiles.Load(_dir.File("w2.npz"), reloaded);
+        Assert.Equal(trained.Weights[1], reloaded.Weights[1]);
+    }
+
+    [Fact]
+    public void FeedbackAlignmentTrainsAndSavesB()
+    {
+        string data = IdxFiles.WriteSyntheticMnist(_dir.File("mnist"));
+        var result = CliRunner.Run(_dir.Path, "train", "--rule", "kolen_pollack", "--theta", "t0=0.01,t3=0.001", "--feedback", "fa", "--layers", "784,20,10",
+            "--samples", "50", "--eval-every", "50", "--data", data, "--save-weights", "fa.npz", "--out", "fa.json");
+        Assert.True(result.ExitCode == 0, result.Error);
+        var network = new Mlp([784, 20, 10], Activation.Softplus, FeedbackMode.Random);
+        Assert.True(WeightFiles.Load(_dir.File("fa.npz"), network));
+        Assert.Equal("fa", ResultsWriter.ReadJson<System.Text.Json.JsonElement>(_dir.File("fa.json")).GetProperty("feedback").GetString());
+
+        var symmetric = CliRunner.Run(_dir.Path, "train", "--rule", "kolen_pollack", "--theta", "t0=0.01,t3=0.001", "--data", data);
+        Assert.Equal(1, symmetric.ExitCode);
+        Assert.Contains("--feedback fa", symmetric.Error);
+        var unknown = CliRunner.Run(_dir.Path, "train", "--rule", "bp", "--theta", "t0=0.01", "--feedback", "transpose");
+        Assert.Equal(2, unknown.ExitCode);
+        Assert.Contains("--feedback: `transpose` is not one of sym, fa", unknown.Error);
     }
 
     [Fact]
@@ -91,7 +112,7 @@ public sealed class CliTests : IDisposable
     [Fact]
     public void DivergenceStopsWithLayerAndStep()
     {
-        string data = WriteSyntheticMnist();
+        string data = IdxFiles.WriteSyntheticMnist(_dir.File("mnist"));
         var result = CliRunner.Run(_dir.Path, "train", "--rule", "bp", "--theta", "t0=1e30", "--layers", "784,20,10", "--samples", "50", "--data", data);
         Assert.Equal(1, result.ExitCode);
         Assert.Matches(@"training diverged: W_\d has a non-finite value after step \d+", result.Error);
@@ -100,25 +121,12 @@ public sealed class CliTests : IDisposable
     [Fact]
     public void TruncatedDataFileIsNamed()
     {
-        string data = WriteSyntheticMnist();
+        string data = IdxFiles.WriteSyntheticMnist(_dir.File("mnist"));
         string labels = Path.Combine(data, MnistData.TrainLabelsFile);
         File.WriteAllBytes(labels, File.ReadAllBytes(labels)[..100]);
         var result = CliRunner.Run(_dir.Path, "train", "--rule", "bp", "--theta", "t0=0.01", "--layers", "784,20,10", "--samples", "10", "--data", data);
         Assert.Equal(1, result.ExitCode);
         Assert.Contains(MnistData.TrainLabelsFile, result.Error);
         Assert.DoesNotContain("   at ", result.Error);
-    }
-
-    /// <summary>Enough training images for the 10,000-image validation split, and a small test set.</summary>
-    private string WriteSyntheticMnist()
-    {
-        string directory = _dir.File("mnist");
-        Directory.CreateDirectory(directory);
-        const int train = MnistData.ValidationSize + 200, test = 50;
-        File.WriteAllBytes(Path.Combine(directory, MnistData.TrainImagesFile), IdxFiles.ImageBytes(train));
-        File.WriteAllBytes(Path.Combine(directory, MnistData.TrainLabelsFile), IdxFiles.LabelBytes(Enumerable.Range(0, train).Select(i => (byte)(i % 10)).ToArray()));
-        File.WriteAllBytes(Path.Combine(directory, MnistData.TestImagesFile), IdxFiles.ImageBytes(test));
-        File.WriteAllBytes(Path.Combine(directory, MnistData.TestLabelsFile), IdxFiles.LabelBytes(Enumerable.Range(0, test).Select(i => (byte)(i % 10)).ToArray()));
-        return directory;
     }
 }

@@ -17,7 +17,7 @@ public sealed class CustomRuleCliTests : IDisposable
     [Fact]
     public void Train_compiles_a_custom_rule_file_and_matches_the_built_in_kernel()
     {
-        string data = WriteSyntheticMnist();
+        string data = IdxFiles.WriteSyntheticMnist(_dir.File("mnist"));
         Directory.CreateDirectory(_dir.File("mine"));
         File.WriteAllText(_dir.File(Path.Combine("mine", "my_oja.rule")), "# bp_oja, written by a user\n" + BpOja + "\n");
         string[] common = ["--theta", "t0=0.01,t2=0.001", "--layers", "784,20,10", "--samples", "200", "--eval-every", "100", "--order", "file", "--seed", "3", "--data", data];
@@ -39,7 +39,7 @@ public sealed class CustomRuleCliTests : IDisposable
     [Fact]
     public void An_existing_file_without_the_extension_is_a_rule_file_too()
     {
-        string data = WriteSyntheticMnist();
+        string data = IdxFiles.WriteSyntheticMnist(_dir.File("mnist"));
         File.WriteAllText(_dir.File("my_hebb"), "rule my_hebb\ndW = t1*y_l*y_<l-1>' - t3*W\n");
         var result = CliRunner.Run(_dir.Path, "train", "--rule", "my_hebb", "--theta", "t1=0.001,t3=0.01", "--layers", "784,10",
             "--samples", "20", "--eval-every", "10", "--data", data);
@@ -101,7 +101,7 @@ public sealed class CustomRuleCliTests : IDisposable
     [Fact]
     public void Grid_accepts_a_rule_file()
     {
-        string data = WriteSyntheticMnist();
+        string data = IdxFiles.WriteSyntheticMnist(_dir.File("mnist"));
         File.WriteAllText(_dir.File("plain_bp.rule"), "dW = -t0*e_l*y_<l-1>'\n");
         var result = CliRunner.Run(_dir.Path, "grid", "--rule", "plain_bp.rule", "--axis", "t0=0.01,0.02", "--layers", "784,10",
             "--samples", "20", "--seeds", "1", "--data", data, "--out", "grid.json");
@@ -109,18 +109,5 @@ public sealed class CustomRuleCliTests : IDisposable
         var report = ResultsWriter.ReadJson<System.Text.Json.JsonElement>(_dir.File("grid.json"));
         Assert.Equal("plain_bp", report.GetProperty("rule").GetString());
         Assert.Equal(2, report.GetProperty("points").GetArrayLength());
-    }
-
-    /// <summary>Enough training images for the 10,000-image validation split, and a small test set.</summary>
-    private string WriteSyntheticMnist()
-    {
-        string directory = _dir.File("mnist");
-        Directory.CreateDirectory(directory);
-        const int train = MnistData.ValidationSize + 200, test = 50;
-        File.WriteAllBytes(Path.Combine(directory, MnistData.TrainImagesFile), IdxFiles.ImageBytes(train));
-        File.WriteAllBytes(Path.Combine(directory, MnistData.TrainLabelsFile), IdxFiles.LabelBytes(IdxFiles.Labels(train)));
-        File.WriteAllBytes(Path.Combine(directory, MnistData.TestImagesFile), IdxFiles.ImageBytes(test));
-        File.WriteAllBytes(Path.Combine(directory, MnistData.TestLabelsFile), IdxFiles.LabelBytes(IdxFiles.Labels(test)));
-        return directory;
     }
 }

@@ -46,4 +46,17 @@ internal static class IdxFiles
             labels[i] = (byte)(i % 10);
         return labels;
     }
+
+    /// <summary>Writes the four MNIST files into <paramref name="directory"/>: enough training images for the
+    /// 10,000-image validation split, and a small test set. Returns the directory.</summary>
+    public static string WriteSyntheticMnist(string directory, int extraTraining = 200, int test = 50)
+    {
+        Directory.CreateDirectory(directory);
+        int train = Runtime.Data.MnistData.ValidationSize + extraTraining;
+        File.WriteAllBytes(Path.Combine(directory, Runtime.Data.MnistData.TrainImagesFile), ImageBytes(train));
+        File.WriteAllBytes(Path.Combine(directory, Runtime.Data.MnistData.TrainLabelsFile), LabelBytes(Labels(train)));
+        File.WriteAllBytes(Path.Combine(directory, Runtime.Data.MnistData.TestImagesFile), ImageBytes(test));
+        File.WriteAllBytes(Path.Combine(directory, Runtime.Data.MnistData.TestLabelsFile), LabelBytes(Labels(test)));
+        return directory;
+    }
 }
