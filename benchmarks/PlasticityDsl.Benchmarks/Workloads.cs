@@ -53,7 +53,7 @@ public static class Workloads
     }
 
     /// <summary>
-    /// θ for each rule: Figure 1's 5-layer values for bp and bp_oja (examples/experiments/fig1.theta.json), small
+    /// θ for each rule: Figure 1's 5-layer values for bp and bp_oja (examples/experiments/theta.json), small
     /// values of the same order for the others, so that kernels applied millions of times to the same signals stay finite.
     /// </summary>
     public static float[] Theta(string rule)

@@ -31,6 +31,10 @@ internal static class CommonOptions
             ? FeedbackModes.Parse(text)
             : throw new UsageException($"--feedback: `{text}` is not one of {string.Join(", ", FeedbackModes.Names)}");
 
+    public static Option<int> Hidden() => new("--hidden") { Description = "hidden units n_h of the recurrent network (delayed-memory task)", DefaultValueFactory = _ => Runtime.Recurrent.RecurrentRunSpec.DefaultHidden };
+
+    public static int CheckHidden(int hidden) => hidden >= 1 ? hidden : throw new UsageException("--hidden must be at least 1");
+
     public static Option<string> Order() => new("--order") { Description = "file: training images in file order from the first; shuffle: a seeded permutation", DefaultValueFactory = _ => "shuffle" };
 
     public static IReadOnlyList<int> ParseLayers(string text)
@@ -79,9 +83,22 @@ internal static class CommonOptions
             ?? throw new UsageException($"--rule: no rule named `{nameOrPath}`; built-in rules: {string.Join(", ", GeneratedRules.All.Select(r => r.Name))}; or give the path of a .rule file");
     }
 
+    /// <summary>A layer rule (<see cref="Rule"/>) or a recurrent one (<see cref="RecurrentRule"/>), whichever <paramref name="nameOrPath"/> names.</summary>
+    public static ICompiledRule AnyRule(string nameOrPath) =>
+        GeneratedRules.Recurrent.FirstOrDefault(r => r.Name == nameOrPath) as ICompiledRule
+        ?? (GeneratedRules.All.Any(r => r.Name == nameOrPath) || !File.Exists(nameOrPath) ? Rule(nameOrPath) : RuleCompiler.CompileFile<ICompiledRule>(nameOrPath));
+
+    /// <summary>The recurrent rule <paramref name="nameOrPath"/> names: a built-in (bptt, bptt_oja) or a .rule file with dWh/dWx/dWo.</summary>
+    public static IRecurrentRule RecurrentRule(string nameOrPath)
+    {
+        if (GeneratedRules.Recurrent.FirstOrDefault(r => r.Name == nameOrPath) is { } builtIn) return builtIn;
+        if (File.Exists(nameOrPath)) return RuleCompiler.CompileFile<IRecurrentRule>(nameOrPath);
+        throw new UsageException($"--rule: no recurrent rule named `{nameOrPath}`; built-in recurrent rules: {string.Join(", ", GeneratedRules.Recurrent.Select(r => r.Name))}; or give the path of a .rule file");
+    }
+
     /// <summary>Parses <c>t0=0.01,t2=0.001</c> into θ (t0..t9). A coefficient the rule does not read, or one
     /// it reads but is not given, is an error: a silent zero would train a different rule.</summary>
-    public static float[] ParseTheta(string text, IPlasticityRule rule)
+    public static float[] ParseTheta(string text, ICompiledRule rule)
     {
         float[] theta = NewTheta(rule);
         var given = new HashSet<int>();
@@ -106,14 +123,14 @@ internal static class CommonOptions
     }
 
     /// <summary>θ for a rule: t0..t9 zero, then its parameters at their defaults.</summary>
-    public static float[] NewTheta(IPlasticityRule rule)
+    public static float[] NewTheta(ICompiledRule rule)
     {
         var theta = new float[RunSpec.CoefficientCount + rule.Parameters.Count];
         foreach (RuleParameter p in rule.Parameters) theta[p.Index] = p.Default;
         return theta;
     }
 
-    public static int ParseCoefficient(string option, string name, IPlasticityRule rule)
+    public static int ParseCoefficient(string option, string name, ICompiledRule rule)
     {
         if (rule.Parameters.FirstOrDefault(p => p.Name == name) is { } parameter) return parameter.Index;
         if (name.Length != 2 || name[0] != 't' || !char.IsAsciiDigit(name[1]))
@@ -140,6 +157,6 @@ internal static class CommonOptions
         return value;
     }
 
-    private static string Describe(IPlasticityRule rule) =>
+    private static string Describe(ICompiledRule rule) =>
         rule.Coefficients.Count == 0 ? "no coefficient" : string.Join(", ", rule.Coefficients.Select(rule.CoefficientName));
 }

@@ -2,7 +2,9 @@ using System.CommandLine;
 using System.Globalization;
 using PlasticityDsl.Runtime;
 using PlasticityDsl.Runtime.Data;
+using PlasticityDsl.Cli.Figures;
 using PlasticityDsl.Runtime.Experiments;
+using PlasticityDsl.Runtime.Recurrent;
 using PlasticityDsl.Runtime.Reporting;
 
 namespace PlasticityDsl.Cli.Commands;
@@ -28,11 +30,18 @@ internal static class GridCommand
         var init = new Option<string>("--init") { Description = "xavier or naive", DefaultValueFactory = _ => "xavier" };
         var activation = CommonOptions.Activation();
         var feedback = CommonOptions.Feedback();
+        var hidden = CommonOptions.Hidden();
         var output = new Option<string?>("--out") { Description = "write every configuration's score as JSON" };
         var data = CommonOptions.Data();
-        var command = new Command("grid", "Grid-search a rule's coefficients on the validation split.") { rule, axes, layers, samples, seeds, init, activation, feedback, output, data };
+        var command = new Command("grid", "Grid-search a rule's coefficients on the validation split.") { rule, axes, layers, samples, seeds, init, activation, feedback, hidden, output, data };
         command.SetAction(result => CliErrors.Guard(() =>
         {
+            if (CommonOptions.AnyRule(result.GetValue(rule)!) is IRecurrentRule recurrentRule)
+            {
+                return RecurrentGrid(recurrentRule, Expand(result.GetValue(axes)!, recurrentRule), CommonOptions.CheckHidden(result.GetValue(hidden)),
+                    result.GetValue(seeds), result.GetValue(samples), result.GetValue(data), result.GetValue(output));
+            }
+
             IPlasticityRule plasticityRule = CommonOptions.Rule(result.GetValue(rule)!);
             IReadOnlyList<int> layerSizes = CommonOptions.ParseLayers(result.GetValue(layers)!);
             FeedbackMode feedbackMode = CommonOptions.ParseFeedback(result.GetValue(feedback)!);
@@ -45,25 +54,42 @@ internal static class GridCommand
             Console.Error.WriteLine($"grid: {arms.Length} configurations × {options.Seeds} seeds of {plasticityRule.Name}, {sampleCount} samples each, scored on the validation split");
             IReadOnlyList<ArmSummary> summaries = SeedSweep.Run(new[] { new Comparison("grid", layerSizes, arms, Feedback: feedbackMode) }, options,
                 MnistData.TrainingSplit(train), MnistData.ValidationSplit(train), Console.Error.WriteLine);
-            var points = summaries.Select(s => new GridPoint(s.Theta, s.FinalAccuracyMean, s.FinalAccuracyLower, s.FinalAccuracyUpper, s.FinalAccuracyPerSeed))
-                .OrderByDescending(p => p.ValidationAccuracyMean).ToArray();
-            foreach (GridPoint p in points) Console.WriteLine($"{string.Join(" ", p.Theta.Select(t => $"{t.Key}={t.Value:G4}"))}\tvalidation {p.ValidationAccuracyMean:P2} [{p.CiLower:P2}, {p.CiUpper:P2}]");
-            if (result.GetValue(output) is { } path)
-            {
-                ResultsWriter.WriteJson(path, new GridReport(plasticityRule.Name, layerSizes, sampleCount, options.Seeds, options.Init, FeedbackModes.Name(feedbackMode),
-                    $"MNIST train[{train.Count - MnistData.ValidationSize}, {train.Count})", points, points[0]));
-            }
-
+            Report(summaries, result.GetValue(output), points => new GridReport(plasticityRule.Name, layerSizes, sampleCount, options.Seeds, options.Init,
+                FeedbackModes.Name(feedbackMode), ValidationName(train), points, points[0]));
             return CliErrors.Ok;
         }));
         return command;
     }
 
-    private static string Label(float[] theta, IPlasticityRule rule) =>
+    /// <summary>The recurrent grid: the delayed-memory task of Figure 7, with Wx and Wo at gradient rate −t1 (docs/recurrent.md).</summary>
+    private static int RecurrentGrid(IRecurrentRule rule, List<float[]> grid, int hidden, int seeds, int samples, string? data, string? output)
+    {
+        var arms = grid.Select(theta => RecurrentFigure.Arm(Label(theta, rule), rule, theta)).ToArray();
+        RecurrentSweepOptions options = RecurrentFigure.Options(seeds, samples, samples, Environment.ProcessorCount, firstSeed: 1000);
+        (Dataset train, _) = MnistData.Load(DataLocator.EnsureMnist(data, Console.Error.WriteLine));
+        Console.Error.WriteLine($"grid: {arms.Length} configurations × {seeds} seeds of {rule.Name} on the delayed-memory task (n_h = {hidden}, T = {options.Steps}), {samples} samples each, scored on the validation split");
+        IReadOnlyList<ArmSummary> summaries = RecurrentSweep.Run([new RecurrentComparison("grid", hidden, arms)], options,
+            MnistData.TrainingSplit(train), MnistData.ValidationSplit(train), Console.Error.WriteLine);
+        Report(summaries, output, points => new GridReport(rule.Name, [IdxReader.PixelsPerImage, hidden, IdxReader.ClassCount], samples, seeds,
+            options.Init, "rnn", ValidationName(train), points, points[0]));
+        return CliErrors.Ok;
+    }
+
+    private static string ValidationName(Dataset train) => $"MNIST train[{train.Count - MnistData.ValidationSize}, {train.Count})";
+
+    private static void Report(IReadOnlyList<ArmSummary> summaries, string? output, Func<GridPoint[], GridReport> report)
+    {
+        var points = summaries.Select(s => new GridPoint(s.Theta, s.FinalAccuracyMean, s.FinalAccuracyLower, s.FinalAccuracyUpper, s.FinalAccuracyPerSeed))
+            .OrderByDescending(p => p.ValidationAccuracyMean).ToArray();
+        foreach (GridPoint p in points) Console.WriteLine($"{string.Join(" ", p.Theta.Select(t => $"{t.Key}={t.Value:G4}"))}\tvalidation {p.ValidationAccuracyMean:P2} [{p.CiLower:P2}, {p.CiUpper:P2}]");
+        if (output is not null) ResultsWriter.WriteJson(output, report(points));
+    }
+
+    private static string Label(float[] theta, ICompiledRule rule) =>
         string.Join(",", rule.Coefficients.Select(k => $"{rule.CoefficientName(k)}={theta[k].ToString("G4", CultureInfo.InvariantCulture)}"));
 
     /// <summary>The Cartesian product of the axes, each parsed like --theta.</summary>
-    private static List<float[]> Expand(IReadOnlyList<string> axes, IPlasticityRule rule)
+    private static List<float[]> Expand(IReadOnlyList<string> axes, ICompiledRule rule)
     {
         var grid = new List<float[]> { CommonOptions.NewTheta(rule) };
         var covered = new HashSet<int>();

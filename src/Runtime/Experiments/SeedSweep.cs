@@ -71,33 +71,17 @@ public static class SeedSweep
             foreach (Arm arm in comparison.Arms)
             {
                 RunResult[] runs = jobs.Select((job, i) => (job, i)).Where(x => x.job.Comparison == comparison && x.job.Arm == arm).Select(x => results[x.i]).ToArray();
-                int points = runs.Max(r => r.Curve.Count);
-                int[] samples = runs.First(r => r.Curve.Count == points).Curve.Select(p => p.Samples).ToArray();
-                double[][] curves = runs.Select(r => Padded(r, points)).ToArray();
-                double[] finals = runs.Select(r => r.FinalTestAccuracy).ToArray();
-                var (mean, lower, upper) = Bootstrap.Interval(finals, ConfidenceLevel, BootstrapResamples, seed: 1);
-                summaries.Add(new ArmSummary(
-                    comparison.Panel, arm.Label, arm.Rule.Name,
-                    arm.Rule.Coefficients.ToDictionary(arm.Rule.CoefficientName, k => arm.Theta[k]),
-                    runs.Select(r => r.Seed).ToArray(),
-                    samples,
-                    Bootstrap.Band(curves, ConfidenceLevel, BootstrapResamples, seed: 1),
-                    mean, lower, upper,
-                    runs.Average(r => r.SamplesPerSecond),
-                    finals,
-                    runs.Where(r => r.Divergence is not null).Select(r => $"seed {r.Seed}: {r.Divergence}").ToArray()));
+                summaries.Add(ArmSummaries.Summarize(comparison.Panel, arm.Label, arm.Rule.Name,
+                    arm.Rule.Coefficients.ToDictionary(arm.Rule.CoefficientName, k => arm.Theta[k]), runs));
             }
         }
 
         return summaries;
     }
 
-    /// <summary>A diverged run's curve, continued at chance accuracy so that every seed counts in the band.</summary>
-    private static double[] Padded(RunResult run, int points) =>
-        run.Curve.Select(p => p.TestAccuracy).Concat(Enumerable.Repeat(OnlineRun.ChanceAccuracy, points - run.Curve.Count)).ToArray();
-
     /// <summary>Writes the summaries as JSON and CSV and one PNG panel per comparison.</summary>
-    public static void WriteOutputs(string directory, string name, string title, IReadOnlyList<ArmSummary> summaries, object settings)
+    /// <param name="accuracyLabel">What the curves measure: "test accuracy", or "validation accuracy".</param>
+    public static void WriteOutputs(string directory, string name, string title, IReadOnlyList<ArmSummary> summaries, object settings, string accuracyLabel = "test accuracy")
     {
         Directory.CreateDirectory(directory);
         ResultsWriter.WriteJson(Path.Combine(directory, name + ".json"), new { Figure = name, Settings = settings, Arms = summaries });
@@ -106,7 +90,7 @@ public static class SeedSweep
                    select (IReadOnlyList<object>)new object[] { s.Panel, s.Arm, s.Samples[i], s.Accuracy.Mean[i], s.Accuracy.Lower[i], s.Accuracy.Upper[i] };
         ResultsWriter.WriteCsv(Path.Combine(directory, name + ".csv"), new[] { "panel", "arm", "samples", "test_accuracy_mean", "ci_lower", "ci_upper" }, rows);
         var panels = summaries.GroupBy(s => s.Panel).Select(g => new Panel(
-            $"{title} {g.Key}", "training samples", "test accuracy",
+            $"{title} {g.Key}", "training samples", accuracyLabel,
             g.Select(s => new CurveSeries($"{s.Arm} ({string.Join(", ", s.Theta.Select(t => $"{t.Key}={t.Value:G3}"))})", s.Samples.Select(x => (double)x).ToArray(), s.Accuracy)).ToArray()))
             .ToArray();
         CurvePlot.SaveGrid(Path.Combine(directory, name + ".png"), panels, columns: panels.Length);

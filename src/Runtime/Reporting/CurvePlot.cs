@@ -21,8 +21,9 @@ public static class CurvePlot
     private const double BandOpacity = 0.2;
 
     // Where ScottPlot finds none of its preferred sans fonts it takes Skia's default typeface, which on Debian is
-    // DejaVu Serif; an installed sans family reads better on figures. Null leaves ScottPlot's choice.
-    private static readonly string? SansFamily =
+    // DejaVu Serif; an installed sans family reads better on figures. Null leaves ScottPlot's choice. Shared with the
+    // other figure writers (image grids), so that all figures use one family.
+    internal static readonly string? SansFamily =
         new[] { "DejaVu Sans", "Liberation Sans", "Arial", "Helvetica" }.FirstOrDefault(SKFontManager.Default.FontFamilies.Contains);
 
     /// <summary>Saves a single plot of <paramref name="series"/> to a PNG file at <paramref name="path"/>.</summary>

@@ -67,9 +67,8 @@ public enum RuleSignals
 /// <summary>A named coefficient declared with <c>param</c>: θ[Index], <see cref="Default"/> unless given.</summary>
 public sealed record RuleParameter(string Name, int Index, float Default);
 
-/// <summary>A compiled plasticity rule: W_l += ΔW_l(signals, θ), applied in place.</summary>
-/// <remarks>Implementations hold no state: the update is a function of the layer's signals and θ alone.</remarks>
-public interface IPlasticityRule
+/// <summary>What every compiled rule, layer or recurrent, says about itself.</summary>
+public interface ICompiledRule
 {
     /// <summary>The rule's name (the .rule file stem, or its <c>rule</c> header).</summary>
     string Name { get; }
@@ -77,18 +76,24 @@ public interface IPlasticityRule
     string Source { get; }
     /// <summary>Indices k of the coefficients t_k the rule reads, ascending.</summary>
     IReadOnlyList<int> Coefficients { get; }
-    RuleSignals Signals { get; }
     /// <summary>Named coefficients (<c>param</c>), at θ indices 10 and up.</summary>
     IReadOnlyList<RuleParameter> Parameters => Array.Empty<RuleParameter>();
+}
+
+/// <summary>A compiled plasticity rule: W_l += ΔW_l(signals, θ), applied in place.</summary>
+/// <remarks>Implementations hold no state: the update is a function of the layer's signals and θ alone.</remarks>
+public interface IPlasticityRule : ICompiledRule
+{
+    RuleSignals Signals { get; }
     /// <summary>Floats of scratch space <see cref="Apply"/> needs for a layer of the given shape.</summary>
     int ScratchLength(int rows, int columns);
     /// <summary>Applies ΔW (and ΔB) in place, both from the pre-update state. θ holds t0..t9, then the parameters.</summary>
     void Apply(in LayerSignals layer, ReadOnlySpan<float> theta, Span<float> scratch);
 }
 
-public static class PlasticityRuleExtensions
+public static class CompiledRuleExtensions
 {
     /// <summary>How a coefficient is written in the rule: t0..t9, or a parameter's name.</summary>
-    public static string CoefficientName(this IPlasticityRule rule, int index) =>
+    public static string CoefficientName(this ICompiledRule rule, int index) =>
         rule.Parameters.FirstOrDefault(p => p.Index == index)?.Name ?? "t" + index.ToString(System.Globalization.CultureInfo.InvariantCulture);
 }

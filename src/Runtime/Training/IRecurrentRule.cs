@@ -68,18 +68,10 @@ public readonly ref struct RecurrentSignals
 /// <summary>A compiled recurrent plasticity rule (one that updates dWh, dWx or dWo), applied in place.</summary>
 /// <remarks>Implementations hold no state. Every sum over t is computed from the pre-update weights, then all
 /// updates are applied.</remarks>
-public interface IRecurrentRule
+public interface IRecurrentRule : ICompiledRule
 {
-    /// <summary>The rule's name (the .rule file stem, or its <c>rule</c> header).</summary>
-    string Name { get; }
-    /// <summary>The rule as written, pretty-printed.</summary>
-    string Source { get; }
-    /// <summary>Indices k of the coefficients t_k the rule reads, ascending.</summary>
-    IReadOnlyList<int> Coefficients { get; }
     /// <summary>The targets the rule updates, in the order dWh, dWx, dWo.</summary>
     IReadOnlyList<string> Targets { get; }
-    /// <summary>Named coefficients (<c>param</c>), at θ indices 10 and up.</summary>
-    IReadOnlyList<RuleParameter> Parameters => Array.Empty<RuleParameter>();
     /// <summary>Floats of scratch space <see cref="Apply"/> needs for a network of the given sizes and a sequence of T = <paramref name="steps"/> steps.</summary>
     int ScratchLength(int hidden, int inputs, int outputs, int steps);
     /// <summary>Applies ΔWh, ΔWx and ΔWo in place. θ holds t0..t9, then the parameters.</summary>

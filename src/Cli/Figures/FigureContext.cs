@@ -1,0 +1,81 @@
+using PlasticityDsl.Cli.Commands;
+using PlasticityDsl.Runtime;
+using PlasticityDsl.Runtime.Data;
+using PlasticityDsl.Runtime.Experiments;
+using PlasticityDsl.Runtime.Reporting;
+
+namespace PlasticityDsl.Cli.Figures;
+
+/// <summary>θ per network setting ("5-layer", "10-layer", "5-layer-naive", "5-layer-fa", "rnn") and rule, as
+/// selected by <c>plasticity grid</c> (docs/experiments.md).</summary>
+internal sealed record ThetaFile(string Source, IReadOnlyDictionary<string, IReadOnlyDictionary<string, IReadOnlyDictionary<string, float>>> Panels)
+{
+    /// <summary>The coefficients of <paramref name="rule"/> for <paramref name="setting"/>, as <c>t0=…,t2=…</c>.</summary>
+    public string Assignments(string setting, string rule)
+    {
+        if (!Panels.TryGetValue(setting, out var rules)) throw new UsageException($"the θ file has no setting `{setting}`");
+        if (!rules.TryGetValue(rule, out var values)) throw new UsageException($"the θ file has no `{rule}` entry for `{setting}`");
+        return string.Join(",", values.Select(v => $"{v.Key}={v.Value.ToString(System.Globalization.CultureInfo.InvariantCulture)}"));
+    }
+}
+
+/// <summary>What every figure shares: the data, the budget and where the files go.</summary>
+internal sealed record FigureContext(
+    int Seeds,
+    int Samples,
+    int EvalEvery,
+    int TestSize,
+    int Parallelism,
+    string OutputDirectory,
+    int RecurrentHidden,
+    string ThetaPath,
+    ThetaFile Thetas,
+    Dataset Train,
+    Dataset Validation,
+    Dataset Test,
+    Action<string> Log)
+{
+    public static readonly int[] FiveLayers = [784, 170, 130, 100, 70, 10];
+    public static readonly int[] TenLayers = [784, 170, 155, 140, 125, 110, 95, 80, 65, 50, 10];
+
+    /// <summary>Held-out images for the instruments: the validation split, never used for training or for accuracy.</summary>
+    public const int ProbeSize = 1000;
+
+    public Dataset Probe => Validation.Slice(0, Math.Min(ProbeSize, Validation.Count));
+
+    /// <summary>The BP and BP+Oja arms of a network setting.</summary>
+    public Arm[] BackpropArms(string setting, string backprop = "BP") =>
+        [Arm(setting, backprop, "bp"), Arm(setting, backprop + "+Oja", "bp_oja")];
+
+    public Arm Arm(string setting, string label, string ruleName)
+    {
+        IPlasticityRule rule = CommonOptions.Rule(ruleName);
+        return new Arm(label, rule, CommonOptions.ParseTheta(Thetas.Assignments(setting, ruleName), rule));
+    }
+
+    public SweepOptions Sweep(string init = "xavier") =>
+        new(Seeds, Samples, EvalEvery, FirstSeed: 0, init, "softplus", SampleOrder.Shuffle, Parallelism);
+
+    /// <summary>The settings every figure records in its JSON.</summary>
+    public object Settings(string init = "xavier") => new
+    {
+        Seeds, Samples, EvalEvery, TestSize, FirstSeed = 0, Init = init, Activation = "softplus", Order = "shuffle",
+        ThetaFile = ThetaPath, Thetas.Source, ConfidenceLevel = SeedSweep.ConfidenceLevel, SeedSweep.BootstrapResamples,
+        ProbeSet = $"MNIST validation (train[{Train.Count}, {Train.Count + Probe.Count}))", Cores = Parallelism,
+    };
+
+    public string Directory(string figure)
+    {
+        string directory = Path.Combine(OutputDirectory, figure);
+        System.IO.Directory.CreateDirectory(directory);
+        return directory;
+    }
+
+    public void Report(IEnumerable<ArmSummary> summaries)
+    {
+        foreach (ArmSummary s in summaries)
+        {
+            Console.WriteLine($"{s.Panel,-22} {s.Arm,-10} final test accuracy {s.FinalAccuracyMean:P2} [98% CI {s.FinalAccuracyLower:P2}, {s.FinalAccuracyUpper:P2}] over {s.Seeds.Count} seeds{(s.Diverged.Count > 0 ? $", {s.Diverged.Count} diverged" : "")}");
+        }
+    }
+}

@@ -1,0 +1,112 @@
+using System.Diagnostics;
+using PlasticityDsl.Runtime.Data;
+using PlasticityDsl.Runtime.Experiments;
+
+namespace PlasticityDsl.Runtime.Recurrent;
+
+/// <summary>Everything that determines one online run of the delayed-memory task, besides the data and the rule.</summary>
+/// <param name="Hidden">n_h.</param>
+/// <param name="Steps">T, the step at which the class is read out.</param>
+/// <param name="PresentationSteps">P, the steps during which the image is shown.</param>
+/// <param name="Activation">f: tanh, softplus, relu or elu.</param>
+/// <param name="Init">xavier or naive, for Wh, Wx and Wo alike.</param>
+/// <param name="Theta">t0..t9, then the rule's parameters.</param>
+/// <param name="GradientRate">η of the plain gradient step on the matrices the rule does not update (Wx and Wo for the paper's rules).</param>
+/// <param name="Samples">Training sequences, one step each.</param>
+/// <param name="Order">File order or a seeded permutation of the training set.</param>
+/// <param name="Seed">Initializes the weights and, for <see cref="SampleOrder.Shuffle"/>, the order.</param>
+/// <param name="EvalEvery">Samples between two evaluations.</param>
+public sealed record RecurrentRunSpec(
+    int Hidden,
+    int Steps,
+    int PresentationSteps,
+    string Activation,
+    string Init,
+    IReadOnlyList<float> Theta,
+    float GradientRate,
+    int Samples,
+    SampleOrder Order,
+    ulong Seed,
+    int EvalEvery)
+{
+    /// <summary>n_h of our Figure 7 protocol (the paper does not give it).</summary>
+    public const int DefaultHidden = 128;
+
+    /// <summary>Throws <see cref="ArgumentException"/> naming the offending setting.</summary>
+    public void Validate()
+    {
+        if (Hidden < 1) throw new ArgumentException("--hidden must be at least 1.");
+        if (Steps < 1) throw new ArgumentException("--steps must be at least 1.");
+        if (PresentationSteps < 1 || PresentationSteps > Steps) throw new ArgumentException($"--presentation-steps must be in 1 … {Steps} (T).");
+        if (Theta.Count < RunSpec.CoefficientCount) throw new ArgumentException("theta must hold t0..t9 (and the rule's parameters).");
+        if (!(GradientRate >= 0f) || !float.IsFinite(GradientRate)) throw new ArgumentException("--gradient-rate must be finite and non-negative.");
+        if (Samples < 1) throw new ArgumentException("--samples must be at least 1.");
+        if (EvalEvery < 1) throw new ArgumentException("--eval-every must be at least 1.");
+    }
+}
+
+/// <summary>
+/// One online run of the delayed-memory task (<see cref="DelayedMemoryTask"/>) on MNIST: one sequence per step, accuracy
+/// on the evaluation set measured every <see cref="RecurrentRunSpec.EvalEvery"/> samples (and before the first). The
+/// clock covers the training steps only, never evaluation.
+/// </summary>
+public static class RecurrentRun
+{
+    /// <summary>A network of n_x = 784, n_h = <see cref="RecurrentRunSpec.Hidden"/>, n_o = 10, initialized from the seed.</summary>
+    public static RecurrentNetwork CreateNetwork(RecurrentRunSpec spec)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        spec.Validate();
+        var network = new RecurrentNetwork(IdxReader.PixelsPerImage, spec.Hidden, IdxReader.ClassCount, Runtime.Activation.Parse(spec.Activation));
+        network.Initialize(Initialization.ParseScheme(spec.Init), spec.Seed);
+        return network;
+    }
+
+    /// <param name="evaluation">The images whose accuracy makes the curve (all of them, each time).</param>
+    /// <param name="progress">Called with the samples done after every evaluation.</param>
+    /// <param name="continueOnDivergence">false: a divergence throws <see cref="TrainingDivergedException"/>; true: it ends the
+    /// run, which scores <see cref="OnlineRun.ChanceAccuracy"/>, and is recorded in the result (sweeps go on).</param>
+    public static RunResult Run(RecurrentRunSpec spec, IRecurrentRule rule, RecurrentNetwork network, Dataset train, Dataset evaluation,
+        Action<int>? progress = null, bool continueOnDivergence = false, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        ArgumentNullException.ThrowIfNull(rule);
+        ArgumentNullException.ThrowIfNull(network);
+        ArgumentNullException.ThrowIfNull(train);
+        ArgumentNullException.ThrowIfNull(evaluation);
+        spec.Validate();
+        float[] theta = spec.Theta.ToArray();
+        var task = new DelayedMemoryTask(network.Inputs, spec.Steps, spec.PresentationSteps);
+        var learner = new RecurrentLearner(network, spec.Steps, rule);
+        int[] order = OnlineRun.SampleIndices(train.Count, spec.Samples, spec.Order, spec.Seed);
+        var curve = new List<CurvePoint> { new(0, Accuracy()) };
+        var clock = new Stopwatch();
+        for (int done = 0; done < spec.Samples;)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            int until = Math.Min(spec.Samples, done + spec.EvalEvery);
+            clock.Start();
+            try
+            {
+                for (; done < until; done++)
+                {
+                    int index = order[done];
+                    learner.Step(task.Sequence(train.Image(index)), train.Labels[index], rule, theta, spec.GradientRate);
+                }
+            }
+            catch (TrainingDivergedException ex) when (continueOnDivergence)
+            {
+                clock.Stop();
+                return new RunResult(rule.Name, spec.Seed, OnlineRun.ChanceAccuracy, done / Math.Max(clock.Elapsed.TotalSeconds, 1e-9), curve, ex.Message);
+            }
+
+            clock.Stop();
+            curve.Add(new CurvePoint(done, Accuracy()));
+            progress?.Invoke(done);
+        }
+
+        return new RunResult(rule.Name, spec.Seed, curve[^1].TestAccuracy, spec.Samples / Math.Max(clock.Elapsed.TotalSeconds, 1e-9), curve);
+
+        double Accuracy() => task.Accuracy(learner, evaluation.Images, evaluation.Labels, evaluation.Count);
+    }
+}
