@@ -17,6 +17,7 @@ internal static class ReproduceCommand
         ["fig4"] = InstrumentFigures.Figure4,
         ["fig5"] = AccuracyFigures.Figure5,
         ["fig6"] = InstrumentFigures.Figure6,
+        ["fig7"] = RecurrentFigure.Figure7,
         ["figS1"] = InstrumentFigures.FigureS1,
     };
 

@@ -18,7 +18,7 @@ public sealed class ReproduceTests : IDisposable
         string data = IdxFiles.WriteSyntheticMnist(_dir.File("mnist"));
         string theta = Path.Combine(CliRunner.RepositoryRoot(), "examples", "experiments", "theta.json");
         var result = CliRunner.Run(_dir.Path, "reproduce", "all", "--seeds", "2", "--samples", "20", "--eval-every", "10", "--test-size", "20",
-            "--theta-file", theta, "--data", data, "--out", "out");
+            "--hidden", "16", "--theta-file", theta, "--data", data, "--out", "out");
         Assert.True(result.ExitCode == 0, result.Error);
 
         string[] expected =
@@ -29,6 +29,7 @@ public sealed class ReproduceTests : IDisposable
             "fig4/fig4-5-layer-bp.png", "fig4/fig4-10-layer-bp-oja.png", "fig4/fig4.csv", "fig4/fig4.json",
             "fig5/fig5.png", "fig5/fig5.csv", "fig5/fig5.json",
             "fig6/fig6.png", "fig6/fig6-alignment.png", "fig6/fig6.csv", "fig6/fig6.json",
+            "fig7/fig7.png", "fig7/fig7.csv", "fig7/fig7.json",
             "figS1/figS1.png", "figS1/figS1.csv", "figS1/figS1.json",
         ];
         foreach (string file in expected)
@@ -43,6 +44,19 @@ public sealed class ReproduceTests : IDisposable
         var fig5 = ResultsWriter.ReadJson<JsonElement>(_dir.File("out/fig5/fig5.json"));
         Assert.Equal(0.2, fig5.GetProperty("arms")[0].GetProperty("theta").GetProperty("t0").GetDouble(), 6);
         Assert.Contains("fig6: ", result.Error);
+    }
+
+    [Fact]
+    public void GridSearchesRecurrentRulesOnTheDelayedMemoryTask()
+    {
+        string data = IdxFiles.WriteSyntheticMnist(_dir.File("mnist"));
+        var result = CliRunner.Run(_dir.Path, "grid", "--rule", "bptt_oja", "--axis", "t1=-0.001", "--axis", "t2=0.0001,0.001", "--seeds", "2",
+            "--samples", "10", "--hidden", "8", "--data", data, "--out", "grid.json");
+        Assert.True(result.ExitCode == 0, result.Error);
+        Assert.Contains("delayed-memory task (n_h = 8, T = 50)", result.Error);
+        var report = ResultsWriter.ReadJson<JsonElement>(_dir.File("grid.json"));
+        Assert.Equal(2, report.GetProperty("points").GetArrayLength());
+        Assert.Equal(new[] { 784, 8, 10 }, report.GetProperty("layers").EnumerateArray().Select(n => n.GetInt32()));
     }
 
     [Fact]
