@@ -1,5 +1,3 @@
-using System.Numerics.Tensors;
-
 namespace PlasticityDsl.Runtime.Instruments;
 
 /// <summary>
@@ -14,7 +12,6 @@ internal sealed class ProbeSignals
 {
     private readonly OnlineLearner _forward;
     private readonly int[] _sizes;
-    private readonly float[] _derivative;
 
     public ProbeSignals(Mlp network)
     {
@@ -22,7 +19,6 @@ internal sealed class ProbeSignals
         Network = network;
         _forward = new OnlineLearner(network);
         _sizes = network.LayerSizes.ToArray();
-        _derivative = new float[_sizes.Max()];
     }
 
     public Mlp Network { get; }
@@ -49,22 +45,8 @@ internal sealed class ProbeSignals
     /// </summary>
     /// <param name="backward">B_1 … B_L in W's shapes; pass the weights themselves for backprop.</param>
     /// <param name="errors">e_0 … e_L, overwritten.</param>
-    public void ComputeErrors(int label, IReadOnlyList<float[]> backward, float[][] errors)
-    {
-        int layers = LayerCount;
-        _forward.Activations(layers).CopyTo(errors[layers]);
-        errors[layers][label] -= 1f;
-        for (int l = layers - 1; l >= 0; l--)
-        {
-            KernelPrimitives.MultiplyTransposedVector(backward[l], _sizes[l + 1], _sizes[l], errors[l + 1], errors[l]);
-            if (l > 0)
-            {
-                Span<float> derivative = _derivative.AsSpan(0, _sizes[l]);
-                Network.Activation.Derivative(_forward.PreActivations(l), derivative);
-                TensorPrimitives.Multiply(errors[l], derivative, errors[l]);
-            }
-        }
-    }
+    public void ComputeErrors(int label, IReadOnlyList<float[]> backward, float[][] errors) =>
+        _forward.ComputeErrors(label, backward, errors, inputError: true);
 
     /// <summary>
     /// The mean over the probe samples in <paramref name="inputs"/> of <paramref name="valueOfLayer"/>(probe, l), a value

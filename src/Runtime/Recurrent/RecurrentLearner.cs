@@ -127,7 +127,7 @@ public sealed class RecurrentLearner
         CheckTheta(rule, theta);
 
         ForwardCore(sequence);
-        LastLoss = CrossEntropy(_output, label);
+        LastLoss = Loss.CrossEntropy(_output, label);
         ComputeErrors(label);
         _stepCount++;
 
@@ -311,18 +311,6 @@ public sealed class RecurrentLearner
         {
             throw new TrainingDivergedException(matrix, _stepCount);
         }
-    }
-
-    // −log softmax(y)[label] = log Σ exp(y_i − max) + max − y[label], stable for any finite y.
-    private static float CrossEntropy(ReadOnlySpan<float> y, int label)
-    {
-        float max = TensorPrimitives.Max(y);
-        double sum = 0;
-        for (int i = 0; i < y.Length; i++)
-        {
-            sum += Math.Exp(y[i] - max);
-        }
-        return (float)(Math.Log(sum) + max - y[label]);
     }
 
     private int EnsureScratch(IRecurrentRule rule)

@@ -151,7 +151,7 @@ public sealed class OnlineLearner
         bool anyError = postError || preError;
 
         ForwardCore(x);
-        LastLoss = CrossEntropy(_z[layers], label);
+        LastLoss = Loss.CrossEntropy(_z[layers], label);
 
         if (anyError)
         {
@@ -272,20 +272,27 @@ public sealed class OnlineLearner
         }
     }
 
-    private void ComputeErrors(int label, bool inputError)
+    // Errors travel down through B: W itself for backprop, the separate feedback weights for feedback alignment.
+    private void ComputeErrors(int label, bool inputError) =>
+        ComputeErrors(label, Network.HasSeparateFeedback ? Network.Feedback : Network.Weights, _e, inputError);
+
+    /// <summary>
+    /// The errors of the last forward pass for <paramref name="label"/>, carried down through <paramref name="backward"/>
+    /// (B_1 … B_L in W's shapes; W itself for backprop) into <paramref name="errors"/> (e_0 … e_L). Instruments call it to
+    /// compare the paths; a step calls it with the network's own feedback.
+    /// </summary>
+    internal void ComputeErrors(int label, IReadOnlyList<float[]> backward, float[][] errors, bool inputError)
     {
         int layers = LayerCount;
-        // Errors travel down through B: W itself for backprop, the separate feedback weights for feedback alignment.
-        float[][] feedback = Network.HasSeparateFeedback ? Network.Feedback : Network.Weights;
         Activation activation = Network.Activation;
         // e_L = y_L − onehot(label)
-        _y[layers].AsSpan().CopyTo(_e[layers]);
-        _e[layers][label] -= 1f;
+        _y[layers].AsSpan().CopyTo(errors[layers]);
+        errors[layers][label] -= 1f;
         // e_l = (B_(l+1)ᵀ e_(l+1)) ⊙ σ'(z_l), l = L−1 … 1
         for (int l = layers - 1; l >= 1; l--)
         {
-            Span<float> e = _e[l];
-            KernelPrimitives.MultiplyTransposedVector(feedback[l], _sizes[l + 1], _sizes[l], _e[l + 1], e);
+            Span<float> e = errors[l];
+            KernelPrimitives.MultiplyTransposedVector(backward[l], _sizes[l + 1], _sizes[l], errors[l + 1], e);
             Span<float> derivative = _derivative.AsSpan(0, _sizes[l]);
             activation.Derivative(_z[l], derivative);
             TensorPrimitives.Multiply(e, derivative, e);
@@ -293,20 +300,8 @@ public sealed class OnlineLearner
         // e_0 = B_1ᵀ e_1 (the input has no nonlinearity)
         if (inputError)
         {
-            KernelPrimitives.MultiplyTransposedVector(feedback[0], _sizes[1], _sizes[0], _e[1], _e[0]);
+            KernelPrimitives.MultiplyTransposedVector(backward[0], _sizes[1], _sizes[0], errors[1], errors[0]);
         }
-    }
-
-    // −log softmax(z)[label] = log Σ exp(z_i − max) + max − z[label], stable for any finite z.
-    private static float CrossEntropy(ReadOnlySpan<float> z, int label)
-    {
-        float max = TensorPrimitives.Max(z);
-        double sum = 0;
-        for (int i = 0; i < z.Length; i++)
-        {
-            sum += Math.Exp(z[i] - max);
-        }
-        return (float)(Math.Log(sum) + max - z[label]);
     }
 
     private int EnsureScratch(IPlasticityRule rule, int layer)
