@@ -79,6 +79,10 @@ internal static class CommonOptions
             return RuleCompiler.CompileFile(nameOrPath);
         }
 
+        if (GeneratedRules.Recurrent.Any(r => r.Name == nameOrPath))
+        {
+            throw new UsageException($"--rule: `{nameOrPath}` is a recurrent rule; it trains the recurrent network of the delayed-memory task: `plasticity grid --rule {nameOrPath} …` or `plasticity reproduce fig7`");
+        }
         return builtIn
             ?? throw new UsageException($"--rule: no rule named `{nameOrPath}`; built-in rules: {string.Join(", ", GeneratedRules.All.Select(r => r.Name))}; or give the path of a .rule file");
     }

@@ -102,6 +102,15 @@ public sealed class CliTests : IDisposable
     }
 
     [Fact]
+    public void TrainPointsRecurrentRulesToTheirTask()
+    {
+        var result = CliRunner.Run(_dir.Path, "train", "--rule", "bptt_oja", "--theta", "t1=-0.001,t2=0.0001");
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains("`bptt_oja` is a recurrent rule", result.Error);
+        Assert.Contains("reproduce fig7", result.Error);
+    }
+
+    [Fact]
     public void TrainRejectsCoefficientsTheRuleDoesNotUse()
     {
         var result = CliRunner.Run(_dir.Path, "train", "--rule", "bp", "--theta", "t0=0.01,t2=0.1");
