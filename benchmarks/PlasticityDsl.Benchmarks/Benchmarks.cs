@@ -33,14 +33,12 @@ public class KernelBenchmarks
     public void Generated() => _rule.Apply(_layer.Signals, _theta, _layer.Scratch);
 }
 
-/// <summary>The generated kernel against the best hand-written C# for the same update, the generated code with fused row
-/// updates (<see cref="ProposedEmissionRule"/>) and a naive evaluator of the rule's tree.</summary>
+/// <summary>The generated kernel against the best hand-written C# for the same update and a naive evaluator of the rule's tree.</summary>
 [MemoryDiagnoser]
 public class GeneratedVersusHandWrittenBenchmarks
 {
     private IPlasticityRule _generated = null!;
     private HandWrittenRule _handWritten = null!;
-    private ProposedEmissionRule _fused = null!;
     private NaiveEvaluator _naive = null!;
     private LayerFixture _layer = null!;
     private float[] _theta = null!;
@@ -58,7 +56,6 @@ public class GeneratedVersusHandWrittenBenchmarks
     {
         _generated = Workloads.Generated(Rule);
         _handWritten = new HandWrittenRule(Rule);
-        _fused = new ProposedEmissionRule(Rule);
         _naive = new NaiveEvaluator(_generated);
         (int rows, int columns) = Workloads.ParseShape(Shape);
         _layer = new LayerFixture(rows, columns, 7, _generated);
@@ -71,21 +68,16 @@ public class GeneratedVersusHandWrittenBenchmarks
     [Benchmark]
     public void HandWritten() => _handWritten.Apply(_layer.Signals, _theta, _layer.Scratch);
 
-    /// <summary>The generated code with one fused primitive call per row (the proposed emitter change).</summary>
-    [Benchmark]
-    public void FusedEmission() => _fused.Apply(_layer.Signals, _theta, _layer.Scratch);
-
     [Benchmark]
     public void Naive() => _naive.Apply(_layer.Signals, _theta);
 }
 
-/// <summary>One whole online step (forward, errors, update) with <see cref="OnlineLearner.Step"/>: generated kernels, hand-written ones, and the generated code with fused row updates.</summary>
+/// <summary>One whole online step (forward, errors, update) with <see cref="OnlineLearner.Step"/>: generated kernels and hand-written ones.</summary>
 [MemoryDiagnoser]
 public class OnlineStepBenchmarks
 {
     private StepFixture _generated = null!;
     private StepFixture _handWritten = null!;
-    private StepFixture _fused = null!;
 
     [Params("5-layer", "10-layer")]
     public string Network { get; set; } = "5-layer";
@@ -99,7 +91,6 @@ public class OnlineStepBenchmarks
         int[] sizes = Workloads.Network(Network);
         _generated = new StepFixture(sizes, Workloads.Generated(Rule), Workloads.Theta(Rule));
         _handWritten = new StepFixture(sizes, new HandWrittenRule(Rule), Workloads.Theta(Rule));
-        _fused = new StepFixture(sizes, new ProposedEmissionRule(Rule), Workloads.Theta(Rule));
     }
 
     [Benchmark(Baseline = true)]
@@ -107,7 +98,4 @@ public class OnlineStepBenchmarks
 
     [Benchmark]
     public void HandWritten() => _handWritten.Step();
-
-    [Benchmark]
-    public void FusedEmission() => _fused.Step();
 }

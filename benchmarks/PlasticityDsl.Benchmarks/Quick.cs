@@ -39,8 +39,8 @@ public static class Quick
         Console.WriteLine();
         Console.WriteLine("## Generated vs hand-written vs naive (tree-walking, dense, literal (y yᵀ)W)");
         Console.WriteLine();
-        Console.WriteLine("| rule | W shape | generated | hand-written | generated/hand-written | fused emission | fused/hand-written | naive | naive/generated | naive bytes/call |");
-        Console.WriteLine("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+        Console.WriteLine("| rule | W shape | generated | hand-written | generated/hand-written | naive | naive/generated | naive bytes/call |");
+        Console.WriteLine("|---|---|---:|---:|---:|---:|---:|---:|");
         foreach (string rule in Workloads.KernelRules)
         {
             foreach (string shape in new[] { "170x784", "1024x1024" })
@@ -48,37 +48,33 @@ public static class Quick
                 (int rows, int columns) = Workloads.ParseShape(shape);
                 IPlasticityRule generated = Workloads.Generated(rule);
                 var hand = new HandWrittenRule(rule);
-                var fused = new ProposedEmissionRule(rule);
                 var naive = new NaiveEvaluator(generated);
                 var layer = new LayerFixture(rows, columns, 7, generated);
                 float[] theta = Workloads.Theta(rule);
                 Timing g = Measure.Run(() => generated.Apply(layer.Signals, theta, layer.Scratch), roundSeconds, rounds, roundSeconds);
                 Timing h = Measure.Run(() => hand.Apply(layer.Signals, theta, layer.Scratch), roundSeconds, rounds, roundSeconds);
-                Timing f = Measure.Run(() => fused.Apply(layer.Signals, theta, layer.Scratch), roundSeconds, rounds, roundSeconds);
                 Timing n = Measure.Run(() => naive.Apply(layer.Signals, theta), roundSeconds, rounds, 0);
-                allocationFree &= g.BytesPerOp == 0 && h.BytesPerOp == 0 && f.BytesPerOp == 0;
+                allocationFree &= g.BytesPerOp == 0 && h.BytesPerOp == 0;
                 Console.WriteLine($"| {rule} | {rows}×{columns} | {Measure.Time(g.MedianNs)} | {Measure.Time(h.MedianNs)} | {g.MedianNs / h.MedianNs:F2} | " +
-                    $"{Measure.Time(f.MedianNs)} | {f.MedianNs / h.MedianNs:F2} | {Measure.Time(n.MedianNs)} | {n.MedianNs / g.MedianNs:F0}× | {n.BytesPerOp:F0} |");
+                    $"{Measure.Time(n.MedianNs)} | {n.MedianNs / g.MedianNs:F0}× | {n.BytesPerOp:F0} |");
             }
         }
 
         Console.WriteLine();
         Console.WriteLine("## Whole online step (OnlineLearner.Step: forward, errors, update), one thread");
         Console.WriteLine();
-        Console.WriteLine("| network | rule | generated: samples/s | spread | hand-written: samples/s | generated/hand-written time | fused emission: samples/s | bytes/step |");
-        Console.WriteLine("|---|---|---:|---:|---:|---:|---:|---:|");
+        Console.WriteLine("| network | rule | generated: samples/s | spread | hand-written: samples/s | generated/hand-written time | bytes/step |");
+        Console.WriteLine("|---|---|---:|---:|---:|---:|---:|");
         foreach (string network in new[] { "5-layer", "10-layer" })
         {
             foreach (string rule in new[] { "bp", "bp_oja" })
             {
                 var generated = new StepFixture(Workloads.Network(network), Workloads.Generated(rule), Workloads.Theta(rule));
                 var hand = new StepFixture(Workloads.Network(network), new HandWrittenRule(rule), Workloads.Theta(rule));
-                var fused = new StepFixture(Workloads.Network(network), new ProposedEmissionRule(rule), Workloads.Theta(rule));
                 Timing g = Measure.Run(generated.Step, roundSeconds, rounds, roundSeconds);
                 Timing h = Measure.Run(hand.Step, roundSeconds, rounds, roundSeconds);
-                Timing f = Measure.Run(fused.Step, roundSeconds, rounds, roundSeconds);
-                allocationFree &= g.BytesPerOp == 0 && h.BytesPerOp == 0 && f.BytesPerOp == 0;
-                Console.WriteLine($"| {network} | {rule} | {g.PerSecond:N0} | {g.Spread:P0} | {h.PerSecond:N0} | {g.MedianNs / h.MedianNs:F2} | {f.PerSecond:N0} | {g.BytesPerOp:F0} |");
+                allocationFree &= g.BytesPerOp == 0 && h.BytesPerOp == 0;
+                Console.WriteLine($"| {network} | {rule} | {g.PerSecond:N0} | {g.Spread:P0} | {h.PerSecond:N0} | {g.MedianNs / h.MedianNs:F2} | {g.BytesPerOp:F0} |");
             }
         }
 
@@ -90,8 +86,8 @@ public static class Quick
     }
 
     /// <summary>
-    /// The implementations compute the same update: from equal fixtures, one call of the hand-written kernel, of the
-    /// naive evaluator and of the fused emission must change W (and B) as the generated kernel does, to float rounding.
+    /// The implementations compute the same update: from equal fixtures, one call of the hand-written kernel and of the
+    /// naive evaluator must change W (and B) as the generated kernel does, to float rounding.
     /// </summary>
     public static bool Verify()
     {
@@ -102,12 +98,11 @@ public static class Quick
             IPlasticityRule generated = Workloads.Generated(rule);
             float[] theta = Workloads.Theta(rule);
             theta = theta.Select(t => t * 100).ToArray(); // large enough that ΔW is far above rounding of W
-            var fixtures = Enumerable.Range(0, 4).Select(_ => new LayerFixture(130, 170, 5, generated)).ToArray();
+            var fixtures = Enumerable.Range(0, 3).Select(_ => new LayerFixture(130, 170, 5, generated)).ToArray();
             float[] before = (float[])fixtures[0].Weights.Clone(), beforeB = (float[])fixtures[0].Feedback.Clone();
             generated.Apply(fixtures[0].Signals, theta, fixtures[0].Scratch);
             new HandWrittenRule(rule).Apply(fixtures[1].Signals, theta, fixtures[1].Scratch);
             new NaiveEvaluator(generated).Apply(fixtures[2].Signals, theta);
-            new ProposedEmissionRule(rule).Apply(fixtures[3].Signals, theta, fixtures[3].Scratch);
             double worst = 0;
             for (int k = 1; k < fixtures.Length; k++)
             {
@@ -117,7 +112,7 @@ public static class Quick
             ok &= worst < 1e-4;
             report.Add($"{rule} {worst:E1}");
         }
-        Console.WriteLine($"Agreement of hand-written, naive and fused emission with generated (‖ΔW_x − ΔW_generated‖ / ‖ΔW_generated‖, 130×170): {string.Join(", ", report)}{(ok ? "" : " — MISMATCH")}");
+        Console.WriteLine($"Agreement of hand-written and naive with generated (‖ΔW_x − ΔW_generated‖ / ‖ΔW_generated‖, 130×170): {string.Join(", ", report)}{(ok ? "" : " — MISMATCH")}");
         return ok;
     }
 

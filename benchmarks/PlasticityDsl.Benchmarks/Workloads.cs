@@ -110,7 +110,7 @@ public static class Workloads
         return rule switch
         {
             "bp" => nm,          // one rank-one update
-            "oja" => 3 * nm,     // Wᵀy, then two rank-one updates
+            "oja" => 2 * nm + columns, // Wᵀy, y_(l−1) − Wᵀy, then one rank-one update
             "bp_oja" => 3 * nm,  // Wᵀy, then two rank-one updates (e and y share the pre vector)
             "eq9_dw" => 5 * nm,  // Wᵀy, a row scaling and three rank-one updates
             "eq9_full" => 7 * nm,     // eq9_dw, plus B's row scaling and rank-one update
@@ -141,8 +141,6 @@ public static class Workloads
             float[] theta = Theta(rule);
             operations.Add(() => generated.Apply(layer.Signals, theta, layer.Scratch));
             operations.Add(() => hand.Apply(layer.Signals, theta, layer.Scratch));
-            var fused = new ProposedEmissionRule(rule);
-            operations.Add(() => fused.Apply(layer.Signals, theta, layer.Scratch));
         }
         foreach (string rule in new[] { "bp", "bp_oja" })
         {

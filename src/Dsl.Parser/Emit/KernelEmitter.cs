@@ -143,18 +143,8 @@ public static class KernelEmitter
         foreach (string matrix in model.OldRowCopies) w.Line($"global::System.Span<float> {OldRow(matrix)} = {slice("columns")};");
 
         w.Line();
-        var hoisted = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (TargetUpdate target in model.Targets)
-        {
-            // c·M without a row scale is one factor for every row: computed once, outside the loop.
-            ScaleTerm[] own = target.Scales.Where(x => x.Matrix == target.Matrix && x.ColumnScale is null).ToArray();
-            if (own.Length > 0 && own.All(x => x.RowScale is null))
-            {
-                hoisted[target.Matrix] = "keep" + Capitalized(target.Matrix);
-                w.Line($"float {hoisted[target.Matrix]} = 1f + ({Sum(own.Select(x => Product(x.Factor, null)))});");
-            }
-        }
-
+        var keeps = new Dictionary<string, string?>(StringComparer.Ordinal);
+        foreach (TargetUpdate target in model.Targets) keeps[target.Matrix] = HoistKeep(w, target);
         w.Line($"// One pass over {string.Join(" and ", model.Targets.Select(t => t.Matrix == "weights" ? "W" : "B"))}: each row gets all its terms while it is in cache.");
         w.Open("for (int i = 0; i < rows; i++)");
         foreach (string matrix in model.OldRowCopies) w.Line($"{matrix}.Slice(i * columns, columns).CopyTo({OldRow(matrix)});");
@@ -162,26 +152,87 @@ public static class KernelEmitter
         {
             string row = target.Matrix == "weights" ? "row" : "feedbackRow";
             w.Line($"global::System.Span<float> {row} = {target.Matrix}.Slice(i * columns, columns);");
-            ScaleTerm[] own = target.Scales.Where(x => x.Matrix == target.Matrix && x.ColumnScale is null).ToArray();
-            if (hoisted.TryGetValue(target.Matrix, out string? keep)) w.Line($"{Primitives}.Scale({row}, {keep});");
-            else if (own.Length > 0) w.Line($"{Primitives}.Scale({row}, 1f + {Parenthesized(Sum(own.Select(x => Product(x.Factor, x.RowScale is null ? null : x.RowScale + "[i]"))))});");
-            foreach (RowUpdate update in target.Rows)
-            {
-                string coefficient = Sum(update.Terms.Select(t => Product(t.Factor, t.Column is null ? null : $"{t.Column}[i]")));
-                w.Line($"{Primitives}.AddScaled({row}, {coefficient}, {update.RowVector});");
-            }
-
-            foreach (ScaleTerm term in target.Scales.Where(x => !(x.Matrix == target.Matrix && x.ColumnScale is null)))
-            {
-                string coefficient = Product(term.Factor, term.RowScale is null ? null : term.RowScale + "[i]");
-                w.Line(term.ColumnScale is null
-                    ? $"{Primitives}.AddScaled({row}, {coefficient}, {OldRow(term.Matrix)});"
-                    : $"{Primitives}.AddScaledProduct({row}, {coefficient}, {OldRow(term.Matrix)}, {term.ColumnScale});");
-            }
+            foreach (string line in RowUpdateCalls(target, row, keeps[target.Matrix])) w.Line(line);
         }
 
         w.Close();
         w.Close();
+    }
+
+    /// <summary>The widest fused overloads of <c>KernelPrimitives.AddScaled</c> and <c>ScaleAddScaled</c> take three
+    /// (coefficient, vector) pairs.</summary>
+    private const int FusedTerms = 3;
+
+    /// <summary>
+    /// c·M without a row scale is one factor for every row: declares <c>keepM = 1 + c</c> once, before the pass, and
+    /// returns its name; null when the target has no such term or its scale varies by row.
+    /// </summary>
+    private static string? HoistKeep(IndentedWriter w, TargetUpdate target)
+    {
+        ScaleTerm[] own = OwnScales(target);
+        if (own.Length == 0 || own.Any(x => x.RowScale is not null)) return null;
+        string keep = "keep" + Capitalized(target.Matrix);
+        w.Line($"float {keep} = 1f + ({Sum(own.Select(x => Product(x.Factor, null)))});");
+        return keep;
+    }
+
+    /// <summary>The terms c·diag(a)·M of a target that scale its own rows: the row's keep factor is 1 + their sum.</summary>
+    private static ScaleTerm[] OwnScales(TargetUpdate target) =>
+        target.Scales.Where(x => x.Matrix == target.Matrix && x.ColumnScale is null).ToArray();
+
+    /// <summary>
+    /// The time-independent update of row i of a target: its scale, its rank-one terms and the terms that add another
+    /// matrix's old row, all in fused calls (<see cref="FusedUpdateCalls"/>); then each term scaled column by column
+    /// (c·diag(a)·M·diag(b)), whose vector is a product of two, in its own <c>AddScaledProduct</c> pass.
+    /// </summary>
+    private static IEnumerable<string> RowUpdateCalls(TargetUpdate target, string row, string? hoistedKeep)
+    {
+        ScaleTerm[] own = OwnScales(target);
+        string? keep = hoistedKeep ?? (own.Length == 0 ? null : "1f + " + Parenthesized(Sum(own.Select(x => Product(x.Factor, AtRow(x.RowScale))))));
+        var terms = target.Rows.Where(r => !r.PerTime)
+            .Select(r => (Sum(r.Terms.Select(t => Product(t.Factor, AtRow(t.Column)))), r.RowVector))
+            .Concat(target.Scales.Where(x => x.Matrix != target.Matrix && x.ColumnScale is null)
+                .Select(x => (Product(x.Factor, AtRow(x.RowScale)), OldRow(x.Matrix))))
+            .ToList();
+        foreach (string call in FusedUpdateCalls(row, keep, terms)) yield return call;
+        foreach (ScaleTerm term in target.Scales.Where(x => x.ColumnScale is not null))
+        {
+            yield return $"{Primitives}.AddScaledProduct({row}, {Product(term.Factor, AtRow(term.RowScale))}, {OldRow(term.Matrix)}, {term.ColumnScale});";
+        }
+    }
+
+    /// <summary>The element of a row-indexed vector at row i.</summary>
+    private static string? AtRow(string? vector) => vector is null ? null : vector + "[i]";
+
+    /// <summary>
+    /// destination = keep·destination + Σ coefficient_k·vector_k, in calls of the fused primitives, each of which loads
+    /// and stores the destination once: the scale and the first <see cref="FusedTerms"/> terms in one call, the rest
+    /// chained, <see cref="FusedTerms"/> at a time, in order (as separate calls would add them). Two or more pairs are
+    /// printed one per line.
+    /// </summary>
+    private static IEnumerable<string> FusedUpdateCalls(string destination, string? keep, IReadOnlyList<(string Coefficient, string Vector)> terms)
+    {
+        if (terms.Count == 0)
+        {
+            if (keep is not null) yield return $"{Primitives}.Scale({destination}, {keep});";
+            yield break;
+        }
+
+        for (int first = 0; first < terms.Count; first += FusedTerms)
+        {
+            string call = first == 0 && keep is not null
+                ? $"{Primitives}.ScaleAddScaled({destination}, {keep},"
+                : $"{Primitives}.AddScaled({destination},";
+            string[] pairs = terms.Skip(first).Take(FusedTerms).Select(t => t.Coefficient + ", " + t.Vector).ToArray();
+            if (pairs.Length == 1)
+            {
+                yield return $"{call} {pairs[0]});";
+                continue;
+            }
+
+            yield return call;
+            for (int k = 0; k < pairs.Length; k++) yield return "    " + pairs[k] + (k == pairs.Length - 1 ? ");" : ",");
+        }
     }
 
     /// <summary>
@@ -338,17 +389,18 @@ public static class KernelEmitter
         }
 
         var steps = model.Steps.ToDictionary(x => x.Name, StringComparer.Ordinal);
-        string Row(string vector, bool inTime)
+        // A vector, and its element i, inside the loop over t of the update pass, where per-t values are read from scratch.
+        string VectorAtT(string vector)
         {
-            if (inTime && steps.TryGetValue(vector, out Step? step) && step.PerTime) return $"{vector}s.Slice(t * {Size(step.Length)}, {Size(step.Length)})";
-            if (inTime && RecurrentSequences.FirstOrDefault(q => q.Local == vector) is { PerTime: true } signal) return $"{signal.Sequence}.Slice({signal.Offset}, {signal.Size})";
+            if (steps.TryGetValue(vector, out Step? step) && step.PerTime) return $"{vector}s.Slice(t * {Size(step.Length)}, {Size(step.Length)})";
+            if (RecurrentSequences.FirstOrDefault(q => q.Local == vector) is { PerTime: true } signal) return $"{signal.Sequence}.Slice({signal.Offset}, {signal.Size})";
             return vector;
         }
 
-        string Element(string vector, bool inTime)
+        string ElementAtT(string vector)
         {
-            if (inTime && steps.TryGetValue(vector, out Step? step) && step.PerTime) return $"{vector}s[t * {Size(step.Length)} + i]";
-            if (inTime && RecurrentSequences.FirstOrDefault(q => q.Local == vector) is { PerTime: true } signal) return $"{signal.Sequence}[{signal.Offset} + i]";
+            if (steps.TryGetValue(vector, out Step? step) && step.PerTime) return $"{vector}s[t * {Size(step.Length)} + i]";
+            if (RecurrentSequences.FirstOrDefault(q => q.Local == vector) is { PerTime: true } signal) return $"{signal.Sequence}[{signal.Offset} + i]";
             return vector + "[i]";
         }
 
@@ -361,44 +413,18 @@ public static class KernelEmitter
         {
             string[] sizes = MatrixSizes(target.Matrix).Split(',').Select(x => x.Trim()).ToArray();
             w.Line();
-            ScaleTerm[] own = target.Scales.Where(x => x.Matrix == target.Matrix && x.ColumnScale is null).ToArray();
-            string? keep = null;
-            if (own.Length > 0 && own.All(x => x.RowScale is null))
-            {
-                keep = "keep" + Capitalized(target.Matrix);
-                w.Line($"float {keep} = 1f + ({Sum(own.Select(x => Product(x.Factor, null)))});");
-            }
-
+            string? keep = HoistKeep(w, target);
             w.Line($"// One pass over {target.Target.Substring(1)}: each row gets all its terms, those of every t included, while it is in cache.");
             w.Open($"for (int i = 0; i < {sizes[0]}; i++)");
             if (model.OldRowCopies.Contains(target.Matrix)) w.Line($"{target.Matrix}.Slice(i * {sizes[1]}, {sizes[1]}).CopyTo({OldRow(target.Matrix)});");
             w.Line($"global::System.Span<float> row = {target.Matrix}.Slice(i * {sizes[1]}, {sizes[1]});");
-            if (keep is not null) w.Line($"{Primitives}.Scale(row, {keep});");
-            else if (own.Length > 0) w.Line($"{Primitives}.Scale(row, 1f + {Parenthesized(Sum(own.Select(x => Product(x.Factor, x.RowScale is null ? null : x.RowScale + "[i]"))))});");
-            foreach (RowUpdate update in target.Rows.Where(r => !r.PerTime))
-            {
-                string coefficient = Sum(update.Terms.Select(t => Product(t.Factor, t.Column is null ? null : Element(t.Column, false))));
-                w.Line($"{Primitives}.AddScaled(row, {coefficient}, {update.RowVector});");
-            }
-
-            foreach (ScaleTerm term in target.Scales.Where(x => !(x.Matrix == target.Matrix && x.ColumnScale is null)))
-            {
-                string coefficient = Product(term.Factor, term.RowScale is null ? null : term.RowScale + "[i]");
-                w.Line(term.ColumnScale is null
-                    ? $"{Primitives}.AddScaled(row, {coefficient}, {OldRow(term.Matrix)});"
-                    : $"{Primitives}.AddScaledProduct(row, {coefficient}, {OldRow(term.Matrix)}, {term.ColumnScale});");
-            }
-
+            foreach (string line in RowUpdateCalls(target, "row", keep)) w.Line(line);
             RowUpdate[] timed = target.Rows.Where(r => r.PerTime).ToArray();
             if (timed.Length > 0)
             {
                 w.Open("for (int t = 0; t < transitions; t++)");
-                foreach (RowUpdate update in timed)
-                {
-                    string coefficient = Sum(update.Terms.Select(t => Product(t.Factor, t.Column is null ? null : Element(t.Column, true), ScalarAt)));
-                    w.Line($"{Primitives}.AddScaled(row, {coefficient}, {Row(update.RowVector, true)});");
-                }
-
+                var terms = timed.Select(u => (Sum(u.Terms.Select(t => Product(t.Factor, t.Column is null ? null : ElementAtT(t.Column), ScalarAt))), VectorAtT(u.RowVector))).ToList();
+                foreach (string line in FusedUpdateCalls("row", null, terms)) w.Line(line);
                 w.Close();
             }
 
@@ -482,7 +508,7 @@ public static class KernelEmitter
                 break;
             case StepKind.Combine:
                 yield return $"{v}.Clear();";
-                for (int k = 0; k < step.Operands.Count; k++) yield return $"{Primitives}.AddScaled({v}, {Product(step.Factors[k], null)}, {step.Operands[k]});";
+                foreach (string call in FusedUpdateCalls(v, null, step.Operands.Select((x, k) => (Product(step.Factors[k], null), x)).ToList())) yield return call;
                 break;
             default:
                 throw new InvalidOperationException("not a vector step: " + step.Kind);

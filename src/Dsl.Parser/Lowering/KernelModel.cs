@@ -59,12 +59,34 @@ public sealed record MappedVector(ElementFunction Function, VectorValue Operand)
     public override string ToString() => Functions.Spelling(Function) + "(" + Operand + ")";
 }
 
-/// <summary>Σ factor_k · v_k: a sum of vectors that a function or reduction is applied to.</summary>
+/// <summary>Σ factor_k · v_k: a sum of vectors that a function or reduction is applied to, or that row groups with
+/// proportional coefficients add together.</summary>
 public sealed record CombinedVector(EquatableArray<ScaledVector> Terms) : VectorValue
 {
     public override Dimension Length => Terms[0].Vector.Length;
 
-    public override string ToString() => string.Join(" + ", Terms.Select(t => t.Factor + "*" + t.Vector.AsFactor));
+    /// <summary>Σ factor·v with signs between the terms and unit constants left out: <c>y_&lt;l-1&gt; - (W'*y_l)</c>,
+    /// <c>y_&lt;l-1&gt; - t11*ones_&lt;l-1&gt;</c>.</summary>
+    public override string ToString()
+    {
+        var text = new System.Text.StringBuilder();
+        foreach (ScaledVector term in Terms)
+        {
+            bool minus = term.Factor.Constant < 0;
+            text.Append(text.Length == 0 ? (minus ? "-" : "") : minus ? " - " : " + ")
+                .Append(Prefix(term.Factor with { Constant = Math.Abs(term.Factor.Constant) })).Append(term.Vector.AsFactor);
+        }
+
+        return text.ToString();
+    }
+
+    /// <summary>A positive factor before its vector: <c>0.5*t1*</c>, <c>t1*</c> (1*t1), nothing for 1.</summary>
+    private static string Prefix(ScalarProduct factor)
+    {
+        string text = factor.ToString();
+        if (factor.Constant != 1) return text + "*";
+        return text == "1" ? "" : text.Substring("1*".Length) + "*";
+    }
 }
 
 public sealed record ScaledVector(ScalarProduct Factor, VectorValue Vector);

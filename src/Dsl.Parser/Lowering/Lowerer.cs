@@ -9,8 +9,9 @@ namespace PlasticityDsl.Language.Lowering;
 /// vector is evaluated as an outer product of two vectors through matrix-vector products only (O(n·m)),
 /// never as an n×n matrix: (y yᵀ)W becomes y (Wᵀy)ᵀ. A chain without one is c·diag(a)·M·diag(b). Equal
 /// vectors and scalars are computed once, across terms and across dW and dB; like terms are merged and
-/// cancelled ones dropped; terms are grouped by the vector they add to each row, so the emitted kernel makes
-/// one pass over the weights.
+/// cancelled ones dropped; terms are grouped by the vector they add to each row, and groups whose coefficients
+/// are proportional add one combination of their vectors (Oja: y_l (y_(l-1) − Wᵀy_l)ᵀ); the emitted kernel
+/// makes one pass over the weights.
 /// </summary>
 public static class Lowerer
 {
@@ -137,7 +138,7 @@ public static class Lowerer
         }
 
         var scales = new List<ScaleTerm>();
-        var rows = new List<(VectorValue Row, bool PerTime, List<RowTerm> Terms)>();
+        var rows = new List<RowGroup>();
         foreach (EvaluatedTerm term in merged.Where(t => t.Factor.Constant != 0))
         {
             ScalarFactor factor = plan.Factor(term.Factor);
@@ -149,19 +150,105 @@ public static class Lowerer
             }
 
             bool perTime = term.PerTime || term.Factor.Factors.Any(Timed);
-            int group = rows.FindIndex(r => r.Row.Equals(term.Row) && r.PerTime == perTime);
-            if (group < 0)
+            RowGroup? group = rows.Find(r => r.Row.Equals(term.Row) && r.PerTime == perTime);
+            if (group is null)
             {
-                rows.Add((term.Row!, perTime, new List<RowTerm>()));
-                group = rows.Count - 1;
+                group = new RowGroup(term.Row!, perTime, new List<(ScalarProduct, VectorValue)>(), new List<RowTerm>());
+                rows.Add(group);
             }
 
-            rows[group].Terms.Add(new RowTerm(factor, term.Column is OnesVector ? null : plan.Name(term.Column!)));
+            group.Coefficient.Add((term.Factor, term.Column!));
+            group.Terms.Add(new RowTerm(factor, term.Column is OnesVector ? null : plan.Name(term.Column!)));
         }
 
         string target = PlanBuilder.MatrixName(TargetMatrix(update.Target));
         return new TargetUpdate(update.Target, target, scales.ToEquatableArray(),
-            rows.Select(r => new RowUpdate(plan.Name(r.Row), r.Terms.ToEquatableArray(), r.PerTime)).ToEquatableArray());
+            MergeProportionalRows(rows).Select(r => new RowUpdate(plan.Name(r.Row), r.Terms.ToEquatableArray(), r.PerTime)).ToEquatableArray());
+    }
+
+    /// <summary>
+    /// The terms that add one vector to every row: row_i += (Σ_k Coefficient_k.Factor · Coefficient_k.Column[i]) · Row,
+    /// the coefficient kept as values (to compare) and as named <see cref="Terms"/> (to emit).
+    /// </summary>
+    private sealed record RowGroup(VectorValue Row, bool PerTime, List<(ScalarProduct Factor, VectorValue Column)> Coefficient, List<RowTerm> Terms);
+
+    /// <summary>
+    /// Row groups whose coefficients are equal up to a factor, g_k(i) = ρ_k · g_1(i), add g_1(i) · (r_1 + Σ ρ_k r_k) to
+    /// row i: the combination is one vector, computed once per call (n_(l-1) scratch and work), and every row then
+    /// streams one vector instead of several — Oja's t2·y_l[i]·y_(l-1) − t2·y_l[i]·(Wᵀy_l) becomes
+    /// t2·y_l[i]·(y_(l-1) − Wᵀy_l). ρ_k is a monomial: a power-of-two constant (so that the constants stay exact, in
+    /// float as in double) times coefficients t_j and scalar steps. The algebra is exact; in float the sum is
+    /// reassociated: the vectors are added once, rounded, then scaled per row, instead of each term scaled and added to
+    /// the row. That differs by a few ulps of the terms, and is the more accurate form when they nearly cancel (Oja at
+    /// convergence, where y_(l-1) ≈ Wᵀy_l). The first group of a merge is the reference; groups merge into it in order.
+    /// </summary>
+    private static List<RowGroup> MergeProportionalRows(List<RowGroup> rows)
+    {
+        var result = new List<RowGroup>();
+        var absorbed = new HashSet<RowGroup>();
+        foreach (RowGroup reference in rows.Where(r => !absorbed.Contains(r)))
+        {
+            var parts = new List<ScaledVector> { new(Product(1, Array.Empty<int>(), Array.Empty<ScalarValue>()), reference.Row) };
+            foreach (RowGroup other in rows.Where(r => r != reference && !absorbed.Contains(r) && r.PerTime == reference.PerTime))
+            {
+                if (RatioOf(other.Coefficient, reference.Coefficient) is { } ratio)
+                {
+                    parts.Add(new ScaledVector(ratio, other.Row));
+                    absorbed.Add(other);
+                }
+            }
+
+            absorbed.Add(reference);
+            result.Add(parts.Count == 1 ? reference : reference with { Row = new CombinedVector(parts.ToEquatableArray()) });
+        }
+
+        return result;
+    }
+
+    /// <summary>ρ with <paramref name="coefficient"/> = ρ · <paramref name="reference"/> term by term, where ρ is a
+    /// power-of-two constant times coefficients and scalars; null when there is none.</summary>
+    private static ScalarProduct? RatioOf(List<(ScalarProduct Factor, VectorValue Column)> coefficient, List<(ScalarProduct Factor, VectorValue Column)> reference)
+    {
+        if (coefficient.Count != reference.Count) return null;
+        // ρ is the quotient of the reference's first term and its partner: try each term of the same column as the partner.
+        (ScalarProduct first, VectorValue column) = reference[0];
+        return coefficient.Where(c => c.Column.Equals(column)).Select(c => Quotient(c.Factor, first))
+            .FirstOrDefault(ratio => ratio is not null
+                && reference.All(r => coefficient.Any(c => c.Column.Equals(r.Column) && c.Factor == Times(ratio, r.Factor))));
+    }
+
+    /// <summary>a / b when b's coefficients and scalars are among a's and the constants differ by a power of two.</summary>
+    private static ScalarProduct? Quotient(ScalarProduct a, ScalarProduct b)
+    {
+        double constant = a.Constant / b.Constant;
+        List<int>? coefficients = Without(a.Coefficients, b.Coefficients);
+        List<ScalarValue>? scalars = Without(a.Factors, b.Factors);
+        return coefficients is null || scalars is null || !IsPowerOfTwo(constant) ? null : Product(constant, coefficients, scalars);
+    }
+
+    private static ScalarProduct Times(ScalarProduct a, ScalarProduct b) =>
+        Product(a.Constant * b.Constant, a.Coefficients.Concat(b.Coefficients).OrderBy(k => k).ToList(), a.Factors.Concat(b.Factors));
+
+    /// <summary>The multiset <paramref name="all"/> less <paramref name="removed"/>; null when it does not contain them.</summary>
+    private static List<T>? Without<T>(IEnumerable<T> all, IEnumerable<T> removed)
+    {
+        var rest = all.ToList();
+        foreach (T item in removed)
+        {
+            if (!rest.Remove(item)) return null;
+        }
+
+        return rest;
+    }
+
+    /// <summary>±2^k with a normal float exponent: multiplying by it is exact in float and double (short of overflow and
+    /// subnormal results).</summary>
+    private static bool IsPowerOfTwo(double value)
+    {
+        const long Mantissa = (1L << 52) - 1;
+        const double SmallestNormalFloat = 1.1754943508222875E-38; // 2^-126
+        double magnitude = Math.Abs(value);
+        return magnitude >= SmallestNormalFloat && magnitude <= float.MaxValue && (BitConverter.DoubleToInt64Bits(magnitude) & Mantissa) == 0;
     }
 
     /// <summary>

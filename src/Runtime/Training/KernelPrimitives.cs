@@ -127,8 +127,8 @@ public static class KernelPrimitives
     /// <summary>aᵀ b.</summary>
     public static float Dot(ReadOnlySpan<float> a, ReadOnlySpan<float> b) => TensorPrimitives.Dot(a, b);
 
-    /// <summary>row += scale · x (nothing when scale is 0). Called once per row and term by the generated kernels, so it
-    /// is a bare SIMD loop: no per-call dispatch.</summary>
+    /// <summary>row += scale · x (nothing when scale is 0). Called once per row by generated kernels whose rows get one
+    /// term, so it is a bare SIMD loop: no per-call dispatch.</summary>
     public static void AddScaled(Span<float> row, float scale, ReadOnlySpan<float> x)
     {
         if (scale != 0f)
@@ -139,9 +139,11 @@ public static class KernelPrimitives
     }
 
     /// <summary>row += a·x + b·y in one pass over the row (one load and store of it instead of two).</summary>
-    /// <remarks>For kernels that add several terms to a row: generated kernels call <see cref="AddScaled(Span{float}, float, ReadOnlySpan{float})"/>
-    /// once per term today; docs/performance.md measures what one fused call per row gains. The fused overloads skip the
-    /// row only when every coefficient is 0 (and keep is 1); a zero coefficient among others still multiplies its vector.</remarks>
+    /// <remarks>For kernels that add several terms to a row: generated kernels make one call of these overloads per row,
+    /// the row's scale and up to three terms in one load and store of it (docs/performance.md measures the gain over one
+    /// call per term). The fused overloads skip the row only when every coefficient is 0 (and keep is 1); a zero
+    /// coefficient among others still multiplies its vector. The terms are added in order, each rounded once (FMA), as
+    /// successive single-term calls would add them.</remarks>
     public static void AddScaled(Span<float> row, float a, ReadOnlySpan<float> x, float b, ReadOnlySpan<float> y)
     {
         CheckSameLength(row.Length, x.Length);

@@ -36,6 +36,9 @@ public sealed class KernelDifferentialTests
         ["pre_error_through_W"] = "dW = W*(e_<l-1>*y_<l-1>') - 1e-3*W",
         ["cancelled_dot"] = "dW = (e_l'*y_l)*W - (y_l'*e_l)*W + e_l*e_<l-1>'",
         ["right_chain"] = "dW = e_l*y_<l-1>'*W'*W",
+        ["four_row_vectors"] = "dW = e_l*y_<l-1>' + y_l*e_<l-1>' + z_l*(W'*e_l)' + (e_l .* y_l)*(W'*y_l)' - t3*W",
+        ["centered_hebb"] = "dW = t0*(y_l - t5)*(y_<l-1> - t6)'",
+        ["three_proportional_rows"] = "dW = y_l*(y_<l-1> - 0.5*e_<l-1>)' - 2*y_l*(W'*y_l)'",
     };
 
     private static readonly Lazy<Assembly> NamedKernels = new(() => CompileKernels(

@@ -175,6 +175,62 @@ public sealed class LoweringTests
     }
 
     [Fact]
+    public void Oja_terms_with_proportional_coefficients_add_one_combined_vector()
+    {
+        KernelModel model = Lower(ExampleRules.Get("oja").Text, "oja");
+
+        // t2 y_l[i] y_<l-1> - t2 y_l[i] Wᵀy_l = t2 y_l[i] (y_<l-1> - Wᵀy_l): each row streams one vector instead of two.
+        Assert.Equal(new[] { Row("v1", new RowTerm(Factor(1, new[] { 2 }), "post")) }, RowUpdates(model));
+        Step combined = Vectors(model)[1];
+        Assert.Equal((StepKind.Combine, "y_<l-1> - (W'*y_l)"), (combined.Kind, combined.Description));
+        Assert.Equal(new[] { "pre", "v0" }, combined.Operands);
+        Assert.Equal(new[] { Factor(1), Factor(-1) }, combined.Factors);
+        Assert.Equal((0, 2), (model.PostScratchVectors, model.PreScratchVectors));
+        Assert.Equal("2·n_l·n_<l-1> + n_<l-1>", model.Cost);
+    }
+
+    [Fact]
+    public void Coefficients_proportional_by_symbols_or_a_power_of_two_merge()
+    {
+        // (y_l - t5)(y_<l-1> - t6)ᵀ: the coefficient of the ones row is -t6 times that of the y_<l-1> row.
+        KernelModel centered = Lower("dW = t0*(y_l - t5)*(y_<l-1> - t6)'");
+        Step combined = Vectors(centered).Single(s => s.Kind == StepKind.Combine);
+        Assert.Equal("y_<l-1> - t6*ones_<l-1>", combined.Description);
+        Assert.Equal(new[] { Factor(1), Factor(-1, new[] { 6 }) }, combined.Factors);
+        Assert.Equal(new[] { Row(combined.Name, new RowTerm(Factor(1, new[] { 0 }), "post"), new RowTerm(Factor(-1, new[] { 0, 5 }), null)) },
+            RowUpdates(centered));
+
+        KernelModel halved = Lower("dW = y_l*y_<l-1>' - 0.5*y_l*e_<l-1>'");
+        Assert.Equal("y_<l-1> - 0.5*e_<l-1>", Assert.Single(Vectors(halved)).Description);
+        Assert.Equal(new[] { Row("v0", new RowTerm(Factor(1), "post")) }, RowUpdates(halved));
+    }
+
+    [Theory]
+    [InlineData("dW = y_l*y_<l-1>' + 3*y_l*e_<l-1>'")] // not a power of two: in float, 3·c need not be float(3c)
+    [InlineData("dW = y_l*y_<l-1>' + e_l*e_<l-1>'")] // different columns
+    [InlineData("dW = (y_l + e_l)*y_<l-1>' + y_l*e_<l-1>'")] // one of two terms in common
+    public void Rows_whose_coefficients_are_not_proportional_stay_apart(string text)
+    {
+        KernelModel model = Lower(text);
+        Assert.Equal(2, RowUpdates(model).Length);
+        Assert.DoesNotContain(Vectors(model), s => s.Kind == StepKind.Combine);
+    }
+
+    [Fact]
+    public void A_row_with_more_terms_than_the_widest_fused_call_chains_a_second_call()
+    {
+        string emitted = KernelEmitter.Emit(Lower("dW = e_l*y_<l-1>' + y_l*e_<l-1>' + z_l*(W'*e_l)' + (e_l .* y_l)*(W'*y_l)' - t3*W"));
+
+        // The decay and three terms in one pass over the row, the fourth term in a second.
+        const string Primitives = "global::PlasticityDsl.Runtime.KernelPrimitives";
+        Assert.Contains($"{Primitives}.ScaleAddScaled(row, keepWeights,\n" +
+            "                    postError[i], pre,\n" +
+            "                    post[i], preError,\n" +
+            "                    potential[i], v1);\n" +
+            $"                {Primitives}.AddScaled(row, v0[i], v2);\n", emitted, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Equal_inner_products_written_both_ways_are_computed_once()
     {
         KernelModel model = Lower("dW = (e_l'*y_l)*W + t1*(y_l'*e_l)*W");

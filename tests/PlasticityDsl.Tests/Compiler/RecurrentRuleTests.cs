@@ -71,15 +71,17 @@ public sealed class RecurrentRuleTests
         KernelModel oja = RuleFrontEnd.Compile("bptt_oja", BpttOja).Model!;
         Assert.Equal(new[] { 1, 2 }, oja.Coefficients);
         // Matrix-chain reassociation: Wh f_t and Whᵀ(Wh f_t) are the only matrix-vector products, each computed once
-        // per t and shared by both Oja terms; the update is three rank-one terms per t.
+        // per t and shared by both Oja terms, which have one coefficient and add one vector, z_t - Whᵀ(Wh f_t): the update
+        // is two rank-one terms per t.
         Step[] products = oja.Steps.Where(s => s.Kind == StepKind.MultiplyMatrix).ToArray();
         Assert.Equal(2, products.Length);
         Assert.All(products, s => Assert.True(s.PerTime));
-        Assert.Equal(3, Assert.Single(oja.Targets).Rows.Sum(r => r.Terms.Count));
-        Assert.Equal("(T−1)·(5·n_h² + n_h)", oja.Cost);
+        Assert.Equal(2, Assert.Single(oja.Targets).Rows.Sum(r => r.Terms.Count));
+        Assert.Equal("z_t - (Wh'*(Wh*(f(z_t))))", oja.Steps.Single(s => s.Kind == StepKind.Combine && s.PerTime).Description);
+        Assert.Equal("(T−1)·(4·n_h² + 2·n_h)", oja.Cost);
         Assert.Equal("(T−1)·(n_h² + n_h)", bptt.Cost);
         string emitted = KernelEmitter.Emit(oja);
-        Assert.Contains("Cost per sequence: (T−1)·(5·n_h² + n_h) multiply-adds", emitted);
+        Assert.Contains("Cost per sequence: (T−1)·(4·n_h² + 2·n_h) multiply-adds", emitted);
         Assert.Contains(": global::PlasticityDsl.Runtime.IRecurrentRule", emitted);
         Assert.DoesNotContain("IPlasticityRule", emitted);
 

@@ -82,8 +82,9 @@ namespace PlasticityDsl.Rules
             // v7 = 2*t1*f(z_l) - df(z_l)
             global::System.Span<float> v7 = scratch.Slice(columns + rows + rows + rows + rows + columns + columns, rows);
             v7.Clear();
-            global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(v7, 2f * t1, v3);
-            global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(v7, -1f, v4);
+            global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(v7,
+                2f * t1, v3,
+                -1f, v4);
 
             // s0 = y_l'*(B*e_<l-1>)
             float s0 = global::PlasticityDsl.Runtime.KernelPrimitives.Dot(post, v1);
@@ -103,14 +104,14 @@ namespace PlasticityDsl.Rules
                 feedback.Slice(i * columns, columns).CopyTo(oldFeedbackRow);
                 weights.Slice(i * columns, columns).CopyTo(oldWeightsRow);
                 global::System.Span<float> row = weights.Slice(i * columns, columns);
-                global::PlasticityDsl.Runtime.KernelPrimitives.Scale(row, 1f + (-0.5f * t4 * s0 + s2 * v2[i]));
-                global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(row, 2f * t1 * potential[i] - 0.001f * s0, v0);
-                global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(row, v7[i], v6);
+                global::PlasticityDsl.Runtime.KernelPrimitives.ScaleAddScaled(row, 1f + (-0.5f * t4 * s0 + s2 * v2[i]),
+                    2f * t1 * potential[i] - 0.001f * s0, v0,
+                    v7[i], v6);
                 global::PlasticityDsl.Runtime.KernelPrimitives.AddScaledProduct(row, -t10, oldFeedbackRow, v5);
                 global::System.Span<float> feedbackRow = feedback.Slice(i * columns, columns);
-                global::PlasticityDsl.Runtime.KernelPrimitives.Scale(feedbackRow, keepFeedback);
-                global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(feedbackRow, -t4 * post[i], preError);
-                global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(feedbackRow, t4, oldWeightsRow);
+                global::PlasticityDsl.Runtime.KernelPrimitives.ScaleAddScaled(feedbackRow, keepFeedback,
+                    -t4 * post[i], preError,
+                    t4, oldWeightsRow);
             }
         }
     }

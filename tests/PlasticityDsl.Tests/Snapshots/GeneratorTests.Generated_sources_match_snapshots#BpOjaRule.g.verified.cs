@@ -49,8 +49,9 @@ namespace PlasticityDsl.Rules
             for (int i = 0; i < rows; i++)
             {
                 global::System.Span<float> row = weights.Slice(i * columns, columns);
-                global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(row, -t0 * postError[i] + t2 * post[i], pre);
-                global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(row, -t2 * post[i], v0);
+                global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(row,
+                    -t0 * postError[i] + t2 * post[i], pre,
+                    -t2 * post[i], v0);
             }
         }
     }

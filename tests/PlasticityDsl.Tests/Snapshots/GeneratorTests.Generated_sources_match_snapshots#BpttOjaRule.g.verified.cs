@@ -10,7 +10,7 @@ namespace PlasticityDsl.Rules
     /// </code>
     /// </summary>
     /// <remarks>
-    /// Cost per sequence: (T−1)·(5·n_h² + n_h) multiply-adds: each term of sum_t is a rank-one product a_t·b_tᵀ whose
+    /// Cost per sequence: (T−1)·(4·n_h² + 2·n_h) multiply-adds: each term of sum_t is a rank-one product a_t·b_tᵀ whose
     /// vectors are built by matrix-vector products only (quadratic per t, never a matrix-matrix product). Every vector
     /// of every t is computed from the pre-update weights first; then one fused pass over each target matrix.
     /// Reads: Wh, z_t, e_&lt;t+1&gt;, f.
@@ -30,7 +30,7 @@ namespace PlasticityDsl.Rules
 
         public int ScratchLength(int hidden, int inputs, int outputs, int steps) => Scratch(hidden, inputs, outputs, global::System.Math.Max(steps - 1, 0));
 
-        private static int Scratch(int hidden, int inputs, int outputs, int transitions) => 3 * transitions * hidden;
+        private static int Scratch(int hidden, int inputs, int outputs, int transitions) => 4 * transitions * hidden;
 
         private static global::PlasticityDsl.Runtime.Activation Activation(in global::PlasticityDsl.Runtime.RecurrentSignals network) =>
             network.Activation ?? throw new global::System.ArgumentException("this rule applies f or df: the network needs its activation.", nameof(network));
@@ -55,6 +55,7 @@ namespace PlasticityDsl.Rules
             global::System.Span<float> v0s = scratch.Slice(0, transitions * hidden);
             global::System.Span<float> v1s = scratch.Slice(transitions * hidden, transitions * hidden);
             global::System.Span<float> v2s = scratch.Slice(transitions * hidden + transitions * hidden, transitions * hidden);
+            global::System.Span<float> v3s = scratch.Slice(transitions * hidden + transitions * hidden + transitions * hidden, transitions * hidden);
             for (int t = 0; t < transitions; t++)
             {
                 global::System.ReadOnlySpan<float> zNow = hiddenStates.Slice(t * hidden, hidden);
@@ -70,6 +71,13 @@ namespace PlasticityDsl.Rules
                 // v2 = Wh'*(Wh*(f(z_t)))
                 global::System.Span<float> v2 = v2s.Slice(t * hidden, hidden);
                 global::PlasticityDsl.Runtime.KernelPrimitives.MultiplyTransposedVector(recurrent, hidden, hidden, v1, v2);
+
+                // v3 = z_t - (Wh'*(Wh*(f(z_t))))
+                global::System.Span<float> v3 = v3s.Slice(t * hidden, hidden);
+                v3.Clear();
+                global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(v3,
+                    1f, zNow,
+                    -1f, v2);
             }
 
             // One pass over Wh: each row gets all its terms, those of every t included, while it is in cache.
@@ -78,9 +86,9 @@ namespace PlasticityDsl.Rules
                 global::System.Span<float> row = recurrent.Slice(i * hidden, hidden);
                 for (int t = 0; t < transitions; t++)
                 {
-                    global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(row, t1 * errors[(t + 1) * hidden + i], v0s.Slice(t * hidden, hidden));
-                    global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(row, t2 * v1s[t * hidden + i], hiddenStates.Slice(t * hidden, hidden));
-                    global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(row, -t2 * v1s[t * hidden + i], v2s.Slice(t * hidden, hidden));
+                    global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(row,
+                        t1 * errors[(t + 1) * hidden + i], v0s.Slice(t * hidden, hidden),
+                        t2 * v1s[t * hidden + i], v3s.Slice(t * hidden, hidden));
                 }
             }
         }

@@ -12,7 +12,7 @@ namespace PlasticityDsl.Rules
     /// </code>
     /// </summary>
     /// <remarks>
-    /// Cost per update: 2·n_l·n_&lt;l-1&gt; + n_&lt;l-1&gt; multiply-adds; W is streamed once, never an n×n temporary.
+    /// Cost per update: n_l·n_&lt;l-1&gt; + 2·n_&lt;l-1&gt; multiply-adds; W is streamed once, never an n×n temporary.
     /// Reads: W, y_l, y_&lt;l-1&gt;.
     /// </remarks>
     [global::System.CodeDom.Compiler.GeneratedCode("PlasticityDsl.Generator", "1.0.0")]
@@ -28,7 +28,7 @@ namespace PlasticityDsl.Rules
 
         public global::PlasticityDsl.Runtime.RuleSignals Signals => global::PlasticityDsl.Runtime.RuleSignals.None;
 
-        public int ScratchLength(int rows, int columns) => columns;
+        public int ScratchLength(int rows, int columns) => 2 * columns;
 
         public global::System.Collections.Generic.IReadOnlyList<global::PlasticityDsl.Runtime.RuleParameter> Parameters { get; } = new global::PlasticityDsl.Runtime.RuleParameter[] { new global::PlasticityDsl.Runtime.RuleParameter("post_mean", 10, 0.5f), new global::PlasticityDsl.Runtime.RuleParameter("pre_mean", 11, 0.5f) };
 
@@ -49,12 +49,18 @@ namespace PlasticityDsl.Rules
             global::System.Span<float> v0 = scratch.Slice(0, columns);
             v0.Fill(1f);
 
+            // v1 = y_<l-1> - t11*ones_<l-1>
+            global::System.Span<float> v1 = scratch.Slice(columns, columns);
+            v1.Clear();
+            global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(v1,
+                1f, pre,
+                -t11, v0);
+
             // One pass over W: each row gets all its terms while it is in cache.
             for (int i = 0; i < rows; i++)
             {
                 global::System.Span<float> row = weights.Slice(i * columns, columns);
-                global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(row, t0 * post[i] - t0 * t10, pre);
-                global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(row, -t0 * t11 * post[i] + t0 * t10 * t11, v0);
+                global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(row, t0 * post[i] - t0 * t10, v1);
             }
         }
     }

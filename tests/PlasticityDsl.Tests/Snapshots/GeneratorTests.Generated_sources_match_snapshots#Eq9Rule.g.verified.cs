@@ -59,13 +59,12 @@ namespace PlasticityDsl.Rules
             for (int i = 0; i < rows; i++)
             {
                 global::System.Span<float> row = weights.Slice(i * columns, columns);
-                global::PlasticityDsl.Runtime.KernelPrimitives.Scale(row, keepWeights);
-                global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(row, -t0 * postError[i] + t2 * post[i], pre);
-                global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(row, t1 * postError[i], preError);
-                global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(row, -t2 * post[i], v0);
+                global::PlasticityDsl.Runtime.KernelPrimitives.ScaleAddScaled(row, keepWeights,
+                    -t0 * postError[i] + t2 * post[i], pre,
+                    t1 * postError[i], preError,
+                    -t2 * post[i], v0);
                 global::System.Span<float> feedbackRow = feedback.Slice(i * columns, columns);
-                global::PlasticityDsl.Runtime.KernelPrimitives.Scale(feedbackRow, keepFeedback);
-                global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(feedbackRow, -t4 * post[i], preError);
+                global::PlasticityDsl.Runtime.KernelPrimitives.ScaleAddScaled(feedbackRow, keepFeedback, -t4 * post[i], preError);
             }
         }
     }

@@ -45,8 +45,7 @@ namespace PlasticityDsl.Rules
             for (int i = 0; i < rows; i++)
             {
                 global::System.Span<float> row = weights.Slice(i * columns, columns);
-                global::PlasticityDsl.Runtime.KernelPrimitives.Scale(row, keepWeights);
-                global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(row, t0 * post[i], pre);
+                global::PlasticityDsl.Runtime.KernelPrimitives.ScaleAddScaled(row, keepWeights, t0 * post[i], pre);
             }
         }
     }

@@ -49,11 +49,9 @@ namespace PlasticityDsl.Rules
             for (int i = 0; i < rows; i++)
             {
                 global::System.Span<float> row = weights.Slice(i * columns, columns);
-                global::PlasticityDsl.Runtime.KernelPrimitives.Scale(row, keepWeights);
-                global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(row, -t0 * postError[i], pre);
+                global::PlasticityDsl.Runtime.KernelPrimitives.ScaleAddScaled(row, keepWeights, -t0 * postError[i], pre);
                 global::System.Span<float> feedbackRow = feedback.Slice(i * columns, columns);
-                global::PlasticityDsl.Runtime.KernelPrimitives.Scale(feedbackRow, keepFeedback);
-                global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(feedbackRow, -t0 * postError[i], pre);
+                global::PlasticityDsl.Runtime.KernelPrimitives.ScaleAddScaled(feedbackRow, keepFeedback, -t0 * postError[i], pre);
             }
         }
     }

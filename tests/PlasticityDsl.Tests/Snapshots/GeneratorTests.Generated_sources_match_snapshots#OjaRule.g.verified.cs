@@ -10,7 +10,7 @@ namespace PlasticityDsl.Rules
     /// </code>
     /// </summary>
     /// <remarks>
-    /// Cost per update: 3·n_l·n_&lt;l-1&gt; multiply-adds; W is streamed 2 times (1 matrix-vector product, then one fused update pass), never an n×n temporary.
+    /// Cost per update: 2·n_l·n_&lt;l-1&gt; + n_&lt;l-1&gt; multiply-adds; W is streamed 2 times (1 matrix-vector product, then one fused update pass), never an n×n temporary.
     /// Reads: W, y_l, y_&lt;l-1&gt;.
     /// </remarks>
     [global::System.CodeDom.Compiler.GeneratedCode("PlasticityDsl.Generator", "1.0.0")]
@@ -26,7 +26,7 @@ namespace PlasticityDsl.Rules
 
         public global::PlasticityDsl.Runtime.RuleSignals Signals => global::PlasticityDsl.Runtime.RuleSignals.None;
 
-        public int ScratchLength(int rows, int columns) => columns;
+        public int ScratchLength(int rows, int columns) => 2 * columns;
 
         public void Apply(in global::PlasticityDsl.Runtime.LayerSignals layer, global::System.ReadOnlySpan<float> theta, global::System.Span<float> scratch)
         {
@@ -43,12 +43,18 @@ namespace PlasticityDsl.Rules
             global::System.Span<float> v0 = scratch.Slice(0, columns);
             global::PlasticityDsl.Runtime.KernelPrimitives.MultiplyTransposedVector(weights, rows, columns, post, v0);
 
+            // v1 = y_<l-1> - (W'*y_l)
+            global::System.Span<float> v1 = scratch.Slice(columns, columns);
+            v1.Clear();
+            global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(v1,
+                1f, pre,
+                -1f, v0);
+
             // One pass over W: each row gets all its terms while it is in cache.
             for (int i = 0; i < rows; i++)
             {
                 global::System.Span<float> row = weights.Slice(i * columns, columns);
-                global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(row, t2 * post[i], pre);
-                global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(row, -t2 * post[i], v0);
+                global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(row, t2 * post[i], v1);
             }
         }
     }

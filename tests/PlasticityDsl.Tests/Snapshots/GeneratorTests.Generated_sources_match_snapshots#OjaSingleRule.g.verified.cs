@@ -47,8 +47,7 @@ namespace PlasticityDsl.Rules
             for (int i = 0; i < rows; i++)
             {
                 global::System.Span<float> row = weights.Slice(i * columns, columns);
-                global::PlasticityDsl.Runtime.KernelPrimitives.Scale(row, 1f + (-t2 * v0[i]));
-                global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(row, t2 * post[i], pre);
+                global::PlasticityDsl.Runtime.KernelPrimitives.ScaleAddScaled(row, 1f + (-t2 * v0[i]), t2 * post[i], pre);
             }
         }
     }

@@ -47,8 +47,7 @@ namespace PlasticityDsl.Rules
             for (int i = 0; i < rows; i++)
             {
                 global::System.Span<float> feedbackRow = feedback.Slice(i * columns, columns);
-                global::PlasticityDsl.Runtime.KernelPrimitives.Scale(feedbackRow, keepFeedback);
-                global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(feedbackRow, t0 * post[i], pre);
+                global::PlasticityDsl.Runtime.KernelPrimitives.ScaleAddScaled(feedbackRow, keepFeedback, t0 * post[i], pre);
             }
         }
     }
