@@ -44,7 +44,7 @@ internal static class TrainCommand
         var feedback = CommonOptions.Feedback();
         var saveWeights = new Option<string?>("--save-weights") { Description = "write the trained weights as .npz (W1…WL, and B1…BL with --feedback fa; float32)" };
         var checkpoint = new Option<string?>("--checkpoint") { Description = "directory to keep a checkpoint in, rewritten atomically at every evaluation" };
-        var resume = new Option<string?>("--resume") { Description = "continue the run checkpointed in this directory to --samples in all (its settings are reused, give the same --data; it keeps checkpointing there)" };
+        var resume = new Option<string?>("--resume") { Description = "continue the run checkpointed in this directory to --samples in all (its settings and data are reused; it keeps checkpointing there)" };
         var output = new Option<string?>("--out") { Description = "write results as JSON" };
         var data = CommonOptions.Data();
         var command = new Command("train", "Train an MLP online on MNIST with a rule.")
@@ -77,13 +77,16 @@ internal static class TrainCommand
             }
             FeedbackModes.CheckRule(spec.Feedback, plasticityRule);
             Mlp network = OnlineRun.CreateNetwork(spec, resumed);
-            (Dataset train, Dataset test) = MnistData.Load(DataLocator.EnsureMnist(result.GetValue(data), Console.Error.WriteLine));
+            // A resumed run reads the data it was checkpointed with unless --data says otherwise.
+            string dataDirectory = Path.GetFullPath(DataLocator.EnsureMnist(result.GetValue(data) ?? resumed?.DataDirectory, Console.Error.WriteLine));
+            (Dataset train, Dataset test) = MnistData.Load(dataDirectory);
             Dataset trainingSplit = MnistData.TrainingSplit(train);
             var progress = new ProgressBar(spec.Samples, plasticityRule.Name, resumed?.Samples ?? 0);
             var options = new RunOptions
             {
                 Progress = progress.Report,
                 CheckpointDirectory = result.GetValue(checkpoint) ?? resumed?.Directory,
+                DataDirectory = dataDirectory,
                 ResumeFrom = resumed,
             };
             RunResult run = OnlineRun.Run(spec, plasticityRule, network, trainingSplit, test, options);

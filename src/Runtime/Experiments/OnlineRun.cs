@@ -67,6 +67,9 @@ public sealed record RunOptions
     /// <summary>If set, a checkpoint is written there (atomically) at every evaluation point.</summary>
     public string? CheckpointDirectory { get; init; }
 
+    /// <summary>The directory the data was read from, recorded in checkpoints so that a resume can find it again.</summary>
+    public string? DataDirectory { get; init; }
+
     /// <summary>If set, the run continues from this checkpoint instead of starting at sample 0.</summary>
     public RunCheckpoint? ResumeFrom { get; init; }
 }
@@ -168,7 +171,7 @@ public static class OnlineRun
             options.Observe?.Invoke(samples, learner);
             if (options.CheckpointDirectory is { } directory)
             {
-                RunCheckpoint.Write(directory, spec, rule, network, samples, curve, trainingSecondsBefore + clock.Elapsed.TotalSeconds);
+                RunCheckpoint.Write(directory, spec, rule, network, samples, curve, trainingSecondsBefore + clock.Elapsed.TotalSeconds, options.DataDirectory);
             }
         }
 

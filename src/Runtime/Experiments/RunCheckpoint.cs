@@ -6,7 +6,8 @@ namespace PlasticityDsl.Runtime.Experiments;
 
 /// <summary>
 /// The state of an online run after <see cref="Samples"/> samples, enough to continue it bit-identically: the weights
-/// (W and B, in <see cref="WeightsFile"/>) and, here, the spec, the rule, the samples done (= steps) and the curve so far.
+/// (W and B, in <see cref="WeightsFile"/>) and, here, the spec, the rule, the samples done (= steps), the curve so far and
+/// where the data was.
 /// </summary>
 /// <remarks>
 /// A run draws all its randomness before the first step (weights and the sample order, both from the seed), so the
@@ -22,7 +23,8 @@ public sealed record RunCheckpoint(
     int Samples,
     IReadOnlyList<CurvePoint> Curve,
     double TrainingSeconds,
-    string WeightsFile)
+    string WeightsFile,
+    string? DataDirectory = null)
 {
     public const int CurrentFormat = 1;
     public const string FileName = "checkpoint.json";
@@ -31,14 +33,15 @@ public sealed record RunCheckpoint(
     [JsonIgnore]
     public string Directory { get; init; } = "";
 
+    /// <param name="dataDirectory">Where the run's MNIST files are, so that a resume finds the same data; null if unknown.</param>
     public static void Write(string directory, RunSpec spec, IPlasticityRule rule, Mlp network, int samples,
-        IReadOnlyList<CurvePoint> curve, double trainingSeconds)
+        IReadOnlyList<CurvePoint> curve, double trainingSeconds, string? dataDirectory)
     {
         System.IO.Directory.CreateDirectory(directory);
         string weightsFile = $"weights-{samples:D9}.npz";
         WeightFiles.Write(Path.Combine(directory, weightsFile), network);
         ResultsWriter.WriteJson(Path.Combine(directory, FileName),
-            new RunCheckpoint(CurrentFormat, rule.Name, rule.Source, spec, samples, curve.ToArray(), trainingSeconds, weightsFile));
+            new RunCheckpoint(CurrentFormat, rule.Name, rule.Source, spec, samples, curve.ToArray(), trainingSeconds, weightsFile, dataDirectory));
         // Only now is the previous weights file unreferenced.
         foreach (string old in System.IO.Directory.EnumerateFiles(directory, "weights-*.npz"))
         {
