@@ -224,3 +224,36 @@ internal static class DenseReference
         return p;
     }
 }
+
+/// <summary>The one check of a kernel's in-place update against the reference, shared by the differential tests.</summary>
+internal static class UpdateComparison
+{
+    private const double RelativeTolerance = 1e-5;
+
+    /// <summary>
+    /// Checks that <paramref name="after"/> − <paramref name="before"/> equals <paramref name="expected"/>; returns error /
+    /// tolerance, or throws naming <paramref name="what"/>.
+    /// </summary>
+    /// <param name="magnitude">‖|terms|‖ of the reference: the floor for float rounding when terms cancel.</param>
+    public static double Check(float[] before, float[] after, DenseMatrix expected, double magnitude, string what)
+    {
+        Xunit.Assert.Equal(before.Length, expected.Values.Length);
+        double error = 0, norm = 0;
+        for (int k = 0; k < before.Length; k++)
+        {
+            double delta = (double)after[k] - before[k];
+            error += (delta - expected.Values[k]) * (delta - expected.Values[k]);
+            norm += (double)after[k] * after[k];
+        }
+
+        error = Math.Sqrt(error);
+        // Relative to ‖Δ‖; the floor covers float rounding when terms cancel and storing W + ΔW as float.
+        double tolerance = RelativeTolerance * expected.FrobeniusNorm() + 1e-6 * magnitude + 2e-7 * Math.Sqrt(norm);
+        if (!(error <= tolerance))
+        {
+            throw new Xunit.Sdk.XunitException($"{what}: ‖Δ_kernel − Δ_reference‖ = {error:G4}, ‖Δ_reference‖ = {expected.FrobeniusNorm():G4}, tolerance {tolerance:G4}");
+        }
+
+        return tolerance == 0 ? 0 : error / tolerance;
+    }
+}

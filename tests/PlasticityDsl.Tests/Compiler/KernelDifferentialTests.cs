@@ -18,7 +18,6 @@ namespace PlasticityDsl.Tests.Compiler;
 /// </summary>
 public sealed class KernelDifferentialTests
 {
-    private const double RelativeTolerance = 1e-5;
     private static readonly int[] Sizes = { 1, 3, 17, 64 };
 
     private static readonly Dictionary<string, string> NamedRules = new(StringComparer.Ordinal)
@@ -185,26 +184,8 @@ public sealed class KernelDifferentialTests
         float[] weights = (float[])values.Weights.Clone();
         Apply(kernel, values with { Weights = weights }, theta, scratch);
 
-        DenseMatrix expected = DenseReference.Evaluate(tree, values);
-        double magnitude = DenseReference.Magnitude(tree, values).FrobeniusNorm();
-        double error = 0, weightsNorm = 0;
-        for (int k = 0; k < weights.Length; k++)
-        {
-            double delta = (double)weights[k] - values.Weights[k];
-            error += (delta - expected.Values[k]) * (delta - expected.Values[k]);
-            weightsNorm += (double)weights[k] * weights[k];
-        }
-
-        error = Math.Sqrt(error);
-        // Relative to ‖ΔW‖; the floor covers float rounding when terms cancel (‖|terms|‖) and storing W + ΔW as float.
-        double tolerance = RelativeTolerance * expected.FrobeniusNorm() + 1e-6 * magnitude + 2e-7 * Math.Sqrt(weightsNorm);
-        if (!(error <= tolerance))
-        {
-            throw new XunitException($"{what} on {values.Rows}×{values.Columns}: ‖ΔW_kernel − ΔW_reference‖ = {error:G4}, " +
-                $"‖ΔW_reference‖ = {expected.FrobeniusNorm():G4}, tolerance {tolerance:G4}");
-        }
-
-        return tolerance == 0 ? 0 : error / tolerance;
+        return UpdateComparison.Check(values.Weights, weights, DenseReference.Evaluate(tree, values),
+            DenseReference.Magnitude(tree, values).FrobeniusNorm(), $"{what} on {values.Rows}×{values.Columns}");
     }
 
     /// <summary>Applies the kernel, passing only the error signals it declares (the runtime computes no others).</summary>

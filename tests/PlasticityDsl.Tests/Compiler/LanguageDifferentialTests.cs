@@ -6,7 +6,6 @@ using PlasticityDsl.Language.Emit;
 using PlasticityDsl.Language.Syntax;
 using PlasticityDsl.Runtime;
 using Xunit;
-using Xunit.Sdk;
 
 namespace PlasticityDsl.Tests.Compiler;
 
@@ -76,21 +75,8 @@ public sealed class LanguageDifferentialTests
             {
                 float[] before = update.Target == "dW" ? values.Weights : values.Feedback!;
                 float[] after = update.Target == "dW" ? weights : feedback;
-                DenseMatrix expected = DenseReference.Evaluate(update.Value, values);
-                double magnitude = DenseReference.Magnitude(update.Value, values).FrobeniusNorm();
-                double error = 0, norm = 0;
-                for (int k = 0; k < before.Length; k++)
-                {
-                    double delta = (double)after[k] - before[k];
-                    error += (delta - expected.Values[k]) * (delta - expected.Values[k]);
-                    norm += (double)after[k] * after[k];
-                }
-
-                double tolerance = 1e-5 * expected.FrobeniusNorm() + 1e-6 * magnitude + 2e-7 * Math.Sqrt(norm);
-                if (!(Math.Sqrt(error) <= tolerance))
-                {
-                    throw new XunitException($"{name} {update.Target} on {rows}×{columns}: error {Math.Sqrt(error):G4}, ‖expected‖ {expected.FrobeniusNorm():G4}, tolerance {tolerance:G4}");
-                }
+                UpdateComparison.Check(before, after, DenseReference.Evaluate(update.Value, values),
+                    DenseReference.Magnitude(update.Value, values).FrobeniusNorm(), $"{name} {update.Target} on {rows}×{columns}");
             }
 
             if (!updates.Any(u => u.Target == "dB")) Assert.Equal(values.Feedback, feedback);

@@ -8,7 +8,6 @@ using PlasticityDsl.Language.Syntax;
 using PlasticityDsl.Rules;
 using PlasticityDsl.Runtime;
 using Xunit;
-using Xunit.Sdk;
 using Binder = PlasticityDsl.Language.Binding.Binder;
 
 namespace PlasticityDsl.Tests.Compiler;
@@ -137,22 +136,8 @@ public sealed class RecurrentRuleTests
                     "dWx" => (values.Wx, wx),
                     _ => (values.Wo, wo),
                 };
-                DenseMatrix expected = RecurrentReference.Evaluate(update.Value, values);
-                double magnitude = RecurrentReference.Magnitude(update.Value, values).FrobeniusNorm();
-                Assert.Equal(before.Length, expected.Values.Length);
-                double error = 0, norm = 0;
-                for (int k = 0; k < before.Length; k++)
-                {
-                    double delta = (double)after[k] - before[k];
-                    error += (delta - expected.Values[k]) * (delta - expected.Values[k]);
-                    norm += (double)after[k] * after[k];
-                }
-
-                double tolerance = 1e-5 * expected.FrobeniusNorm() + 1e-6 * magnitude + 2e-7 * Math.Sqrt(norm);
-                if (!(Math.Sqrt(error) <= tolerance))
-                {
-                    throw new XunitException($"{name} {update.Target} on n_h={hidden}, n_x={inputs}, n_o={outputs}, T={steps}: error {Math.Sqrt(error):G4}, ‖expected‖ {expected.FrobeniusNorm():G4}, tolerance {tolerance:G4}");
-                }
+                UpdateComparison.Check(before, after, RecurrentReference.Evaluate(update.Value, values),
+                    RecurrentReference.Magnitude(update.Value, values).FrobeniusNorm(), $"{name} {update.Target} on n_h={hidden}, n_x={inputs}, n_o={outputs}, T={steps}");
             }
 
             if (!updates.Any(u => u.Target == "dWh")) Assert.Equal(values.Wh, wh);
