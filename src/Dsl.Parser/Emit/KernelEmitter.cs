@@ -299,13 +299,7 @@ public static class KernelEmitter
             w.Line();
         }
 
-        var used = new HashSet<string>(
-            model.Steps.SelectMany(x => x.Operands)
-                .Concat(model.Targets.SelectMany(t => t.Rows.SelectMany(r => r.Terms.Select(x => x.Column ?? "").Append(r.RowVector))))
-                .Concat(model.Targets.SelectMany(t => t.Scales.SelectMany(x => new[] { x.RowScale ?? "", x.ColumnScale ?? "" }))),
-            StringComparer.Ordinal);
-        var matrices = new HashSet<string>(model.Steps.Where(x => x.Kind == StepKind.MultiplyMatrix).Select(x => x.Operation)
-            .Concat(model.Targets.Select(t => t.Matrix)).Concat(model.Targets.SelectMany(t => t.Scales.Select(x => x.Matrix))), StringComparer.Ordinal);
+        HashSet<string> used = UsedLocals(model), matrices = UsedMatrices(model);
         var sequences = RecurrentSequences.Where(q => used.Contains(q.Local)).Select(q => q.Sequence).Distinct().ToList();
 
         int thetaLength = 10 + model.Parameters.Count;
@@ -465,13 +459,7 @@ public static class KernelEmitter
 
     private static IEnumerable<string> RecurrentReads(KernelModel model)
     {
-        var used = new HashSet<string>(
-            model.Steps.SelectMany(x => x.Operands)
-                .Concat(model.Targets.SelectMany(t => t.Rows.SelectMany(r => r.Terms.Select(x => x.Column ?? "").Append(r.RowVector))))
-                .Concat(model.Targets.SelectMany(t => t.Scales.SelectMany(x => new[] { x.RowScale ?? "", x.ColumnScale ?? "" }))),
-            StringComparer.Ordinal);
-        var matrices = new HashSet<string>(model.Steps.Where(x => x.Kind == StepKind.MultiplyMatrix).Select(x => x.Operation)
-            .Concat(model.Targets.Select(t => t.Matrix)).Concat(model.Targets.SelectMany(t => t.Scales.Select(x => x.Matrix))), StringComparer.Ordinal);
+        HashSet<string> used = UsedLocals(model), matrices = UsedMatrices(model);
         return RecurrentMatrices.Where(m => matrices.Contains(m.Local)).Select(m => m.Spelling)
             .Concat(RecurrentSequences.Where(q => used.Contains(q.Local)).Select(q => q.Spelling))
             .Concat(model.Steps.Any(x => x.Operation is nameof(ElementFunction.Activation) or nameof(ElementFunction.ActivationDerivative)) ? new[] { "f" } : Array.Empty<string>());
@@ -550,13 +538,21 @@ public static class KernelEmitter
         return vectorPasses == 0 ? "once" : $"{vectorPasses + 1} times ({vectorPasses} matrix-vector product{(vectorPasses == 1 ? "" : "s")}, then one fused update pass)";
     }
 
-    private static IEnumerable<(string Local, string Property)> SignalLocals(KernelModel model)
-    {
-        var used = new HashSet<string>(
-            model.Steps.SelectMany(s => s.Operands)
+    /// <summary>The locals (signals and scratch vectors) the kernel's steps and updates read.</summary>
+    private static HashSet<string> UsedLocals(KernelModel model) =>
+        new(model.Steps.SelectMany(x => x.Operands)
                 .Concat(model.Targets.SelectMany(t => t.Rows.SelectMany(r => r.Terms.Select(x => x.Column ?? "").Append(r.RowVector))))
                 .Concat(model.Targets.SelectMany(t => t.Scales.SelectMany(x => new[] { x.RowScale ?? "", x.ColumnScale ?? "" }))),
             StringComparer.Ordinal);
+
+    /// <summary>The matrices the kernel multiplies by, updates or reads a row of.</summary>
+    private static HashSet<string> UsedMatrices(KernelModel model) =>
+        new(model.Steps.Where(x => x.Kind == StepKind.MultiplyMatrix).Select(x => x.Operation)
+            .Concat(model.Targets.Select(t => t.Matrix)).Concat(model.Targets.SelectMany(t => t.Scales.Select(x => x.Matrix))), StringComparer.Ordinal);
+
+    private static IEnumerable<(string Local, string Property)> SignalLocals(KernelModel model)
+    {
+        HashSet<string> used = UsedLocals(model);
         (string Local, string Property)[] candidates =
         {
             ("post", "Post"), ("pre", "Pre"), ("potential", "PreActivation"), ("postError", "PostError"), ("preError", "PreError"),
