@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Numerics.Tensors;
 using PlasticityDsl.Runtime;
 using PlasticityDsl.Runtime.Data;
 using PlasticityDsl.Runtime.Experiments;
@@ -14,8 +15,9 @@ namespace PlasticityDsl.Cli.Figures;
 /// </summary>
 internal static class InstrumentFigures
 {
-    /// <summary>Images drawn in Figure 4, and the probe samples over which update norms are averaged (each costs a step).</summary>
-    private const int ImagesShown = 8, UpdateProbe = 200;
+    /// <summary>Images drawn in Figure 4 (the first of the similarity probe), the probe images over which its cosine
+    /// similarity is averaged, and those over which update norms are averaged (each costs a step).</summary>
+    private const int ImagesShown = 8, SimilarityProbe = 200, UpdateProbe = 200;
 
     public static void Figure2(FigureContext context)
     {
@@ -77,7 +79,7 @@ internal static class InstrumentFigures
     {
         var panels = new (string Setting, int[] Layers, int[] Shown)[] { ("5-layer", FigureContext.FiveLayers, [1, 2, 3, 4]), ("10-layer", FigureContext.TenLayers, [1, 3, 7, 9]) };
         Comparison[] comparisons = panels.Select(p => new Comparison(p.Setting, p.Layers, context.BackpropArms(p.Setting))).ToArray();
-        Dataset probe = context.Probe, shown = probe.Slice(0, ImagesShown);
+        Dataset probe = context.Probe, similarityProbe = probe.Slice(0, Math.Min(probe.Count, SimilarityProbe));
         SweepOptions options = context.Sweep();
         var similarity = new ConcurrentBag<(string Panel, string Arm, ulong Seed, int Layer, double Cosine)>();
         string directory = context.Directory("fig4");
@@ -85,12 +87,17 @@ internal static class InstrumentFigures
         {
             if (samples != options.Samples) return;
             int[] layers = panels.Single(p => p.Setting == comparison.Panel).Shown;
+            // One forward pass per image serves every layer's reconstruction, the grid's and the similarity's.
+            IReadOnlyList<ImageColumn> reconstructed = ImageReconstruction.Columns(learner.Network, similarityProbe, layers);
             if (seed == options.SeedValues.First())
             {
-                IReadOnlyList<ImageColumn> columns = ImageReconstruction.Columns(learner.Network, shown, layers);
-                ImageReconstruction.SavePng(Path.Combine(directory, $"fig4-{comparison.Panel}-{FileName(arm.Label)}.png"), columns);
+                ImageReconstruction.SavePng(Path.Combine(directory, $"fig4-{comparison.Panel}-{FileName(arm.Label)}.png"),
+                    reconstructed.Select(c => new ImageColumn(c.Title, c.Images.Take(ImagesShown).ToArray())).ToArray());
             }
-            foreach (int layer in layers) similarity.Add((comparison.Panel, arm.Label, seed, layer, MeanCosine(learner.Network, probe, layer)));
+            for (int c = 0; c < layers.Length; c++)
+            {
+                similarity.Add((comparison.Panel, arm.Label, seed, layers[c], MeanCosine(reconstructed[0], reconstructed[c + 1])));
+            }
         });
 
         var table = similarity.GroupBy(s => (s.Panel, s.Arm, s.Layer)).OrderBy(g => g.Key.Panel).ThenBy(g => g.Key.Arm).ThenBy(g => g.Key.Layer).Select(g =>
@@ -208,18 +215,17 @@ internal static class InstrumentFigures
                 new ConfidenceBand(intervals.Select(i => i.Mean).ToArray(), intervals.Select(i => i.Lower).ToArray(), intervals.Select(i => i.Upper).ToArray()));
         }).ToArray();
 
-    private static double MeanCosine(Mlp network, Dataset probe, int layer)
+    /// <summary>The mean over images of cosine(x, x̂), a scale-free closeness (the reconstructions have no fixed scale).</summary>
+    private static double MeanCosine(ImageColumn originals, ImageColumn reconstructions)
     {
         double sum = 0;
-        int count = Math.Min(probe.Count, 200);
-        for (int i = 0; i < count; i++)
+        for (int i = 0; i < originals.Images.Count; i++)
         {
-            ReadOnlySpan<float> x = probe.Image(i);
-            float[] reconstruction = ImageReconstruction.Reconstruct(network, x, layer);
-            double norms = System.Numerics.Tensors.TensorPrimitives.Norm(x) * (double)System.Numerics.Tensors.TensorPrimitives.Norm(reconstruction);
-            sum += norms > 0 ? System.Numerics.Tensors.TensorPrimitives.Dot(x, reconstruction) / norms : 0;
+            float[] x = originals.Images[i], reconstruction = reconstructions.Images[i];
+            double norms = TensorPrimitives.Norm(x) * (double)TensorPrimitives.Norm(reconstruction);
+            sum += norms > 0 ? TensorPrimitives.Dot(x, reconstruction) / norms : 0;
         }
-        return sum / count;
+        return sum / originals.Images.Count;
     }
 
     private static string FileName(string label) => label.ToLowerInvariant().Replace("+", "-");
