@@ -24,12 +24,10 @@ internal static class AccuracyFigures
 
     private static void Write(FigureContext context, string name, string title, Comparison[] comparisons, SweepOptions options, object settings)
     {
-        context.Log($"{name}: {comparisons.Length} network(s) × 2 rules × {options.Seeds} seeds, {options.Samples} samples each, on {options.Parallelism} core(s)");
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        IReadOnlyList<ArmSummary> summaries = SeedSweep.Run(comparisons, options, context.Train, context.Test, context.Log);
+        IReadOnlyList<ArmSummary> summaries = context.RunSweep(name, comparisons, options);
         string directory = context.Directory(name);
         SeedSweep.WriteOutputs(directory, name, title, summaries, new { Figure = settings, WallSeconds = clock.Elapsed.TotalSeconds });
-        context.Report(summaries);
         Console.WriteLine($"wrote {Path.Combine(directory, name + ".png")}, .csv and .json in {clock.Elapsed.TotalSeconds:F0} s");
     }
 }

@@ -71,6 +71,17 @@ internal sealed record FigureContext(
         return directory;
     }
 
+    /// <summary>Trains every (setting, arm, seed) of a figure on all cores and prints each arm's final accuracy.</summary>
+    /// <param name="observe">Called at every evaluation of every run (instruments), from that run's thread.</param>
+    public IReadOnlyList<ArmSummary> RunSweep(string figure, Comparison[] comparisons, SweepOptions options,
+        Action<Comparison, Arm, ulong, int, OnlineLearner>? observe = null)
+    {
+        Log($"{figure}: {comparisons.Length} setting(s) × 2 rules × {options.Seeds} seeds, {options.Samples} samples each, on {options.Parallelism} core(s)");
+        IReadOnlyList<ArmSummary> summaries = SeedSweep.Run(comparisons, options, Train, Test, Log, observe: observe);
+        Report(summaries);
+        return summaries;
+    }
+
     public void Report(IEnumerable<ArmSummary> summaries)
     {
         foreach (ArmSummary s in summaries)

@@ -34,7 +34,7 @@ internal static class InstrumentFigures
         Dataset probe = context.Probe;
         var curves = new ConcurrentBag<(string Arm, ulong Seed, ExplainedVarianceCurve Curve)>();
         SweepOptions options = context.Sweep();
-        IReadOnlyList<ArmSummary> summaries = Sweep(context, "fig3", comparisons, options, (_, arm, seed, samples, learner) =>
+        IReadOnlyList<ArmSummary> summaries = context.RunSweep("fig3", comparisons, options, (_, arm, seed, samples, learner) =>
         {
             if (samples != options.Samples) return; // after training only
             foreach (ExplainedVarianceCurve curve in ExplainedVariance.Measure(learner.Network, probe, layers)) curves.Add((arm.Label, seed, curve));
@@ -83,7 +83,7 @@ internal static class InstrumentFigures
         SweepOptions options = context.Sweep();
         var similarity = new ConcurrentBag<(string Panel, string Arm, ulong Seed, int Layer, double Cosine)>();
         string directory = context.Directory("fig4");
-        Sweep(context, "fig4", comparisons, options, (comparison, arm, seed, samples, learner) =>
+        context.RunSweep("fig4", comparisons, options, (comparison, arm, seed, samples, learner) =>
         {
             if (samples != options.Samples) return;
             int[] layers = panels.Single(p => p.Setting == comparison.Panel).Shown;
@@ -159,7 +159,7 @@ internal static class InstrumentFigures
     private static Tracked Track(FigureContext context, string name, Comparison[] comparisons, SweepOptions options, Func<Comparison, Arm, Mlp, IEnumerable<LayerProfile>> measure)
     {
         var measurements = new ConcurrentBag<(string, string, ulong, LayerMeasurement)>();
-        IReadOnlyList<ArmSummary> summaries = Sweep(context, name, comparisons, options, (comparison, arm, seed, samples, learner) =>
+        IReadOnlyList<ArmSummary> summaries = context.RunSweep(name, comparisons, options, (comparison, arm, seed, samples, learner) =>
         {
             foreach (LayerProfile profile in measure(comparison, arm, learner.Network))
                 foreach (LayerMeasurement m in profile.At(samples)) measurements.Add((comparison.Panel, arm.Label, seed, m));
@@ -168,15 +168,6 @@ internal static class InstrumentFigures
         var order = comparisons.SelectMany(c => c.Arms.Select(a => (c.Panel, a.Label))).Select((key, index) => (key, index)).ToDictionary(x => x.key, x => x.index);
         return new Tracked(summaries, measurements.OrderBy(m => order[(m.Item1, m.Item2)]).ThenBy(m => m.Item3).ThenBy(m => m.Item4.Quantity, StringComparer.Ordinal)
             .ThenBy(m => m.Item4.Layer).ThenBy(m => m.Item4.Samples).ToArray());
-    }
-
-    private static IReadOnlyList<ArmSummary> Sweep(FigureContext context, string name, Comparison[] comparisons, SweepOptions options,
-        Action<Comparison, Arm, ulong, int, OnlineLearner> observe)
-    {
-        context.Log($"{name}: {comparisons.Length} setting(s) × 2 rules × {options.Seeds} seeds, {options.Samples} samples each, on {options.Parallelism} core(s)");
-        IReadOnlyList<ArmSummary> summaries = SeedSweep.Run(comparisons, options, context.Train, context.Test, context.Log, observe: observe);
-        context.Report(summaries);
-        return summaries;
     }
 
     private static void WriteLayerFigure(FigureContext context, string name, string title, Tracked tracked, string quantity, string yLabel, int columns = 2)
