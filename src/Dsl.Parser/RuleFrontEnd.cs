@@ -1,4 +1,5 @@
 using PlasticityDsl.Language.Binding;
+using PlasticityDsl.Language.Layout;
 using PlasticityDsl.Language.Lowering;
 using PlasticityDsl.Language.Syntax;
 
@@ -11,7 +12,7 @@ public sealed record CompiledRule(KernelModel? Model, EquatableArray<RuleDiagnos
     public bool Succeeded => Model is not null;
 }
 
-/// <summary>Parse → bind and check shapes → lower: the one code path behind the source generator, the
+/// <summary>Parse → bind and check shapes → lower → lay out: the one code path behind the source generator, the
 /// <c>plasticity check</c> and <c>plasticity emit</c> commands, and the tests.</summary>
 public static class RuleFrontEnd
 {
@@ -51,16 +52,9 @@ public static class RuleFrontEnd
             return new CompiledRule(null, diagnostics.ToEquatableArray());
         }
 
-        KernelModel model;
-        try
-        {
-            model = Lowerer.Lower(name, ClassName(name), PrettyPrinter.Print(syntax), updates, binder.Parameters);
-        }
-        catch (RuleTooLargeException tooLarge)
-        {
-            return Failed(new RuleDiagnostic(DiagnosticCode.RuleTooLarge, (syntax.Updates.FirstOrDefault(u => u.Target == tooLarge.Target) ?? syntax.Updates.FirstOrDefault())?.Value.Span ?? SourceSpan.Empty, tooLarge.Message));
-        }
-
+        if (!Lowerer.TryLower(updates, out KernelPlan? plan, out RuleDiagnostic? tooLarge)) return Failed(tooLarge!);
+        var model = new KernelModel(name, ClassName(name), PrettyPrinter.Print(syntax),
+            binder.Parameters.Select(p => new ParameterSpec(p.Name, p.Index, p.Default)).ToEquatableArray(), plan!, KernelLayout.Of(plan!));
         return new CompiledRule(model, EquatableArray<RuleDiagnostic>.Empty);
     }
 

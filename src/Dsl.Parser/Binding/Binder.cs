@@ -40,9 +40,6 @@ public sealed class Binder
 
     private readonly List<RuleDiagnostic> _diagnostics = new();
 
-    // Spans of product nodes, for the one check made on a whole right-hand side (matrix-only terms).
-    private readonly Dictionary<BoundExpression, SourceSpan> _productSpans = new(ByReference.Instance);
-
     public IReadOnlyList<RuleDiagnostic> Diagnostics => _diagnostics;
 
     /// <summary>The rule's <c>param</c> declarations, in order.</summary>
@@ -110,7 +107,7 @@ public sealed class Binder
             if (value is null || !WithinSize(value, update.Value.Span)) continue;
             if (MatrixOnlyProduct(value) is { } cubic)
             {
-                Report(DiagnosticCode.UnsupportedProduct, _productSpans[cubic],
+                Report(DiagnosticCode.UnsupportedProduct, cubic.Span,
                     "this term multiplies weight matrices with no vector between them, which needs a cubic-cost matrix product; " +
                     "write it through a vector, as in `(y_l*y_l')*W`");
                 continue;
@@ -118,7 +115,7 @@ public sealed class Binder
 
             if (_recurrent && TransposedMatrix(value, false, null) is { } transposed)
             {
-                Report(DiagnosticCode.UnsupportedProduct, _transposeSpans.TryGetValue(transposed, out SourceSpan? at) ? at : update.Value.Span,
+                Report(DiagnosticCode.UnsupportedProduct, transposed.Span,
                     "this term adds a transposed weight matrix to a weight matrix, which the in-place update cannot read; write it through a vector, as in `Wh'*(z_T*z_T')`");
                 continue;
             }
@@ -134,7 +131,7 @@ public sealed class Binder
                 continue;
             }
 
-            updates.Add(new BoundUpdate(update.Target, value));
+            updates.Add(new BoundUpdate(update.Target, value, update.Value.Span));
         }
 
         return updates;
@@ -145,8 +142,8 @@ public sealed class Binder
         NumberSyntax number => BindNumber(number),
         SymbolSyntax symbol => BindSymbol(symbol),
         ParenthesizedSyntax paren => BindExpression(paren.Inner),
-        NegateSyntax negate => BindExpression(negate.Operand) is { } operand ? new BoundNegate(operand) : null,
-        TransposeSyntax transpose => BindExpression(transpose.Operand) is { } operand ? TrackTranspose(new BoundTranspose(operand), transpose.Span) : null,
+        NegateSyntax negate => BindExpression(negate.Operand) is { } operand ? new BoundNegate(operand, negate.Span) : null,
+        TransposeSyntax transpose => BindExpression(transpose.Operand) is { } operand ? new BoundTranspose(operand, transpose.Span) : null,
         BinarySyntax binary => BindBinary(binary),
         CallSyntax call => BindCall(call),
         _ => throw new InvalidOperationException("unknown syntax node " + syntax.GetType().Name),
@@ -160,7 +157,7 @@ public sealed class Binder
             return null;
         }
 
-        return new BoundNumber(number.Value);
+        return new BoundNumber(number.Value, number.Span);
     }
 
     private BoundExpression? BindSymbol(SymbolSyntax symbol)
@@ -176,15 +173,15 @@ public sealed class Binder
                 return null;
             }
 
-            return new BoundSignal(signal);
+            return new BoundSignal(signal, symbol.Span);
         }
 
         if (_lets.TryGetValue(symbol.Name, out BoundExpression? let)) return let;
         if (_failedLets.Contains(symbol.Name)) return null; // its definition was reported already
-        if (_parameters.FirstOrDefault(p => p.Name == symbol.Name) is { } parameter) return new BoundCoefficient(parameter.Index);
+        if (_parameters.FirstOrDefault(p => p.Name == symbol.Name) is { } parameter) return new BoundCoefficient(parameter.Index, symbol.Span);
         if (symbol.Name.Length == 2 && symbol.Name[0] == 't' && symbol.Name[1] is >= '0' and <= '9')
         {
-            return new BoundCoefficient(symbol.Name[1] - '0');
+            return new BoundCoefficient(symbol.Name[1] - '0', symbol.Span);
         }
 
         string hint = (_recurrent ? Signals.All : Signals.Recurrent).Any(s => s.Spelling == symbol.Name)
@@ -209,8 +206,8 @@ public sealed class Binder
 
         if (binary.Operator == BinaryOperator.Multiply)
         {
-            if (left.Shape.IsScalar) return Track(new BoundProduct(left, right, right.Shape), binary.Span);
-            if (right.Shape.IsScalar) return Track(new BoundProduct(left, right, left.Shape), binary.Span);
+            if (left.Shape.IsScalar) return new BoundProduct(left, right, right.Shape, binary.Span);
+            if (right.Shape.IsScalar) return new BoundProduct(left, right, left.Shape, binary.Span);
             if (left.Shape.Columns != right.Shape.Rows)
             {
                 Report(DiagnosticCode.MultiplyShapeMismatch, binary.OperatorSpan,
@@ -218,7 +215,7 @@ public sealed class Binder
                 return null;
             }
 
-            return Track(new BoundProduct(left, right, new Shape(left.Shape.Rows, right.Shape.Columns)), binary.Span);
+            return new BoundProduct(left, right, new Shape(left.Shape.Rows, right.Shape.Columns), binary.Span);
         }
 
         if (!Unify(ref left, ref right))
@@ -232,7 +229,7 @@ public sealed class Binder
             return null;
         }
 
-        if (binary.Operator != BinaryOperator.ElementwiseMultiply) return new BoundSum(left, right, binary.Operator == BinaryOperator.Subtract);
+        if (binary.Operator != BinaryOperator.ElementwiseMultiply) return new BoundSum(left, right, binary.Operator == BinaryOperator.Subtract, binary.Span);
         if (_insideTimeSum && left.Shape.Rows != Dimension.One && left.Shape.Columns != Dimension.One)
         {
             Report(DiagnosticCode.TimeIndexMisuse, binary.OperatorSpan,
@@ -248,7 +245,7 @@ public sealed class Binder
             return null;
         }
 
-        return new BoundElementwise(left, right);
+        return new BoundElementwise(left, right, binary.Span);
     }
 
     /// <summary>
@@ -287,20 +284,6 @@ public sealed class Binder
             BoundProduct p => p,
             _ => null,
         };
-    }
-
-    private BoundExpression Track(BoundProduct product, SourceSpan span)
-    {
-        _productSpans[product] = span;
-        return product;
-    }
-
-    private readonly Dictionary<BoundExpression, SourceSpan> _transposeSpans = new(ByReference.Instance);
-
-    private BoundExpression TrackTranspose(BoundTranspose transpose, SourceSpan span)
-    {
-        _transposeSpans[transpose] = span;
-        return transpose;
     }
 
     /// <summary>
@@ -399,7 +382,7 @@ public sealed class Binder
                 return null;
             }
 
-            return new BoundCall(Functions.Elementwise.First(f => f.Spelling == call.Function).Function, argument);
+            return new BoundCall(Functions.Elementwise.First(f => f.Spelling == call.Function).Function, argument, call.Span);
         }
 
         if (matrix || argument.Shape.IsScalar)
@@ -409,7 +392,7 @@ public sealed class Binder
             return null;
         }
 
-        return new BoundReduce(Functions.Reductions.First(r => r.Spelling == call.Function).Reduction, argument);
+        return new BoundReduce(Functions.Reductions.First(r => r.Spelling == call.Function).Reduction, argument, call.Span);
     }
 
     /// <summary><c>sum_t(expr)</c>: only in recurrent rules, not nested, and only where the sum distributes over the
@@ -431,7 +414,7 @@ public sealed class Binder
         _insideTimeSum = true;
         BoundExpression? operand = BindExpression(call.Arguments[0]);
         _insideTimeSum = false;
-        return operand is null ? null : new BoundTimeSum(operand);
+        return operand is null ? null : new BoundTimeSum(operand, call.Span);
     }
 
     /// <summary>Most nodes an expression may have once its lets are substituted; a let used twice doubles
