@@ -264,6 +264,19 @@ public sealed class LoweringTests
     }
 
     [Fact]
+    public void An_update_that_expands_past_the_term_limit_is_refused_at_its_right_hand_side()
+    {
+        // (t0 + t1)^11 multiplies out to 2,048 terms, more than a kernel may have.
+        string value = string.Join("*", Enumerable.Repeat("(t0 + t1)", 11)) + "*W";
+        string text = "# too large\ndW = " + value + "\n";
+        CompiledRule compiled = RuleFrontEnd.Compile("large", text);
+        Assert.Null(compiled.Model);
+        RuleDiagnostic diagnostic = Assert.Single(compiled.Diagnostics);
+        Assert.Equal(DiagnosticCode.RuleTooLarge, diagnostic.Code);
+        Assert.Equal(new SourceSpan(text.IndexOf(value, StringComparison.Ordinal), value.Length, 1, 5, 1, 5 + value.Length), diagnostic.Span);
+    }
+
+    [Fact]
     public void Lowering_starts_from_the_bound_tree()
     {
         // The front end and a direct Binder + Lowerer run agree (the path the differential tests rely on).
