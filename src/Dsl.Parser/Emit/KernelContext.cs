@@ -12,8 +12,9 @@ internal sealed record ContextArray(string Local, string Property, string Length
 /// as <paramref name="Value"/>; a signal read from an <paramref name="Array"/> is the slice at
 /// <paramref name="Offset"/> (at t, when <paramref name="PerTime"/>) and needs no local of its own when it is the whole
 /// array. Matrices are writable (targets are updated in place); <paramref name="RowLocal"/> names a target's row.
+/// <paramref name="Always"/>: declared and listed as read by every kernel of the context, used or not.
 /// </summary>
-internal sealed record SignalSource(SignalRef Signal, string Local, string? Value, ContextArray? Array = null, string? Offset = null, bool PerTime = false, string RowLocal = "row")
+internal sealed record SignalSource(SignalRef Signal, string Local, string? Value, ContextArray? Array = null, string? Offset = null, bool PerTime = false, string RowLocal = "row", bool Always = false)
 {
     public bool IsMatrix => Signals.IsMatrix(Signal.Signal);
 }
@@ -48,7 +49,7 @@ internal sealed class KernelContext
 
     public static KernelContext Layer { get; } = new("layer", Runtime + ".LayerSignals", Array.Empty<ContextArray>(), new[]
     {
-        new SignalSource(new SignalRef(Signal.Weights), "weights", "layer.Weights"),
+        new SignalSource(new SignalRef(Signal.Weights), "weights", "layer.Weights", Always: true),
         new SignalSource(new SignalRef(Signal.Feedback), "feedback", "layer.Feedback", RowLocal: "feedbackRow"),
         new SignalSource(new SignalRef(Signal.PostActivity), "post", "layer.Post"),
         new SignalSource(new SignalRef(Signal.PreActivity), "pre", "layer.Pre"),
@@ -92,6 +93,10 @@ internal sealed class KernelContext
         Dimension.Pre => "columns",
         _ => "1",
     };
+
+    /// <summary>The length of a scratch slice as a C# expression: T−1 of them when <paramref name="perTime"/>.</summary>
+    public static string Length(Dimension length, bool perTime) =>
+        !perTime ? Size(length) : length == Dimension.One ? "transitions" : "transitions * " + Size(length);
 
     /// <summary>The slice of its array a signal is, at t when it is per-t.</summary>
     public static string Slice(SignalSource source) => $"{source.Array!.Local}.Slice({source.Offset}, {Size(source.Signal.Shape.Rows)})";

@@ -26,7 +26,7 @@ public static class KernelEmitter
 
     public static string Emit(KernelModel model)
     {
-        var kernel = new Kernel(model);
+        var kernel = new KernelSymbols(model);
         IndentedWriter w = OpenFile();
         if (model.Plan.Recurrent) RecurrentClass(w, kernel);
         else LayerClass(w, kernel);
@@ -70,7 +70,7 @@ public static class KernelEmitter
     }
 
     /// <summary>An <c>IPlasticityRule</c>, up to its Apply method.</summary>
-    private static void LayerClass(IndentedWriter w, Kernel kernel)
+    private static void LayerClass(IndentedWriter w, KernelSymbols kernel)
     {
         KernelModel model = kernel.Model;
         w.Line("/// <summary>");
@@ -99,7 +99,7 @@ public static class KernelEmitter
     }
 
     /// <summary>An <c>IRecurrentRule</c> (docs/recurrent.md), up to its Apply method.</summary>
-    private static void RecurrentClass(IndentedWriter w, Kernel kernel)
+    private static void RecurrentClass(IndentedWriter w, KernelSymbols kernel)
     {
         KernelModel model = kernel.Model;
         w.Line("/// <summary>");
@@ -153,7 +153,7 @@ public static class KernelEmitter
         w.Line();
     }
 
-    private static void ActivationAccessor(IndentedWriter w, Kernel kernel)
+    private static void ActivationAccessor(IndentedWriter w, KernelSymbols kernel)
     {
         if (!kernel.UsesActivation) return;
         string p = kernel.Context.Parameter;
@@ -163,18 +163,14 @@ public static class KernelEmitter
     }
 
     private static string ScratchSize(KernelLayout layout) => layout.ScratchSize.Count == 0 ? "0" : string.Join(" + ",
-        layout.ScratchSize.Select(t => t.Count == 1 ? Length(t.Length, t.PerTime) : Int(t.Count) + " * " + Length(t.Length, t.PerTime)));
-
-    /// <summary>The length of a scratch slice as a C# expression.</summary>
-    private static string Length(Dimension length, bool perTime) =>
-        !perTime ? KernelContext.Size(length) : length == Dimension.One ? "transitions" : "transitions * " + KernelContext.Size(length);
+        layout.ScratchSize.Select(t => t.Count == 1 ? KernelContext.Length(t.Length, t.PerTime) : Int(t.Count) + " * " + KernelContext.Length(t.Length, t.PerTime)));
 
     /// <summary>
     /// The Apply method: argument checks and sizes, the signals and coefficients the kernel reads, the time-independent
     /// steps, then (recurrent rules) every vector and scalar of every t from the pre-update weights, then the passes
     /// over the targets, each row getting all its terms, those of every t included, while it is in cache.
     /// </summary>
-    private static void EmitApply(IndentedWriter w, Kernel kernel)
+    private static void EmitApply(IndentedWriter w, KernelSymbols kernel)
     {
         KernelModel model = kernel.Model;
         string p = kernel.Context.Parameter;
@@ -221,7 +217,7 @@ public static class KernelEmitter
     }
 
     /// <summary>The matrices, the recurrent network's arrays and the signals the kernel reads, each with its check.</summary>
-    private static void DeclareSignals(IndentedWriter w, Kernel kernel)
+    private static void DeclareSignals(IndentedWriter w, KernelSymbols kernel)
     {
         string p = kernel.Context.Parameter;
         foreach (SignalSource matrix in kernel.Declared.Where(s => s.IsMatrix))
@@ -246,7 +242,7 @@ public static class KernelEmitter
 
     /// <summary>Every vector and scalar of every t = 1…T−1, from the pre-update weights, into the per-t scratch; the
     /// sums over t accumulated.</summary>
-    private static void PerTimeSteps(IndentedWriter w, Kernel kernel)
+    private static void PerTimeSteps(IndentedWriter w, KernelSymbols kernel)
     {
         Step[] perTime = kernel.Model.Plan.Steps.Where(x => x.PerTime || x.Operation is TimeSum).ToArray();
         if (perTime.Length == 0) return;
@@ -287,7 +283,7 @@ public static class KernelEmitter
 
     /// <summary>One loop over the rows of the pass's targets: the hoisted keep factors before it; in it, the copies of
     /// the rows that terms read whole, then each target's row updates, those of every t in a loop over t.</summary>
-    private static void Pass(IndentedWriter w, Kernel kernel, UpdatePass pass)
+    private static void Pass(IndentedWriter w, KernelSymbols kernel, UpdatePass pass)
     {
         TargetUpdate[] targets = pass.Targets.Select(m => kernel.Model.Plan.Targets.Single(t => t.Matrix == m)).ToArray();
         w.Line();
@@ -323,7 +319,7 @@ public static class KernelEmitter
     /// matrix's old row, all in fused calls (<see cref="FusedUpdateCalls"/>); then each term scaled column by column
     /// (c·diag(a)·M·diag(b)), whose vector is a product of two, in its own <c>AddScaledProduct</c> pass.
     /// </summary>
-    private static IEnumerable<string> RowUpdateCalls(Kernel kernel, TargetUpdate target, string row)
+    private static IEnumerable<string> RowUpdateCalls(KernelSymbols kernel, TargetUpdate target, string row)
     {
         ScaleTerm[] own = target.OwnScales.ToArray();
         string? keep = kernel.Model.Layout.HoistedKeeps.Contains(target.Matrix) ? kernel.Keep(target.Matrix)
@@ -371,7 +367,7 @@ public static class KernelEmitter
         }
     }
 
-    private static IEnumerable<string> VectorStep(Step step, Kernel kernel)
+    private static IEnumerable<string> VectorStep(Step step, KernelSymbols kernel)
     {
         string v = kernel.Name(step);
         string activation = $"Activation({kernel.Context.Parameter})";
@@ -405,7 +401,7 @@ public static class KernelEmitter
         }
     }
 
-    private static string ScalarStep(Step step, Kernel kernel) => step.Operation switch
+    private static string ScalarStep(Step step, KernelSymbols kernel) => step.Operation switch
     {
         Dot d => $"{Primitives}.Dot({kernel.Local(d.Left)}, {kernel.Local(d.Right)})",
         Reduce r => $"{Primitives}.{r.Reduction}({kernel.Local(r.Operand)})",
@@ -414,105 +410,4 @@ public static class KernelEmitter
         MapScalar m => $"{Primitives}.{m.Function}({Sum(m.Argument.Select(f => kernel.Factor(f, null)))})",
         _ => throw new InvalidOperationException("not a scalar step: " + step.Operation),
     };
-
-    /// <summary>A model with its context: the C# name of every reference, scratch slice and step.</summary>
-    private sealed class Kernel
-    {
-        private readonly Dictionary<string, string> _slices = new(StringComparer.Ordinal);
-        private readonly HashSet<SignalRef> _reads;
-
-        public Kernel(KernelModel model)
-        {
-            Model = model;
-            Context = model.Plan.Recurrent ? KernelContext.Recurrent : KernelContext.Layer;
-            _reads = new HashSet<SignalRef>(model.Layout.Reads);
-            // A layer kernel always takes W: its sizes are the layer's.
-            if (!model.Plan.Recurrent) _reads.Add(new SignalRef(Signal.Weights));
-            Declared = Context.Signals.Where(s => _reads.Contains(s.Signal)).ToArray();
-            UsesActivation = model.Plan.Steps.Any(s => s.Operation is MapVector { Function: ElementFunction.Activation or ElementFunction.ActivationDerivative }
-                or MapScalar { Function: ElementFunction.Activation or ElementFunction.ActivationDerivative });
-
-            var lengths = new List<string>();
-            foreach (ScratchSlice slice in model.Layout.Scratch)
-            {
-                string length = Length(slice.Length, slice.PerTime);
-                _slices[SliceName(slice)] = $"scratch.Slice({(lengths.Count == 0 ? "0" : string.Join(" + ", lengths))}, {length})";
-                lengths.Add(length);
-            }
-        }
-
-        public KernelModel Model { get; }
-
-        public KernelContext Context { get; }
-
-        /// <summary>The rows of the signal table the kernel reads, in table order.</summary>
-        public IReadOnlyList<SignalSource> Declared { get; }
-
-        public bool UsesActivation { get; }
-
-        public bool Reads(Signal signal) => _reads.Contains(new SignalRef(signal));
-
-        public string Name(Step step) => (step.IsScalar ? "s" : "v") + Int(step.Index);
-
-        public bool HasSlice(string name) => _slices.ContainsKey(name);
-
-        public string Slice(string name) => _slices[name];
-
-        private string SliceName(ScratchSlice slice) => slice switch
-        {
-            VectorSlice { PerTime: true } v => "v" + Int(v.Step) + "s",
-            VectorSlice v => "v" + Int(v.Step),
-            ScalarSlice s => "s" + Int(s.Step) + "s",
-            OldRowSlice o => OldRow(o.Matrix),
-            _ => throw new InvalidOperationException("unknown slice " + slice),
-        };
-
-        public string Local(VectorRef vector) => vector switch
-        {
-            SignalRef s => Context[s].Local,
-            ComputedVector v => "v" + Int(v.Index),
-            _ => throw new InvalidOperationException("unknown vector " + vector),
-        };
-
-        public string Coefficient(CoefficientRef k) => "t" + Int(k.Index);
-
-        public string OldRow(SignalRef matrix) => "old" + Capitalized(Local(matrix)) + "Row";
-
-        public string Keep(SignalRef matrix) => "keep" + Capitalized(Local(matrix));
-
-        /// <summary>The element of a row-indexed vector at row i.</summary>
-        public string? AtRow(VectorRef? vector) => vector is null ? null : Local(vector) + "[i]";
-
-        private Step? PerTimeStep(VectorRef vector) =>
-            vector is ComputedVector v && Model.Plan.Steps.First(s => !s.IsScalar && s.Index == v.Index) is { PerTime: true } step ? step : null;
-
-        private SignalSource? PerTimeSignal(VectorRef vector) => vector is SignalRef s && Context[s] is { PerTime: true } source ? source : null;
-
-        /// <summary>A vector inside the loop over t of the update pass, where per-t values are read from scratch.</summary>
-        public string VectorAtT(VectorRef vector)
-        {
-            if (PerTimeStep(vector) is { } step) return $"{Name(step)}s.Slice(t * {KernelContext.Size(step.Length)}, {KernelContext.Size(step.Length)})";
-            if (PerTimeSignal(vector) is { } signal) return KernelContext.Slice(signal);
-            return Local(vector);
-        }
-
-        /// <summary>A vector's element i inside the loop over t of the update pass.</summary>
-        public string ElementAtT(VectorRef vector)
-        {
-            if (PerTimeStep(vector) is { } step) return $"{Name(step)}s[t * {KernelContext.Size(step.Length)} + i]";
-            if (PerTimeSignal(vector) is { } signal) return $"{signal.Array!.Local}[{signal.Offset} + i]";
-            return Local(vector) + "[i]";
-        }
-
-        /// <summary>constant · Π t_k · Π s_j (· <paramref name="vector"/>); with <paramref name="atT"/>, per-t scalars
-        /// are read at t from scratch.</summary>
-        public string Factor(ScalarFactor factor, string? vector, bool atT = false)
-        {
-            IEnumerable<string> symbols = factor.Coefficients.Select(Coefficient).Concat(factor.Scalars.Select(s => Scalar(s, atT)));
-            return Product(factor.Constant, vector is null ? symbols : symbols.Append(vector));
-        }
-
-        private string Scalar(int index, bool atT) =>
-            atT && Model.Plan.Steps.First(s => s.IsScalar && s.Index == index).PerTime ? "s" + Int(index) + "s[t]" : "s" + Int(index);
-    }
 }
