@@ -41,3 +41,9 @@ public sealed record BoundUpdate(string Target, BoundExpression Value, SourceSpa
 
 /// <summary>A named coefficient: θ[Index] (Index ≥ 10, after t0…t9), <paramref name="Default"/> unless given.</summary>
 public sealed record BoundParameter(string Name, int Index, double Default);
+
+/// <summary>v̇, the tangent of a signal along the direction being differentiated (Differentiation/Differentiator.cs).</summary>
+public sealed record BoundSignalTangent(Signal Signal) : BoundExpression(Signals.ShapeOf(Signal));
+
+/// <summary>θ̇_k, the tangent of the coefficient t_k (or a param) along the direction being differentiated.</summary>
+public sealed record BoundCoefficientTangent(int Index) : BoundExpression(Shape.Scalar);
