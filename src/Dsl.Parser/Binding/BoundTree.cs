@@ -43,7 +43,7 @@ public sealed record BoundUpdate(string Target, BoundExpression Value, SourceSpa
 public sealed record BoundParameter(string Name, int Index, double Default);
 
 /// <summary>v̇, the tangent of a signal along the direction being differentiated (Differentiation/Differentiator.cs).</summary>
-public sealed record BoundSignalTangent(Signal Signal) : BoundExpression(Signals.ShapeOf(Signal));
+public sealed record BoundSignalTangent(Signal Signal, SourceSpan Span) : BoundExpression(Signals.ShapeOf(Signal), Span);
 
 /// <summary>θ̇_k, the tangent of the coefficient t_k (or a param) along the direction being differentiated.</summary>
-public sealed record BoundCoefficientTangent(int Index) : BoundExpression(Shape.Scalar);
+public sealed record BoundCoefficientTangent(int Index, SourceSpan Span) : BoundExpression(Shape.Scalar, Span);

@@ -28,7 +28,7 @@ public static class Differentiator
         var result = new List<BoundUpdate>();
         foreach (BoundUpdate update in updates)
         {
-            if (walker.Tangent(update.Value) is { } tangent) result.Add(new BoundUpdate(update.Target, tangent));
+            if (walker.Tangent(update.Value) is { } tangent) result.Add(new BoundUpdate(update.Target, tangent, update.Span));
         }
 
         reason = walker.Failure;
@@ -52,22 +52,22 @@ public static class Differentiator
         public BoundExpression? Tangent(BoundExpression e) => e switch
         {
             BoundNumber => null,
-            BoundCoefficient c => new BoundCoefficientTangent(c.Index),
-            BoundSignal s => new BoundSignalTangent(s.Signal),
-            BoundTranspose t => Tangent(t.Operand) is { } d ? new BoundTranspose(d) : null,
+            BoundCoefficient c => new BoundCoefficientTangent(c.Index, c.Span),
+            BoundSignal s => new BoundSignalTangent(s.Signal, s.Span),
+            BoundTranspose t => Tangent(t.Operand) is { } d ? new BoundTranspose(d, t.Span) : null,
             BoundNegate n => Negate(Tangent(n.Operand)),
             BoundSum s => Add(Tangent(s.Left), s.Subtract ? Negate(Tangent(s.Right)) : Tangent(s.Right)),
             BoundProduct p => Add(
-                Tangent(p.Left) is { } dl ? new BoundProduct(dl, p.Right, p.ResultShape) : null,
-                Tangent(p.Right) is { } dr ? new BoundProduct(p.Left, dr, p.ResultShape) : null),
+                Tangent(p.Left) is { } dl ? new BoundProduct(dl, p.Right, p.ResultShape, p.Span) : null,
+                Tangent(p.Right) is { } dr ? new BoundProduct(p.Left, dr, p.ResultShape, p.Span) : null),
             BoundElementwise m => Add(
-                Tangent(m.Left) is { } dl ? new BoundElementwise(dl, m.Right) : null,
-                Tangent(m.Right) is { } dr ? new BoundElementwise(m.Left, dr) : null),
+                Tangent(m.Left) is { } dl ? new BoundElementwise(dl, m.Right, m.Span) : null,
+                Tangent(m.Right) is { } dr ? new BoundElementwise(m.Left, dr, m.Span) : null),
             BoundBroadcast b => Tangent(b.Operand) is { } d ? new BoundBroadcast(d, b.Shape) : null,
             BoundCall c => Chain(c),
-            BoundReduce r when r.Reduction == Reduction.Sum => Tangent(r.Argument) is { } d ? new BoundReduce(Reduction.Sum, d) : null,
+            BoundReduce r when r.Reduction == Reduction.Sum => Tangent(r.Argument) is { } d ? new BoundReduce(Reduction.Sum, d, r.Span) : null,
             BoundReduce r => Fail(r, $"`{Functions.Spelling(r.Reduction)}` has no derivative the language can write (it needs a division)"),
-            BoundTimeSum t => Tangent(t.Operand) is { } d ? new BoundTimeSum(d) : null,
+            BoundTimeSum t => Tangent(t.Operand) is { } d ? new BoundTimeSum(d, t.Span) : null,
             _ => throw new InvalidOperationException("no tangent for the bound node " + e.GetType().Name),
         };
 
@@ -78,33 +78,33 @@ public static class Differentiator
             BoundExpression a = call.Argument;
             BoundExpression? derivative = call.Function switch
             {
-                ElementFunction.Activation => new BoundCall(ElementFunction.ActivationDerivative, a),
+                ElementFunction.Activation => new BoundCall(ElementFunction.ActivationDerivative, a, call.Span),
                 ElementFunction.Exp => call,
-                ElementFunction.Tanh => Subtract(One(a.Shape), new BoundCall(ElementFunction.Square, call)),
-                ElementFunction.Sigmoid => Subtract(call, new BoundCall(ElementFunction.Square, call)),
-                ElementFunction.Relu => new BoundCall(ElementFunction.Sign, call),
-                ElementFunction.Abs => new BoundCall(ElementFunction.Sign, a),
+                ElementFunction.Tanh => Subtract(One(a.Shape, call.Span), new BoundCall(ElementFunction.Square, call, call.Span)),
+                ElementFunction.Sigmoid => Subtract(call, new BoundCall(ElementFunction.Square, call, call.Span)),
+                ElementFunction.Relu => new BoundCall(ElementFunction.Sign, call, call.Span),
+                ElementFunction.Abs => new BoundCall(ElementFunction.Sign, a, call.Span),
                 ElementFunction.Sign => null,
-                ElementFunction.Square => new BoundProduct(new BoundNumber(2), a, a.Shape),
+                ElementFunction.Square => new BoundProduct(new BoundNumber(2, call.Span), a, a.Shape, call.Span),
                 _ => Fail(call, call.Function == ElementFunction.ActivationDerivative
                     ? "`df` has no derivative the language can write (it needs σ'')"
                     : $"`{Functions.Spelling(call.Function)}` has no derivative the language can write (it needs a division)"),
             };
             if (derivative is null) return null;
-            return a.Shape.IsScalar ? new BoundProduct(derivative, inner, Shape.Scalar) : new BoundElementwise(derivative, inner);
+            return a.Shape.IsScalar ? new BoundProduct(derivative, inner, Shape.Scalar, call.Span) : new BoundElementwise(derivative, inner, call.Span);
         }
     }
 
-    private static BoundExpression One(Shape shape) =>
-        shape.IsScalar ? new BoundNumber(1) : new BoundBroadcast(new BoundNumber(1), shape);
+    private static BoundExpression One(Shape shape, SourceSpan span) =>
+        shape.IsScalar ? new BoundNumber(1, span) : new BoundBroadcast(new BoundNumber(1, span), shape);
 
-    private static BoundExpression Subtract(BoundExpression left, BoundExpression right) => new BoundSum(left, right, Subtract: true);
+    private static BoundExpression Subtract(BoundExpression left, BoundExpression right) => new BoundSum(left, right, Subtract: true, left.Span);
 
-    private static BoundExpression? Negate(BoundExpression? e) => e is null ? null : e is BoundNegate n ? n.Operand : new BoundNegate(e);
+    private static BoundExpression? Negate(BoundExpression? e) => e is null ? null : e is BoundNegate n ? n.Operand : new BoundNegate(e, e.Span);
 
     private static BoundExpression? Add(BoundExpression? left, BoundExpression? right) =>
         left is null ? right
         : right is null ? left
-        : right is BoundNegate n ? new BoundSum(left, n.Operand, Subtract: true)
-        : new BoundSum(left, right, Subtract: false);
+        : right is BoundNegate n ? new BoundSum(left, n.Operand, Subtract: true, left.Span)
+        : new BoundSum(left, right, Subtract: false, left.Span);
 }
