@@ -8,4 +8,5 @@ root.Subcommands.Add(TrainCommand.Create());
 root.Subcommands.Add(GridCommand.Create());
 root.Subcommands.Add(ReproduceCommand.Create());
 root.Subcommands.Add(DataCommand.Create());
+root.Subcommands.Add(MetaCommand.Create());
 return root.Parse(args).Invoke();

@@ -1,0 +1,31 @@
+using System.CommandLine;
+using PlasticityDsl.Runtime;
+
+namespace PlasticityDsl.Cli.Commands;
+
+/// <summary>
+/// <c>plasticity meta …</c>: meta-learning of rule coefficients. Each subcommand is one <c>Create</c> method in its own
+/// file, added to the group here; rule lookup goes through <see cref="DifferentiableRule"/>.
+/// </summary>
+internal static class MetaCommand
+{
+    public static Command Create()
+    {
+        var command = new Command("meta", "Meta-learn rule coefficients: exact meta-gradients of online episodes in forward mode.");
+        command.Subcommands.Add(MetaGradientCommand.Create());
+        return command;
+    }
+
+    /// <summary>
+    /// The one place the meta commands turn <c>--rule</c> into a rule with a tangent kernel. Any rule
+    /// <see cref="CommonOptions.Rule"/> finds (built-in or compiled from a .rule file) is accepted if it implements
+    /// <see cref="IDifferentiableRule"/>. Until the generator emits tangent kernels none does, so this reports that clearly;
+    /// if tangents come as separate classes (e.g. a <c>GeneratedRules.Differentiable</c> registry), switch the lookup here.
+    /// </summary>
+    public static IDifferentiableRule DifferentiableRule(string nameOrPath)
+    {
+        IPlasticityRule rule = CommonOptions.Rule(nameOrPath);
+        return rule as IDifferentiableRule
+            ?? throw new UsageException($"--rule: rule `{rule.Name}` has no tangent kernel (it does not implement IDifferentiableRule), so its meta-gradient cannot be computed in forward mode");
+    }
+}
