@@ -194,7 +194,7 @@ public static class KernelEmitter
         }
 
         DeclareSignals(w, kernel);
-        foreach (CoefficientRef k in model.Plan.Coefficients) w.Line($"float {kernel.Coefficient(k)} = theta[{Int(k.Index)}];");
+        foreach (CoefficientRef k in model.Plan.Coefficients) w.Line($"float {kernel.Coefficient(k)} = {kernel.CoefficientValue(k)};");
 
         foreach (Step step in model.Plan.Steps.Where(x => !x.PerTime && x.Operation is not TimeSum))
         {

@@ -63,7 +63,10 @@ internal sealed class KernelSymbols
         _ => throw new InvalidOperationException("unknown vector " + vector),
     };
 
+    /// <summary>The local that holds a coefficient, and where it is read from.</summary>
     public string Coefficient(CoefficientRef k) => "t" + Int(k.Index);
+
+    public string CoefficientValue(CoefficientRef k) => $"theta[{Int(k.Index)}]";
 
     public string OldRow(SignalRef matrix) => "old" + Capitalized(Local(matrix)) + "Row";
 
