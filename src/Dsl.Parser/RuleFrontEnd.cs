@@ -1,4 +1,5 @@
 using PlasticityDsl.Language.Binding;
+using PlasticityDsl.Language.Differentiation;
 using PlasticityDsl.Language.Layout;
 using PlasticityDsl.Language.Lowering;
 using PlasticityDsl.Language.Syntax;
@@ -53,9 +54,29 @@ public static class RuleFrontEnd
         }
 
         if (!Lowerer.TryLower(updates, out KernelPlan? plan, out RuleDiagnostic? tooLarge)) return Failed(tooLarge!);
+        (TangentKernel? tangent, string? notDifferentiable) = Differentiate(updates, plan!);
         var model = new KernelModel(name, ClassName(name), PrettyPrinter.Print(syntax),
-            binder.Parameters.Select(p => new ParameterSpec(p.Name, p.Index, p.Default)).ToEquatableArray(), plan!, KernelLayout.Of(plan!));
+            binder.Parameters.Select(p => new ParameterSpec(p.Name, p.Index, p.Default)).ToEquatableArray(), plan!, KernelLayout.Of(plan!),
+            tangent, notDifferentiable);
         return new CompiledRule(model, EquatableArray<RuleDiagnostic>.Empty);
+    }
+
+    /// <summary>The tangent kernel of a layer rule, or why it has none. Not an error: such a rule trains as before
+    /// and only meta-learning refuses it, with this reason (position-free, like the rest of the model).</summary>
+    private static (TangentKernel?, string?) Differentiate(IReadOnlyList<BoundUpdate> updates, KernelPlan plan)
+    {
+        if (plan.Recurrent) return (null, "recurrent rules have no tangent kernel yet (meta-learning trains layer rules)");
+        if (!Differentiator.TryDifferentiate(updates, out IReadOnlyList<BoundUpdate> tangents, out NotDifferentiable? reason))
+        {
+            return (null, reason!.Message);
+        }
+
+        if (!Lowerer.TryLower(tangents, out KernelPlan? tangentPlan, out _, tangent: true))
+        {
+            return (null, $"its tangent expands to more than {Expansion.MaxTerms} terms");
+        }
+
+        return (new TangentKernel(tangentPlan!, KernelLayout.Of(tangentPlan!)), null);
     }
 
     private static CompiledRule Failed(RuleDiagnostic diagnostic) => new(null, new[] { diagnostic }.ToEquatableArray());

@@ -17,15 +17,16 @@ internal static class MetaCommand
     }
 
     /// <summary>
-    /// The one place the meta commands turn <c>--rule</c> into a rule with a tangent kernel. Any rule
-    /// <see cref="CommonOptions.Rule"/> finds (built-in or compiled from a .rule file) is accepted if it implements
-    /// <see cref="IDifferentiableRule"/>. Until the generator emits tangent kernels none does, so this reports that clearly;
-    /// if tangents come as separate classes (e.g. a <c>GeneratedRules.Differentiable</c> registry), switch the lookup here.
+    /// The one place the meta commands turn <c>--rule</c> into a rule with a tangent kernel: any rule
+    /// <see cref="CommonOptions.Rule"/> finds (built-in or compiled from a .rule file) whose kernel the compiler could
+    /// differentiate. For one it could not, the error gives the compiler's reason (e.g. a function without a
+    /// derivative in the language), recompiled from the rule's own source.
     /// </summary>
     public static IDifferentiableRule DifferentiableRule(string nameOrPath)
     {
         IPlasticityRule rule = CommonOptions.Rule(nameOrPath);
-        return rule as IDifferentiableRule
-            ?? throw new UsageException($"--rule: rule `{rule.Name}` has no tangent kernel (it does not implement IDifferentiableRule), so its meta-gradient cannot be computed in forward mode");
+        if (rule is IDifferentiableRule differentiable) return differentiable;
+        string? reason = PlasticityDsl.Language.RuleFrontEnd.Compile(rule.Name, rule.Source).Model?.NotDifferentiable;
+        throw new UsageException($"--rule: rule `{rule.Name}` has no tangent kernel, so its meta-gradient cannot be computed in forward mode: {reason ?? "it does not implement IDifferentiableRule"}");
     }
 }

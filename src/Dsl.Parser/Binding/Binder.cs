@@ -26,6 +26,16 @@ public sealed class Binder
 
     public static bool IsRecurrentTarget(string target) => RecurrentTargets.ContainsKey(target);
 
+    /// <summary>The matrix an update statement changes: dW → W, dB → B, dWh → Wh, ….</summary>
+    public static Signal TargetMatrix(string target) => target switch
+    {
+        "dB" => Signal.Feedback,
+        "dWh" => Signal.RecurrentWeights,
+        "dWx" => Signal.InputWeights,
+        "dWo" => Signal.ReadoutWeights,
+        _ => Signal.Weights,
+    };
+
     // The context of the rule being bound, decided by its first update's target; where sum_t may appear.
     private bool _recurrent;
     private bool _insideTimeSum;

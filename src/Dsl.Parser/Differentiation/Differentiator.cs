@@ -21,10 +21,11 @@ public sealed record NotDifferentiable(BoundExpression Node, string Message);
 /// </remarks>
 public static class Differentiator
 {
-    /// <summary>The tangent of every update, in order; an update whose tangent is zero is left out.</summary>
+    /// <summary>The tangent of every update, in order; an update whose tangent is zero is left out. A matrix that no
+    /// update of the rule changes (B of a rule without dB) is a constant of the episode: its tangent is zero.</summary>
     public static bool TryDifferentiate(IReadOnlyList<BoundUpdate> updates, out IReadOnlyList<BoundUpdate> tangents, out NotDifferentiable? reason)
     {
-        var walker = new Walker();
+        var walker = new Walker(new HashSet<Signal>(updates.Select(u => Binder.TargetMatrix(u.Target))));
         var result = new List<BoundUpdate>();
         foreach (BoundUpdate update in updates)
         {
@@ -38,7 +39,7 @@ public static class Differentiator
 
     /// <summary>One differentiation; after the first node without a derivative, <see cref="Failure"/> says which
     /// and the rest of the walk is discarded.</summary>
-    private sealed class Walker
+    private sealed class Walker(HashSet<Signal> updated)
     {
         public NotDifferentiable? Failure { get; private set; }
 
@@ -53,6 +54,7 @@ public static class Differentiator
         {
             BoundNumber => null,
             BoundCoefficient c => new BoundCoefficientTangent(c.Index, c.Span),
+            BoundSignal s when Signals.IsMatrix(s.Signal) && !updated.Contains(s.Signal) => null,
             BoundSignal s => new BoundSignalTangent(s.Signal, s.Span),
             BoundTranspose t => Tangent(t.Operand) is { } d ? new BoundTranspose(d, t.Span) : null,
             BoundNegate n => Negate(Tangent(n.Operand)),

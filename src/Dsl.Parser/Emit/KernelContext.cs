@@ -56,6 +56,13 @@ internal sealed class KernelContext
         new SignalSource(new SignalRef(Signal.PostPotential), "potential", "layer.PreActivation"),
         new SignalSource(new SignalRef(Signal.PostError), "postError", "layer.PostError"),
         new SignalSource(new SignalRef(Signal.PreError), "preError", "layer.PreError"),
+        new SignalSource(new SignalRef(Signal.Weights, Tangent: true), "weightsTangent", "tangent.Weights", RowLocal: "weightsTangentRow"),
+        new SignalSource(new SignalRef(Signal.Feedback, Tangent: true), "feedbackTangent", "tangent.Feedback", RowLocal: "feedbackTangentRow"),
+        new SignalSource(new SignalRef(Signal.PostActivity, Tangent: true), "postTangent", "tangent.Post"),
+        new SignalSource(new SignalRef(Signal.PreActivity, Tangent: true), "preTangent", "tangent.Pre"),
+        new SignalSource(new SignalRef(Signal.PostPotential, Tangent: true), "potentialTangent", "tangent.PreActivation"),
+        new SignalSource(new SignalRef(Signal.PostError, Tangent: true), "postErrorTangent", "tangent.PostError"),
+        new SignalSource(new SignalRef(Signal.PreError, Tangent: true), "preErrorTangent", "tangent.PreError"),
     });
 
     private static readonly ContextArray HiddenStates = new("hiddenStates", "HiddenStates", "network.Steps * hidden", "z");

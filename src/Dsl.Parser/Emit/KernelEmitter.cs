@@ -31,6 +31,12 @@ public static class KernelEmitter
         if (model.Plan.Recurrent) RecurrentClass(w, kernel);
         else LayerClass(w, kernel);
         EmitApply(w, kernel);
+        if (model.Tangent is not null)
+        {
+            w.Line();
+            EmitApply(w, new KernelSymbols(model, tangent: true));
+        }
+
         w.Close();
         w.Close();
         return w.ToString();
@@ -81,9 +87,19 @@ public static class KernelEmitter
         string streamed = products == 0 ? "once" : $"{products + 1} times ({products} matrix-vector product{(products == 1 ? "" : "s")}, then one fused update pass)";
         w.Line($"/// Cost per update: {Xml(model.Layout.Cost)} multiply-adds; W is streamed {streamed}, never an n×n temporary.");
         w.Line($"/// Reads: {Xml(string.Join(", ", kernel.Declared.Select(s => s.Signal.ToString())))}.");
+        if (model.Tangent is { } tangent)
+        {
+            w.Line($"/// Tangent (forward-mode derivative of the update, for meta-learning): {Xml(tangent.Layout.Cost)} multiply-adds per direction,");
+            w.Line($"/// reads {Xml(string.Join(", ", tangent.Layout.Reads.Select(s => s.ToString())))}{(tangent.Plan.Coefficients.Count == 0 ? "" : ", " + Xml(string.Join(", ", tangent.Plan.Coefficients)))}.");
+        }
+        else if (model.NotDifferentiable is { } reason)
+        {
+            w.Line($"/// Not differentiable: {Xml(reason)}.");
+        }
+
         w.Line("/// </remarks>");
         w.Line(GeneratedCode);
-        w.Open($"public sealed partial class {model.ClassName} : {Runtime}.IPlasticityRule");
+        w.Open($"public sealed partial class {model.ClassName} : {Runtime}.{(model.Tangent is null ? "IPlasticityRule" : "IDifferentiableRule")}");
         Identity(w, model);
         var flags = new List<string>();
         if (kernel.Reads(Signal.PostError)) flags.Add(Runtime + ".RuleSignals.PostError");
@@ -94,6 +110,12 @@ public static class KernelEmitter
         w.Line();
         w.Line($"public int ScratchLength(int rows, int columns) => {ScratchSize(model.Layout)};");
         w.Line();
+        if (model.Tangent is not null)
+        {
+            w.Line($"public int TangentScratchLength(int rows, int columns) => {ScratchSize(model.Tangent.Layout)};");
+            w.Line();
+        }
+
         Parameters(w, model);
         ActivationAccessor(w, kernel);
     }
@@ -174,9 +196,20 @@ public static class KernelEmitter
     {
         KernelModel model = kernel.Model;
         string p = kernel.Context.Parameter;
-        w.Open($"public void Apply(in {kernel.Context.SignalsType} {p}, global::System.ReadOnlySpan<float> theta, global::System.Span<float> scratch)");
-        w.Line($"if (theta.Length < {Int(10 + model.Parameters.Count)}) throw new global::System.ArgumentException(\"theta must hold {(model.Parameters.Count == 0 ? "t0..t9" : "t0..t9 and the rule's parameters")}.\", nameof(theta));");
-        const string ScratchTooShort = "throw new global::System.ArgumentException(\"scratch is too short; size it with ScratchLength.\", nameof(scratch));";
+        string thetaLength = model.Parameters.Count == 0 ? "t0..t9" : "t0..t9 and the rule's parameters";
+        if (kernel.IsTangent)
+        {
+            w.Open($"public void ApplyTangent(in {kernel.Context.SignalsType} {p}, in {Runtime}.LayerTangents tangent, global::System.ReadOnlySpan<float> theta, global::System.ReadOnlySpan<float> thetaTangent, global::System.Span<float> scratch)");
+        }
+        else
+        {
+            w.Open($"public void Apply(in {kernel.Context.SignalsType} {p}, global::System.ReadOnlySpan<float> theta, global::System.Span<float> scratch)");
+        }
+
+        w.Line($"if (theta.Length < {Int(10 + model.Parameters.Count)}) throw new global::System.ArgumentException(\"theta must hold {thetaLength}.\", nameof(theta));");
+        if (kernel.IsTangent) w.Line($"if (thetaTangent.Length < {Int(10 + model.Parameters.Count)}) throw new global::System.ArgumentException(\"thetaTangent must hold {thetaLength}.\", nameof(thetaTangent));");
+        string scratchLength = kernel.IsTangent ? "TangentScratchLength" : "ScratchLength";
+        string ScratchTooShort = $"throw new global::System.ArgumentException(\"scratch is too short; size it with {scratchLength}.\", nameof(scratch));";
         if (model.Plan.Recurrent)
         {
             w.Line("int hidden = network.Hidden;");
@@ -187,16 +220,17 @@ public static class KernelEmitter
         }
         else
         {
-            w.Line("if (scratch.Length < ScratchLength(layer.Rows, layer.Columns)) " + ScratchTooShort);
+            w.Line($"if (scratch.Length < {scratchLength}(layer.Rows, layer.Columns)) " + ScratchTooShort);
+            if (kernel.IsTangent) TangentChecks(w, kernel);
             if (kernel.Reads(Signal.Feedback)) w.Line("if (layer.Feedback.Length != layer.Weights.Length) throw new global::System.ArgumentException(\"this rule reads or updates B: the layer needs feedback weights.\", nameof(layer));");
             w.Line("int rows = layer.Rows;");
             w.Line("int columns = layer.Columns;");
         }
 
         DeclareSignals(w, kernel);
-        foreach (CoefficientRef k in model.Plan.Coefficients) w.Line($"float {kernel.Coefficient(k)} = {kernel.CoefficientValue(k)};");
+        foreach (CoefficientRef k in kernel.Plan.Coefficients) w.Line($"float {kernel.Coefficient(k)} = {kernel.CoefficientValue(k)};");
 
-        foreach (Step step in model.Plan.Steps.Where(x => !x.PerTime && x.Operation is not TimeSum))
+        foreach (Step step in kernel.Plan.Steps.Where(x => !x.PerTime && x.Operation is not TimeSum))
         {
             w.Line();
             w.Line($"// {kernel.Name(step)} = {step.Description}");
@@ -211,9 +245,25 @@ public static class KernelEmitter
         }
 
         PerTimeSteps(w, kernel);
-        foreach (OldRowSlice copy in model.Layout.Scratch.OfType<OldRowSlice>()) w.Line($"global::System.Span<float> {kernel.OldRow(copy.Matrix)} = {kernel.Slice(kernel.OldRow(copy.Matrix))};");
-        foreach (UpdatePass pass in model.Layout.Passes) Pass(w, kernel, pass);
+        foreach (OldRowSlice copy in kernel.Layout.Scratch.OfType<OldRowSlice>()) w.Line($"global::System.Span<float> {kernel.OldRow(copy.Matrix)} = {kernel.Slice(kernel.OldRow(copy.Matrix))};");
+        foreach (UpdatePass pass in kernel.Layout.Passes) Pass(w, kernel, pass);
         w.Close();
+    }
+
+    /// <summary>The tangents a layer may leave empty (Ḃ without a plastic B, ė without errors) must be there when the
+    /// tangent kernel reads or updates them.</summary>
+    private static void TangentChecks(IndentedWriter w, KernelSymbols kernel)
+    {
+        (Signal Signal, string Property, string Length, string Spelling)[] optional =
+        {
+            (Signal.Feedback, "Feedback", "layer.Weights.Length", "Ḃ"),
+            (Signal.PostError, "PostError", "layer.Rows", "ė_l"),
+            (Signal.PreError, "PreError", "layer.Columns", "ė_(l-1)"),
+        };
+        foreach (var (signal, property, length, spelling) in optional.Where(o => kernel.Reads(o.Signal, tangent: true)))
+        {
+            w.Line($"if (tangent.{property}.Length != {length}) throw new global::System.ArgumentException({Literal($"this rule's tangent reads or updates {spelling}: the tangent needs it.")}, nameof(tangent));");
+        }
     }
 
     /// <summary>The matrices, the recurrent network's arrays and the signals the kernel reads, each with its check.</summary>
@@ -244,7 +294,7 @@ public static class KernelEmitter
     /// sums over t accumulated.</summary>
     private static void PerTimeSteps(IndentedWriter w, KernelSymbols kernel)
     {
-        Step[] perTime = kernel.Model.Plan.Steps.Where(x => x.PerTime || x.Operation is TimeSum).ToArray();
+        Step[] perTime = kernel.Plan.Steps.Where(x => x.PerTime || x.Operation is TimeSum).ToArray();
         if (perTime.Length == 0) return;
         w.Line();
         foreach (Step step in perTime.Where(x => kernel.HasSlice(kernel.Name(x) + "s"))) w.Line($"global::System.Span<float> {kernel.Name(step)}s = {kernel.Slice(kernel.Name(step) + "s")};");
@@ -285,9 +335,9 @@ public static class KernelEmitter
     /// the rows that terms read whole, then each target's row updates, those of every t in a loop over t.</summary>
     private static void Pass(IndentedWriter w, KernelSymbols kernel, UpdatePass pass)
     {
-        TargetUpdate[] targets = pass.Targets.Select(m => kernel.Model.Plan.Targets.Single(t => t.Matrix == m)).ToArray();
+        TargetUpdate[] targets = pass.Targets.Select(m => kernel.Plan.Targets.Single(t => t.Matrix == m)).ToArray();
         w.Line();
-        foreach (TargetUpdate target in targets.Where(t => kernel.Model.Layout.HoistedKeeps.Contains(t.Matrix)))
+        foreach (TargetUpdate target in targets.Where(t => kernel.Layout.HoistedKeeps.Contains(t.Matrix)))
         {
             w.Line($"float {kernel.Keep(target.Matrix)} = 1f + ({Sum(target.OwnScales.Select(x => kernel.Factor(x.Factor, null)))});");
         }
@@ -322,17 +372,18 @@ public static class KernelEmitter
     private static IEnumerable<string> RowUpdateCalls(KernelSymbols kernel, TargetUpdate target, string row)
     {
         ScaleTerm[] own = target.OwnScales.ToArray();
-        string? keep = kernel.Model.Layout.HoistedKeeps.Contains(target.Matrix) ? kernel.Keep(target.Matrix)
+        string columns = KernelContext.Size(target.Matrix.Shape.Columns);
+        string? keep = kernel.Layout.HoistedKeeps.Contains(target.Matrix) ? kernel.Keep(target.Matrix)
             : own.Length == 0 ? null : "1f + " + Parenthesized(Sum(own.Select(x => kernel.Factor(x.Factor, kernel.AtRow(x.RowScale)))));
         var terms = target.Rows.Where(r => !r.PerTime)
             .Select(r => (Sum(r.Terms.Select(t => kernel.Factor(t.Factor, kernel.AtRow(t.Column)))), kernel.Local(r.RowVector)))
             .Concat(target.Scales.Where(x => x.Matrix != target.Matrix && x.ColumnScale is null)
-                .Select(x => (kernel.Factor(x.Factor, kernel.AtRow(x.RowScale)), kernel.OldRow(x.Matrix))))
+                .Select(x => (kernel.Factor(x.Factor, kernel.AtRow(x.RowScale)), kernel.WholeRow(x.Matrix, columns))))
             .ToList();
         foreach (string call in FusedUpdateCalls(row, keep, terms)) yield return call;
         foreach (ScaleTerm term in target.Scales.Where(x => x.ColumnScale is not null))
         {
-            yield return $"{Primitives}.AddScaledProduct({row}, {kernel.Factor(term.Factor, kernel.AtRow(term.RowScale))}, {kernel.OldRow(term.Matrix)}, {kernel.Local(term.ColumnScale!)});";
+            yield return $"{Primitives}.AddScaledProduct({row}, {kernel.Factor(term.Factor, kernel.AtRow(term.RowScale))}, {kernel.WholeRow(term.Matrix, columns)}, {kernel.Local(term.ColumnScale!)});";
         }
     }
 

@@ -12,17 +12,21 @@ internal sealed class KernelSymbols
     private readonly Dictionary<string, string> _slices = new(StringComparer.Ordinal);
     private readonly HashSet<SignalRef> _reads;
 
-    public KernelSymbols(KernelModel model)
+    /// <param name="tangent">Name the model's tangent kernel (ApplyTangent) instead of its update (Apply).</param>
+    public KernelSymbols(KernelModel model, bool tangent = false)
     {
         Model = model;
+        IsTangent = tangent;
+        Plan = tangent ? model.Tangent!.Plan : model.Plan;
+        Layout = tangent ? model.Tangent!.Layout : model.Layout;
         Context = model.Plan.Recurrent ? KernelContext.Recurrent : KernelContext.Layer;
-        _reads = new HashSet<SignalRef>(model.Layout.Reads);
+        _reads = new HashSet<SignalRef>(Layout.Reads);
         Declared = Context.Signals.Where(s => s.Always || _reads.Contains(s.Signal)).ToArray();
-        UsesActivation = model.Plan.Steps.Any(s => s.Operation is MapVector { Function: ElementFunction.Activation or ElementFunction.ActivationDerivative }
+        UsesActivation = Plan.Steps.Any(s => s.Operation is MapVector { Function: ElementFunction.Activation or ElementFunction.ActivationDerivative }
             or MapScalar { Function: ElementFunction.Activation or ElementFunction.ActivationDerivative });
 
         var lengths = new List<string>();
-        foreach (ScratchSlice slice in model.Layout.Scratch)
+        foreach (ScratchSlice slice in Layout.Scratch)
         {
             string length = KernelContext.Length(slice.Length, slice.PerTime);
             _slices[SliceName(slice)] = $"scratch.Slice({(lengths.Count == 0 ? "0" : string.Join(" + ", lengths))}, {length})";
@@ -32,6 +36,14 @@ internal sealed class KernelSymbols
 
     public KernelModel Model { get; }
 
+    /// <summary>Whether this is the model's tangent kernel.</summary>
+    public bool IsTangent { get; }
+
+    /// <summary>The plan and layout of the kernel being printed: the update's, or the tangent's.</summary>
+    public KernelPlan Plan { get; }
+
+    public KernelLayout Layout { get; }
+
     public KernelContext Context { get; }
 
     /// <summary>The rows of the signal table the kernel reads, in table order.</summary>
@@ -39,7 +51,7 @@ internal sealed class KernelSymbols
 
     public bool UsesActivation { get; }
 
-    public bool Reads(Signal signal) => _reads.Contains(new SignalRef(signal));
+    public bool Reads(Signal signal, bool tangent = false) => _reads.Contains(new SignalRef(signal, tangent));
 
     public string Name(Step step) => (step.IsScalar ? "s" : "v") + Int(step.Index);
 
@@ -64,11 +76,15 @@ internal sealed class KernelSymbols
     };
 
     /// <summary>The local that holds a coefficient, and where it is read from.</summary>
-    public string Coefficient(CoefficientRef k) => "t" + Int(k.Index);
+    public string Coefficient(CoefficientRef k) => (k.Tangent ? "dt" : "t") + Int(k.Index);
 
-    public string CoefficientValue(CoefficientRef k) => $"theta[{Int(k.Index)}]";
+    public string CoefficientValue(CoefficientRef k) => $"{(k.Tangent ? "thetaTangent" : "theta")}[{Int(k.Index)}]";
 
     public string OldRow(SignalRef matrix) => "old" + Capitalized(Local(matrix)) + "Row";
+
+    /// <summary>Row i of a matrix a term reads whole: its copy when the pass changes the matrix, else the row in place.</summary>
+    public string WholeRow(SignalRef matrix, string columns) =>
+        HasSlice(OldRow(matrix)) ? OldRow(matrix) : $"{Local(matrix)}.Slice(i * {columns}, {columns})";
 
     public string Keep(SignalRef matrix) => "keep" + Capitalized(Local(matrix));
 
@@ -76,7 +92,7 @@ internal sealed class KernelSymbols
     public string? AtRow(VectorRef? vector) => vector is null ? null : Local(vector) + "[i]";
 
     private Step? PerTimeStep(VectorRef vector) =>
-        vector is ComputedVector v && Model.Plan.Steps.First(s => !s.IsScalar && s.Index == v.Index) is { PerTime: true } step ? step : null;
+        vector is ComputedVector v && Plan.Steps.First(s => !s.IsScalar && s.Index == v.Index) is { PerTime: true } step ? step : null;
 
     private SignalSource? PerTimeSignal(VectorRef vector) => vector is SignalRef s && Context[s] is { PerTime: true } source ? source : null;
 
@@ -105,5 +121,5 @@ internal sealed class KernelSymbols
     }
 
     private string Scalar(int index, bool atT) =>
-        atT && Model.Plan.Steps.First(s => s.IsScalar && s.Index == index).PerTime ? "s" + Int(index) + "s[t]" : "s" + Int(index);
+        atT && Plan.Steps.First(s => s.IsScalar && s.Index == index).PerTime ? "s" + Int(index) + "s[t]" : "s" + Int(index);
 }

@@ -42,7 +42,7 @@ public sealed record KernelLayout(
         // Per-t scalars are kept for the update pass only when a term of it reads them.
         var stored = new HashSet<int>(plan.Targets.SelectMany(t => t.Rows.Where(r => r.PerTime)).SelectMany(r => r.Terms).SelectMany(x => x.Factor.Scalars));
         Step[] vectors = plan.Steps.Where(s => !s.IsScalar).ToArray();
-        SignalRef[] oldRows = plan.Targets.SelectMany(t => t.WholeMatrixReads).Distinct().OrderBy(m => m.ToString(), StringComparer.Ordinal).ToArray();
+        SignalRef[] oldRows = ChangedWholeReads(plan.Targets, plan.Targets).ToArray();
         ScratchSlice[] scratch = vectors.Where(s => !s.PerTime).Select(s => (ScratchSlice)new VectorSlice(s.Index, s.Length, false))
             .Concat(vectors.Where(s => s.PerTime).Select(s => new VectorSlice(s.Index, s.Length, true)))
             .Concat(plan.Steps.Where(s => s.IsScalar && s.PerTime && stored.Contains(s.Index)).Select(s => new ScalarSlice(s.Index)))
@@ -54,8 +54,8 @@ public sealed record KernelLayout(
 
         // A layer updates W and B of the same shape in one pass; a recurrent rule's matrices differ in shape.
         UpdatePass[] passes = plan.Recurrent
-            ? plan.Targets.Select(t => Pass(new[] { t })).ToArray()
-            : new[] { Pass(plan.Targets) };
+            ? plan.Targets.Select(t => Pass(new[] { t }, plan.Targets)).ToArray()
+            : plan.Targets.Count == 0 ? Array.Empty<UpdatePass>() : new[] { Pass(plan.Targets, plan.Targets) };
 
         // c·M without a row scale is one factor for every row.
         SignalRef[] hoisted = plan.Targets.Where(t => t.OwnScales.Any() && t.OwnScales.All(x => x.RowScale is null)).Select(t => t.Matrix).ToArray();
@@ -63,7 +63,13 @@ public sealed record KernelLayout(
             plan.Signals.ToEquatableArray(), KernelCost.Of(plan));
     }
 
-    private static UpdatePass Pass(IReadOnlyList<TargetUpdate> targets) => new(
-        targets.Select(t => t.Matrix).ToEquatableArray(),
-        targets.SelectMany(t => t.WholeMatrixReads).Distinct().OrderBy(m => m.ToString(), StringComparer.Ordinal).ToEquatableArray());
+    private static UpdatePass Pass(IReadOnlyList<TargetUpdate> targets, IReadOnlyList<TargetUpdate> all) => new(
+        targets.Select(t => t.Matrix).ToEquatableArray(), ChangedWholeReads(targets, all).ToEquatableArray());
+
+    /// <summary>The matrices <paramref name="targets"/> read whole that the kernel changes (a target of
+    /// <paramref name="all"/>), whose rows must be copied before the pass; a matrix the kernel only reads (W in a tangent
+    /// kernel, which updates Ẇ) is read in place.</summary>
+    private static IEnumerable<SignalRef> ChangedWholeReads(IReadOnlyList<TargetUpdate> targets, IReadOnlyList<TargetUpdate> all) =>
+        targets.SelectMany(t => t.WholeMatrixReads).Where(m => all.Any(t => t.Matrix == m))
+            .Distinct().OrderBy(m => m.ToString(), StringComparer.Ordinal);
 }

@@ -13,7 +13,7 @@ internal sealed class CommonSubexpressions
     public IEnumerable<Step> Steps => _steps.Select(s => s.Step);
 
     /// <summary>The coefficients the factors handed out so far read, by index.</summary>
-    public IEnumerable<CoefficientRef> Coefficients => _coefficients.OrderBy(k => k.Index);
+    public IEnumerable<CoefficientRef> Coefficients => _coefficients.OrderBy(k => k.Tangent).ThenBy(k => k.Index);
 
     public ScalarFactor Factor(ScalarProduct product)
     {

@@ -68,8 +68,14 @@ internal static class Expansion
                 return new[] { Term.Scalar(n.Value) };
             case BoundCoefficient c:
                 return new[] { new Term(1, new[] { new CoefficientRef(c.Index) }, Array.Empty<ScalarValue>(), Array.Empty<Atom>()) };
+            case BoundCoefficientTangent c:
+                return new[] { new Term(1, new[] { new CoefficientRef(c.Index, Tangent: true) }, Array.Empty<ScalarValue>(), Array.Empty<Atom>()) };
             case BoundSignal m when Signals.IsMatrix(m.Signal):
                 return new[] { Term.Of(new MatrixAtom(new SignalRef(m.Signal), false)) };
+            case BoundSignalTangent m when Signals.IsMatrix(m.Signal):
+                return new[] { Term.Of(new MatrixAtom(new SignalRef(m.Signal, Tangent: true), false)) };
+            case BoundSignalTangent s when !Signals.IsTimeIndexed(s.Signal):
+                return new[] { Term.Of(new VectorAtom(new SignalVector(new SignalRef(s.Signal, Tangent: true)), false)) };
             case BoundSignal { Signal: Signal.ActivityNow }:
                 // y_t = f(z_t): one value, so that y_t and f(z_t) are computed once.
                 return new[] { Term.Of(new VectorAtom(new MappedVector(ElementFunction.Activation, new SignalVector(new SignalRef(Signal.HiddenNow))), false)) };

@@ -7,23 +7,31 @@ public abstract record VectorRef;
 
 /// <summary>
 /// A signal of the kernel's context, read as it is: a vector (y_l, e_(l-1), z_t, …) or, where a matrix is expected,
-/// W, B, Wh, Wx or Wo. Where it lives in the kernel (a local, a slice of a sequence, the span updated in place) is the
-/// printer's signal table's business, keyed by this reference.
+/// W, B, Wh, Wx or Wo; with <paramref name="Tangent"/>, its tangent (ẏ_l, Ẇ, …) in a tangent kernel. Where it lives in
+/// the kernel (a local, a slice of a sequence, the span updated in place) is the printer's signal table's business,
+/// keyed by this reference.
 /// </summary>
-public sealed record SignalRef(Signal Signal) : VectorRef
+public sealed record SignalRef(Signal Signal, bool Tangent = false) : VectorRef
 {
     public Shape Shape => Signals.ShapeOf(Signal);
 
-    public override string ToString() => Signals.Spelling(Signal);
+    public override string ToString() => Tangent ? Dotted(Signals.Spelling(Signal)) : Signals.Spelling(Signal);
+
+    /// <summary>The spelling with a dot over its first letter (U+0307): Ẇ, ẏ_l, ṫ0.</summary>
+    internal static string Dotted(string spelling) => spelling.Substring(0, 1) + "\u0307" + spelling.Substring(1);
 }
 
 /// <summary>The vector computed by the vector step <paramref name="Index"/>.</summary>
 public sealed record ComputedVector(int Index) : VectorRef;
 
-/// <summary>The coefficient θ[Index]: t0…t9, or a named <c>param</c>.</summary>
-public sealed record CoefficientRef(int Index)
+/// <summary>The coefficient θ[Index]: t0…t9, or a named <c>param</c>; with <paramref name="Tangent"/>, its tangent θ̇[Index].</summary>
+public sealed record CoefficientRef(int Index, bool Tangent = false)
 {
-    public override string ToString() => "t" + Index.ToString(System.Globalization.CultureInfo.InvariantCulture);
+    public override string ToString()
+    {
+        string name = "t" + Index.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return Tangent ? SignalRef.Dotted(name) : name;
+    }
 }
 
 /// <summary>constant · Π coefficients · Π scalars, where the scalars are those the kernel's scalar steps of these
@@ -129,8 +137,8 @@ public sealed record TargetUpdate(string Target, SignalRef Matrix, EquatableArra
     /// <summary>The terms c·diag(a)·M that scale the target's own rows: a row's keep factor is 1 + their sum.</summary>
     public IEnumerable<ScaleTerm> OwnScales => Scales.Where(x => x.Matrix == Matrix && x.ColumnScale is null);
 
-    /// <summary>Matrices a term reads whole (scaled by columns, or another matrix), whose rows are copied before
-    /// the pass changes them.</summary>
+    /// <summary>Matrices a term reads whole (scaled by columns, or another matrix): their rows are copied before the
+    /// pass when the pass changes them.</summary>
     public IEnumerable<SignalRef> WholeMatrixReads => Scales.Where(x => x.ColumnScale is not null || x.Matrix != Matrix).Select(x => x.Matrix);
 }
 
@@ -153,13 +161,17 @@ public sealed record KernelPlan(
             .Concat(Targets.SelectMany(t => t.Rows.SelectMany(r => r.Terms.Select(x => x.Column).Append(r.RowVector))
                 .Concat(t.Scales.SelectMany(x => new[] { x.RowScale, x.Matrix, x.ColumnScale }))
                 .Append(t.Matrix)))
-            .OfType<SignalRef>().Distinct().OrderBy(s => s.Signal);
+            .OfType<SignalRef>().Distinct().OrderBy(s => s.Signal).ThenBy(s => s.Tangent);
 }
 
+/// <summary>The tangent kernel of a rule (forward-mode derivative of its update, for meta-learning): a plan over the
+/// signals and their tangents that updates Ẇ (and Ḃ) in place, and its layout.</summary>
+public sealed record TangentKernel(KernelPlan Plan, Layout.KernelLayout Layout);
+
 /// <summary>
-/// A rule compiled to its kernel: the plan (what to compute) and its layout (where, in which passes, at what cost).
-/// Everything the printer prints, nothing it must decide. Position-free and equatable, so the incremental generator
-/// re-emits only when the algebra changes.
+/// A rule compiled to its kernel: the plan (what to compute) and its layout (where, in which passes, at what cost),
+/// and its tangent kernel, or why it has none. Everything the printer prints, nothing it must decide. Position-free
+/// and equatable, so the incremental generator re-emits only when the algebra changes.
 /// </summary>
 public sealed record KernelModel(
     string RuleName,
@@ -167,4 +179,6 @@ public sealed record KernelModel(
     string Source,
     EquatableArray<ParameterSpec> Parameters,
     KernelPlan Plan,
-    Layout.KernelLayout Layout);
+    Layout.KernelLayout Layout,
+    TangentKernel? Tangent = null,
+    string? NotDifferentiable = null);

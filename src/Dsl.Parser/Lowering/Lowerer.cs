@@ -12,8 +12,9 @@ namespace PlasticityDsl.Language.Lowering;
 public static class Lowerer
 {
     /// <summary>Lowers the updates of a rule that bound without errors; false, with a located diagnostic, when an
-    /// update expands to more terms than a kernel may have.</summary>
-    public static bool TryLower(IReadOnlyList<BoundUpdate> updates, out KernelPlan? plan, out RuleDiagnostic? diagnostic)
+    /// update expands to more terms than a kernel may have. With <paramref name="tangent"/>, the updates are the
+    /// tangents of a rule's (<see cref="Differentiation.Differentiator"/>) and their targets Ẇ and Ḃ.</summary>
+    public static bool TryLower(IReadOnlyList<BoundUpdate> updates, out KernelPlan? plan, out RuleDiagnostic? diagnostic, bool tangent = false)
     {
         var values = new CommonSubexpressions();
         var targets = new List<TargetUpdate>();
@@ -27,7 +28,7 @@ public static class Lowerer
                 return false;
             }
 
-            targets.Add(LowerTarget(update.Target, terms, values));
+            targets.Add(LowerTarget(update.Target, new SignalRef(Binder.TargetMatrix(update.Target), tangent), terms, values));
         }
 
         plan = new KernelPlan(values.Coefficients.ToEquatableArray(), values.Steps.ToEquatableArray(), targets.ToEquatableArray(),
@@ -38,28 +39,18 @@ public static class Lowerer
 
     private static readonly string[] TargetOrder = { "dW", "dB", "dWh", "dWx", "dWo" };
 
-    /// <summary>The matrix a target updates.</summary>
-    private static SignalRef TargetMatrix(string target) => new(target switch
-    {
-        "dB" => Signal.Feedback,
-        "dWh" => Signal.RecurrentWeights,
-        "dWx" => Signal.InputWeights,
-        "dWo" => Signal.ReadoutWeights,
-        _ => Signal.Weights,
-    });
-
     /// <summary>Evaluates and merges the terms of one update, then refers to what survives in the order it is first
     /// used: each term's factor and vectors, then the vector each row group adds.</summary>
-    private static TargetUpdate LowerTarget(string target, IReadOnlyList<Term> terms, CommonSubexpressions values)
+    private static TargetUpdate LowerTarget(string target, SignalRef matrix, IReadOnlyList<Term> terms, CommonSubexpressions values)
     {
         var scales = new List<ScaleTerm>();
         var rows = new List<RowGroup>();
         foreach (EvaluatedTerm term in TermMerging.MergeLikeTerms(terms.Select(Chains.EvaluateTerm)))
         {
             ScalarFactor factor = values.Factor(term.Factor);
-            if (term.Matrix is { } matrix)
+            if (term.Matrix is { } read)
             {
-                scales.Add(new ScaleTerm(factor, term.RowScale is null ? null : values.Reference(term.RowScale), matrix,
+                scales.Add(new ScaleTerm(factor, term.RowScale is null ? null : values.Reference(term.RowScale), read,
                     term.ColumnScale is null ? null : values.Reference(term.ColumnScale)));
                 continue;
             }
@@ -76,7 +67,7 @@ public static class Lowerer
             group.Terms.Add(new RowTerm(factor, term.Column is OnesVector ? null : values.Reference(term.Column!)));
         }
 
-        return new TargetUpdate(target, TargetMatrix(target), scales.ToEquatableArray(),
+        return new TargetUpdate(target, matrix, scales.ToEquatableArray(),
             TermMerging.MergeProportionalRows(rows).Select(r => new RowUpdate(values.Reference(r.Row), r.Terms.ToEquatableArray(), r.PerTime)).ToEquatableArray());
     }
 }

@@ -3,6 +3,7 @@ using PlasticityDsl.Language;
 using PlasticityDsl.Language.Binding;
 using PlasticityDsl.Language.Differentiation;
 using PlasticityDsl.Language.Syntax;
+using PlasticityDsl.Runtime;
 using Xunit;
 
 namespace PlasticityDsl.Tests.Compiler;
@@ -30,6 +31,47 @@ public sealed class DifferentiatorTests
     {
         string text = LanguageDifferentialTests.Rules.Concat(ExampleRules.Layer.Select(r => (Name: r.Stem, r.Text))).Single(r => r.Name == name).Text;
         CheckAgainstCentralDifferences(name, text, new Random(name.Length * 104729));
+    }
+
+    /// <summary>The emitted ApplyTangent of every differentiable rule against central differences of the update: Ẇ (and
+    /// Ḃ) must change by D ΔW[ẋ, θ̇] (D ΔB), with B held fixed by rules that do not update it.</summary>
+    [Theory]
+    [MemberData(nameof(Differentiable))]
+    public void Emitted_tangent_kernel_matches_central_differences_of_the_update(string name)
+    {
+        string text = LanguageDifferentialTests.Rules.Concat(ExampleRules.Layer.Select(r => (Name: r.Stem, r.Text))).Single(r => r.Name == name).Text;
+        IReadOnlyList<BoundUpdate> updates = Bind(text);
+        var kernel = Assert.IsAssignableFrom<IDifferentiableRule>(LanguageDifferentialTests.Instantiate(name));
+        bool plasticFeedback = updates.Any(u => u.Target == "dB");
+        var random = new Random(name.Length * 31);
+        foreach ((int rows, int columns) in new[] { (1, 1), (3, 17), (17, 3), (40, 24) })
+        {
+            LayerValues direction = Quantized(LayerValues.Random(rows, columns, random), 256);
+            if (!plasticFeedback) direction = direction with { Feedback = new float[rows * columns] };
+            LayerValues at = Quantized(LayerValues.Random(rows, columns, random), 4096) with { Tangent = direction };
+
+            float[] weightsTangent = (float[])direction.Weights.Clone(), feedbackTangent = (float[])direction.Feedback!.Clone();
+            float[] scratch = new float[kernel.TangentScratchLength(rows, columns)];
+            Array.Fill(scratch, float.NaN);
+            var layer = new LayerSignals(at.Weights, at.Feedback, rows, columns, at.Post, at.Pre, at.Potential, at.PostError, at.PreError, DenseReference.Activation);
+            var tangent = new LayerTangents(weightsTangent, plasticFeedback ? feedbackTangent : Span<float>.Empty, direction.Post, direction.Pre,
+                direction.Potential, direction.PostError, direction.PreError);
+            kernel.ApplyTangent(in layer, in tangent, at.Theta, direction.Theta, scratch);
+
+            Assert.True(Differentiator.TryDifferentiate(updates, out IReadOnlyList<BoundUpdate> tangents, out _));
+            foreach (BoundUpdate update in updates)
+            {
+                DenseMatrix coarse = CentralDifference(update.Value, at, direction, Step);
+                DenseMatrix fine = CentralDifference(update.Value, at, direction, Step / 2);
+                DenseMatrix expected = DenseReference.Scale(DenseReference.Add(DenseReference.Scale(fine, 4), coarse, -1), 1.0 / 3);
+                bool weights = update.Target == "dW";
+                double magnitude = tangents.SingleOrDefault(t => t.Target == update.Target) is { } symbolic ? DenseReference.Magnitude(symbolic.Value, at).FrobeniusNorm() : 0;
+                UpdateComparison.Check(weights ? direction.Weights : direction.Feedback!, weights ? weightsTangent : feedbackTangent, expected, magnitude,
+                    $"{name} tangent of {update.Target} on {rows}×{columns}");
+            }
+
+            if (!plasticFeedback) Assert.Equal(direction.Feedback, feedbackTangent);
+        }
     }
 
     [Fact]

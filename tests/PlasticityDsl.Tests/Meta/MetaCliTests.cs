@@ -27,10 +27,11 @@ public sealed class MetaCliTests : IDisposable
     public void A_rule_without_a_tangent_kernel_is_a_clear_usage_error()
     {
         Episode("""{"train": [0, 1], "query": [2]}""");
-        var result = CliRunner.Run(_dir.Path, "meta", "gradient", "--rule", "bp_oja", "--theta", "t0=0.01,t2=0.001",
+        File.WriteAllText(_dir.File("logged.rule"), "dW = -t0*log(sq(t1) + 1)*e_l*y_<l-1>'\n");
+        var result = CliRunner.Run(_dir.Path, "meta", "gradient", "--rule", "logged.rule", "--theta", "t0=0.01,t1=0.5",
             "--episode", "episode.json", "--out", "grad.json");
         Assert.Equal(2, result.ExitCode);
-        Assert.Contains("rule `bp_oja` has no tangent kernel (it does not implement IDifferentiableRule)", result.Error);
+        Assert.Contains("rule `logged` has no tangent kernel, so its meta-gradient cannot be computed in forward mode: `log` has no derivative the language can write (it needs a division)", result.Error);
         Assert.False(File.Exists(_dir.File("grad.json")));
     }
 
