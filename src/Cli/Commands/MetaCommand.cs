@@ -9,10 +9,11 @@ namespace PlasticityDsl.Cli.Commands;
 /// </summary>
 internal static class MetaCommand
 {
-    public static Command Create()
+    /// <param name="ruleLookup">Turns <c>--rule</c> into a rule; <see cref="DifferentiableRule"/> unless a test injects another.</param>
+    public static Command Create(Func<string, IDifferentiableRule>? ruleLookup = null)
     {
         var command = new Command("meta", "Meta-learn rule coefficients: exact meta-gradients of online episodes in forward mode.");
-        command.Subcommands.Add(MetaGradientCommand.Create());
+        command.Subcommands.Add(MetaGradientCommand.Create(ruleLookup ?? DifferentiableRule));
         return command;
     }
 

@@ -1,14 +1,20 @@
+using System.CommandLine;
+using System.Text.Json;
+using PlasticityDsl.Cli.Commands;
+using PlasticityDsl.Runtime;
 using PlasticityDsl.Runtime.Data;
+using PlasticityDsl.Runtime.Experiments;
 using PlasticityDsl.Runtime.Meta;
 using PlasticityDsl.Tests.Cli;
+using PlasticityDsl.Tests.Data;
 using Xunit;
 
 namespace PlasticityDsl.Tests.Meta;
 
 /// <summary>
-/// <c>plasticity meta gradient</c>'s failures, and the episode file it reads. No built-in rule has a tangent kernel
-/// yet and the CLI cannot load the test oracle, so the successful path is tested on the engine
-/// (<see cref="ForwardModeEpisodeTests"/>); an end-to-end CLI test belongs with the first generated tangent kernel.
+/// <c>plasticity meta gradient</c> and the episode file it reads. No built-in rule has a tangent kernel yet, so the
+/// successful path runs the command in-process with the test oracle injected as its rule lookup; the failures run the
+/// real program.
 /// </summary>
 public sealed class MetaCliTests : IDisposable
 {
@@ -21,6 +27,51 @@ public sealed class MetaCliTests : IDisposable
         string path = _dir.File("episode.json");
         File.WriteAllText(path, json);
         return path;
+    }
+
+    [Fact]
+    public void Gradient_writes_the_engines_query_loss_and_a_gradient_entry_per_coefficient()
+    {
+        string data = IdxFiles.WriteSyntheticMnist(_dir.File("mnist"));
+        var network = new Mlp([784, 12, 10], Activation.Softplus, FeedbackMode.Random);
+        network.Initialize(InitScheme.Xavier, 3);
+        WeightFiles.Write(_dir.File("init.npz"), network);
+        int[] train = [5, 17, 3, 250, 9, 11, 10150, 2], query = [7, 8, 1000];
+        string episode = Episode(JsonSerializer.Serialize(new { train, query }));
+        string output = _dir.File("grad.json");
+
+        var root = new RootCommand { MetaCommand.Create(_ => Eq9Oracle.Full) };
+        int exit = root.Parse(["meta", "gradient", "--rule", "eq9", "--feedback", "fa", "--layers", "784,12,10", "--init", _dir.File("init.npz"),
+            "--theta", "t0=0.05,t1=0.01,t2=0.02,t3=0.001,t4=0.03,t9=-0.001", "--episode", episode, "--out", output, "--data", data]).Invoke();
+
+        Assert.Equal(0, exit);
+        (Dataset images, _) = MnistData.Load(data);
+        int[] directions = [0, 1, 2, 3, 4, 9];
+        var expected = new double[directions.Length];
+        EpisodeResult result = new ForwardModeEpisode(network, Eq9Oracle.Full, directions)
+            .Run([0.05f, 0.01f, 0.02f, 0.001f, 0.03f, 0, 0, 0, 0, -0.001f], images.Images, images.Labels, train, query, expected);
+        using JsonDocument report = JsonDocument.Parse(File.ReadAllBytes(output));
+        Assert.Equal(result.QueryLoss, report.RootElement.GetProperty("query_loss").GetDouble());
+        JsonElement gradient = report.RootElement.GetProperty("gradient");
+        Assert.Equal(["t0", "t1", "t2", "t3", "t4", "t9"], gradient.EnumerateObject().Select(p => p.Name));
+        for (int d = 0; d < directions.Length; d++)
+        {
+            Assert.Equal(expected[d], gradient.GetProperty("t" + directions[d]).GetDouble());
+        }
+        Assert.Contains(expected, g => g != 0);
+    }
+
+    [Fact]
+    public void An_index_past_the_training_images_is_an_error_naming_the_episode_file()
+    {
+        string data = IdxFiles.WriteSyntheticMnist(_dir.File("mnist"));
+        string episode = Episode("""{"train": [0, 1], "query": [10200]}""");
+        var root = new RootCommand { MetaCommand.Create(_ => Eq9Oracle.Full) };
+        int exit = root.Parse(["meta", "gradient", "--rule", "eq9", "--feedback", "fa", "--layers", "784,12,10",
+            "--theta", "t0=0.05,t1=0.01,t2=0.02,t3=0.001,t4=0.03,t9=-0.001", "--episode", episode, "--out", _dir.File("grad.json"), "--data", data])
+            .Invoke();
+        Assert.Equal(1, exit); // DataFileException (its message is checked on EpisodeFile.CheckRange below)
+        Assert.False(File.Exists(_dir.File("grad.json")));
     }
 
     [Fact]

@@ -82,6 +82,18 @@ public sealed class TangentKernelTests
         }
     }
 
+    [Fact]
+    public void Layer_tangents_check_their_lengths()
+    {
+        float[] w = new float[Rows * Columns], y = new float[Rows], yp = new float[Columns];
+        _ = new LayerTangents(w, default, y, yp, y, default, default); // errors and Ḃ may be empty
+        Assert.Throws<ArgumentException>(() => new LayerTangents(new float[Rows * Columns - 1], default, y, yp, y, default, default));
+        Assert.Throws<ArgumentException>(() => new LayerTangents(w, new float[3], y, yp, y, default, default));
+        Assert.Throws<ArgumentException>(() => new LayerTangents(w, default, y, yp, new float[Rows + 1], default, default));
+        Assert.Throws<ArgumentException>(() => new LayerTangents(w, default, y, yp, y, new float[Columns], default));
+        Assert.Throws<ArgumentException>(() => new LayerTangents(w, default, y, yp, y, y, new float[Rows]));
+    }
+
     [Theory]
     [InlineData("softplus")]
     [InlineData("tanh")]
