@@ -9,11 +9,10 @@ namespace PlasticityDsl.Cli.Commands;
 /// </summary>
 internal static class MetaCommand
 {
-    /// <param name="ruleLookup">Turns <c>--rule</c> into a rule; <see cref="DifferentiableRule"/> unless a test injects another.</param>
-    public static Command Create(Func<string, IDifferentiableRule>? ruleLookup = null)
+    public static Command Create()
     {
         var command = new Command("meta", "Meta-learn rule coefficients: exact meta-gradients of online episodes in forward mode.");
-        command.Subcommands.Add(MetaGradientCommand.Create(ruleLookup ?? DifferentiableRule));
+        command.Subcommands.Add(MetaGradientCommand.Create());
         return command;
     }
 

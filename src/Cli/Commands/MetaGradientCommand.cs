@@ -20,7 +20,7 @@ internal static class MetaGradientCommand
         double QueryLoss,
         IReadOnlyDictionary<string, double> Gradient);
 
-    public static Command Create(Func<string, IDifferentiableRule> ruleLookup)
+    public static Command Create()
     {
         var rule = new Option<string>("--rule") { Description = CommonOptions.RuleDescription + "; it must have a tangent kernel (IDifferentiableRule)", Required = true };
         var feedback = CommonOptions.Feedback();
@@ -40,7 +40,7 @@ internal static class MetaGradientCommand
         command.SetAction(result => CliErrors.Guard(() =>
         {
             EpisodeFile episodeFile = EpisodeFile.Read(result.GetValue(episode)!);
-            IDifferentiableRule differentiable = ruleLookup(result.GetValue(rule)!);
+            IDifferentiableRule differentiable = MetaCommand.DifferentiableRule(result.GetValue(rule)!);
             FeedbackMode mode = CommonOptions.ParseFeedback(result.GetValue(feedback)!);
             FeedbackModes.CheckRule(mode, differentiable);
             float[] coefficients = CommonOptions.ParseTheta(result.GetValue(theta)!, differentiable);

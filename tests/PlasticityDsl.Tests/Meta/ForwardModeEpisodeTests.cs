@@ -1,3 +1,5 @@
+using PlasticityDsl.Runtime.Compilation;
+using PlasticityDsl.Rules;
 using PlasticityDsl.Runtime;
 using PlasticityDsl.Runtime.Meta;
 using PlasticityDsl.Tests.Training;
@@ -57,7 +59,8 @@ public sealed class ForwardModeEpisodeTests(ITestOutputHelper output)
     [InlineData("fa", true, "tanh")]      // differentiable wherever some z_l crosses 0, and differences straddle kinks.
     public void Meta_gradient_matches_central_differences_of_a_double_precision_episode(string feedback, bool plasticFeedback, string activation)
     {
-        Eq9Oracle rule = plasticFeedback ? Eq9Oracle.Full : Eq9Oracle.WeightsOnly;
+        // The compiler's tangent kernels: the generated Eq9Rule, and Eq. 9's dW compiled at run time.
+        IDifferentiableRule rule = plasticFeedback ? Eq9Rule.Instance : (IDifferentiableRule)RuleCompiler.Compile(Eq9Oracle.WeightsOnlySource, "eq9_dw");
         Mlp network = Network(FeedbackModes.Parse(feedback), seed: 7, activation);
         Mlp start = network.Clone();
         int[] directions = [.. rule.Coefficients];

@@ -1,3 +1,4 @@
+using PlasticityDsl.Rules;
 using System.CommandLine;
 using System.Text.Json;
 using PlasticityDsl.Cli.Commands;
@@ -40,7 +41,7 @@ public sealed class MetaCliTests : IDisposable
         string episode = Episode(JsonSerializer.Serialize(new { train, query }));
         string output = _dir.File("grad.json");
 
-        var root = new RootCommand { MetaCommand.Create(_ => Eq9Oracle.Full) };
+        var root = new RootCommand { MetaCommand.Create() };
         int exit = root.Parse(["meta", "gradient", "--rule", "eq9", "--feedback", "fa", "--layers", "784,12,10", "--init", _dir.File("init.npz"),
             "--theta", "t0=0.05,t1=0.01,t2=0.02,t3=0.001,t4=0.03,t9=-0.001", "--episode", episode, "--out", output, "--data", data]).Invoke();
 
@@ -48,7 +49,7 @@ public sealed class MetaCliTests : IDisposable
         (Dataset images, _) = MnistData.Load(data);
         int[] directions = [0, 1, 2, 3, 4, 9];
         var expected = new double[directions.Length];
-        EpisodeResult result = new ForwardModeEpisode(network, Eq9Oracle.Full, directions)
+        EpisodeResult result = new ForwardModeEpisode(network, Eq9Rule.Instance, directions)
             .Run([0.05f, 0.01f, 0.02f, 0.001f, 0.03f, 0, 0, 0, 0, -0.001f], images.Images, images.Labels, train, query, expected);
         using JsonDocument report = JsonDocument.Parse(File.ReadAllBytes(output));
         Assert.Equal(result.QueryLoss, report.RootElement.GetProperty("query_loss").GetDouble());
@@ -66,7 +67,7 @@ public sealed class MetaCliTests : IDisposable
     {
         string data = IdxFiles.WriteSyntheticMnist(_dir.File("mnist"));
         string episode = Episode("""{"train": [0, 1], "query": [10200]}""");
-        var root = new RootCommand { MetaCommand.Create(_ => Eq9Oracle.Full) };
+        var root = new RootCommand { MetaCommand.Create() };
         int exit = root.Parse(["meta", "gradient", "--rule", "eq9", "--feedback", "fa", "--layers", "784,12,10",
             "--theta", "t0=0.05,t1=0.01,t2=0.02,t3=0.001,t4=0.03,t9=-0.001", "--episode", episode, "--out", _dir.File("grad.json"), "--data", data])
             .Invoke();
