@@ -6,8 +6,10 @@ namespace PlasticityDsl.Runtime.Data;
 /// </summary>
 public static class DataLocator
 {
+    /// <summary>Names a directory holding the MNIST files, used when --data is not given.</summary>
     public const string DataEnvironmentVariable = "PLASTICITY_DATA";
 
+    /// <summary>Names a directory holding FashionMNIST's 0.json … 9.json, used when --data is not given.</summary>
     public const string FashionDataEnvironmentVariable = "PLASTICITY_FASHION_DATA";
 
     /// <summary>

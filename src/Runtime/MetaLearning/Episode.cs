@@ -60,12 +60,16 @@ public sealed class Episode
     /// <summary>The pool class of each query image.</summary>
     public int[] QueryLabels { get; }
 
+    /// <summary>Online updates in the episode (M·K).</summary>
     public int TrainCount => TrainLabels.Length;
 
+    /// <summary>Query images (M·Q).</summary>
     public int QueryCount => QueryLabels.Length;
 
+    /// <summary>The <paramref name="i"/>-th training image, in online order.</summary>
     public ReadOnlySpan<float> TrainImage(int i) => TrainImages.AsSpan(Offset(i, TrainCount), Data.IdxReader.PixelsPerImage);
 
+    /// <summary>The <paramref name="i"/>-th query image.</summary>
     public ReadOnlySpan<float> QueryImage(int i) => QueryImages.AsSpan(Offset(i, QueryCount), Data.IdxReader.PixelsPerImage);
 
     private static int Offset(int i, int count)

@@ -39,10 +39,13 @@ public sealed class EpisodeSampler
         _seed = seed;
     }
 
+    /// <summary>The classes and images episodes are drawn from.</summary>
     public ClassPool Pool => _pool;
 
+    /// <summary>M, K, Q and how classes are drawn.</summary>
     public EpisodeShape Shape => _shape;
 
+    /// <summary>The seed that, with an episode's index, determines the episode.</summary>
     public ulong Seed => _seed;
 
     /// <summary>Episode <paramref name="index"/> of this sampler's stream.</summary>

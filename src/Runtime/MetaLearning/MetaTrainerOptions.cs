@@ -47,6 +47,7 @@ public sealed record MetaTrainerOptions
     /// <summary>θ at the start, one value per <see cref="CoefficientNames"/>; null means the predecessor's start, θ0 = 1e-3 and every other entry 0.</summary>
     public IReadOnlyList<float>? InitialTheta { get; init; }
 
+    /// <summary>Meta-training episodes, one meta-step each (the predecessor's 600).</summary>
     public int Episodes { get; init; } = 600;
 
     /// <summary>Adam's step size for every learned coefficient without an entry in <see cref="LearningRates"/>.</summary>
@@ -55,10 +56,13 @@ public sealed record MetaTrainerOptions
     /// <summary>Per-coefficient step sizes (θ index → lr), e.g. a slower Oja term; null for one rate for all.</summary>
     public IReadOnlyDictionary<int, double>? LearningRates { get; init; }
 
+    /// <summary>Adam's decay of the first moment.</summary>
     public double Beta1 { get; init; } = 0.9;
 
+    /// <summary>Adam's decay of the second moment.</summary>
     public double Beta2 { get; init; } = 0.999;
 
+    /// <summary>Adam's ε, added to the square root of the second moment.</summary>
     public double Epsilon { get; init; } = 1e-8;
 
     /// <summary>λ of the meta-loss query CE + λ·Σ|θ_k| over the learned coefficients (subgradient λ·sign(θ_k)); 0 by default.</summary>
@@ -73,5 +77,6 @@ public sealed record MetaTrainerOptions
     /// <summary>Held-out episodes per meta-test: always the test sampler's episodes 0 … n−1, so successive meta-tests are comparable.</summary>
     public int MetaTestEpisodes { get; init; } = 20;
 
+    /// <summary>The protections against divergent episodes; see <see cref="MetaStability"/>.</summary>
     public MetaStability Stability { get; init; } = new();
 }
