@@ -46,7 +46,7 @@ public static class LearnedRuleWriter
         var coefficients = new Dictionary<string, double>(StringComparer.Ordinal);
         foreach (ParamSyntax param in syntax!.Statements.OfType<ParamSyntax>())
             coefficients[param.Name] = values.TryGetValue(param.Name, out float given) ? Exact(param.Name, given) : param.Default;
-        foreach (int k in compiled.Model!.Coefficients.Where(k => k < 10))
+        foreach (int k in compiled.Model!.Coefficients.Where(k => k < Binding.Binder.FirstParameterIndex))
         {
             string name = "t" + k.ToString(CultureInfo.InvariantCulture);
             coefficients[name] = values.TryGetValue(name, out float given) ? Exact(name, given)
@@ -63,7 +63,7 @@ public static class LearnedRuleWriter
     /// <summary>The double whose shortest round-trip text is the float's, so that 0.01f prints as 0.01, not 0.009999999776482582.</summary>
     private static double Exact(string name, float value) =>
         float.IsNaN(value) || float.IsInfinity(value)
-            ? throw new ArgumentException($"the value of {name} is {value}, not a finite number", nameof(value))
+            ? throw new ArgumentException($"the value of {name} is {value}, not a finite number", "values")
             : double.Parse(value.ToString("R", CultureInfo.InvariantCulture), NumberStyles.Float, CultureInfo.InvariantCulture);
 
     /// <summary>One rewrite: the coefficient values, and which lets vanished or are still needed.</summary>

@@ -16,7 +16,7 @@ public interface IEpisodeObjective
 {
     /// <summary>Runs <paramref name="episode"/> with coefficients <paramref name="theta"/>.</summary>
     /// <param name="theta">All coefficients in the runtime's layout (t0…t9, then the rule's parameters).</param>
-    /// <param name="learn">Indices into <paramref name="theta"/> whose gradient is wanted, ascending and distinct.</param>
+    /// <param name="learn">Indices into <paramref name="theta"/> whose gradient is wanted, ascending and distinct; empty for a meta-test, which needs no gradient (a forward-mode engine then carries no tangents).</param>
     /// <param name="gradient">Receives ∂(query loss)/∂θ[learn[i]] at i; same length as <paramref name="learn"/>. Ignored by the caller when the episode diverged.</param>
     EpisodeOutcome Evaluate(Episode episode, ReadOnlySpan<float> theta, ReadOnlySpan<int> learn, Span<double> gradient);
 }

@@ -131,15 +131,15 @@ public sealed class MetaTrainer
         ArgumentNullException.ThrowIfNull(theta);
         float[] frozen = theta.ToArray();
         var accuracies = new double[_options.MetaTestEpisodes][];
-        var gradient = new double[_learn.Length];
         double lossSum = 0;
         int diverged = 0;
         for (int i = 0; i < accuracies.Length; i++)
         {
-            EpisodeOutcome outcome = _objective.Evaluate(test.Sample(i), frozen, _learn, gradient);
+            // No gradient is asked for: θ is frozen, and an engine skips the cost of the tangents.
+            EpisodeOutcome outcome = _objective.Evaluate(test.Sample(i), frozen, [], []);
             accuracies[i] = [outcome.QueryAccuracy];
             lossSum += outcome.QueryLoss;
-            if (SkipReason(outcome, gradient) is not null) diverged++;
+            if (SkipReason(outcome, []) is not null) diverged++;
         }
 
         // Each held-out episode is one independent draw, so the bootstrap resamples episodes as it resamples seeds elsewhere.
@@ -148,7 +148,7 @@ public sealed class MetaTrainer
     }
 
     /// <summary>Why an episode must not move θ, or null when it may.</summary>
-    private string? SkipReason(EpisodeOutcome outcome, double[] gradient)
+    private string? SkipReason(EpisodeOutcome outcome, ReadOnlySpan<double> gradient)
     {
         if (outcome.Diverged)
             return $"inner loop diverged at step {outcome.DivergedStep} in layer {outcome.DivergedLayer}";

@@ -9,24 +9,24 @@ public sealed class MetaTrainerTests
 {
     private static readonly string[] Names = ["t0", "t1", "t2", "t3"];
 
-    /// <summary>Query loss 1 + Σ (θ_k − target_k)² over the learned k, accuracy 1/(1 + that sum); <see cref="Fail"/> may spoil chosen episodes.</summary>
+    /// <summary>
+    /// Query loss 1 + Σ (θ_k − target_k)² over every k with a target (NaN: none), accuracy 1/(1 + that sum), gradient for the
+    /// learned k; <see cref="Fail"/> may spoil chosen episodes. The loss does not depend on <c>learn</c>, so meta-tests (which
+    /// ask for no gradient) see it too.
+    /// </summary>
     private sealed class Quadratic(params double[] target) : IEpisodeObjective
     {
         public Func<Episode, EpisodeOutcome?>? Fail { get; init; }
 
-        public List<(int Index, ulong InitSeed)> Seen { get; } = [];
+        public List<(int Index, ulong InitSeed, int Learned)> Seen { get; } = [];
 
         public EpisodeOutcome Evaluate(Episode episode, ReadOnlySpan<float> theta, ReadOnlySpan<int> learn, Span<double> gradient)
         {
-            Seen.Add((episode.Index, episode.InitSeed));
+            Seen.Add((episode.Index, episode.InitSeed, learn.Length));
             double sum = 0;
-            for (int i = 0; i < learn.Length; i++)
-            {
-                double d = theta[learn[i]] - target[learn[i]];
-                sum += d * d;
-                gradient[i] = 2 * d;
-            }
-
+            for (int k = 0; k < target.Length; k++)
+                if (!double.IsNaN(target[k])) sum += (theta[k] - target[k]) * (theta[k] - target[k]);
+            for (int i = 0; i < learn.Length; i++) gradient[i] = 2 * (theta[learn[i]] - target[learn[i]]);
             return Fail?.Invoke(episode) ?? new EpisodeOutcome(1 + sum, 1 / (1 + sum));
         }
     }
@@ -49,7 +49,7 @@ public sealed class MetaTrainerTests
     [Fact]
     public void First_step_is_Adams_learning_rate_against_the_gradient_sign_and_unlearned_coefficients_stay()
     {
-        var result = Run(new Quadratic(0.02, 9, -0.01, 0), Options(1, 0, 2) with { Stability = new MetaStability { KeepSigns = false } });
+        var result = Run(new Quadratic(0.02, double.NaN, -0.01, double.NaN), Options(1, 0, 2) with { Stability = new MetaStability { KeepSigns = false } });
         // Bias-corrected Adam's first step is lr·sign(g): t0 (below its target) rises, t2 (above) falls.
         Assert.Equal(0.001f + 0.001f, result.FinalTheta[0], 1e-7f);
         Assert.Equal(0.005f - 0.001f, result.FinalTheta[2], 1e-7f);
@@ -178,7 +178,7 @@ public sealed class MetaTrainerTests
     [Fact]
     public void L1_adds_lambda_times_the_sign_to_gradient_and_meta_loss()
     {
-        var result = Run(new Quadratic(0.001, 0, 0.005, 0), Options(1, 0, 2) with { L1 = 0.5 });
+        var result = Run(new Quadratic(0.001, double.NaN, 0.005, double.NaN), Options(1, 0, 2) with { L1 = 0.5 });
         // At the optimum the query-loss gradient is 0, so only the penalty's subgradient is left.
         Assert.Equal([0.5, 0.5], result.Episodes[0].Gradient.Select(g => Math.Round(g, 6)));
         Assert.Equal(1 + 0.5 * (0.001 + 0.005), result.Episodes[0].MetaLoss, 6);
@@ -224,6 +224,7 @@ public sealed class MetaTrainerTests
         Assert.Equal(7 + 4 * 4, objective.Seen.Count);
         Assert.Equal(testSeeds, objective.Seen.Take(4).Select(s => s.InitSeed));
         Assert.Equal(testSeeds, objective.Seen.TakeLast(4).Select(s => s.InitSeed));
+        Assert.All(objective.Seen.Take(4), s => Assert.Equal(0, s.Learned)); // a meta-test asks for no gradient
         MetaTestRecord last = result.MetaTests[^1];
         Assert.Equal(result.FinalTheta, last.Theta);
         Assert.InRange(last.MeanAccuracy, last.AccuracyLower, last.AccuracyUpper);
