@@ -38,6 +38,26 @@ public sealed record MetaStability
 /// <summary>Settings of a <see cref="MetaTrainer"/> run; the defaults are the predecessor's (Adam, lr 1e-3, λ = 0, 600 episodes).</summary>
 public sealed record MetaTrainerOptions
 {
+    /// <summary>
+    /// Options for meta-learning <paramref name="learn"/> of <paramref name="rule"/>: θ laid out as the runtime reads it
+    /// (t0…t9, then the rule's parameters), named as the rule writes them, starting at θ0 = 1e-3, the parameters at their
+    /// defaults and everything else 0.
+    /// </summary>
+    public static MetaTrainerOptions ForRule(ICompiledRule rule, IReadOnlyList<int> learn)
+    {
+        ArgumentNullException.ThrowIfNull(rule);
+        int length = Experiments.RunSpec.CoefficientCount + rule.Parameters.Count;
+        var theta = new float[length];
+        theta[0] = 1e-3f;
+        foreach (RuleParameter p in rule.Parameters) theta[p.Index] = p.Default;
+        return new MetaTrainerOptions
+        {
+            CoefficientNames = Enumerable.Range(0, length).Select(rule.CoefficientName).ToArray(),
+            Learn = learn,
+            InitialTheta = theta,
+        };
+    }
+
     /// <summary>The name of every θ entry (t0…t9, then the rule's parameters): θ's length, and the column names of the logs.</summary>
     public required IReadOnlyList<string> CoefficientNames { get; init; }
 

@@ -46,4 +46,9 @@ public sealed record MetaTrainingResult(
     IReadOnlyList<float> FinalTheta,
     int SkippedEpisodes,
     int SignStops,
-    int BoundStops);
+    int BoundStops)
+{
+    /// <summary>The final θ by coefficient name, as <c>LearnedRuleWriter.Write</c> takes it.</summary>
+    public IReadOnlyDictionary<string, float> FinalValues() =>
+        Options.CoefficientNames.Select((name, k) => (name, k)).ToDictionary(p => p.name, p => FinalTheta[p.k], StringComparer.Ordinal);
+}

@@ -1,3 +1,4 @@
+using PlasticityDsl.Runtime;
 using PlasticityDsl.Runtime.MetaLearning;
 using PlasticityDsl.Runtime.Reporting;
 using Xunit;
@@ -242,6 +243,27 @@ public sealed class MetaTrainerTests
         Assert.StartsWith("meta 10/10  query acc (avg 10) ", lines[^1], StringComparison.Ordinal);
         Assert.Contains("t0=", lines[^1], StringComparison.Ordinal);
         Assert.Contains("skipped 0  ETA ", lines[^1], StringComparison.Ordinal);
+    }
+
+    private sealed class CovarianceLike : ICompiledRule
+    {
+        public string Name => "cov";
+        public string Source => "";
+        public IReadOnlyList<int> Coefficients => [0, 10];
+        public IReadOnlyList<RuleParameter> Parameters => [new("post_mean", 10, 0.5f)];
+    }
+
+    [Fact]
+    public void Options_for_a_rule_name_theta_as_the_runtime_lays_it_out_and_final_values_key_it_by_name()
+    {
+        MetaTrainerOptions options = MetaTrainerOptions.ForRule(new CovarianceLike(), [0, 10]);
+        Assert.Equal(["t0", "t1", "t2", "t3", "t4", "t5", "t6", "t7", "t8", "t9", "post_mean"], options.CoefficientNames);
+        Assert.Equal([0.001f, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0.5f], options.InitialTheta);
+
+        var result = new MetaTrainer(new Quadratic([0.01, .. new double[9], 0.4]), Sampler(), null, options with { Episodes = 2 }).Run();
+        Assert.Equal(result.FinalTheta[10], result.FinalValues()["post_mean"]);
+        Assert.Equal(result.FinalTheta[0], result.FinalValues()["t0"]);
+        Assert.Equal(11, result.FinalValues().Count);
     }
 
     [Fact]
