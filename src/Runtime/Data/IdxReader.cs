@@ -17,7 +17,8 @@ public static class IdxReader
     private const int LabelHeaderBytes = 8;
 
     // Division rather than multiplication by 1/255f, so values match numpy's x.astype(float32) / 255 bit for bit.
-    private static readonly float[] PixelScale = BuildPixelScale();
+    // Internal so that every data set's pixels (FashionMnistData too) are scaled by the same table.
+    internal static readonly float[] PixelScale = BuildPixelScale();
 
     /// <summary>Reads an image file: N 28×28 images as N*784 floats in [0, 1] (pixel / 255).</summary>
     public static float[] ReadImages(string path)
