@@ -8,4 +8,6 @@ root.Subcommands.Add(TrainCommand.Create());
 root.Subcommands.Add(GridCommand.Create());
 root.Subcommands.Add(ReproduceCommand.Create());
 root.Subcommands.Add(DataCommand.Create());
+root.Subcommands.Add(MergeCommand.Create(root));
+root.Subcommands.Add(SubmitCommand.Create(root));
 return root.Parse(args).Invoke();

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using PlasticityDsl.Cli.Figures;
 using PlasticityDsl.Runtime.Data;
+using PlasticityDsl.Runtime.Experiments;
 using PlasticityDsl.Runtime.Reporting;
 
 namespace PlasticityDsl.Cli.Commands;
@@ -21,6 +22,9 @@ internal static class ReproduceCommand
         ["figS1"] = InstrumentFigures.FigureS1,
     };
 
+    /// <summary>The figures whose every number comes from the runs' accuracy curves, so that their jobs can run on other machines.</summary>
+    private static readonly string[] Shardable = ["fig1", "fig5", "fig7"];
+
     public static Command Create()
     {
         var figure = new Argument<string>("figure") { Description = $"the figure to reproduce: {string.Join(", ", Figures.Keys)}, or all" };
@@ -35,6 +39,8 @@ internal static class ReproduceCommand
         var hidden = CommonOptions.Hidden();
         var data = CommonOptions.Data();
         var command = new Command("reproduce", "Reproduce a figure of the paper: PNG, CSV and JSON.") { figure, seeds, samples, evalEvery, testSize, thetaFile, output, parallelism, hidden, data };
+        var sharding = new ShardOptions();
+        sharding.AddTo(command);
         command.SetAction(result => CliErrors.Guard(() =>
         {
             int seedCount = result.GetValue(seeds), tests = result.GetValue(testSize), cores = result.GetValue(parallelism);
@@ -45,17 +51,23 @@ internal static class ReproduceCommand
             string thetaPath = result.GetValue(thetaFile)!;
             if (!File.Exists(thetaPath)) throw new UsageException($"--theta-file: {thetaPath} does not exist (run from the repository root, or pass the file)");
             ThetaFile thetas = ResultsWriter.ReadJson<ThetaFile>(thetaPath);
+            string chosen = result.GetValue(figure)!;
+            SweepJobs jobs = sharding.Jobs(result, result.GetValue(output));
+            if (jobs != SweepJobs.Local && !Shardable.Contains(chosen))
+            {
+                throw new UsageException($"{ShardOptions.ShardName}: {chosen} cannot be sharded yet (its instruments measure the networks while they train); " +
+                    $"shard one of {string.Join(", ", Shardable)}");
+            }
 
             (Dataset train, Dataset test) = MnistData.Load(DataLocator.EnsureMnist(result.GetValue(data), Console.Error.WriteLine));
             var context = new FigureContext(seedCount, result.GetValue(samples), result.GetValue(evalEvery), tests, cores, result.GetValue(output)!,
-                hiddenUnits, thetaPath, thetas, MnistData.TrainingSplit(train), MnistData.ValidationSplit(train), test.Slice(0, tests), Console.Error.WriteLine);
-            string chosen = result.GetValue(figure)!;
+                hiddenUnits, thetaPath, thetas, MnistData.TrainingSplit(train), MnistData.ValidationSplit(train), test.Slice(0, tests), Console.Error.WriteLine, jobs);
             foreach (var (name, reproduce) in Figures.Where(f => chosen == "all" || f.Key == chosen))
             {
                 reproduce(context);
             }
 
-            return CliErrors.Ok;
+            return jobs.IsShard ? ShardOptions.PartWritten(jobs, result.GetValue(output)!) : CliErrors.Ok;
         }));
         return command;
     }

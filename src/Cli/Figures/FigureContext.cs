@@ -33,7 +33,8 @@ internal sealed record FigureContext(
     Dataset Train,
     Dataset Validation,
     Dataset Test,
-    Action<string> Log)
+    Action<string> Log,
+    SweepJobs Jobs)
 {
     public static readonly int[] FiveLayers = [784, 170, 130, 100, 70, 10];
     public static readonly int[] TenLayers = [784, 170, 155, 140, 125, 110, 95, 80, 65, 50, 10];
@@ -79,6 +80,16 @@ internal sealed record FigureContext(
         Log($"{figure}: {comparisons.Length} setting(s) × 2 rules × {options.Seeds} seeds, {options.Samples} samples each, on {options.Parallelism} core(s)");
         IReadOnlyList<ArmSummary> summaries = SeedSweep.Run(comparisons, options, Train, Test, Log, observe: observe);
         Report(summaries);
+        return summaries;
+    }
+
+    /// <summary>Like <see cref="RunSweep"/>, with the jobs where <see cref="Jobs"/> says; null when this process runs one
+    /// shard (the figure then writes nothing: its part file holds the shard's runs).</summary>
+    public IReadOnlyList<ArmSummary>? RunShardableSweep(string figure, Comparison[] comparisons, SweepOptions options)
+    {
+        Log($"{figure}: {comparisons.Length} setting(s) × 2 rules × {options.Seeds} seeds, {options.Samples} samples each, on {options.Parallelism} core(s)");
+        IReadOnlyList<ArmSummary>? summaries = SeedSweep.Run(Jobs, figure, comparisons, options, Train, Test, Log);
+        if (summaries is not null) Report(summaries);
         return summaries;
     }
 

@@ -44,14 +44,21 @@ public static class SeedSweep
     /// <param name="observe">Called at every evaluation point of every run, from that run's thread (instruments).</param>
     public static IReadOnlyList<ArmSummary> Run(IReadOnlyList<Comparison> comparisons, SweepOptions options, Dataset train, Dataset test,
         Action<string>? log = null, CancellationToken cancellationToken = default,
+        Action<Comparison, Arm, ulong, int, OnlineLearner>? observe = null) =>
+        Run(SweepJobs.Local, "sweep", comparisons, options, train, test, log, cancellationToken, observe)!;
+
+    /// <summary>Runs the sweep's jobs where <paramref name="jobs"/> says: all here, one shard's (then null is returned and the
+    /// results are in the shard's part file), or none (the results come from the parts of every shard).</summary>
+    /// <param name="name">The sweep's name within the command, for its part files.</param>
+    public static IReadOnlyList<ArmSummary>? Run(SweepJobs jobs, string name, IReadOnlyList<Comparison> comparisons, SweepOptions options, Dataset train, Dataset test,
+        Action<string>? log = null, CancellationToken cancellationToken = default,
         Action<Comparison, Arm, ulong, int, OnlineLearner>? observe = null)
     {
-        var jobs = (from c in comparisons from a in c.Arms from s in options.SeedValues select (Comparison: c, Arm: a, Seed: s)).ToArray();
-        var results = new RunResult[jobs.Length];
+        var list = Jobs(comparisons, options);
         int finished = 0;
-        Parallel.For(0, jobs.Length, new ParallelOptions { MaxDegreeOfParallelism = options.Parallelism, CancellationToken = cancellationToken }, i =>
+        IReadOnlyList<RunResult>? results = jobs.Run(name, list.Length, Key(list, options, train, test), i =>
         {
-            var (comparison, arm, seed) = jobs[i];
+            var (comparison, arm, seed) = list[i];
             var spec = new RunSpec(comparison.Layers, options.Activation, comparison.Init ?? options.Init, arm.Theta, options.Samples, options.Order, seed,
                 options.EvalEvery, comparison.Feedback);
             var runOptions = new RunOptions
@@ -59,12 +66,27 @@ public static class SeedSweep
                 ContinueOnDivergence = true,
                 Observe = observe is null ? null : (samples, learner) => observe(comparison, arm, seed, samples, learner),
             };
-            results[i] = OnlineRun.Run(spec, arm.Rule, OnlineRun.CreateNetwork(spec), train, test, runOptions, cancellationToken);
+            RunResult result = OnlineRun.Run(spec, arm.Rule, OnlineRun.CreateNetwork(spec), train, test, runOptions, cancellationToken);
             int done = Interlocked.Increment(ref finished);
-            string outcome = results[i].Divergence ?? $"accuracy {results[i].FinalTestAccuracy:P2}, {results[i].SamplesPerSecond:F0} samples/s";
-            log?.Invoke($"[{done}/{jobs.Length}] {comparison.Panel} {arm.Label} seed {seed}: {outcome}");
-        });
+            string outcome = result.Divergence ?? $"accuracy {result.FinalTestAccuracy:P2}, {result.SamplesPerSecond:F0} samples/s";
+            log?.Invoke($"[{done}] job {i + 1}/{list.Length}: {comparison.Panel} {arm.Label} seed {seed}: {outcome}");
+            return result;
+        }, options.Parallelism, cancellationToken);
+        return results is null ? null : Summarize(comparisons, list, results);
+    }
 
+    /// <summary>Every (panel, arm, seed) of the sweep, seeds fastest: job j of a sweep is the same run on every machine.</summary>
+    private static (Comparison Comparison, Arm Arm, ulong Seed)[] Jobs(IReadOnlyList<Comparison> comparisons, SweepOptions options) =>
+        (from c in comparisons from a in c.Arms from s in options.SeedValues select (c, a, s)).ToArray();
+
+    /// <summary>What the runs depend on besides the code: every job's network, rule, θ and seed, the budget and the data's size.</summary>
+    private static string Key((Comparison Comparison, Arm Arm, ulong Seed)[] jobs, SweepOptions options, Dataset train, Dataset test) =>
+        SweepJobs.Key(jobs.Select(j => string.Join("|", j.Comparison.Panel, string.Join(",", j.Comparison.Layers), j.Comparison.Init ?? options.Init, j.Comparison.Feedback,
+                j.Arm.Label, j.Arm.Rule.Name, j.Arm.Rule.Source, string.Join(",", j.Arm.Theta.Select(t => t.ToString("R", System.Globalization.CultureInfo.InvariantCulture))), j.Seed))
+            .Prepend($"{options.Samples}|{options.EvalEvery}|{options.Activation}|{options.Order}|train {train.Count}|test {test.Count}"));
+
+    private static List<ArmSummary> Summarize(IReadOnlyList<Comparison> comparisons, (Comparison Comparison, Arm Arm, ulong Seed)[] jobs, IReadOnlyList<RunResult> results)
+    {
         var summaries = new List<ArmSummary>();
         foreach (Comparison comparison in comparisons)
         {
