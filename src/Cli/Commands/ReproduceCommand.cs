@@ -48,16 +48,17 @@ internal static class ReproduceCommand
             if (tests is < 1 or > 10000) throw new UsageException("--test-size must be between 1 and 10000");
             if (cores < 1) throw new UsageException("--parallelism must be at least 1");
             int hiddenUnits = CommonOptions.CheckHidden(result.GetValue(hidden));
-            string thetaPath = result.GetValue(thetaFile)!;
-            if (!File.Exists(thetaPath)) throw new UsageException($"--theta-file: {thetaPath} does not exist (run from the repository root, or pass the file)");
-            ThetaFile thetas = ResultsWriter.ReadJson<ThetaFile>(thetaPath);
             string chosen = result.GetValue(figure)!;
-            SweepJobs jobs = sharding.Jobs(result, result.GetValue(output));
-            if (jobs != SweepJobs.Local && !Shardable.Contains(chosen))
+            if (result.GetValue(sharding.Shard) is not null && !Shardable.Contains(chosen))
             {
                 throw new UsageException($"{ShardOptions.ShardName}: {chosen} cannot be sharded yet (its instruments measure the networks while they train); " +
                     $"shard one of {string.Join(", ", Shardable)}");
             }
+
+            string thetaPath = result.GetValue(thetaFile)!;
+            if (!File.Exists(thetaPath)) throw new UsageException($"--theta-file: {thetaPath} does not exist (run from the repository root, or pass the file)");
+            ThetaFile thetas = ResultsWriter.ReadJson<ThetaFile>(thetaPath);
+            SweepJobs jobs = sharding.Jobs(result, result.GetValue(output));
 
             (Dataset train, Dataset test) = MnistData.Load(DataLocator.EnsureMnist(result.GetValue(data), Console.Error.WriteLine));
             var context = new FigureContext(seedCount, result.GetValue(samples), result.GetValue(evalEvery), tests, cores, result.GetValue(output)!,

@@ -241,10 +241,9 @@ public sealed record ShardPart(int Format, string Kind, string Version, string V
     public const int CurrentFormat = 1;
     public const string PartKind = "plasticity shard part";
 
-    /// <summary>The informational version of the running program (with the commit it was built from, where known).</summary>
+    /// <summary>The informational version of the runtime (with the commit it was built from, where known).</summary>
     public static string ProgramVersion { get; } =
-        (System.Reflection.Assembly.GetEntryAssembly() ?? typeof(ShardPart).Assembly)
-            .GetCustomAttributes(typeof(System.Reflection.AssemblyInformationalVersionAttribute), false)
+        typeof(ShardPart).Assembly.GetCustomAttributes(typeof(System.Reflection.AssemblyInformationalVersionAttribute), false)
             .OfType<System.Reflection.AssemblyInformationalVersionAttribute>().FirstOrDefault()?.InformationalVersion ?? "unknown";
 
     /// <summary>The widest SIMD vectors this machine's kernels use: sums reassociate by width, so results are bit-identical
