@@ -12,7 +12,7 @@ namespace PlasticityDsl.Cli.Commands;
 /// </summary>
 internal sealed class ShardOptions
 {
-    public const string ShardName = "--shard", MergeFromName = "--merge-from", OutName = "--out";
+    public const string ShardName = "--shard", MergeFromName = "--merge-from", OutName = "--out", CheckpointRunsName = "--checkpoint-runs";
 
     public Option<string?> Shard { get; } = new(ShardName)
     {
@@ -20,11 +20,18 @@ internal sealed class ShardOptions
             "--out then names the shard's part file, and `plasticity merge` combines the parts into what the unsharded command writes",
     };
 
+    public Option<bool> CheckpointRuns { get; } = new(CheckpointRunsName)
+    {
+        Description = "with --shard: checkpoint every run at each evaluation beside the part file, so that a shard killed and started again " +
+            "(a requeued Slurm task) resumes its runs where they were; without it, it reruns only the runs it had not finished",
+    };
+
     public Option<string[]> MergeFrom { get; } = new(MergeFromName) { Hidden = true, AllowMultipleArgumentsPerToken = true, Arity = ArgumentArity.OneOrMore };
 
     public void AddTo(Command command)
     {
         command.Options.Add(Shard);
+        command.Options.Add(CheckpointRuns);
         command.Options.Add(MergeFrom);
     }
 
@@ -41,7 +48,11 @@ internal sealed class ShardOptions
             return SweepJobs.FromParts(read);
         }
 
-        if (shardText is null) return SweepJobs.Local;
+        if (shardText is null)
+        {
+            return result.GetValue(CheckpointRuns) ? throw new UsageException($"{CheckpointRunsName} needs {ShardName}") : SweepJobs.Local;
+        }
+
         Shard shard;
         try
         {
@@ -54,7 +65,7 @@ internal sealed class ShardOptions
 
         if (output is null) throw new UsageException($"{ShardName} needs {OutName}: the part file this shard writes");
         Console.Error.WriteLine($"shard {shard}: running jobs j with j mod {shard.Count} = {shard.Index}; part file {output}");
-        return SweepJobs.ForShard(shard, output, CommandLine(result));
+        return SweepJobs.ForShard(shard, output, CommandLine(result), result.GetValue(CheckpointRuns));
     }
 
     /// <summary>Ends a shard's run: its part file is complete, the per-job records beside it are no longer needed.</summary>
@@ -77,6 +88,12 @@ internal sealed class ShardOptions
             if (tokens[i].IsOption && tokens[i].Value is ShardName or OutName)
             {
                 i++; // and its one value
+                continue;
+            }
+
+            if (tokens[i].IsOption && tokens[i].Value is CheckpointRunsName)
+            {
+                if (i + 1 < tokens.Length && !tokens[i + 1].IsOption && tokens[i + 1].Value is "true" or "false") i++;
                 continue;
             }
 

@@ -21,7 +21,7 @@ internal static class SubmitCommand
         var partition = new Option<string?>("--partition") { Description = "Slurm partition (sbatch --partition)" };
         var time = new Option<string?>("--time") { Description = "time limit of each task and of the merge (sbatch --time), e.g. 02:00:00" };
         var cpus = new Option<int>("--cpus-per-task") { Description = "cores per array task; the task runs that many jobs at once", DefaultValueFactory = _ => 1 };
-        var requeue = new Option<bool>("--requeue") { Description = "let Slurm requeue a preempted or failed-node task; it resumes after the jobs it had finished" };
+        var requeue = new Option<bool>("--requeue") { Description = "let Slurm requeue a preempted or failed-node task; it resumes its runs from their checkpoints (--checkpoint-runs)" };
         var workDirectory = new Option<string?>("--work-dir") { Description = "where the scripts, part files and logs go (default: OUT.slurm beside the command's --out)" };
         var inner = new Argument<string[]>("command") { Description = "the command to shard, after --: grid … or reproduce fig1|fig5|fig7 …, with its --out", Arity = ArgumentArity.OneOrMore };
         var command = new Command("submit", "Run a grid search or figure as a Slurm job array with a merge job that depends on it.")
@@ -131,7 +131,7 @@ internal sealed record ArrayJob(
         s.Append($"cd {Quote(CurrentDirectory)}\n");
         s.Append($"export {Shard.CountVariable}={Shards.ToString(CultureInfo.InvariantCulture)}\n");
         s.Append($"export DOTNET_PROCESSOR_COUNT=\"${{SLURM_CPUS_PER_TASK:-{CpusPerTask.ToString(CultureInfo.InvariantCulture)}}}\"\n");
-        s.Append($"exec {Join(Program)} {Join(Command)} {ShardOptions.ShardName} slurm {ShardOptions.OutName} {Quote(Path.Combine(WorkDirectory, "part-"))}\"${{SLURM_ARRAY_TASK_ID}}\".json\n");
+        s.Append($"exec {Join(Program)} {Join(Command)} {ShardOptions.ShardName} slurm{(Requeue ? " " + ShardOptions.CheckpointRunsName : "")} {ShardOptions.OutName} {Quote(Path.Combine(WorkDirectory, "part-"))}\"${{SLURM_ARRAY_TASK_ID}}\".json\n");
         return s.ToString();
     }
 

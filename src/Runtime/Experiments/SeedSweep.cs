@@ -56,17 +56,23 @@ public static class SeedSweep
     {
         var list = Jobs(comparisons, options);
         int finished = 0;
-        IReadOnlyList<RunResult>? results = jobs.Run(name, list.Length, Key(list, options, train, test), i =>
+        IReadOnlyList<RunResult>? results = jobs.Run(name, list.Length, Key(list, options, train, test), (i, checkpoint) =>
         {
             var (comparison, arm, seed) = list[i];
             var spec = new RunSpec(comparison.Layers, options.Activation, comparison.Init ?? options.Init, arm.Theta, options.Samples, options.Order, seed,
                 options.EvalEvery, comparison.Feedback);
+            // An observer must see every evaluation, so a run it watches is never resumed half-way.
+            if (observe is not null) checkpoint = null;
+            RunCheckpoint? resume = checkpoint is not null && File.Exists(Path.Combine(checkpoint, RunCheckpoint.FileName)) ? RunCheckpoint.Read(checkpoint) : null;
             var runOptions = new RunOptions
             {
                 ContinueOnDivergence = true,
                 Observe = observe is null ? null : (samples, learner) => observe(comparison, arm, seed, samples, learner),
+                CheckpointDirectory = checkpoint,
+                ResumeFrom = resume,
             };
-            RunResult result = OnlineRun.Run(spec, arm.Rule, OnlineRun.CreateNetwork(spec), train, test, runOptions, cancellationToken);
+            if (resume is not null) log?.Invoke($"job {i + 1}/{list.Length}: resuming {comparison.Panel} {arm.Label} seed {seed} at sample {resume.Samples}");
+            RunResult result = OnlineRun.Run(spec, arm.Rule, OnlineRun.CreateNetwork(spec, resume), train, test, runOptions, cancellationToken);
             int done = Interlocked.Increment(ref finished);
             string outcome = result.Divergence ?? $"accuracy {result.FinalTestAccuracy:P2}, {result.SamplesPerSecond:F0} samples/s";
             log?.Invoke($"[{done}] job {i + 1}/{list.Length}: {comparison.Panel} {arm.Label} seed {seed}: {outcome}");

@@ -95,24 +95,28 @@ public sealed class SweepJobs
     private readonly ShardPart? _header;
     private readonly List<SweepPart> _written = [];
     private readonly IReadOnlyList<ShardPart>? _parts;
+    private readonly bool _checkpointRuns;
 
-    private SweepJobs(Shard? shard, string? partPath, ShardPart? header, IReadOnlyList<ShardPart>? parts)
+    private SweepJobs(Shard? shard, string? partPath, ShardPart? header, IReadOnlyList<ShardPart>? parts, bool checkpointRuns)
     {
         _shard = shard;
         _partPath = partPath;
         _header = header;
         _parts = parts;
+        _checkpointRuns = checkpointRuns;
     }
 
     /// <summary>Every job runs in this process.</summary>
-    public static SweepJobs Local { get; } = new(null, null, null, null);
+    public static SweepJobs Local { get; } = new(null, null, null, null, false);
 
     /// <param name="command">The command and its arguments, without the shard and output options: what every part of one sweep shares.</param>
-    public static SweepJobs ForShard(Shard shard, string partPath, IReadOnlyList<string> command) =>
-        new(shard.Validated(), Path.GetFullPath(partPath), ShardPart.Header(shard, command), null);
+    /// <param name="checkpointRuns">Give each job a checkpoint directory beside the part file, so that a shard killed and started
+    /// again resumes its unfinished runs where they were (not only after its finished jobs).</param>
+    public static SweepJobs ForShard(Shard shard, string partPath, IReadOnlyList<string> command, bool checkpointRuns = false) =>
+        new(shard.Validated(), Path.GetFullPath(partPath), ShardPart.Header(shard, command), null, checkpointRuns);
 
     /// <summary>Results from the parts of every shard; they must pass <see cref="ShardParts.Check"/> first.</summary>
-    public static SweepJobs FromParts(IReadOnlyList<ShardPart> parts) => new(null, null, null, parts);
+    public static SweepJobs FromParts(IReadOnlyList<ShardPart> parts) => new(null, null, null, parts, false);
 
     /// <summary>True when this process runs one shard: <see cref="Run{T}"/> then returns null and the command reports nothing.</summary>
     public bool IsShard => _shard is not null;
@@ -135,7 +139,12 @@ public sealed class SweepJobs
     /// <param name="key">A digest of everything the jobs depend on (<see cref="Key"/>); parts of another sweep are refused.</param>
     /// <param name="runJob">Runs job j; called from several threads at once, so it must depend on j alone.</param>
     /// <returns>Every job's result in job order; null for a shard, whose results are in its part file.</returns>
-    public IReadOnlyList<T>? Run<T>(string name, int jobCount, string key, Func<int, T> runJob, int parallelism, CancellationToken cancellationToken = default)
+    public IReadOnlyList<T>? Run<T>(string name, int jobCount, string key, Func<int, T> runJob, int parallelism, CancellationToken cancellationToken = default) =>
+        Run(name, jobCount, key, (job, _) => runJob(job), parallelism, cancellationToken);
+
+    /// <summary>As <see cref="Run{T}(string, int, string, Func{int, T}, int, CancellationToken)"/>, for jobs that can checkpoint:
+    /// <paramref name="runJob"/> gets job j and a directory to checkpoint it in and resume it from (null: do not checkpoint).</summary>
+    public IReadOnlyList<T>? Run<T>(string name, int jobCount, string key, Func<int, string?, T> runJob, int parallelism, CancellationToken cancellationToken = default)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(jobCount);
         if (_parts is not null) return Collect<T>(name, jobCount, key);
@@ -143,16 +152,19 @@ public sealed class SweepJobs
         int[] mine = _shard is null ? Enumerable.Range(0, jobCount).ToArray() : _shard.Jobs(jobCount).ToArray();
         var results = new T[jobCount];
         var done = new bool[jobCount];
-        string? progress = _partPath is null ? null : Path.Combine(_partPath + ".jobs", name);
+        // Keyed, so that the records of a changed sweep are never taken for this one's.
+        string? progress = _partPath is null ? null : Path.Combine(_partPath + ".jobs", $"{name}-{key[..16]}");
         if (progress is not null) ResumeFinished(progress, key, results, done);
         int[] pending = mine.Where(j => !done[j]).ToArray();
         Parallel.For(0, pending.Length, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, parallelism), CancellationToken = cancellationToken }, i =>
         {
             int job = pending[i];
-            results[job] = runJob(job);
+            string? checkpoint = progress is not null && _checkpointRuns ? Path.Combine(progress, $"run-{job:D6}") : null;
+            results[job] = runJob(job, checkpoint);
             if (progress is not null)
             {
                 ResultsWriter.WriteJson(Path.Combine(progress, $"job-{job:D6}.json"), new FinishedJob(key, job, JsonSerializer.SerializeToElement(results[job], ResultsWriter.JsonOptions)));
+                if (checkpoint is not null && Directory.Exists(checkpoint)) Directory.Delete(checkpoint, recursive: true);
             }
         });
 

@@ -1,3 +1,6 @@
+using PlasticityDsl.Rules;
+using PlasticityDsl.Runtime;
+using PlasticityDsl.Runtime.Data;
 using PlasticityDsl.Runtime.Experiments;
 using Xunit;
 
@@ -146,6 +149,48 @@ public sealed class ShardingTests : IDisposable
         Assert.False(Directory.Exists(part + ".jobs"));
         IReadOnlyList<Outcome> merged = SweepJobs.FromParts([ShardParts.Read(part)]).Run<Outcome>("sweep", 6, Key, Job, 1)!;
         Assert.Equal(Enumerable.Range(0, 6).Select(j => Job(j).Values[0]), merged.Select(o => o.Values[0]));
+    }
+
+    [Fact]
+    public void AShardWithRunCheckpointsResumesARunHalfwayAndEndsAsALocalSweep()
+    {
+        IPlasticityRule rule = GeneratedRules.All.Single(r => r.Name == "bp_oja");
+        var theta = new float[10];
+        theta[0] = 0.01f; theta[2] = 1e-4f;
+        Dataset train = Synthetic(200, 1), test = Synthetic(30, 2);
+        Comparison[] comparisons = [new("p", [784, 16, 10], [new Arm("a", rule, theta), new Arm("b", rule, theta.Select((t, k) => k == 0 ? 0.03f : t).ToArray())])];
+        var options = new SweepOptions(2, 120, 40, 5, "xavier", "softplus", SampleOrder.Shuffle, 2);
+        IReadOnlyList<ArmSummary> local = SeedSweep.Run(comparisons, options, train, test);
+
+        // A shard that finished every job but has not written its part yet; then job 2 is lost, and only its run's
+        // checkpoint at sample 80 of 120 is left.
+        string part = _dir.File("part.json");
+        Assert.Null(SeedSweep.Run(SweepJobs.ForShard(new Shard(0, 1), part, ["reproduce"], checkpointRuns: true), "fig", comparisons, options, train, test));
+        string progress = Directory.GetDirectories(part + ".jobs").Single();
+        File.Delete(Path.Combine(progress, "job-000002.json"));
+        File.Delete(part);
+        var spec = new RunSpec([784, 16, 10], "softplus", "xavier", comparisons[0].Arms[1].Theta, 80, SampleOrder.Shuffle, 5, 40);
+        OnlineRun.Run(spec, rule, OnlineRun.CreateNetwork(spec), train, test, new RunOptions { CheckpointDirectory = Path.Combine(progress, "run-000002") });
+
+        var log = new List<string>();
+        var again = SweepJobs.ForShard(new Shard(0, 1), part, ["reproduce"], checkpointRuns: true);
+        Assert.Null(SeedSweep.Run(again, "fig", comparisons, options, train, test, log.Add));
+        Assert.Equal(2, log.Count); // job 2 only: resumed, then finished
+        Assert.Contains("resuming p b seed 5 at sample 80", log[0]);
+        IReadOnlyList<ArmSummary> merged = SeedSweep.Run(SweepJobs.FromParts([ShardParts.Read(part)]), "fig", comparisons, options, train, test)!;
+        for (int a = 0; a < local.Count; a++)
+        {
+            Assert.Equal(local[a].FinalAccuracyPerSeed, merged[a].FinalAccuracyPerSeed);
+            Assert.Equal(local[a].Accuracy.Mean, merged[a].Accuracy.Mean);
+        }
+    }
+
+    private static Dataset Synthetic(int count, ulong seed)
+    {
+        var random = new DeterministicRandom(seed);
+        var images = new float[count * IdxReader.PixelsPerImage];
+        for (int i = 0; i < images.Length; i++) images[i] = (float)random.NextDouble();
+        return new Dataset(images, Enumerable.Range(0, count).Select(i => (byte)(i % 10)).ToArray());
     }
 
     public sealed record Outcome(int Job, double[] Values);
