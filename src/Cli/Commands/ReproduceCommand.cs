@@ -22,9 +22,6 @@ internal static class ReproduceCommand
         ["figS1"] = InstrumentFigures.FigureS1,
     };
 
-    /// <summary>The figures whose every number comes from the runs' accuracy curves, so that their jobs can run on other machines.</summary>
-    private static readonly string[] Shardable = ["fig1", "fig5", "fig7"];
-
     public static Command Create()
     {
         var figure = new Argument<string>("figure") { Description = $"the figure to reproduce: {string.Join(", ", Figures.Keys)}, or all" };
@@ -49,12 +46,6 @@ internal static class ReproduceCommand
             if (cores < 1) throw new UsageException("--parallelism must be at least 1");
             int hiddenUnits = CommonOptions.CheckHidden(result.GetValue(hidden));
             string chosen = result.GetValue(figure)!;
-            if (result.GetValue(sharding.Shard) is not null && !Shardable.Contains(chosen))
-            {
-                throw new UsageException($"{ShardOptions.ShardName}: {chosen} cannot be sharded yet (its instruments measure the networks while they train); " +
-                    $"shard one of {string.Join(", ", Shardable)}");
-            }
-
             string thetaPath = result.GetValue(thetaFile)!;
             if (!File.Exists(thetaPath)) throw new UsageException($"--theta-file: {thetaPath} does not exist (run from the repository root, or pass the file)");
             ThetaFile thetas = ResultsWriter.ReadJson<ThetaFile>(thetaPath);

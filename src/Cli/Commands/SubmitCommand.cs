@@ -23,7 +23,7 @@ internal static class SubmitCommand
         var cpus = new Option<int>("--cpus-per-task") { Description = "cores per array task; the task runs that many jobs at once", DefaultValueFactory = _ => 1 };
         var requeue = new Option<bool>("--requeue") { Description = "let Slurm requeue a preempted or failed-node task; it resumes its runs from their checkpoints (--checkpoint-runs)" };
         var workDirectory = new Option<string?>("--work-dir") { Description = "where the scripts, part files and logs go (default: OUT.slurm beside the command's --out)" };
-        var inner = new Argument<string[]>("command") { Description = "the command to shard, after --: grid … or reproduce fig1|fig5|fig7 …, with its --out", Arity = ArgumentArity.OneOrMore };
+        var inner = new Argument<string[]>("command") { Description = "the command to shard, after --: grid … or reproduce …, with its --out", Arity = ArgumentArity.OneOrMore };
         var command = new Command("submit", "Run a grid search or figure as a Slurm job array with a merge job that depends on it.")
         {
             array, dryRun, partition, time, cpus, requeue, workDirectory, inner,

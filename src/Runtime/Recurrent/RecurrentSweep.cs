@@ -37,7 +37,7 @@ public static class RecurrentSweep
         Action<string>? log = null, CancellationToken cancellationToken = default) =>
         Run(SweepJobs.Local, "sweep", comparisons, options, train, evaluation, log, cancellationToken)!;
 
-    /// <summary>Runs the sweep's jobs where <paramref name="jobs"/> says (see <see cref="SeedSweep.Run(SweepJobs, string, IReadOnlyList{Comparison}, SweepOptions, Dataset, Dataset, Action{string}?, CancellationToken, Action{Comparison, Arm, ulong, int, OnlineLearner}?)"/>);
+    /// <summary>Runs the sweep's jobs where <paramref name="jobs"/> says (see <see cref="SeedSweep.Run(SweepJobs, string, IReadOnlyList{Comparison}, SweepOptions, Dataset, Dataset, Action{string}?, CancellationToken)"/>);
     /// null for a shard.</summary>
     public static IReadOnlyList<ArmSummary>? Run(SweepJobs jobs, string name, IReadOnlyList<RecurrentComparison> comparisons, RecurrentSweepOptions options,
         Dataset train, Dataset evaluation, Action<string>? log = null, CancellationToken cancellationToken = default)

@@ -42,27 +42,27 @@ public sealed class ShardingCliTests : IDisposable
     }
 
     [Fact]
-    public void MergedFigureIsTheLocalFigure()
+    public void MergedFiguresAreTheLocalFigures()
     {
         string data = IdxFiles.WriteSyntheticMnist(_dir.File("mnist"));
         string theta = Path.Combine(CliRunner.RepositoryRoot(), "examples", "experiments", "theta.json");
-        string[] fig1 = ["reproduce", "fig1", "--seeds", "2", "--samples", "20", "--eval-every", "10", "--test-size", "20", "--parallelism", "2",
+        // Every figure, the instrument figures with their measurements and Figure 4's images included.
+        string[] all = ["reproduce", "all", "--seeds", "2", "--samples", "10", "--eval-every", "10", "--test-size", "20", "--hidden", "8", "--parallelism", "2",
             "--theta-file", theta, "--data", data];
-        Ok(CliRunner.Run(_dir.Path, [.. fig1, "--out", "local"]));
-        for (int i = 0; i < 3; i++) Ok(CliRunner.Run(_dir.Path, [.. fig1, "--shard", $"{i}/3", "--out", $"part-{i}.json"]));
-        Ok(CliRunner.Run(_dir.Path, "merge", "--out", "merged", "part-0.json", "part-1.json", "part-2.json"));
+        Ok(CliRunner.Run(_dir.Path, [.. all, "--out", "local"]));
+        for (int i = 0; i < 2; i++) Ok(CliRunner.Run(_dir.Path, [.. all, "--shard", $"{i}/2", "--out", $"part-{i}.json"]));
+        Ok(CliRunner.Run(_dir.Path, "merge", "--out", "merged", "part-0.json", "part-1.json"));
 
-        Assert.Equal(File.ReadAllBytes(_dir.File("local/fig1/fig1.csv")), File.ReadAllBytes(_dir.File("merged/fig1/fig1.csv")));
-        Assert.Equal(File.ReadAllBytes(_dir.File("local/fig1/fig1.png")), File.ReadAllBytes(_dir.File("merged/fig1/fig1.png")));
-        Assert.Equal(WithoutTimings(_dir.File("local/fig1/fig1.json")), WithoutTimings(_dir.File("merged/fig1/fig1.json")));
-    }
-
-    [Fact]
-    public void FiguresThatMeasureDuringTrainingAreNotShardedYet()
-    {
-        var result = CliRunner.Run(_dir.Path, "reproduce", "fig2", "--shard", "0/2", "--out", "part.json");
-        Assert.Equal(2, result.ExitCode);
-        Assert.Contains("fig2 cannot be sharded", result.Error);
+        string[] files = Directory.GetFiles(_dir.File("local"), "*", SearchOption.AllDirectories).Select(f => Path.GetRelativePath(_dir.File("local"), f)).Order().ToArray();
+        Assert.Equal(files, Directory.GetFiles(_dir.File("merged"), "*", SearchOption.AllDirectories).Select(f => Path.GetRelativePath(_dir.File("merged"), f)).Order());
+        Assert.Contains(Path.Combine("fig4", "fig4-10-layer-bp-oja.png"), files);
+        Assert.True(files.Length >= 26, string.Join(", ", files));
+        foreach (string file in files)
+        {
+            string local = Path.Combine(_dir.File("local"), file), merged = Path.Combine(_dir.File("merged"), file);
+            if (file.EndsWith(".json", StringComparison.Ordinal)) Assert.True(WithoutTimings(local) == WithoutTimings(merged), file + " differs");
+            else Assert.True(File.ReadAllBytes(local).AsSpan().SequenceEqual(File.ReadAllBytes(merged)), file + " differs");
+        }
     }
 
     [Fact]
@@ -92,7 +92,7 @@ public sealed class ShardingCliTests : IDisposable
         Assert.Contains("#SBATCH --cpus-per-task=2", result.Output);
         Assert.Contains("#SBATCH --requeue", result.Output);
         Assert.Contains("export PLASTICITY_SHARD_COUNT=3", result.Output);
-        Assert.Contains($"grid --rule bp_oja --axis t0=0.01,0.03 --axis t2=0.001 --seeds 2 --samples 20 --layers 784,12,10 --data mnist --shard slurm --out {work}/part-\"${{SLURM_ARRAY_TASK_ID}}\".json", result.Output);
+        Assert.Contains($"grid --rule bp_oja --axis t0=0.01,0.03 --axis t2=0.001 --seeds 2 --samples 20 --layers 784,12,10 --data mnist --shard slurm --checkpoint-runs --out {work}/part-\"${{SLURM_ARRAY_TASK_ID}}\".json", result.Output);
         Assert.Contains($"merge --out {Path.Combine(_dir.Path, "results", "grid.json")} \\\n    {work}/part-0.json \\\n    {work}/part-1.json \\\n    {work}/part-2.json\n", result.Output);
         Assert.Contains("--dependency=afterok:", result.Output);
         Assert.False(Directory.Exists(work)); // a dry run writes nothing
