@@ -55,7 +55,7 @@ public sealed record Shard(int Index, int Count)
 
         int id = Read("SLURM_ARRAY_TASK_ID")
             ?? throw new FormatException("slurm: SLURM_ARRAY_TASK_ID is not set, so this is not a task of a Slurm job array; " +
-                "submit with sbatch --array=0-(N-1) (or `plasticity submit`), or give the shard as I/N");
+                "submit it as a job array (sbatch --array=0-(N-1)), or give the shard as I/N");
         if (Read(CountVariable) is { } fixedCount)
         {
             return id < fixedCount ? new Shard(id, fixedCount)
