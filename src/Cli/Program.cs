@@ -9,4 +9,6 @@ root.Subcommands.Add(GridCommand.Create());
 root.Subcommands.Add(ReproduceCommand.Create());
 root.Subcommands.Add(DataCommand.Create());
 root.Subcommands.Add(MetaCommand.Create());
+root.Subcommands.Add(MergeCommand.Create(root));
+root.Subcommands.Add(SubmitCommand.Create(root));
 return root.Parse(args).Invoke();

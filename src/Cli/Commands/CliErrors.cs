@@ -33,7 +33,7 @@ internal static class CliErrors
     /// <summary>Failures a user can act on; anything else is a bug and keeps its stack trace.</summary>
     private static Exception? Expected(Exception ex) =>
         ex is UsageException or DataFileException or TrainingDivergedException or ArgumentException or FormatException
-            or IOException or UnauthorizedAccessException or OperationCanceledException or System.Text.Json.JsonException
+            or IOException or InvalidDataException or UnauthorizedAccessException or OperationCanceledException or System.Text.Json.JsonException
             ? ex
             : null;
 }

@@ -34,11 +34,15 @@ internal static class GridCommand
         var output = new Option<string?>("--out") { Description = "write every configuration's score as JSON" };
         var data = CommonOptions.Data();
         var command = new Command("grid", "Grid-search a rule's coefficients on the validation split.") { rule, axes, layers, samples, seeds, init, activation, feedback, hidden, output, data };
+        var sharding = new ShardOptions();
+        sharding.AddTo(command);
         command.SetAction(result => CliErrors.Guard(() =>
         {
             if (CommonOptions.AnyRule(result.GetValue(rule)!) is IRecurrentRule recurrentRule)
             {
-                return RecurrentGrid(recurrentRule, Expand(result.GetValue(axes)!, recurrentRule), CommonOptions.CheckHidden(result.GetValue(hidden)),
+                List<float[]> recurrentGrid = Expand(result.GetValue(axes)!, recurrentRule);
+                int hiddenUnits = CommonOptions.CheckHidden(result.GetValue(hidden));
+                return RecurrentGrid(sharding.Jobs(result, result.GetValue(output)), recurrentRule, recurrentGrid, hiddenUnits,
                     result.GetValue(seeds), result.GetValue(samples), result.GetValue(data), result.GetValue(output));
             }
 
@@ -47,13 +51,15 @@ internal static class GridCommand
             FeedbackMode feedbackMode = CommonOptions.ParseFeedback(result.GetValue(feedback)!);
             FeedbackModes.CheckRule(feedbackMode, plasticityRule);
             List<float[]> grid = Expand(result.GetValue(axes)!, plasticityRule);
+            SweepJobs jobs = sharding.Jobs(result, result.GetValue(output));
             int sampleCount = result.GetValue(samples);
             var arms = grid.Select(theta => new Arm(Label(theta, plasticityRule), plasticityRule, theta)).ToArray();
             var options = new SweepOptions(result.GetValue(seeds), sampleCount, sampleCount, 1000, result.GetValue(init)!, result.GetValue(activation)!, SampleOrder.Shuffle, Environment.ProcessorCount);
             (Dataset train, _) = MnistData.Load(DataLocator.EnsureMnist(result.GetValue(data), Console.Error.WriteLine));
             Console.Error.WriteLine($"grid: {arms.Length} configurations × {options.Seeds} seeds of {plasticityRule.Name}, {sampleCount} samples each, scored on the validation split");
-            IReadOnlyList<ArmSummary> summaries = SeedSweep.Run(new[] { new Comparison("grid", layerSizes, arms, Feedback: feedbackMode) }, options,
+            IReadOnlyList<ArmSummary>? summaries = SeedSweep.Run(jobs, "grid", new[] { new Comparison("grid", layerSizes, arms, Feedback: feedbackMode) }, options,
                 MnistData.TrainingSplit(train), MnistData.ValidationSplit(train), Console.Error.WriteLine);
+            if (summaries is null) return ShardOptions.PartWritten(jobs, result.GetValue(output)!);
             Report(summaries, result.GetValue(output), points => new GridReport(plasticityRule.Name, layerSizes, sampleCount, options.Seeds, options.Init,
                 FeedbackModes.Name(feedbackMode), ValidationName(train), points, points[0]));
             return CliErrors.Ok;
@@ -62,14 +68,15 @@ internal static class GridCommand
     }
 
     /// <summary>The recurrent grid: the delayed-memory task of Figure 7, with Wx and Wo at gradient rate −t1 (docs/recurrent.md).</summary>
-    private static int RecurrentGrid(IRecurrentRule rule, List<float[]> grid, int hidden, int seeds, int samples, string? data, string? output)
+    private static int RecurrentGrid(SweepJobs jobs, IRecurrentRule rule, List<float[]> grid, int hidden, int seeds, int samples, string? data, string? output)
     {
         var arms = grid.Select(theta => RecurrentFigure.Arm(Label(theta, rule), rule, theta)).ToArray();
         RecurrentSweepOptions options = RecurrentFigure.Options(seeds, samples, samples, Environment.ProcessorCount, firstSeed: 1000);
         (Dataset train, _) = MnistData.Load(DataLocator.EnsureMnist(data, Console.Error.WriteLine));
         Console.Error.WriteLine($"grid: {arms.Length} configurations × {seeds} seeds of {rule.Name} on the delayed-memory task (n_h = {hidden}, T = {options.Steps}), {samples} samples each, scored on the validation split");
-        IReadOnlyList<ArmSummary> summaries = RecurrentSweep.Run([new RecurrentComparison("grid", hidden, arms)], options,
+        IReadOnlyList<ArmSummary>? summaries = RecurrentSweep.Run(jobs, "grid", [new RecurrentComparison("grid", hidden, arms)], options,
             MnistData.TrainingSplit(train), MnistData.ValidationSplit(train), Console.Error.WriteLine);
+        if (summaries is null) return ShardOptions.PartWritten(jobs, output!);
         Report(summaries, output, points => new GridReport(rule.Name, [IdxReader.PixelsPerImage, hidden, IdxReader.ClassCount], samples, seeds,
             options.Init, "rnn", ValidationName(train), points, points[0]));
         return CliErrors.Ok;

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using PlasticityDsl.Cli.Figures;
 using PlasticityDsl.Runtime.Data;
+using PlasticityDsl.Runtime.Experiments;
 using PlasticityDsl.Runtime.Reporting;
 
 namespace PlasticityDsl.Cli.Commands;
@@ -35,6 +36,8 @@ internal static class ReproduceCommand
         var hidden = CommonOptions.Hidden();
         var data = CommonOptions.Data();
         var command = new Command("reproduce", "Reproduce a figure of the paper: PNG, CSV and JSON.") { figure, seeds, samples, evalEvery, testSize, thetaFile, output, parallelism, hidden, data };
+        var sharding = new ShardOptions();
+        sharding.AddTo(command);
         command.SetAction(result => CliErrors.Guard(() =>
         {
             int seedCount = result.GetValue(seeds), tests = result.GetValue(testSize), cores = result.GetValue(parallelism);
@@ -42,20 +45,21 @@ internal static class ReproduceCommand
             if (tests is < 1 or > 10000) throw new UsageException("--test-size must be between 1 and 10000");
             if (cores < 1) throw new UsageException("--parallelism must be at least 1");
             int hiddenUnits = CommonOptions.CheckHidden(result.GetValue(hidden));
+            string chosen = result.GetValue(figure)!;
             string thetaPath = result.GetValue(thetaFile)!;
             if (!File.Exists(thetaPath)) throw new UsageException($"--theta-file: {thetaPath} does not exist (run from the repository root, or pass the file)");
             ThetaFile thetas = ResultsWriter.ReadJson<ThetaFile>(thetaPath);
+            SweepJobs jobs = sharding.Jobs(result, result.GetValue(output));
 
             (Dataset train, Dataset test) = MnistData.Load(DataLocator.EnsureMnist(result.GetValue(data), Console.Error.WriteLine));
             var context = new FigureContext(seedCount, result.GetValue(samples), result.GetValue(evalEvery), tests, cores, result.GetValue(output)!,
-                hiddenUnits, thetaPath, thetas, MnistData.TrainingSplit(train), MnistData.ValidationSplit(train), test.Slice(0, tests), Console.Error.WriteLine);
-            string chosen = result.GetValue(figure)!;
+                hiddenUnits, thetaPath, thetas, MnistData.TrainingSplit(train), MnistData.ValidationSplit(train), test.Slice(0, tests), Console.Error.WriteLine, jobs);
             foreach (var (name, reproduce) in Figures.Where(f => chosen == "all" || f.Key == chosen))
             {
                 reproduce(context);
             }
 
-            return CliErrors.Ok;
+            return jobs.IsShard ? ShardOptions.PartWritten(jobs, result.GetValue(output)!) : CliErrors.Ok;
         }));
         return command;
     }
