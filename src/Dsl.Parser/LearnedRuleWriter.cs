@@ -46,7 +46,7 @@ public static class LearnedRuleWriter
         var coefficients = new Dictionary<string, double>(StringComparer.Ordinal);
         foreach (ParamSyntax param in syntax!.Statements.OfType<ParamSyntax>())
             coefficients[param.Name] = values.TryGetValue(param.Name, out float given) ? Exact(param.Name, given) : param.Default;
-        foreach (int k in compiled.Model!.Coefficients.Where(k => k < Binding.Binder.FirstParameterIndex))
+        foreach (int k in compiled.Model!.Plan.Coefficients.Select(c => c.Index).Where(k => k < Binding.Binder.FirstParameterIndex))
         {
             string name = "t" + k.ToString(CultureInfo.InvariantCulture);
             coefficients[name] = values.TryGetValue(name, out float given) ? Exact(name, given)
@@ -55,7 +55,7 @@ public static class LearnedRuleWriter
 
         string text = new Substitution(coefficients, dropBelow).Rewrite(syntax);
         CompiledRule check = RuleFrontEnd.Compile("rule", text);
-        if (!check.Succeeded || check.Model!.Coefficients.Count > 0)
+        if (!check.Succeeded || check.Model!.Plan.Coefficients.Count > 0)
             throw new InvalidOperationException($"internal error: the written rule does not compile to a rule without coefficients:\n{text}\n{string.Join("\n", check.Diagnostics.Select(d => d.Message))}");
         return text;
     }

@@ -130,7 +130,6 @@ internal sealed record ArrayJob(
         s.Append("set -euo pipefail\n");
         s.Append($"cd {Quote(CurrentDirectory)}\n");
         s.Append($"export {Shard.CountVariable}={Shards.ToString(CultureInfo.InvariantCulture)}\n");
-        s.Append($"export DOTNET_PROCESSOR_COUNT=\"${{SLURM_CPUS_PER_TASK:-{CpusPerTask.ToString(CultureInfo.InvariantCulture)}}}\"\n");
         s.Append($"exec {Join(Program)} {Join(Command)} {ShardOptions.ShardName} slurm{(Requeue ? " " + ShardOptions.CheckpointRunsName : "")} {ShardOptions.OutName} {Quote(Path.Combine(WorkDirectory, "part-"))}\"${{SLURM_ARRAY_TASK_ID}}\".json\n");
         return s.ToString();
     }

@@ -20,7 +20,7 @@ public sealed class LearnedRuleWriterTests
         CompiledRule compiled = RuleFrontEnd.Compile("learned", text);
         Assert.True(compiled.Succeeded, text);
         Assert.Empty(compiled.Diagnostics);
-        Assert.Empty(compiled.Model!.Coefficients);
+        Assert.Empty(compiled.Model!.Plan.Coefficients);
         Assert.Empty(compiled.Model.Parameters);
         return text;
     }
