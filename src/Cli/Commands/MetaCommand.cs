@@ -13,6 +13,7 @@ internal static class MetaCommand
     {
         var command = new Command("meta", "Meta-learn rule coefficients: exact meta-gradients of online episodes in forward mode.");
         command.Subcommands.Add(MetaGradientCommand.Create());
+        command.Subcommands.Add(MetaTrainCommand.Create());
         return command;
     }
 

@@ -20,13 +20,16 @@ internal static class ReproduceCommand
         ["fig6"] = InstrumentFigures.Figure6,
         ["fig7"] = RecurrentFigure.Figure7,
         ["figS1"] = InstrumentFigures.FigureS1,
+        ["fig8"] = MetaLearningFigure.Figure8,
     };
 
     public static Command Create()
     {
         var figure = new Argument<string>("figure") { Description = $"the figure to reproduce: {string.Join(", ", Figures.Keys)}, or all" };
         figure.AcceptOnlyFromAmong([.. Figures.Keys, "all"]);
-        var seeds = new Option<int>("--seeds") { Description = "independent runs per curve", DefaultValueFactory = _ => 20 };
+        var seeds = new Option<int>("--seeds") { Description = "independent runs per curve (fig8: meta-training trials per arm)", DefaultValueFactory = _ => 20 };
+        var episodes = new Option<int>("--episodes") { Description = "fig8: meta-training episodes per trial", DefaultValueFactory = _ => 600 };
+        var fashionData = new Option<string?>("--fashion-data") { Description = "fig8: directory holding FashionMNIST's 0.json … 9.json (default: $PLASTICITY_FASHION_DATA, else a cache fetched on first use)" };
         var samples = CommonOptions.Samples();
         var evalEvery = CommonOptions.EvalEvery(250);
         var testSize = new Option<int>("--test-size") { Description = "evaluate on the first N test images (10000: all)", DefaultValueFactory = _ => 10000 };
@@ -35,7 +38,7 @@ internal static class ReproduceCommand
         var parallelism = new Option<int>("--parallelism") { Description = "concurrent runs (default: all cores)", DefaultValueFactory = _ => Environment.ProcessorCount };
         var hidden = CommonOptions.Hidden();
         var data = CommonOptions.Data();
-        var command = new Command("reproduce", "Reproduce a figure of the paper: PNG, CSV and JSON.") { figure, seeds, samples, evalEvery, testSize, thetaFile, output, parallelism, hidden, data };
+        var command = new Command("reproduce", "Reproduce a figure of the paper: PNG, CSV and JSON.") { figure, seeds, samples, evalEvery, testSize, thetaFile, output, parallelism, hidden, data, episodes, fashionData };
         var sharding = new ShardOptions();
         sharding.AddTo(command);
         command.SetAction(result => CliErrors.Guard(() =>
@@ -44,6 +47,7 @@ internal static class ReproduceCommand
             if (seedCount < 2) throw new UsageException("--seeds must be at least 2 for a confidence band");
             if (tests is < 1 or > 10000) throw new UsageException("--test-size must be between 1 and 10000");
             if (cores < 1) throw new UsageException("--parallelism must be at least 1");
+            if (result.GetValue(episodes) < 1) throw new UsageException("--episodes must be at least 1");
             int hiddenUnits = CommonOptions.CheckHidden(result.GetValue(hidden));
             string chosen = result.GetValue(figure)!;
             string thetaPath = result.GetValue(thetaFile)!;
@@ -53,7 +57,10 @@ internal static class ReproduceCommand
 
             (Dataset train, Dataset test) = MnistData.Load(DataLocator.EnsureMnist(result.GetValue(data), Console.Error.WriteLine));
             var context = new FigureContext(seedCount, result.GetValue(samples), result.GetValue(evalEvery), tests, cores, result.GetValue(output)!,
-                hiddenUnits, thetaPath, thetas, MnistData.TrainingSplit(train), MnistData.ValidationSplit(train), test.Slice(0, tests), Console.Error.WriteLine, jobs);
+                hiddenUnits, thetaPath, thetas, MnistData.TrainingSplit(train), MnistData.ValidationSplit(train), test.Slice(0, tests), Console.Error.WriteLine, jobs)
+            {
+                MetaEpisodes = result.GetValue(episodes), DataDirectory = result.GetValue(data), FashionDataDirectory = result.GetValue(fashionData),
+            };
             foreach (var (name, reproduce) in Figures.Where(f => chosen == "all" || f.Key == chosen))
             {
                 reproduce(context);

@@ -37,6 +37,14 @@ internal sealed record FigureContext(
     SweepJobs Jobs)
 {
     public static readonly int[] FiveLayers = [784, 170, 130, 100, 70, 10];
+
+    /// <summary>Meta-training episodes per trial (Figure 8).</summary>
+    public int MetaEpisodes { get; init; } = 600;
+
+    /// <summary>Where MNIST and FashionMNIST are, as given (null: the cache), for figures that load more than MNIST.</summary>
+    public string? DataDirectory { get; init; }
+
+    public string? FashionDataDirectory { get; init; }
     public static readonly int[] TenLayers = [784, 170, 155, 140, 125, 110, 95, 80, 65, 50, 10];
 
     /// <summary>Held-out images for the instruments: the validation split, never used for training or for accuracy.</summary>

@@ -55,16 +55,13 @@ public sealed class ForwardModeEpisode
 
     /// <summary>An episode engine for <paramref name="network"/> (trained in place) and <paramref name="rule"/>.</summary>
     /// <param name="directions">The coefficients to differentiate with respect to, as θ indices (t_k is k; a
-    /// parameter its <see cref="RuleParameter.Index"/>); each must be one the rule reads, none twice.</param>
+    /// parameter its <see cref="RuleParameter.Index"/>); each must be one the rule reads, none twice. None: the episode
+    /// runs without tangents (a meta-test) and the query loss has no gradient.</param>
     public ForwardModeEpisode(Mlp network, IDifferentiableRule rule, ReadOnlySpan<int> directions)
     {
         ArgumentNullException.ThrowIfNull(network);
         ArgumentNullException.ThrowIfNull(rule);
         FeedbackModes.CheckRule(network.FeedbackMode, rule);
-        if (directions.Length == 0)
-        {
-            throw new ArgumentException("give at least one direction (a coefficient index).", nameof(directions));
-        }
         for (int d = 0; d < directions.Length; d++)
         {
             if (!rule.Coefficients.Contains(directions[d]))
@@ -367,7 +364,7 @@ public sealed class ForwardModeEpisode
 
     private void EnsureThetaTangents(int length)
     {
-        if (_thetaTangent.Length == _directions.Length && _thetaTangent[0].Length == length) return;
+        if (_thetaTangent.Length == _directions.Length && (_directions.Length == 0 || _thetaTangent[0].Length == length)) return;
         foreach (int k in _directions)
         {
             if (k >= length) throw new ArgumentException($"θ has {length} entries but direction θ[{k}] is differentiated.", "theta");

@@ -87,6 +87,19 @@ public sealed class MetaCliTests : IDisposable
         Assert.False(File.Exists(_dir.File("grad.json")));
     }
 
+    [Theory]
+    [InlineData("--learn", "t0,t7", "--learn: rule `eq9` does not use t7")]
+    [InlineData("--learn", "t0,t0", "--learn: t0 is listed twice")]
+    [InlineData("--bound", "t3=0.1:0", "--bound: t3's minimum 0.1 is above its maximum 0")]
+    [InlineData("--bound", "t3", "--bound: `t3` is not of the form NAME=MIN:MAX")]
+    [InlineData("--episodes", "0", "--episodes must be at least 1")]
+    public void Meta_train_refuses_bad_settings_before_loading_data(string option, string value, string message)
+    {
+        var result = CliRunner.Run(_dir.Path, "meta", "train", "--rule", "eq9", "--feedback", "fa", option, value, "--data", _dir.File("nowhere"));
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains(message, result.Error);
+    }
+
     [Fact]
     public void An_empty_query_list_is_an_error_naming_the_episode_file()
     {
