@@ -4,6 +4,7 @@ using PlasticityDsl.Runtime;
 using PlasticityDsl.Runtime.Data;
 using PlasticityDsl.Cli.Figures;
 using PlasticityDsl.Runtime.Experiments;
+using PlasticityDsl.Runtime.IO;
 using PlasticityDsl.Runtime.Recurrent;
 using PlasticityDsl.Runtime.Reporting;
 
@@ -36,10 +37,16 @@ internal static class GridCommand
         var command = new Command("grid", "Grid-search a rule's coefficients on the validation split.") { rule, axes, layers, samples, seeds, init, activation, feedback, hidden, output, data };
         command.SetAction(result => CliErrors.Guard(() =>
         {
+            CommonOptions.AtLeast("--seeds", result.GetValue(seeds));
+            CommonOptions.CheckSamples(result.GetValue(samples), result.GetValue(samples));
             if (CommonOptions.AnyRule(result.GetValue(rule)!) is IRecurrentRule recurrentRule)
             {
-                return RecurrentGrid(recurrentRule, Expand(result.GetValue(axes)!, recurrentRule), CommonOptions.CheckHidden(result.GetValue(hidden)),
-                    result.GetValue(seeds), result.GetValue(samples), result.GetValue(data), result.GetValue(output));
+                List<float[]> recurrentGrid = Expand(result.GetValue(axes)!, recurrentRule);
+                CommonOptions.CheckSeeds(result.GetValue(seeds), recurrentGrid.Count);
+                string recurrentData = DataLocator.EnsureMnist(result.GetValue(data), Console.Error.WriteLine);
+                using DirectoryLock? recurrentLock = PrepareOutput(result.GetValue(output), result.GetValue(rule)!, recurrentData);
+                return RecurrentGrid(recurrentRule, recurrentGrid, CommonOptions.CheckHidden(result.GetValue(hidden)),
+                    result.GetValue(seeds), result.GetValue(samples), recurrentData, result.GetValue(output));
             }
 
             IPlasticityRule plasticityRule = CommonOptions.Rule(result.GetValue(rule)!);
@@ -47,10 +54,15 @@ internal static class GridCommand
             FeedbackMode feedbackMode = CommonOptions.ParseFeedback(result.GetValue(feedback)!);
             FeedbackModes.CheckRule(feedbackMode, plasticityRule);
             List<float[]> grid = Expand(result.GetValue(axes)!, plasticityRule);
+            CommonOptions.CheckSeeds(result.GetValue(seeds), grid.Count);
             int sampleCount = result.GetValue(samples);
             var arms = grid.Select(theta => new Arm(Label(theta, plasticityRule), plasticityRule, theta)).ToArray();
             var options = new SweepOptions(result.GetValue(seeds), sampleCount, sampleCount, 1000, result.GetValue(init)!, result.GetValue(activation)!, SampleOrder.Shuffle, Environment.ProcessorCount);
-            (Dataset train, _) = MnistData.Load(DataLocator.EnsureMnist(result.GetValue(data), Console.Error.WriteLine));
+            CommonOptions.Validate(new RunSpec(layerSizes, options.Activation, options.Init, grid[0], sampleCount, options.Order, 0, sampleCount, feedbackMode));
+            string dataDirectory = DataLocator.EnsureMnist(result.GetValue(data), Console.Error.WriteLine);
+            // Checked before the first run, and held for the grid's life: a second grid writing the same --out is refused.
+            using DirectoryLock? outputLock = PrepareOutput(result.GetValue(output), result.GetValue(rule)!, dataDirectory);
+            (Dataset train, _) = MnistData.Load(dataDirectory);
             Console.Error.WriteLine($"grid: {arms.Length} configurations × {options.Seeds} seeds of {plasticityRule.Name}, {sampleCount} samples each, scored on the validation split");
             IReadOnlyList<ArmSummary> summaries = SeedSweep.Run(new[] { new Comparison("grid", layerSizes, arms, Feedback: feedbackMode) }, options,
                 MnistData.TrainingSplit(train), MnistData.ValidationSplit(train), Console.Error.WriteLine);
@@ -66,13 +78,28 @@ internal static class GridCommand
     {
         var arms = grid.Select(theta => RecurrentFigure.Arm(Label(theta, rule), rule, theta)).ToArray();
         RecurrentSweepOptions options = RecurrentFigure.Options(seeds, samples, samples, Environment.ProcessorCount, firstSeed: 1000);
-        (Dataset train, _) = MnistData.Load(DataLocator.EnsureMnist(data, Console.Error.WriteLine));
+        (Dataset train, _) = MnistData.Load(data!);
         Console.Error.WriteLine($"grid: {arms.Length} configurations × {seeds} seeds of {rule.Name} on the delayed-memory task (n_h = {hidden}, T = {options.Steps}), {samples} samples each, scored on the validation split");
         IReadOnlyList<ArmSummary> summaries = RecurrentSweep.Run([new RecurrentComparison("grid", hidden, arms)], options,
             MnistData.TrainingSplit(train), MnistData.ValidationSplit(train), Console.Error.WriteLine);
         Report(summaries, output, points => new GridReport(rule.Name, [IdxReader.PixelsPerImage, hidden, IdxReader.ClassCount], samples, seeds,
             options.Init, "rnn", ValidationName(train), points, points[0]));
         return CliErrors.Ok;
+    }
+
+    /// <summary>Checks --out against the inputs and locks it; null without --out.</summary>
+    private static DirectoryLock? PrepareOutput(string? output, string rule, string dataDirectory)
+    {
+        if (output is null) return null;
+        var paths = new List<IoPath> { IoPath.OutputFile("--out", output) };
+        if (CommonOptions.RulePath(rule) is { } rulePath) paths.Add(IoPath.InputFile("--rule", rulePath));
+        foreach (string name in MnistData.FileNames)
+        {
+            if (MnistData.Find(dataDirectory, name) is { } file) paths.Add(IoPath.InputFile("--data", file));
+        }
+
+        OutputPaths.Check(paths);
+        return DirectoryLock.AcquireForFile(output, "--out");
     }
 
     private static string ValidationName(Dataset train) => $"MNIST train[{train.Count - MnistData.ValidationSize}, {train.Count})";
@@ -100,7 +127,13 @@ internal static class GridCommand
             int k = CommonOptions.ParseCoefficient("--axis", pair[0], rule);
             if (!covered.Add(k)) throw new UsageException($"--axis: t{k} is given twice");
             var next = new List<float[]>();
-            foreach (string text in pair[1].Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            string[] values = pair[1].Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            if ((long)grid.Count * values.Length > SeedSweep.MaxRuns)
+            {
+                throw new UsageException($"--axis: the grid would have {(long)grid.Count * values.Length} configurations or more; at most {SeedSweep.MaxRuns} runs are accepted");
+            }
+
+            foreach (string text in values)
             {
                 float value = CommonOptions.ParseValue("--axis", text);
                 foreach (float[] theta in grid)

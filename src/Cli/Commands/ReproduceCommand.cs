@@ -1,6 +1,7 @@
 using System.CommandLine;
 using PlasticityDsl.Cli.Figures;
 using PlasticityDsl.Runtime.Data;
+using PlasticityDsl.Runtime.IO;
 using PlasticityDsl.Runtime.Reporting;
 
 namespace PlasticityDsl.Cli.Commands;
@@ -42,11 +43,18 @@ internal static class ReproduceCommand
             if (tests is < 1 or > 10000) throw new UsageException("--test-size must be between 1 and 10000");
             if (cores < 1) throw new UsageException("--parallelism must be at least 1");
             int hiddenUnits = CommonOptions.CheckHidden(result.GetValue(hidden));
+            CommonOptions.CheckSeeds(seedCount, 1, min: 2);
+            CommonOptions.CheckSamples(result.GetValue(samples), result.GetValue(evalEvery));
             string thetaPath = result.GetValue(thetaFile)!;
             if (!File.Exists(thetaPath)) throw new UsageException($"--theta-file: {thetaPath} does not exist (run from the repository root, or pass the file)");
             ThetaFile thetas = ResultsWriter.ReadJson<ThetaFile>(thetaPath);
 
-            (Dataset train, Dataset test) = MnistData.Load(DataLocator.EnsureMnist(result.GetValue(data), Console.Error.WriteLine));
+            string dataDirectory = DataLocator.EnsureMnist(result.GetValue(data), Console.Error.WriteLine);
+            // The output directory is checked and locked before the first run, for the life of the command.
+            string outputDirectory = result.GetValue(output)!;
+            OutputPaths.Check([IoPath.OutputDirectory("--out", outputDirectory), IoPath.InputFile("--theta-file", thetaPath)]);
+            using DirectoryLock outputLock = DirectoryLock.Acquire(outputDirectory, "--out");
+            (Dataset train, Dataset test) = MnistData.Load(dataDirectory);
             var context = new FigureContext(seedCount, result.GetValue(samples), result.GetValue(evalEvery), tests, cores, result.GetValue(output)!,
                 hiddenUnits, thetaPath, thetas, MnistData.TrainingSplit(train), MnistData.ValidationSplit(train), test.Slice(0, tests), Console.Error.WriteLine);
             string chosen = result.GetValue(figure)!;

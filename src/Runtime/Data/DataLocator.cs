@@ -10,16 +10,20 @@ public static class DataLocator
     /// A directory the user named is never written to: missing files there are an error.
     /// </summary>
     public static string EnsureMnist(string? explicitDir, Action<string> log) =>
+        EnsureMnist(explicitDir, log, "--data");
+
+    /// <param name="explicitSource">Where <paramref name="explicitDir"/> came from, for the log and errors: "--data", "the checkpoint".</param>
+    public static string EnsureMnist(string? explicitDir, Action<string> log, string explicitSource) =>
         EnsureMnist(explicitDir, Environment.GetEnvironmentVariable(DataEnvironmentVariable),
-            DataCache.MnistDirectory(), log, DataCache.FetchMnist);
+            DataCache.MnistDirectory(), log, DataCache.FetchMnist, explicitSource);
 
     /// <summary>The resolution itself, with the environment and the fetch passed in so tests need neither.</summary>
     internal static string EnsureMnist(string? explicitDir, string? environmentDir, string cacheDir,
-        Action<string> log, Action<string, Action<string>> fetch)
+        Action<string> log, Action<string, Action<string>> fetch, string explicitSource = "--data")
     {
         ArgumentNullException.ThrowIfNull(log);
         if (!string.IsNullOrEmpty(explicitDir))
-            return RequireComplete(explicitDir, "--data");
+            return RequireComplete(explicitDir, explicitSource);
         if (!string.IsNullOrEmpty(environmentDir))
             return RequireComplete(environmentDir, $"${DataEnvironmentVariable}");
 

@@ -19,50 +19,56 @@ public static class IdxReader
     // Division rather than multiplication by 1/255f, so values match numpy's x.astype(float32) / 255 bit for bit.
     private static readonly float[] PixelScale = BuildPixelScale();
 
-    /// <summary>Reads an image file: N 28×28 images as N*784 floats in [0, 1] (pixel / 255).</summary>
-    public static float[] ReadImages(string path)
-    {
-        byte[] bytes = ReadContent(path, out int length);
-        ReadOnlySpan<byte> content = bytes.AsSpan(0, length);
-        CheckHeader(path, content, ImageMagic, ImageHeaderBytes);
+    /// <summary>The most images (or labels) one IDX file may declare: MNIST has 60,000 and 10,000. A header above it is
+    /// refused before anything is allocated.</summary>
+    public const int MaxCount = 100_000;
 
-        int count = ReadCount(content);
-        int rows = BinaryPrimitives.ReadInt32BigEndian(content[8..]);
-        int cols = BinaryPrimitives.ReadInt32BigEndian(content[12..]);
+    /// <summary>Reads an image file: N 28×28 images as N*784 floats in [0, 1] (pixel / 255).</summary>
+    /// <remarks>Reads exactly the bytes the header declares (at most <see cref="MaxCount"/> images), raw or gzip; a file
+    /// with fewer is truncated, one with more is refused as soon as the extra byte is seen, so a small gzip file cannot
+    /// decompress into much memory.</remarks>
+    public static float[] ReadImages(string path) => Read(path, ImageMagic, ImageHeaderBytes, (stream, header) =>
+    {
+        int count = ReadCount(header);
+        int rows = BinaryPrimitives.ReadInt32BigEndian(header[8..]);
+        int cols = BinaryPrimitives.ReadInt32BigEndian(header[12..]);
         if (rows != ImageRows || cols != ImageCols)
             throw new DataFileException(path, $"expected {ImageRows}x{ImageCols} images, found {rows}x{cols}");
+        CheckCount(path, count, "image");
 
         long pixelBytes = (long)count * PixelsPerImage;
-        if (count < 0 || pixelBytes > Array.MaxLength)
-            throw new DataFileException(path, $"header declares an impossible image count {count}");
-        CheckLength(path, content.Length, ImageHeaderBytes + pixelBytes);
-
-        ReadOnlySpan<byte> pixels = content.Slice(ImageHeaderBytes, (int)pixelBytes);
-        var images = new float[pixels.Length];
+        var images = new float[pixelBytes];
         float[] scale = PixelScale;
-        for (int i = 0; i < pixels.Length; i++)
-            images[i] = scale[pixels[i]];
+        var chunk = new byte[PixelsPerImage * 64];
+        long done = 0;
+        while (done < pixelBytes)
+        {
+            int want = (int)Math.Min(chunk.Length, pixelBytes - done);
+            int got = stream.ReadAtLeast(chunk.AsSpan(0, want), want, throwOnEndOfStream: false);
+            if (got < want)
+                throw new DataFileException(path, $"truncated: expected {ImageHeaderBytes + pixelBytes} bytes, found {ImageHeaderBytes + done + got}");
+            for (int i = 0; i < want; i++)
+                images[done + i] = scale[chunk[i]];
+            done += want;
+        }
+
         return images;
-    }
+    });
 
-    /// <summary>Reads a label file: N labels, each checked to lie in 0..9.</summary>
-    public static byte[] ReadLabels(string path)
+    /// <summary>Reads a label file: N labels, each checked to lie in 0..9 (bounded like <see cref="ReadImages"/>).</summary>
+    public static byte[] ReadLabels(string path) => Read(path, LabelMagic, LabelHeaderBytes, (stream, header) =>
     {
-        byte[] bytes = ReadContent(path, out int length);
-        ReadOnlySpan<byte> content = bytes.AsSpan(0, length);
-        CheckHeader(path, content, LabelMagic, LabelHeaderBytes);
-
-        int count = ReadCount(content);
-        if (count < 0)
-            throw new DataFileException(path, $"header declares an impossible label count {count}");
-        CheckLength(path, content.Length, LabelHeaderBytes + (long)count);
-
-        byte[] labels = content.Slice(LabelHeaderBytes, count).ToArray();
+        int count = ReadCount(header);
+        CheckCount(path, count, "label");
+        var labels = new byte[count];
+        int got = stream.ReadAtLeast(labels, count, throwOnEndOfStream: false);
+        if (got < count)
+            throw new DataFileException(path, $"truncated: expected {LabelHeaderBytes + (long)count} bytes, found {LabelHeaderBytes + got}");
         int bad = labels.AsSpan().IndexOfAnyExceptInRange((byte)0, (byte)(ClassCount - 1));
         if (bad >= 0)
             throw new DataFileException(path, $"label at index {bad} is {labels[bad]}, outside 0..{ClassCount - 1}");
         return labels;
-    }
+    });
 
     /// <summary>Reads an image file and its label file into a <see cref="Dataset"/>, checking that the counts agree.</summary>
     public static Dataset ReadDataset(string imagesPath, string labelsPath)
@@ -75,31 +81,29 @@ public static class IdxReader
         return new Dataset(images, labels);
     }
 
-    /// <summary>The whole (decompressed) file; only the first <paramref name="length"/> bytes are content.</summary>
-    private static byte[] ReadContent(string path, out int length)
+    /// <summary>Opens <paramref name="path"/> (raw or gzip), checks its header, lets <paramref name="body"/> read what the
+    /// header declares, and refuses any byte after it.</summary>
+    private delegate T BodyReader<T>(Stream content, ReadOnlySpan<byte> header);
+
+    private static T Read<T>(string path, int expectedMagic, int headerBytes, BodyReader<T> body)
     {
         try
         {
+            Npz.RequireRegularFile(path);
             using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read);
             Span<byte> magic = stackalloc byte[2];
             int got = file.ReadAtLeast(magic, 2, throwOnEndOfStream: false);
             file.Position = 0;
-            if (got == 2 && magic[0] == 0x1f && magic[1] == 0x8b)
-            {
-                using var gzip = new GZipStream(file, CompressionMode.Decompress);
-                // MNIST compresses roughly 5:1; the guess only saves regrowth.
-                using var buffer = new MemoryStream((int)Math.Min(file.Length * 5L, Array.MaxLength));
-                gzip.CopyTo(buffer);
-                length = (int)buffer.Length;
-                return buffer.GetBuffer();
-            }
-
-            if (file.Length > Array.MaxLength)
-                throw new DataFileException(path, $"file is too large ({file.Length} bytes)");
-            var bytes = new byte[file.Length];
-            file.ReadExactly(bytes);
-            length = bytes.Length;
-            return bytes;
+            using Stream content = got == 2 && magic[0] == 0x1f && magic[1] == 0x8b
+                ? new GZipStream(file, CompressionMode.Decompress)
+                : file;
+            Span<byte> header = stackalloc byte[headerBytes];
+            int headerRead = content.ReadAtLeast(header, headerBytes, throwOnEndOfStream: false);
+            CheckHeader(path, header[..headerRead], expectedMagic, headerBytes);
+            T result = body(content, header);
+            if (content.ReadByte() >= 0)
+                throw new DataFileException(path, "holds more data than its header declares (a wrong count, or not an IDX file)");
+            return result;
         }
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
         {
@@ -115,6 +119,12 @@ public static class IdxReader
         }
     }
 
+    private static void CheckCount(string path, int count, string what)
+    {
+        if (count < 0 || count > MaxCount)
+            throw new DataFileException(path, $"header declares {count} {what}s; an IDX file may hold 0 to {MaxCount}");
+    }
+
     private static void CheckHeader(string path, ReadOnlySpan<byte> content, int expectedMagic, int headerBytes)
     {
         if (content.Length < 4)
@@ -127,12 +137,6 @@ public static class IdxReader
     }
 
     private static int ReadCount(ReadOnlySpan<byte> content) => BinaryPrimitives.ReadInt32BigEndian(content[4..]);
-
-    private static void CheckLength(string path, int available, long expected)
-    {
-        if (available < expected)
-            throw new DataFileException(path, $"truncated: expected {expected} bytes, found {available}");
-    }
 
     private static float[] BuildPixelScale()
     {

@@ -13,7 +13,7 @@ public sealed record Comparison(string Panel, IReadOnlyList<int> Layers, IReadOn
 
 public sealed record SweepOptions(int Seeds, int Samples, int EvalEvery, ulong FirstSeed, string Init, string Activation, SampleOrder Order, int Parallelism)
 {
-    public IEnumerable<ulong> SeedValues => Enumerable.Range(0, Seeds).Select(i => FirstSeed + (ulong)i);
+    public IEnumerable<ulong> SeedValues => Enumerable.Range(0, Math.Max(Seeds, 0)).Select(i => FirstSeed + (ulong)i);
 }
 
 /// <summary>Per arm: every seed's run and the bootstrapped band of the curves and of the final accuracy.</summary>
@@ -41,17 +41,36 @@ public static class SeedSweep
     public const double ConfidenceLevel = 0.98;
     public const int BootstrapResamples = 500;
 
+    /// <summary>The most runs (configurations × seeds) one sweep takes: every run's curve is kept for the bands.</summary>
+    public const int MaxRuns = 1_000_000;
+
+    /// <summary>Throws <see cref="ArgumentException"/> unless <paramref name="configurations"/> × <paramref name="seeds"/>
+    /// is between 1 and <see cref="MaxRuns"/> runs.</summary>
+    public static void CheckRunCount(long configurations, long seeds)
+    {
+        if (seeds < 1) throw new ArgumentException($"--seeds must be at least 1, not {seeds}.");
+        if (configurations * seeds > MaxRuns)
+        {
+            throw new ArgumentException($"{configurations} configuration(s) × {seeds} seeds is {configurations * seeds} runs; at most {MaxRuns} are accepted.");
+        }
+    }
+
     /// <param name="observe">Called at every evaluation point of every run, from that run's thread (instruments).</param>
     public static IReadOnlyList<ArmSummary> Run(IReadOnlyList<Comparison> comparisons, SweepOptions options, Dataset train, Dataset test,
         Action<string>? log = null, CancellationToken cancellationToken = default,
         Action<Comparison, Arm, ulong, int, OnlineLearner>? observe = null)
     {
-        var jobs = (from c in comparisons from a in c.Arms from s in options.SeedValues select (Comparison: c, Arm: a, Seed: s)).ToArray();
-        var results = new RunResult[jobs.Length];
+        // The job list is (comparison, arm) × seed, decoded from the index: nothing proportional to the seed count is
+        // built up front beyond the results themselves, and a count that cannot be honoured is refused first.
+        var pairs = (from c in comparisons from a in c.Arms select (Comparison: c, Arm: a)).ToArray();
+        CheckRunCount(pairs.Length, options.Seeds);
+        int seeds = options.Seeds, total = pairs.Length * seeds;
+        var results = new RunResult[total];
         int finished = 0;
-        Parallel.For(0, jobs.Length, new ParallelOptions { MaxDegreeOfParallelism = options.Parallelism, CancellationToken = cancellationToken }, i =>
+        Parallel.For(0, total, new ParallelOptions { MaxDegreeOfParallelism = options.Parallelism, CancellationToken = cancellationToken }, i =>
         {
-            var (comparison, arm, seed) = jobs[i];
+            var (comparison, arm) = pairs[i / seeds];
+            ulong seed = options.FirstSeed + (ulong)(i % seeds);
             var spec = new RunSpec(comparison.Layers, options.Activation, comparison.Init ?? options.Init, arm.Theta, options.Samples, options.Order, seed,
                 options.EvalEvery, comparison.Feedback);
             var runOptions = new RunOptions
@@ -62,18 +81,16 @@ public static class SeedSweep
             results[i] = OnlineRun.Run(spec, arm.Rule, OnlineRun.CreateNetwork(spec), train, test, runOptions, cancellationToken);
             int done = Interlocked.Increment(ref finished);
             string outcome = results[i].Divergence ?? $"accuracy {results[i].FinalTestAccuracy:P2}, {results[i].SamplesPerSecond:F0} samples/s";
-            log?.Invoke($"[{done}/{jobs.Length}] {comparison.Panel} {arm.Label} seed {seed}: {outcome}");
+            log?.Invoke($"[{done}/{total}] {comparison.Panel} {arm.Label} seed {seed}: {outcome}");
         });
 
         var summaries = new List<ArmSummary>();
-        foreach (Comparison comparison in comparisons)
+        for (int p = 0; p < pairs.Length; p++)
         {
-            foreach (Arm arm in comparison.Arms)
-            {
-                RunResult[] runs = jobs.Select((job, i) => (job, i)).Where(x => x.job.Comparison == comparison && x.job.Arm == arm).Select(x => results[x.i]).ToArray();
-                summaries.Add(ArmSummaries.Summarize(comparison.Panel, arm.Label, arm.Rule.Name,
-                    arm.Rule.Coefficients.ToDictionary(arm.Rule.CoefficientName, k => arm.Theta[k]), runs));
-            }
+            var (comparison, arm) = pairs[p];
+            RunResult[] runs = results.AsSpan(p * seeds, seeds).ToArray();
+            summaries.Add(ArmSummaries.Summarize(comparison.Panel, arm.Label, arm.Rule.Name,
+                arm.Rule.Coefficients.ToDictionary(arm.Rule.CoefficientName, k => arm.Theta[k]), runs));
         }
 
         return summaries;

@@ -38,20 +38,23 @@ public static class RecurrentSweep
     {
         ArgumentNullException.ThrowIfNull(comparisons);
         ArgumentNullException.ThrowIfNull(options);
-        ArgumentOutOfRangeException.ThrowIfLessThan(options.Seeds, 1);
-        var jobs = (from c in comparisons from a in c.Arms from s in options.SeedValues select (Comparison: c, Arm: a, Seed: s)).ToArray();
-        var results = new RunResult[jobs.Length];
+        // (comparison, arm) × seed, decoded from the index: no job list proportional to the seed count.
+        var pairs = (from c in comparisons from a in c.Arms select (Comparison: c, Arm: a)).ToArray();
+        SeedSweep.CheckRunCount(pairs.Length, options.Seeds);
+        int seeds = options.Seeds, total = pairs.Length * seeds;
+        var results = new RunResult[total];
         int finished = 0;
-        Parallel.For(0, jobs.Length, new ParallelOptions { MaxDegreeOfParallelism = options.Parallelism, CancellationToken = cancellationToken }, i =>
+        Parallel.For(0, total, new ParallelOptions { MaxDegreeOfParallelism = options.Parallelism, CancellationToken = cancellationToken }, i =>
         {
-            var (comparison, arm, seed) = jobs[i];
+            var (comparison, arm) = pairs[i / seeds];
+            ulong seed = options.FirstSeed + (ulong)(i % seeds);
             var spec = new RecurrentRunSpec(comparison.Hidden, options.Steps, options.PresentationSteps, options.Activation, options.Init,
                 arm.Theta, arm.GradientRate, options.Samples, options.Order, seed, options.EvalEvery);
             results[i] = RecurrentRun.Run(spec, arm.Rule, RecurrentRun.CreateNetwork(spec), train, evaluation,
                 continueOnDivergence: true, cancellationToken: cancellationToken);
             int done = Interlocked.Increment(ref finished);
             string outcome = results[i].Divergence ?? $"accuracy {results[i].FinalTestAccuracy:P2}, {results[i].SamplesPerSecond:F0} samples/s";
-            log?.Invoke($"[{done}/{jobs.Length}] {comparison.Panel} {arm.Label} seed {seed}: {outcome}");
+            log?.Invoke($"[{done}/{total}] {comparison.Panel} {arm.Label} seed {seed}: {outcome}");
         });
 
         // The jobs run seed-fastest, so each arm's runs are the next Seeds results.

@@ -132,7 +132,8 @@ public sealed class OnlineLearner
     /// <param name="label">The class, 0 … n_L − 1.</param>
     /// <param name="rule">The plasticity rule.</param>
     /// <param name="theta">The coefficients t_0 … t_9.</param>
-    /// <exception cref="TrainingDivergedException">A weight became NaN or ±∞; the network is then partly updated and should be discarded.</exception>
+    /// <exception cref="TrainingDivergedException">A weight became NaN or ±∞ (the network is then partly updated and
+    /// should be discarded), or the output z_L of the forward pass did (matrix "z").</exception>
     public void Step(ReadOnlySpan<float> x, int label, IPlasticityRule rule, ReadOnlySpan<float> theta)
     {
         ArgumentNullException.ThrowIfNull(rule);
@@ -152,6 +153,11 @@ public sealed class OnlineLearner
 
         ForwardCore(x);
         LastLoss = Loss.CrossEntropy(_z[layers], label);
+        // Weights can stay finite (say at 1e38) while the output overflows; such a network predicts nothing either.
+        if (!KernelPrimitives.AllFinite(_z[layers]) || !float.IsFinite(LastLoss))
+        {
+            throw new TrainingDivergedException(layers, _stepCount + 1, matrix: "z");
+        }
 
         if (anyError)
         {
