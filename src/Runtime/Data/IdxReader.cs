@@ -27,7 +27,7 @@ public static class IdxReader
     /// <remarks>Reads exactly the bytes the header declares (at most <see cref="MaxCount"/> images), raw or gzip; a file
     /// with fewer is truncated, one with more is refused as soon as the extra byte is seen, so a small gzip file cannot
     /// decompress into much memory.</remarks>
-    public static float[] ReadImages(string path) => Read(path, ImageMagic, ImageHeaderBytes, (stream, header) =>
+    public static float[] ReadImages(string path) => Read(path, ImageMagic, ImageHeaderBytes, header =>
     {
         int count = ReadCount(header);
         int rows = BinaryPrimitives.ReadInt32BigEndian(header[8..]);
@@ -35,39 +35,28 @@ public static class IdxReader
         if (rows != ImageRows || cols != ImageCols)
             throw new DataFileException(path, $"expected {ImageRows}x{ImageCols} images, found {rows}x{cols}");
         CheckCount(path, count, "image");
-
-        long pixelBytes = (long)count * PixelsPerImage;
-        var images = new float[pixelBytes];
+        return (long)count * PixelsPerImage;
+    }, pixels =>
+    {
+        var images = new float[pixels.Length];
         float[] scale = PixelScale;
-        var chunk = new byte[PixelsPerImage * 64];
-        long done = 0;
-        while (done < pixelBytes)
-        {
-            int want = (int)Math.Min(chunk.Length, pixelBytes - done);
-            int got = stream.ReadAtLeast(chunk.AsSpan(0, want), want, throwOnEndOfStream: false);
-            if (got < want)
-                throw new DataFileException(path, $"truncated: expected {ImageHeaderBytes + pixelBytes} bytes, found {ImageHeaderBytes + done + got}");
-            for (int i = 0; i < want; i++)
-                images[done + i] = scale[chunk[i]];
-            done += want;
-        }
-
+        for (int i = 0; i < pixels.Length; i++)
+            images[i] = scale[pixels[i]];
         return images;
     });
 
     /// <summary>Reads a label file: N labels, each checked to lie in 0..9 (bounded like <see cref="ReadImages"/>).</summary>
-    public static byte[] ReadLabels(string path) => Read(path, LabelMagic, LabelHeaderBytes, (stream, header) =>
+    public static byte[] ReadLabels(string path) => Read(path, LabelMagic, LabelHeaderBytes, header =>
     {
         int count = ReadCount(header);
         CheckCount(path, count, "label");
-        var labels = new byte[count];
-        int got = stream.ReadAtLeast(labels, count, throwOnEndOfStream: false);
-        if (got < count)
-            throw new DataFileException(path, $"truncated: expected {LabelHeaderBytes + (long)count} bytes, found {LabelHeaderBytes + got}");
-        int bad = labels.AsSpan().IndexOfAnyExceptInRange((byte)0, (byte)(ClassCount - 1));
+        return count;
+    }, labels =>
+    {
+        int bad = labels.IndexOfAnyExceptInRange((byte)0, (byte)(ClassCount - 1));
         if (bad >= 0)
             throw new DataFileException(path, $"label at index {bad} is {labels[bad]}, outside 0..{ClassCount - 1}");
-        return labels;
+        return labels.ToArray();
     });
 
     /// <summary>Reads an image file and its label file into a <see cref="Dataset"/>, checking that the counts agree.</summary>
@@ -81,11 +70,15 @@ public static class IdxReader
         return new Dataset(images, labels);
     }
 
-    /// <summary>Opens <paramref name="path"/> (raw or gzip), checks its header, lets <paramref name="body"/> read what the
-    /// header declares, and refuses any byte after it.</summary>
-    private delegate T BodyReader<T>(Stream content, ReadOnlySpan<byte> header);
+    /// <summary>Opens <paramref name="path"/> (raw or gzip), checks its header, reads exactly the payload the header
+    /// declares (<paramref name="payloadBytes"/>) and refuses any byte after it.</summary>
+    /// <remarks>Memory: the payload is read into a buffer that grows with what actually arrives (never to more than the
+    /// declared size), so a header that lies about a large count costs only what the file really holds.</remarks>
+    private delegate long PayloadSize(ReadOnlySpan<byte> header);
 
-    private static T Read<T>(string path, int expectedMagic, int headerBytes, BodyReader<T> body)
+    private delegate T PayloadReader<T>(ReadOnlySpan<byte> payload);
+
+    private static T Read<T>(string path, int expectedMagic, int headerBytes, PayloadSize payloadBytes, PayloadReader<T> body)
     {
         try
         {
@@ -94,16 +87,31 @@ public static class IdxReader
             Span<byte> magic = stackalloc byte[2];
             int got = file.ReadAtLeast(magic, 2, throwOnEndOfStream: false);
             file.Position = 0;
-            using Stream content = got == 2 && magic[0] == 0x1f && magic[1] == 0x8b
-                ? new GZipStream(file, CompressionMode.Decompress)
-                : file;
+            bool gzip = got == 2 && magic[0] == 0x1f && magic[1] == 0x8b;
+            using Stream content = gzip ? new GZipStream(file, CompressionMode.Decompress) : file;
             Span<byte> header = stackalloc byte[headerBytes];
             int headerRead = content.ReadAtLeast(header, headerBytes, throwOnEndOfStream: false);
             CheckHeader(path, header[..headerRead], expectedMagic, headerBytes);
-            T result = body(content, header);
+            long expected = payloadBytes(header);
+            if (!gzip && file.Length - headerBytes < expected)
+                throw new DataFileException(path, $"truncated: expected {headerBytes + expected} bytes, found {file.Length}");
+
+            // Grows by doubling from 1 MiB, capped at the declared size.
+            byte[] payload = new byte[Math.Min(expected, gzip ? 1 << 20 : expected)];
+            long filled = 0;
+            while (filled < expected)
+            {
+                if (filled == payload.Length)
+                    Array.Resize(ref payload, (int)Math.Min(expected, payload.LongLength * 2));
+                int read = content.Read(payload, (int)filled, payload.Length - (int)filled);
+                if (read == 0)
+                    throw new DataFileException(path, $"truncated: expected {headerBytes + expected} bytes, found {headerBytes + filled}");
+                filled += read;
+            }
+
             if (content.ReadByte() >= 0)
                 throw new DataFileException(path, "holds more data than its header declares (a wrong count, or not an IDX file)");
-            return result;
+            return body(payload);
         }
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
         {

@@ -29,6 +29,9 @@ public sealed record RunCheckpoint(
     public const int CurrentFormat = 1;
     public const string FileName = "checkpoint.json";
 
+    /// <summary>The largest checkpoint.json read (256 MiB; a run's curve has at most <see cref="RunSpec.MaxEvaluations"/> points).</summary>
+    public const long MaxFileBytes = 256L << 20;
+
     /// <summary>The directory the checkpoint was read from.</summary>
     [JsonIgnore]
     public string Directory { get; init; } = "";
@@ -54,6 +57,9 @@ public sealed record RunCheckpoint(
     {
         string path = Path.Combine(directory, FileName);
         if (!File.Exists(path)) throw new DataFileException(path, "does not exist (no checkpoint in this directory)");
+        IO.FileNode node = IO.FileNode.Following(path);
+        if (node.Kind != IO.FileNodeKind.RegularFile) throw new DataFileException(path, $"is {IO.FileNode.Describe(node.Kind)}, not a checkpoint file");
+        if (new FileInfo(path).Length > MaxFileBytes) throw new DataFileException(path, $"is larger than the {MaxFileBytes} bytes a checkpoint can take");
         RunCheckpoint checkpoint;
         try
         {
@@ -78,6 +84,7 @@ public sealed record RunCheckpoint(
         if (spec is null) return "spec missing";
         if (spec.Layers is null || spec.Layers.Count < 2 || spec.Layers.Any(n => n < 1)) return "spec.layers missing or not positive sizes";
         if (spec.Activation is null || spec.Init is null) return "spec.activation or spec.init missing";
+        if (!Runtime.Activation.TryParse(spec.Activation, out _)) return $"spec.activation `{spec.Activation}` is not a known activation";
         if (spec.Theta is null || spec.Theta.Count < RunSpec.CoefficientCount) return "spec.theta missing or short";
         int bad = spec.Theta.ToList().FindIndex(t => !float.IsFinite(t));
         if (bad >= 0) return $"spec.theta[{bad}] is {spec.Theta[bad]}, not a finite number";

@@ -51,7 +51,7 @@ public static class SeedSweep
         if (seeds < 1) throw new ArgumentException($"--seeds must be at least 1, not {seeds}.");
         if (configurations * seeds > MaxRuns)
         {
-            throw new ArgumentException($"{configurations} configuration(s) × {seeds} seeds is {configurations * seeds} runs; at most {MaxRuns} are accepted.");
+            throw new ArgumentException($"--seeds {seeds} × {configurations} configuration(s) is {configurations * seeds} runs; at most {MaxRuns} are accepted.");
         }
     }
 
