@@ -114,6 +114,19 @@ public sealed class ErrorReportingTests(SyntheticMnist mnist) : IClassFixture<Sy
         Assert.Contains("would become 0", result.Error);
     }
 
+    [Theory]
+    [InlineData("dW = -1e-999*e_l*y_<l-1>'")]
+    [InlineData("dW = -1e-50*e_l*y_<l-1>'")]
+    [InlineData("param eta = 1e-60\ndW = -eta*e_l*y_<l-1>'")]
+    public void ARuleLiteralThatUnderflowsToZeroIsAnError(string text)
+    {
+        CompiledRule rule = RuleFrontEnd.Compile("tiny", text);
+        // First the literal (a parameter's later uses are then unknown, as for a literal too large).
+        Assert.Equal(DiagnosticCode.NumberOutOfRange, rule.Diagnostics[0].Code);
+        Assert.Contains("would become 0", rule.Diagnostics[0].Message);
+        Assert.True(RuleFrontEnd.Compile("zero", "dW = -0.0e-999*e_l*y_<l-1>'").Succeeded); // a real zero is fine
+    }
+
     [Fact]
     public void AnOutputThatOverflowsWhileTheWeightsStayFiniteIsADivergence()
     {
