@@ -31,8 +31,10 @@ public static class ResultsWriter
 
     /// <summary>Reads a JSON file written by <see cref="WriteJson{T}"/> (or any JSON with the same snake_case names).</summary>
     /// <exception cref="InvalidDataException">The file holds the JSON literal <c>null</c>.</exception>
+    /// <exception cref="Data.DataFileException">The path is not a regular file (a FIFO would block, a device never end).</exception>
     public static T ReadJson<T>(string path)
     {
+        Data.Npz.RequireRegularFile(path);
         using var stream = File.OpenRead(path);
         return JsonSerializer.Deserialize<T>(stream, JsonOptions)
             ?? throw new InvalidDataException($"'{path}' holds null, not a {typeof(T).Name}.");

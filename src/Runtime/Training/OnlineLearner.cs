@@ -153,11 +153,6 @@ public sealed class OnlineLearner
 
         ForwardCore(x);
         LastLoss = Loss.CrossEntropy(_z[layers], label);
-        // Weights can stay finite (say at 1e38) while the output overflows; such a network predicts nothing either.
-        if (!KernelPrimitives.AllFinite(_z[layers]) || !float.IsFinite(LastLoss))
-        {
-            throw new TrainingDivergedException(layers, _stepCount + 1, matrix: "z");
-        }
 
         if (anyError)
         {
@@ -178,6 +173,12 @@ public sealed class OnlineLearner
 
         _stepCount++;
         float[][] weights = Network.Weights;
+        // Weights can stay finite (say at 1e38) while the output overflows; such a network predicts nothing either.
+        if (!KernelPrimitives.AllFinite(_z[layers]) || !float.IsFinite(LastLoss))
+        {
+            ThrowOutputDiverged();
+        }
+
         bool plasticFeedback = (signals & RuleSignals.FeedbackUpdate) != 0;
         for (int l = 1; l <= layers; l++)
         {
@@ -198,6 +199,19 @@ public sealed class OnlineLearner
                 throw new TrainingDivergedException(l, _stepCount, matrix: "B");
             }
         }
+    }
+
+    /// <summary>The output of this step's forward pass is not finite: names a non-finite weight matrix if there is one
+    /// (set from outside, or loaded), else the output z_L itself.</summary>
+    private void ThrowOutputDiverged()
+    {
+        for (int l = 1; l <= LayerCount; l++)
+        {
+            if (!KernelPrimitives.AllFinite(Network.Weights[l - 1])) throw new TrainingDivergedException(l, _stepCount);
+            if (Network.HasSeparateFeedback && !KernelPrimitives.AllFinite(Network.Feedback[l - 1])) throw new TrainingDivergedException(l, _stepCount, matrix: "B");
+        }
+
+        throw new TrainingDivergedException(LayerCount, _stepCount, matrix: "z");
     }
 
     /// <summary>Runs the forward pass on <paramref name="x"/>, leaving y_l and z_l in the workspace views.</summary>
