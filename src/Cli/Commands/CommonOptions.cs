@@ -207,7 +207,7 @@ internal static class CommonOptions
         }
         catch (ArgumentException ex)
         {
-            throw new UsageException(ex.Message);
+            throw new UsageException("--seeds: " + ex.Message);
         }
 
         return seeds;

@@ -48,10 +48,10 @@ public static class SeedSweep
     /// is between 1 and <see cref="MaxRuns"/> runs.</summary>
     public static void CheckRunCount(long configurations, long seeds)
     {
-        if (seeds < 1) throw new ArgumentException($"--seeds must be at least 1, not {seeds}.");
+        if (seeds < 1) throw new ArgumentException($"a sweep needs at least 1 seed, not {seeds}.");
         if (configurations * seeds > MaxRuns)
         {
-            throw new ArgumentException($"--seeds {seeds} × {configurations} configuration(s) is {configurations * seeds} runs; at most {MaxRuns} are accepted.");
+            throw new ArgumentException($"{seeds} seeds × {configurations} configuration(s) is {configurations * seeds} runs; at most {MaxRuns} are accepted.");
         }
     }
 
