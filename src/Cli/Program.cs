@@ -8,6 +8,9 @@ root.Subcommands.Add(TrainCommand.Create());
 root.Subcommands.Add(GridCommand.Create());
 root.Subcommands.Add(ReproduceCommand.Create());
 root.Subcommands.Add(DataCommand.Create());
+root.Subcommands.Add(MetaCommand.Create());
+root.Subcommands.Add(MergeCommand.Create(root));
+root.Subcommands.Add(SubmitCommand.Create(root));
 // The top-level handler: whatever escapes a command's own guard (or the parser) is still one message and an exit
 // code from CliErrors, never a stack trace.
 try

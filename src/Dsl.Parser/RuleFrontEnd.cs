@@ -1,4 +1,6 @@
 using PlasticityDsl.Language.Binding;
+using PlasticityDsl.Language.Differentiation;
+using PlasticityDsl.Language.Layout;
 using PlasticityDsl.Language.Lowering;
 using PlasticityDsl.Language.Syntax;
 
@@ -11,7 +13,7 @@ public sealed record CompiledRule(KernelModel? Model, EquatableArray<RuleDiagnos
     public bool Succeeded => Model is not null;
 }
 
-/// <summary>Parse → bind and check shapes → lower: the one code path behind the source generator, the
+/// <summary>Parse → bind and check shapes → lower → lay out: the one code path behind the source generator, the
 /// <c>plasticity check</c> and <c>plasticity emit</c> commands, and the tests.</summary>
 public static class RuleFrontEnd
 {
@@ -52,17 +54,30 @@ public static class RuleFrontEnd
             return new CompiledRule(null, diagnostics.ToEquatableArray());
         }
 
-        KernelModel model;
-        try
+        if (!Lowerer.TryLower(updates, out KernelPlan? plan, out RuleDiagnostic? tooLarge)) return Failed(tooLarge!);
+        (TangentKernel? tangent, string? notDifferentiable) = Differentiate(updates, plan!);
+        var model = new KernelModel(name, ClassName(name), PrettyPrinter.Print(syntax),
+            binder.Parameters.Select(p => new ParameterSpec(p.Name, p.Index, p.Default)).ToEquatableArray(), plan!, KernelLayout.Of(plan!),
+            tangent, notDifferentiable);
+        return new CompiledRule(model, EquatableArray<RuleDiagnostic>.Empty);
+    }
+
+    /// <summary>The tangent kernel of a layer rule, or why it has none. Not an error: such a rule trains as before
+    /// and only meta-learning refuses it, with this reason (position-free, like the rest of the model).</summary>
+    private static (TangentKernel?, string?) Differentiate(IReadOnlyList<BoundUpdate> updates, KernelPlan plan)
+    {
+        if (plan.Recurrent) return (null, "recurrent rules have no tangent kernel yet (meta-learning trains layer rules)");
+        if (!Differentiator.TryDifferentiate(updates, out IReadOnlyList<BoundUpdate> tangents, out NotDifferentiable? reason))
         {
-            model = Lowerer.Lower(name, ClassName(name), PrettyPrinter.Print(syntax), updates, binder.Parameters);
-        }
-        catch (RuleTooLargeException tooLarge)
-        {
-            return Failed(new RuleDiagnostic(DiagnosticCode.RuleTooLarge, (syntax.Updates.FirstOrDefault(u => u.Target == tooLarge.Target) ?? syntax.Updates.FirstOrDefault())?.Value.Span ?? SourceSpan.Empty, tooLarge.Message));
+            return (null, reason!.Message);
         }
 
-        return new CompiledRule(model, EquatableArray<RuleDiagnostic>.Empty);
+        if (!Lowerer.TryLower(tangents, out KernelPlan? tangentPlan, out _, tangent: true))
+        {
+            return (null, $"its tangent expands to more than {Expansion.MaxTerms} terms");
+        }
+
+        return (new TangentKernel(tangentPlan!, KernelLayout.Of(tangentPlan!)), null);
     }
 
     /// <summary>The largest rule file read (1 MiB): PDSL0007 beyond it. Readers check the file's size before reading.</summary>

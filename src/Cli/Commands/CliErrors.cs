@@ -55,7 +55,7 @@ internal static class CliErrors
                 Console.Error.WriteLine("error: out of memory; lower --samples, --seeds, the layer sizes or the parallelism");
                 return Failed;
             case DataFileException or TrainingDivergedException or ArgumentException or FormatException or IOException
-                or UnauthorizedAccessException or System.Text.Json.JsonException:
+                or InvalidDataException or UnauthorizedAccessException or System.Text.Json.JsonException:
                 Console.Error.WriteLine("error: " + failure.Message);
                 return Failed;
             default:

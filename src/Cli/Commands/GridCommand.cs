@@ -35,6 +35,8 @@ internal static class GridCommand
         var output = new Option<string?>("--out") { Description = "write every configuration's score as JSON" };
         var data = CommonOptions.Data();
         var command = new Command("grid", "Grid-search a rule's coefficients on the validation split.") { rule, axes, layers, samples, seeds, init, activation, feedback, hidden, output, data };
+        var sharding = new ShardOptions();
+        sharding.AddTo(command);
         command.SetAction(result => CliErrors.Guard(() =>
         {
             CommonOptions.AtLeast("--seeds", result.GetValue(seeds));
@@ -43,9 +45,11 @@ internal static class GridCommand
             {
                 List<float[]> recurrentGrid = Expand(result.GetValue(axes)!, recurrentRule);
                 CommonOptions.CheckSeeds(result.GetValue(seeds), recurrentGrid.Count);
+                int hiddenUnits = CommonOptions.CheckHidden(result.GetValue(hidden));
+                SweepJobs recurrentJobs = sharding.Jobs(result, result.GetValue(output));
                 string recurrentData = DataLocator.EnsureMnist(result.GetValue(data), Console.Error.WriteLine);
-                using DirectoryLock? recurrentLock = PrepareOutput(result.GetValue(output), result.GetValue(rule)!, recurrentData);
-                return RecurrentGrid(recurrentRule, recurrentGrid, CommonOptions.CheckHidden(result.GetValue(hidden)),
+                using DirectoryLock? recurrentLock = PrepareOutput(result.GetValue(output), result.GetValue(rule)!, recurrentData, sharding.Inputs(result));
+                return RecurrentGrid(recurrentJobs, recurrentRule, recurrentGrid, hiddenUnits,
                     result.GetValue(seeds), result.GetValue(samples), recurrentData, result.GetValue(output));
             }
 
@@ -55,17 +59,19 @@ internal static class GridCommand
             FeedbackModes.CheckRule(feedbackMode, plasticityRule);
             List<float[]> grid = Expand(result.GetValue(axes)!, plasticityRule);
             CommonOptions.CheckSeeds(result.GetValue(seeds), grid.Count);
+            SweepJobs jobs = sharding.Jobs(result, result.GetValue(output));
             int sampleCount = result.GetValue(samples);
             var arms = grid.Select(theta => new Arm(Label(theta, plasticityRule), plasticityRule, theta)).ToArray();
             var options = new SweepOptions(result.GetValue(seeds), sampleCount, sampleCount, 1000, result.GetValue(init)!, result.GetValue(activation)!, SampleOrder.Shuffle, Environment.ProcessorCount);
             CommonOptions.Validate(new RunSpec(layerSizes, options.Activation, options.Init, grid[0], sampleCount, options.Order, 0, sampleCount, feedbackMode));
             string dataDirectory = DataLocator.EnsureMnist(result.GetValue(data), Console.Error.WriteLine);
             // Checked before the first run, and held for the grid's life: a second grid writing the same --out is refused.
-            using DirectoryLock? outputLock = PrepareOutput(result.GetValue(output), result.GetValue(rule)!, dataDirectory);
+            using DirectoryLock? outputLock = PrepareOutput(result.GetValue(output), result.GetValue(rule)!, dataDirectory, sharding.Inputs(result));
             (Dataset train, _) = MnistData.Load(dataDirectory);
             Console.Error.WriteLine($"grid: {arms.Length} configurations × {options.Seeds} seeds of {plasticityRule.Name}, {sampleCount} samples each, scored on the validation split");
-            IReadOnlyList<ArmSummary> summaries = SeedSweep.Run(new[] { new Comparison("grid", layerSizes, arms, Feedback: feedbackMode) }, options,
+            IReadOnlyList<ArmSummary>? summaries = SeedSweep.Run(jobs, "grid", new[] { new Comparison("grid", layerSizes, arms, Feedback: feedbackMode) }, options,
                 MnistData.TrainingSplit(train), MnistData.ValidationSplit(train), Console.Error.WriteLine);
+            if (summaries is null) return ShardOptions.PartWritten(jobs, result.GetValue(output)!);
             Report(summaries, result.GetValue(output), points => new GridReport(plasticityRule.Name, layerSizes, sampleCount, options.Seeds, options.Init,
                 FeedbackModes.Name(feedbackMode), ValidationName(train), points, points[0]));
             return CliErrors.Ok;
@@ -74,24 +80,27 @@ internal static class GridCommand
     }
 
     /// <summary>The recurrent grid: the delayed-memory task of Figure 7, with Wx and Wo at gradient rate −t1 (docs/recurrent.md).</summary>
-    private static int RecurrentGrid(IRecurrentRule rule, List<float[]> grid, int hidden, int seeds, int samples, string? data, string? output)
+    private static int RecurrentGrid(SweepJobs jobs, IRecurrentRule rule, List<float[]> grid, int hidden, int seeds, int samples, string? data, string? output)
     {
         var arms = grid.Select(theta => RecurrentFigure.Arm(Label(theta, rule), rule, theta)).ToArray();
         RecurrentSweepOptions options = RecurrentFigure.Options(seeds, samples, samples, Environment.ProcessorCount, firstSeed: 1000);
         (Dataset train, _) = MnistData.Load(data!);
         Console.Error.WriteLine($"grid: {arms.Length} configurations × {seeds} seeds of {rule.Name} on the delayed-memory task (n_h = {hidden}, T = {options.Steps}), {samples} samples each, scored on the validation split");
-        IReadOnlyList<ArmSummary> summaries = RecurrentSweep.Run([new RecurrentComparison("grid", hidden, arms)], options,
+        IReadOnlyList<ArmSummary>? summaries = RecurrentSweep.Run(jobs, "grid", [new RecurrentComparison("grid", hidden, arms)], options,
             MnistData.TrainingSplit(train), MnistData.ValidationSplit(train), Console.Error.WriteLine);
+        if (summaries is null) return ShardOptions.PartWritten(jobs, output!);
         Report(summaries, output, points => new GridReport(rule.Name, [IdxReader.PixelsPerImage, hidden, IdxReader.ClassCount], samples, seeds,
             options.Init, "rnn", ValidationName(train), points, points[0]));
         return CliErrors.Ok;
     }
 
-    /// <summary>Checks --out against the inputs and locks it; null without --out.</summary>
-    private static DirectoryLock? PrepareOutput(string? output, string rule, string dataDirectory)
+    /// <summary>Checks --out (the report, or a shard's part file) against the inputs (the rule, the data, the parts being
+    /// merged) and locks it; null without --out.</summary>
+    private static DirectoryLock? PrepareOutput(string? output, string rule, string dataDirectory, IEnumerable<IoPath> shardInputs)
     {
         if (output is null) return null;
         var paths = new List<IoPath> { IoPath.OutputFile("--out", output) };
+        paths.AddRange(shardInputs);
         if (CommonOptions.RulePath(rule) is { } rulePath) paths.Add(IoPath.InputFile("--rule", rulePath));
         foreach (string name in MnistData.FileNames)
         {

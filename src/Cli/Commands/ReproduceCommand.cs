@@ -1,6 +1,7 @@
 using System.CommandLine;
 using PlasticityDsl.Cli.Figures;
 using PlasticityDsl.Runtime.Data;
+using PlasticityDsl.Runtime.Experiments;
 using PlasticityDsl.Runtime.IO;
 using PlasticityDsl.Runtime.Reporting;
 
@@ -36,6 +37,8 @@ internal static class ReproduceCommand
         var hidden = CommonOptions.Hidden();
         var data = CommonOptions.Data();
         var command = new Command("reproduce", "Reproduce a figure of the paper: PNG, CSV and JSON.") { figure, seeds, samples, evalEvery, testSize, thetaFile, output, parallelism, hidden, data };
+        var sharding = new ShardOptions();
+        sharding.AddTo(command);
         command.SetAction(result => CliErrors.Guard(() =>
         {
             int seedCount = result.GetValue(seeds), tests = result.GetValue(testSize), cores = result.GetValue(parallelism);
@@ -45,25 +48,28 @@ internal static class ReproduceCommand
             int hiddenUnits = CommonOptions.CheckHidden(result.GetValue(hidden));
             CommonOptions.CheckSeeds(seedCount, 1, min: 2);
             CommonOptions.CheckSamples(result.GetValue(samples), result.GetValue(evalEvery));
+            string chosen = result.GetValue(figure)!;
             string thetaPath = result.GetValue(thetaFile)!;
             if (!File.Exists(thetaPath)) throw new UsageException($"--theta-file: {thetaPath} does not exist (run from the repository root, or pass the file)");
             ThetaFile thetas = ResultsWriter.ReadJson<ThetaFile>(thetaPath);
+            SweepJobs jobs = sharding.Jobs(result, result.GetValue(output));
 
             string dataDirectory = DataLocator.EnsureMnist(result.GetValue(data), Console.Error.WriteLine);
-            // The output directory is checked and locked before the first run, for the life of the command.
-            string outputDirectory = result.GetValue(output)!;
-            OutputPaths.Check([IoPath.OutputDirectory("--out", outputDirectory), IoPath.InputFile("--theta-file", thetaPath)]);
-            using DirectoryLock outputLock = DirectoryLock.Acquire(outputDirectory, "--out");
+            // The output is checked and locked before the first run, for the life of the command: the figures' directory, or
+            // a shard's part file; never the θ file or a part being merged.
+            string outputPath = result.GetValue(output)!;
+            OutputPaths.Check([jobs.IsShard ? IoPath.OutputFile("--out", outputPath) : IoPath.OutputDirectory("--out", outputPath),
+                IoPath.InputFile("--theta-file", thetaPath), .. sharding.Inputs(result)]);
+            using DirectoryLock outputLock = jobs.IsShard ? DirectoryLock.AcquireForFile(outputPath, "--out") : DirectoryLock.Acquire(outputPath, "--out");
             (Dataset train, Dataset test) = MnistData.Load(dataDirectory);
             var context = new FigureContext(seedCount, result.GetValue(samples), result.GetValue(evalEvery), tests, cores, result.GetValue(output)!,
-                hiddenUnits, thetaPath, thetas, MnistData.TrainingSplit(train), MnistData.ValidationSplit(train), test.Slice(0, tests), Console.Error.WriteLine);
-            string chosen = result.GetValue(figure)!;
+                hiddenUnits, thetaPath, thetas, MnistData.TrainingSplit(train), MnistData.ValidationSplit(train), test.Slice(0, tests), Console.Error.WriteLine, jobs);
             foreach (var (name, reproduce) in Figures.Where(f => chosen == "all" || f.Key == chosen))
             {
                 reproduce(context);
             }
 
-            return CliErrors.Ok;
+            return jobs.IsShard ? ShardOptions.PartWritten(jobs, result.GetValue(output)!) : CliErrors.Ok;
         }));
         return command;
     }

@@ -33,7 +33,8 @@ internal sealed record FigureContext(
     Dataset Train,
     Dataset Validation,
     Dataset Test,
-    Action<string> Log)
+    Action<string> Log,
+    SweepJobs Jobs)
 {
     public static readonly int[] FiveLayers = [784, 170, 130, 100, 70, 10];
     public static readonly int[] TenLayers = [784, 170, 155, 140, 125, 110, 95, 80, 65, 50, 10];
@@ -71,16 +72,29 @@ internal sealed record FigureContext(
         return directory;
     }
 
-    /// <summary>Trains every (setting, arm, seed) of a figure on all cores and prints each arm's final accuracy.</summary>
-    /// <param name="observe">Called at every evaluation of every run (instruments), from that run's thread.</param>
-    public IReadOnlyList<ArmSummary> RunSweep(string figure, Comparison[] comparisons, SweepOptions options,
-        Action<Comparison, Arm, ulong, int, OnlineLearner>? observe = null)
+    /// <summary>Trains every (setting, arm, seed) of a figure on all cores (or, sharded, the shard's; see <see cref="Jobs"/>) and prints
+    /// each arm's final accuracy. Null when this process runs one shard: the figure then writes nothing, its part file holds the runs.</summary>
+    public IReadOnlyList<ArmSummary>? RunSweep(string figure, Comparison[] comparisons, SweepOptions options)
     {
-        Log($"{figure}: {comparisons.Length} setting(s) × 2 rules × {options.Seeds} seeds, {options.Samples} samples each, on {options.Parallelism} core(s)");
-        IReadOnlyList<ArmSummary> summaries = SeedSweep.Run(comparisons, options, Train, Test, Log, observe: observe);
-        Report(summaries);
+        Announce(figure, comparisons, options);
+        IReadOnlyList<ArmSummary>? summaries = SeedSweep.Run(Jobs, figure, comparisons, options, Train, Test, Log);
+        if (summaries is not null) Report(summaries);
         return summaries;
     }
+
+    /// <summary>Like <see cref="RunSweep"/>, keeping what <paramref name="measure"/> returns at every evaluation of every run
+    /// (instruments; called from that run's thread).</summary>
+    public MeasuredSweep<TMeasure>? RunMeasuredSweep<TMeasure>(string figure, Comparison[] comparisons, SweepOptions options,
+        Func<Comparison, Arm, ulong, int, OnlineLearner, IEnumerable<TMeasure>> measure)
+    {
+        Announce(figure, comparisons, options);
+        MeasuredSweep<TMeasure>? sweep = SeedSweep.RunMeasured(Jobs, figure, comparisons, options, Train, Test, measure, Log);
+        if (sweep is not null) Report(sweep.Summaries);
+        return sweep;
+    }
+
+    private void Announce(string figure, Comparison[] comparisons, SweepOptions options) =>
+        Log($"{figure}: {comparisons.Length} setting(s) × 2 rules × {options.Seeds} seeds, {options.Samples} samples each, on {options.Parallelism} core(s)");
 
     public void Report(IEnumerable<ArmSummary> summaries)
     {

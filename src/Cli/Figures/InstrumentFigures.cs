@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Numerics.Tensors;
 using PlasticityDsl.Runtime;
 using PlasticityDsl.Runtime.Data;
@@ -23,7 +22,8 @@ internal static class InstrumentFigures
     {
         Comparison[] comparisons = [new("10 layers", FigureContext.TenLayers, context.BackpropArms("10-layer"))];
         Dataset probe = context.Probe;
-        Tracked tracked = Track(context, "fig2", comparisons, context.Sweep(), (_, _, network) => [ReconstructionError.Measure(network, probe)]);
+        Tracked? tracked = Track(context, "fig2", comparisons, context.Sweep(), (_, _, network) => [ReconstructionError.Measure(network, probe)]);
+        if (tracked is null) return; // one shard: its runs and measurements are in the part file
         WriteLayerFigure(context, "fig2", "Figure 2: reconstruction error ‖y_(l−1) − W_lᵀσ(W_l y_(l−1))‖² (Eq. 2)", tracked, "reconstruction_error", "reconstruction error");
     }
 
@@ -32,13 +32,12 @@ internal static class InstrumentFigures
         int[] layers = [1, 3, 7, 9];
         Comparison[] comparisons = [new("10 layers", FigureContext.TenLayers, context.BackpropArms("10-layer"))];
         Dataset probe = context.Probe;
-        var curves = new ConcurrentBag<(string Arm, ulong Seed, ExplainedVarianceCurve Curve)>();
         SweepOptions options = context.Sweep();
-        IReadOnlyList<ArmSummary> summaries = context.RunSweep("fig3", comparisons, options, (_, arm, seed, samples, learner) =>
-        {
-            if (samples != options.Samples) return; // after training only
-            foreach (ExplainedVarianceCurve curve in ExplainedVariance.Measure(learner.Network, probe, layers)) curves.Add((arm.Label, seed, curve));
-        });
+        MeasuredSweep<ExplainedVarianceCurve>? sweep = context.RunMeasuredSweep("fig3", comparisons, options, (_, _, _, samples, learner) =>
+            samples == options.Samples ? ExplainedVariance.Measure(learner.Network, probe, layers) : []); // after training only
+        if (sweep is null) return;
+        IReadOnlyList<ArmSummary> summaries = sweep.Summaries;
+        var curves = sweep.Jobs.SelectMany(j => j.Measurements.Select(curve => (Arm: j.Arm.Label, j.Seed, Curve: curve))).ToArray();
 
         string directory = context.Directory("fig3");
         var panels = new List<Panel>();
@@ -81,24 +80,27 @@ internal static class InstrumentFigures
         Comparison[] comparisons = panels.Select(p => new Comparison(p.Setting, p.Layers, context.BackpropArms(p.Setting))).ToArray();
         Dataset probe = context.Probe, similarityProbe = probe.Slice(0, Math.Min(probe.Count, SimilarityProbe));
         SweepOptions options = context.Sweep();
-        var similarity = new ConcurrentBag<(string Panel, string Arm, ulong Seed, int Layer, double Cosine)>();
-        string directory = context.Directory("fig4");
-        context.RunSweep("fig4", comparisons, options, (comparison, arm, seed, samples, learner) =>
+        MeasuredSweep<Reconstructions>? sweep = context.RunMeasuredSweep<Reconstructions>("fig4", comparisons, options, (comparison, arm, seed, samples, learner) =>
         {
-            if (samples != options.Samples) return;
+            if (samples != options.Samples) return [];
             int[] layers = panels.Single(p => p.Setting == comparison.Panel).Shown;
             // One forward pass per image serves every layer's reconstruction, the grid's and the similarity's.
             IReadOnlyList<ImageColumn> reconstructed = ImageReconstruction.Columns(learner.Network, similarityProbe, layers);
-            if (seed == options.SeedValues.First())
-            {
-                ImageReconstruction.SavePng(Path.Combine(directory, $"fig4-{comparison.Panel}-{FileName(arm.Label)}.png"),
-                    reconstructed.Select(c => new ImageColumn(c.Title, c.Images.Take(ImagesShown).ToArray())).ToArray());
-            }
-            for (int c = 0; c < layers.Length; c++)
-            {
-                similarity.Add((comparison.Panel, arm.Label, seed, layers[c], MeanCosine(reconstructed[0], reconstructed[c + 1])));
-            }
+            ImageColumn[]? shown = seed == options.SeedValues.First()
+                ? reconstructed.Select(c => new ImageColumn(c.Title, c.Images.Take(ImagesShown).ToArray())).ToArray()
+                : null;
+            return [new Reconstructions(layers, layers.Select((_, c) => MeanCosine(reconstructed[0], reconstructed[c + 1])).ToArray(), shown)];
         });
+        if (sweep is null) return;
+        string directory = context.Directory("fig4");
+        foreach (MeasuredJob<Reconstructions> job in sweep.Jobs)
+        {
+            foreach (Reconstructions r in job.Measurements.Where(r => r.Shown is not null))
+                ImageReconstruction.SavePng(Path.Combine(directory, $"fig4-{job.Comparison.Panel}-{FileName(job.Arm.Label)}.png"), r.Shown!);
+        }
+        // In job order, so seeds ascending within each group: the bootstrap sees the same sequence on every run.
+        var similarity = sweep.Jobs.SelectMany(j => j.Measurements.SelectMany(r => r.Layers.Select((layer, c) =>
+            (Panel: j.Comparison.Panel, Arm: j.Arm.Label, j.Seed, Layer: layer, Cosine: r.Cosines[c])))).ToArray();
 
         var table = similarity.GroupBy(s => (s.Panel, s.Arm, s.Layer)).OrderBy(g => g.Key.Panel).ThenBy(g => g.Key.Arm).ThenBy(g => g.Key.Layer).Select(g =>
         {
@@ -124,10 +126,11 @@ internal static class InstrumentFigures
             new("feedback alignment", FigureContext.FiveLayers, context.BackpropArms("5-layer-fa", backprop: "FA"), Feedback: FeedbackMode.Random),
         ];
         Dataset probe = context.Probe;
-        Tracked tracked = Track(context, "fig6", comparisons, context.Sweep(), (_, _, network) =>
+        Tracked? tracked = Track(context, "fig6", comparisons, context.Sweep(), (_, _, network) =>
             network.HasSeparateFeedback
                 ? [ActivationNorms.Measure(network, probe), FeedbackAlignment.Measure(network, network.Feedback, probe).MeanAngle]
                 : [ActivationNorms.Measure(network, probe)]);
+        if (tracked is null) return;
         WriteLayerFigure(context, "fig6", "Figure 6: activation norms", tracked, "activation_norm", "mean ‖y_l‖", columns: 4);
         CurvePlot.SaveGrid(Path.Combine(context.Directory("fig6"), "fig6-alignment.png"),
             LayerPanels(tracked, FeedbackAlignment.MeanAngleQuantity, "angle between FA and BP errors (degrees)", "feedback alignment: e_l(B) vs e_l(W)"), columns: 2);
@@ -138,11 +141,12 @@ internal static class InstrumentFigures
     {
         Comparison[] comparisons = [new("5 layers, naive init", FigureContext.FiveLayers, context.BackpropArms("5-layer-naive"), Init: "naive")];
         Dataset probe = context.Probe.Slice(0, UpdateProbe);
-        Tracked tracked = Track(context, "figS1", comparisons, context.Sweep("naive"), (_, arm, network) =>
+        Tracked? tracked = Track(context, "figS1", comparisons, context.Sweep("naive"), (_, arm, network) =>
         {
             UpdateNormProfile norms = UpdateNorms.Measure(network, network.HasSeparateFeedback ? network.Feedback : null, probe, arm.Rule, arm.Theta.ToArray());
             return [norms.ByCoefficient[0], norms.Total];
         });
+        if (tracked is null) return;
         string directory = context.Directory("figS1");
         Panel[] panels =
         [
@@ -155,15 +159,14 @@ internal static class InstrumentFigures
 
     private sealed record Tracked(IReadOnlyList<ArmSummary> Accuracy, IReadOnlyList<(string Panel, string Arm, ulong Seed, LayerMeasurement Measurement)> Measurements);
 
-    /// <summary>Runs the sweep and records <paramref name="measure"/>'s profiles at every evaluation of every run.</summary>
-    private static Tracked Track(FigureContext context, string name, Comparison[] comparisons, SweepOptions options, Func<Comparison, Arm, Mlp, IEnumerable<LayerProfile>> measure)
+    /// <summary>Runs the sweep and records <paramref name="measure"/>'s profiles at every evaluation of every run; null for one shard.</summary>
+    private static Tracked? Track(FigureContext context, string name, Comparison[] comparisons, SweepOptions options, Func<Comparison, Arm, Mlp, IEnumerable<LayerProfile>> measure)
     {
-        var measurements = new ConcurrentBag<(string, string, ulong, LayerMeasurement)>();
-        IReadOnlyList<ArmSummary> summaries = context.RunSweep(name, comparisons, options, (comparison, arm, seed, samples, learner) =>
-        {
-            foreach (LayerProfile profile in measure(comparison, arm, learner.Network))
-                foreach (LayerMeasurement m in profile.At(samples)) measurements.Add((comparison.Panel, arm.Label, seed, m));
-        });
+        MeasuredSweep<LayerMeasurement>? sweep = context.RunMeasuredSweep(name, comparisons, options, (comparison, arm, _, samples, learner) =>
+            measure(comparison, arm, learner.Network).SelectMany(profile => profile.At(samples)).ToArray());
+        if (sweep is null) return null;
+        IReadOnlyList<ArmSummary> summaries = sweep.Summaries;
+        var measurements = sweep.Jobs.SelectMany(j => j.Measurements.Select(m => (j.Comparison.Panel, j.Arm.Label, j.Seed, m)));
         // In the order the figure lists its settings and arms, so that panels come out in that order.
         var order = comparisons.SelectMany(c => c.Arms.Select(a => (c.Panel, a.Label))).Select((key, index) => (key, index)).ToDictionary(x => x.key, x => x.index);
         return new Tracked(summaries, measurements.OrderBy(m => order[(m.Item1, m.Item2)]).ThenBy(m => m.Item3).ThenBy(m => m.Item4.Quantity, StringComparer.Ordinal)
@@ -218,6 +221,10 @@ internal static class InstrumentFigures
         }
         return sum / originals.Images.Count;
     }
+
+    /// <summary>What Figure 4 measures on one network after training: the mean cosine(x, x̂) from each shown layer, and for the
+    /// first seed the image grid it draws.</summary>
+    private sealed record Reconstructions(int[] Layers, double[] Cosines, IReadOnlyList<ImageColumn>? Shown);
 
     private static string FileName(string label) => label.ToLowerInvariant().Replace("+", "-");
 }

@@ -26,6 +26,16 @@ public sealed class Binder
 
     public static bool IsRecurrentTarget(string target) => RecurrentTargets.ContainsKey(target);
 
+    /// <summary>The matrix an update statement changes: dW → W, dB → B, dWh → Wh, ….</summary>
+    public static Signal TargetMatrix(string target) => target switch
+    {
+        "dB" => Signal.Feedback,
+        "dWh" => Signal.RecurrentWeights,
+        "dWx" => Signal.InputWeights,
+        "dWo" => Signal.ReadoutWeights,
+        _ => Signal.Weights,
+    };
+
     // The context of the rule being bound, decided by its first update's target; where sum_t may appear.
     private bool _recurrent;
     private bool _insideTimeSum;
@@ -39,9 +49,6 @@ public sealed class Binder
     private readonly HashSet<string> _failedLets = new(StringComparer.Ordinal);
 
     private readonly List<RuleDiagnostic> _diagnostics = new();
-
-    // Spans of product nodes, for the one check made on a whole right-hand side (matrix-only terms).
-    private readonly Dictionary<BoundExpression, SourceSpan> _productSpans = new(ByReference.Instance);
 
     public IReadOnlyList<RuleDiagnostic> Diagnostics => _diagnostics;
 
@@ -114,7 +121,7 @@ public sealed class Binder
             if (value is null || !WithinSize(value, update.Value.Span)) continue;
             if (MatrixOnlyProduct(value) is { } cubic)
             {
-                Report(DiagnosticCode.UnsupportedProduct, _productSpans[cubic],
+                Report(DiagnosticCode.UnsupportedProduct, cubic.Span,
                     "this term multiplies weight matrices with no vector between them, which needs a cubic-cost matrix product; " +
                     "write it through a vector, as in `(y_l*y_l')*W`");
                 continue;
@@ -122,7 +129,7 @@ public sealed class Binder
 
             if (_recurrent && TransposedMatrix(value, false, null) is { } transposed)
             {
-                Report(DiagnosticCode.UnsupportedProduct, _transposeSpans.TryGetValue(transposed, out SourceSpan? at) ? at : update.Value.Span,
+                Report(DiagnosticCode.UnsupportedProduct, transposed.Span,
                     "this term adds a transposed weight matrix to a weight matrix, which the in-place update cannot read; write it through a vector, as in `Wh'*(z_T*z_T')`");
                 continue;
             }
@@ -138,7 +145,7 @@ public sealed class Binder
                 continue;
             }
 
-            updates.Add(new BoundUpdate(update.Target, value));
+            updates.Add(new BoundUpdate(update.Target, value, update.Value.Span));
         }
 
         return updates;
@@ -149,8 +156,8 @@ public sealed class Binder
         NumberSyntax number => BindNumber(number),
         SymbolSyntax symbol => BindSymbol(symbol),
         ParenthesizedSyntax paren => BindExpression(paren.Inner),
-        NegateSyntax negate => BindExpression(negate.Operand) is { } operand ? new BoundNegate(operand) : null,
-        TransposeSyntax transpose => BindExpression(transpose.Operand) is { } operand ? TrackTranspose(new BoundTranspose(operand), transpose.Span) : null,
+        NegateSyntax negate => BindExpression(negate.Operand) is { } operand ? new BoundNegate(operand, negate.Span) : null,
+        TransposeSyntax transpose => BindExpression(transpose.Operand) is { } operand ? new BoundTranspose(operand, transpose.Span) : null,
         BinarySyntax binary => BindBinary(binary),
         CallSyntax call => BindCall(call),
         _ => throw new InvalidOperationException("unknown syntax node " + syntax.GetType().Name),
@@ -172,7 +179,7 @@ public sealed class Binder
             return null;
         }
 
-        return new BoundNumber(number.Value);
+        return new BoundNumber(number.Value, number.Span);
     }
 
     private BoundExpression? BindSymbol(SymbolSyntax symbol)
@@ -188,15 +195,15 @@ public sealed class Binder
                 return null;
             }
 
-            return new BoundSignal(signal);
+            return new BoundSignal(signal, symbol.Span);
         }
 
         if (_lets.TryGetValue(symbol.Name, out BoundExpression? let)) return let;
         if (_failedLets.Contains(symbol.Name)) return null; // its definition was reported already
-        if (_parameters.FirstOrDefault(p => p.Name == symbol.Name) is { } parameter) return new BoundCoefficient(parameter.Index);
+        if (_parameters.FirstOrDefault(p => p.Name == symbol.Name) is { } parameter) return new BoundCoefficient(parameter.Index, symbol.Span);
         if (symbol.Name.Length == 2 && symbol.Name[0] == 't' && symbol.Name[1] is >= '0' and <= '9')
         {
-            return new BoundCoefficient(symbol.Name[1] - '0');
+            return new BoundCoefficient(symbol.Name[1] - '0', symbol.Span);
         }
 
         string hint = (_recurrent ? Signals.All : Signals.Recurrent).Any(s => s.Spelling == symbol.Name)
@@ -221,8 +228,8 @@ public sealed class Binder
 
         if (binary.Operator == BinaryOperator.Multiply)
         {
-            if (left.Shape.IsScalar) return Track(new BoundProduct(left, right, right.Shape), binary.Span);
-            if (right.Shape.IsScalar) return Track(new BoundProduct(left, right, left.Shape), binary.Span);
+            if (left.Shape.IsScalar) return new BoundProduct(left, right, right.Shape, binary.Span);
+            if (right.Shape.IsScalar) return new BoundProduct(left, right, left.Shape, binary.Span);
             if (left.Shape.Columns != right.Shape.Rows)
             {
                 Report(DiagnosticCode.MultiplyShapeMismatch, binary.OperatorSpan,
@@ -230,7 +237,7 @@ public sealed class Binder
                 return null;
             }
 
-            return Track(new BoundProduct(left, right, new Shape(left.Shape.Rows, right.Shape.Columns)), binary.Span);
+            return new BoundProduct(left, right, new Shape(left.Shape.Rows, right.Shape.Columns), binary.Span);
         }
 
         if (!Unify(ref left, ref right))
@@ -244,7 +251,7 @@ public sealed class Binder
             return null;
         }
 
-        if (binary.Operator != BinaryOperator.ElementwiseMultiply) return new BoundSum(left, right, binary.Operator == BinaryOperator.Subtract);
+        if (binary.Operator != BinaryOperator.ElementwiseMultiply) return new BoundSum(left, right, binary.Operator == BinaryOperator.Subtract, binary.Span);
         if (_insideTimeSum && left.Shape.Rows != Dimension.One && left.Shape.Columns != Dimension.One)
         {
             Report(DiagnosticCode.TimeIndexMisuse, binary.OperatorSpan,
@@ -260,7 +267,7 @@ public sealed class Binder
             return null;
         }
 
-        return new BoundElementwise(left, right);
+        return new BoundElementwise(left, right, binary.Span);
     }
 
     /// <summary>
@@ -299,20 +306,6 @@ public sealed class Binder
             BoundProduct p => p,
             _ => null,
         };
-    }
-
-    private BoundExpression Track(BoundProduct product, SourceSpan span)
-    {
-        _productSpans[product] = span;
-        return product;
-    }
-
-    private readonly Dictionary<BoundExpression, SourceSpan> _transposeSpans = new(ByReference.Instance);
-
-    private BoundExpression TrackTranspose(BoundTranspose transpose, SourceSpan span)
-    {
-        _transposeSpans[transpose] = span;
-        return transpose;
     }
 
     /// <summary>
@@ -411,7 +404,7 @@ public sealed class Binder
                 return null;
             }
 
-            return new BoundCall(Functions.Elementwise.First(f => f.Spelling == call.Function).Function, argument);
+            return new BoundCall(Functions.Elementwise.First(f => f.Spelling == call.Function).Function, argument, call.Span);
         }
 
         if (matrix || argument.Shape.IsScalar)
@@ -421,7 +414,7 @@ public sealed class Binder
             return null;
         }
 
-        return new BoundReduce(Functions.Reductions.First(r => r.Spelling == call.Function).Reduction, argument);
+        return new BoundReduce(Functions.Reductions.First(r => r.Spelling == call.Function).Reduction, argument, call.Span);
     }
 
     /// <summary><c>sum_t(expr)</c>: only in recurrent rules, not nested, and only where the sum distributes over the
@@ -443,7 +436,7 @@ public sealed class Binder
         _insideTimeSum = true;
         BoundExpression? operand = BindExpression(call.Arguments[0]);
         _insideTimeSum = false;
-        return operand is null ? null : new BoundTimeSum(operand);
+        return operand is null ? null : new BoundTimeSum(operand, call.Span);
     }
 
     /// <summary>Most nodes an expression may have once its lets are substituted; a let used twice doubles

@@ -1,41 +1,49 @@
 namespace PlasticityDsl.Language.Binding;
 
-/// <summary>A shape-checked expression. Spans are gone: binding is the last phase that reports errors
-/// against the source, except unsupported products, which the binder also rejects.</summary>
-public abstract record BoundExpression(Shape Shape);
+/// <summary>A shape-checked expression. Every node keeps the span of the source it was bound from (a <c>let</c>'s
+/// value keeps its definition's), so a later stage reports a located diagnostic without side tables.</summary>
+public abstract record BoundExpression(Shape Shape, SourceSpan Span);
 
-public sealed record BoundNumber(double Value) : BoundExpression(Shape.Scalar);
+public sealed record BoundNumber(double Value, SourceSpan Span) : BoundExpression(Shape.Scalar, Span);
 
 /// <summary>The coefficient t_k (θ_k in the paper).</summary>
-public sealed record BoundCoefficient(int Index) : BoundExpression(Shape.Scalar);
+public sealed record BoundCoefficient(int Index, SourceSpan Span) : BoundExpression(Shape.Scalar, Span);
 
-public sealed record BoundSignal(Signal Signal) : BoundExpression(Signals.ShapeOf(Signal));
+public sealed record BoundSignal(Signal Signal, SourceSpan Span) : BoundExpression(Signals.ShapeOf(Signal), Span);
 
-public sealed record BoundTranspose(BoundExpression Operand) : BoundExpression(Operand.Shape.Transposed);
+public sealed record BoundTranspose(BoundExpression Operand, SourceSpan Span) : BoundExpression(Operand.Shape.Transposed, Span);
 
-public sealed record BoundNegate(BoundExpression Operand) : BoundExpression(Operand.Shape);
+public sealed record BoundNegate(BoundExpression Operand, SourceSpan Span) : BoundExpression(Operand.Shape, Span);
 
-public sealed record BoundSum(BoundExpression Left, BoundExpression Right, bool Subtract) : BoundExpression(Left.Shape);
+public sealed record BoundSum(BoundExpression Left, BoundExpression Right, bool Subtract, SourceSpan Span) : BoundExpression(Left.Shape, Span);
 
-public sealed record BoundProduct(BoundExpression Left, BoundExpression Right, Shape ResultShape) : BoundExpression(ResultShape);
+public sealed record BoundProduct(BoundExpression Left, BoundExpression Right, Shape ResultShape, SourceSpan Span) : BoundExpression(ResultShape, Span);
 
 /// <summary>Elementwise product of two operands of equal shape (broadcasts are explicit nodes).</summary>
-public sealed record BoundElementwise(BoundExpression Left, BoundExpression Right) : BoundExpression(Left.Shape);
+public sealed record BoundElementwise(BoundExpression Left, BoundExpression Right, SourceSpan Span) : BoundExpression(Left.Shape, Span);
 
-/// <summary>A scalar, row or column operand repeated to <paramref name="Shape"/> (docs/language.md, Broadcasting).</summary>
-public sealed record BoundBroadcast(BoundExpression Operand, Shape Target) : BoundExpression(Target);
+/// <summary>A scalar, row or column operand repeated to <paramref name="Target"/> (docs/language.md, Broadcasting);
+/// its span is the operand's.</summary>
+public sealed record BoundBroadcast(BoundExpression Operand, Shape Target) : BoundExpression(Target, Operand.Span);
 
 /// <summary>An elementwise function of a vector or scalar.</summary>
-public sealed record BoundCall(ElementFunction Function, BoundExpression Argument) : BoundExpression(Argument.Shape);
+public sealed record BoundCall(ElementFunction Function, BoundExpression Argument, SourceSpan Span) : BoundExpression(Argument.Shape, Span);
 
 /// <summary>A vector reduced to a scalar.</summary>
-public sealed record BoundReduce(Reduction Reduction, BoundExpression Argument) : BoundExpression(Shape.Scalar);
+public sealed record BoundReduce(Reduction Reduction, BoundExpression Argument, SourceSpan Span) : BoundExpression(Shape.Scalar, Span);
 
 /// <summary><c>sum_t(Operand)</c>: Σ over t = 1…T−1 of a time-indexed expression (recurrent rules only).</summary>
-public sealed record BoundTimeSum(BoundExpression Operand) : BoundExpression(Operand.Shape);
+public sealed record BoundTimeSum(BoundExpression Operand, SourceSpan Span) : BoundExpression(Operand.Shape, Span);
 
-/// <summary>An update statement whose right-hand side has the target's shape.</summary>
-public sealed record BoundUpdate(string Target, BoundExpression Value);
+/// <summary>An update statement whose right-hand side has the target's shape; <paramref name="Span"/> is the
+/// right-hand side's, where a diagnostic about the update as a whole points.</summary>
+public sealed record BoundUpdate(string Target, BoundExpression Value, SourceSpan Span);
 
 /// <summary>A named coefficient: θ[Index] (Index ≥ 10, after t0…t9), <paramref name="Default"/> unless given.</summary>
 public sealed record BoundParameter(string Name, int Index, double Default);
+
+/// <summary>v̇, the tangent of a signal along the direction being differentiated (Differentiation/Differentiator.cs).</summary>
+public sealed record BoundSignalTangent(Signal Signal, SourceSpan Span) : BoundExpression(Signals.ShapeOf(Signal), Span);
+
+/// <summary>θ̇_k, the tangent of the coefficient t_k (or a param) along the direction being differentiated.</summary>
+public sealed record BoundCoefficientTangent(int Index, SourceSpan Span) : BoundExpression(Shape.Scalar, Span);

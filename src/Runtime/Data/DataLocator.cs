@@ -1,9 +1,16 @@
 namespace PlasticityDsl.Runtime.Data;
 
-/// <summary>Decides which directory MNIST is read from: --data DIR, else $PLASTICITY_DATA, else the user cache.</summary>
+/// <summary>
+/// Decides which directory a data set is read from: --data DIR, else its environment variable
+/// ($PLASTICITY_DATA for MNIST, $PLASTICITY_FASHION_DATA for FashionMNIST), else the user cache.
+/// </summary>
 public static class DataLocator
 {
+    /// <summary>Names a directory holding the MNIST files, used when --data is not given.</summary>
     public const string DataEnvironmentVariable = "PLASTICITY_DATA";
+
+    /// <summary>Names a directory holding FashionMNIST's 0.json … 9.json, used when --data is not given.</summary>
+    public const string FashionDataEnvironmentVariable = "PLASTICITY_FASHION_DATA";
 
     /// <summary>
     /// Returns a directory holding the four MNIST files, fetching them into the cache if that is where they belong.
@@ -17,45 +24,65 @@ public static class DataLocator
         EnsureMnist(explicitDir, Environment.GetEnvironmentVariable(DataEnvironmentVariable),
             DataCache.MnistDirectory(), log, DataCache.FetchMnist, explicitSource);
 
+    /// <summary>Returns a directory holding the ten FashionMNIST class files, resolved and fetched like <see cref="EnsureMnist(string?, Action{string})"/>.</summary>
+    public static string EnsureFashionMnist(string? explicitDir, Action<string> log) =>
+        EnsureFashionMnist(explicitDir, Environment.GetEnvironmentVariable(FashionDataEnvironmentVariable),
+            DataCache.FashionMnistDirectory(), log, DataCache.FetchFashionMnist);
+
     /// <summary>The resolution itself, with the environment and the fetch passed in so tests need neither.</summary>
     internal static string EnsureMnist(string? explicitDir, string? environmentDir, string cacheDir,
-        Action<string> log, Action<string, Action<string>> fetch, string explicitSource = "--data")
+        Action<string> log, Action<string, Action<string>> fetch, string explicitSource = "--data") =>
+        Ensure("MNIST", DataEnvironmentVariable, directory => FirstMissing(directory, MnistData.FileNames, MnistData.Find),
+            explicitDir, environmentDir, cacheDir, log, fetch, explicitSource);
+
+    /// <summary>The FashionMNIST resolution, testable like <see cref="EnsureMnist(string?, string?, string, Action{string}, Action{string, Action{string}}, string)"/>.</summary>
+    internal static string EnsureFashionMnist(string? explicitDir, string? environmentDir, string cacheDir,
+        Action<string> log, Action<string, Action<string>> fetch) =>
+        Ensure("FashionMNIST", FashionDataEnvironmentVariable,
+            directory => FirstMissing(directory, FashionMnistData.FileNames, (dir, name) => File.Exists(Path.Combine(dir, name)) ? name : null),
+            explicitDir, environmentDir, cacheDir, log, fetch, "--data");
+
+    private static string Ensure(string label, string environmentVariable, Func<string, string?> firstMissing,
+        string? explicitDir, string? environmentDir, string cacheDir, Action<string> log, Action<string, Action<string>> fetch,
+        string explicitSource)
     {
         ArgumentNullException.ThrowIfNull(log);
         if (!string.IsNullOrEmpty(explicitDir))
             return RequireComplete(explicitDir, explicitSource);
         if (!string.IsNullOrEmpty(environmentDir))
-            return RequireComplete(environmentDir, $"${DataEnvironmentVariable}");
+            return RequireComplete(environmentDir, $"${environmentVariable}");
 
-        string? missing = FirstMissing(cacheDir);
+        string? missing = firstMissing(cacheDir);
         if (missing is null)
         {
-            log($"MNIST: using cache {cacheDir}");
+            log($"{label}: using cache {cacheDir}");
             return cacheDir;
         }
 
-        log($"MNIST: {missing} is not in the cache {cacheDir}; fetching it");
+        log($"{label}: {missing} is not in the cache {cacheDir}; fetching it");
         fetch(cacheDir, log);
-        missing = FirstMissing(cacheDir);
+        missing = firstMissing(cacheDir);
         if (missing is not null)
-            throw new DataFileException(Path.Combine(cacheDir, missing), "still missing after fetching MNIST into the cache");
+            throw new DataFileException(Path.Combine(cacheDir, missing), $"still missing after fetching {label} into the cache");
         return cacheDir;
 
         string RequireComplete(string dir, string source)
         {
-            string? absent = FirstMissing(dir);
+            string? absent = firstMissing(dir);
             if (absent is not null)
                 throw new DataFileException(Path.Combine(dir, absent),
-                    $"file not found (neither raw nor .gz) in the MNIST directory given by {source}");
-            log($"MNIST: using {dir} (from {source})");
+                    label == "MNIST"
+                        ? $"file not found (neither raw nor .gz) in the MNIST directory given by {source}"
+                        : $"file not found in the {label} directory given by {source}");
+            log($"{label}: using {dir} (from {source})");
             return dir;
         }
     }
 
-    private static string? FirstMissing(string directory)
+    private static string? FirstMissing(string directory, IReadOnlyList<string> names, Func<string, string, string?> find)
     {
-        foreach (string name in MnistData.FileNames)
-            if (MnistData.Find(directory, name) is null)
+        foreach (string name in names)
+            if (find(directory, name) is null)
                 return name;
         return null;
     }

@@ -17,7 +17,8 @@ public static class IdxReader
     private const int LabelHeaderBytes = 8;
 
     // Division rather than multiplication by 1/255f, so values match numpy's x.astype(float32) / 255 bit for bit.
-    private static readonly float[] PixelScale = BuildPixelScale();
+    // Internal so that every data set's pixels (FashionMnistData too) are scaled by the same table.
+    internal static readonly float[] PixelScale = BuildPixelScale();
 
     /// <summary>The most images (or labels) one IDX file may declare: MNIST has 60,000 and 10,000. A header above it is
     /// refused before anything is allocated.</summary>

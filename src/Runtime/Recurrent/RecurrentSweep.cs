@@ -34,41 +34,48 @@ public static class RecurrentSweep
 {
     /// <returns>One summary per (panel, arm), in the order given; write them with <see cref="SeedSweep.WriteOutputs"/>.</returns>
     public static IReadOnlyList<ArmSummary> Run(IReadOnlyList<RecurrentComparison> comparisons, RecurrentSweepOptions options, Dataset train, Dataset evaluation,
-        Action<string>? log = null, CancellationToken cancellationToken = default)
+        Action<string>? log = null, CancellationToken cancellationToken = default) =>
+        Run(SweepJobs.Local, "sweep", comparisons, options, train, evaluation, log, cancellationToken)!;
+
+    /// <summary>Runs the sweep's jobs where <paramref name="jobs"/> says (see <see cref="SeedSweep.Run(SweepJobs, string, IReadOnlyList{Comparison}, SweepOptions, Dataset, Dataset, Action{string}?, CancellationToken)"/>);
+    /// null for a shard.</summary>
+    public static IReadOnlyList<ArmSummary>? Run(SweepJobs jobs, string name, IReadOnlyList<RecurrentComparison> comparisons, RecurrentSweepOptions options,
+        Dataset train, Dataset evaluation, Action<string>? log = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(comparisons);
         ArgumentNullException.ThrowIfNull(options);
-        // (comparison, arm) × seed, decoded from the index: no job list proportional to the seed count.
-        var pairs = (from c in comparisons from a in c.Arms select (Comparison: c, Arm: a)).ToArray();
+        ArgumentNullException.ThrowIfNull(jobs);
+        // (comparison, arm) × seed, decoded from the index: no job list proportional to the seed count, and a run count
+        // that cannot be honoured is refused before anything runs.
+        var pairs = (from c in comparisons from a in c.Arms select (c, a)).ToArray();
         SeedSweep.CheckRunCount(pairs.Length, options.Seeds);
-        int seeds = options.Seeds, total = pairs.Length * seeds;
-        var results = new RunResult[total];
+        var list = new SweepJobList<RecurrentComparison, RecurrentArm>(pairs, options.Seeds, options.FirstSeed);
+        string key = SweepJobs.Key(list.Select(j => string.Join("|", j.Comparison.Panel, j.Comparison.Hidden, j.Arm.Label, j.Arm.Rule.Name, j.Arm.Rule.Source,
+                string.Join(",", j.Arm.Theta.Select(t => t.ToString("R", System.Globalization.CultureInfo.InvariantCulture))),
+                j.Arm.GradientRate.ToString("R", System.Globalization.CultureInfo.InvariantCulture), j.Seed))
+            .Prepend($"recurrent|{options.Samples}|{options.EvalEvery}|{options.Steps}|{options.PresentationSteps}|{options.Init}|{options.Activation}|{options.Order}|train {train.Count}|evaluation {evaluation.Count}"));
         int finished = 0;
-        Parallel.For(0, total, new ParallelOptions { MaxDegreeOfParallelism = options.Parallelism, CancellationToken = cancellationToken }, i =>
+        IReadOnlyList<RunResult>? results = jobs.Run(name, list.Length, key, i =>
         {
-            var (comparison, arm) = pairs[i / seeds];
-            ulong seed = options.FirstSeed + (ulong)(i % seeds);
+            var (comparison, arm, seed) = list[i];
             var spec = new RecurrentRunSpec(comparison.Hidden, options.Steps, options.PresentationSteps, options.Activation, options.Init,
                 arm.Theta, arm.GradientRate, options.Samples, options.Order, seed, options.EvalEvery);
-            results[i] = RecurrentRun.Run(spec, arm.Rule, RecurrentRun.CreateNetwork(spec), train, evaluation,
+            RunResult result = RecurrentRun.Run(spec, arm.Rule, RecurrentRun.CreateNetwork(spec), train, evaluation,
                 continueOnDivergence: true, cancellationToken: cancellationToken);
             int done = Interlocked.Increment(ref finished);
-            string outcome = results[i].Divergence ?? $"accuracy {results[i].FinalTestAccuracy:P2}, {results[i].SamplesPerSecond:F0} samples/s";
-            log?.Invoke($"[{done}/{total}] {comparison.Panel} {arm.Label} seed {seed}: {outcome}");
-        });
+            string outcome = result.Divergence ?? $"accuracy {result.FinalTestAccuracy:P2}, {result.SamplesPerSecond:F0} samples/s";
+            log?.Invoke($"[{done}] job {i + 1}/{list.Length}: {comparison.Panel} {arm.Label} seed {seed}: {outcome}");
+            return result;
+        }, options.Parallelism, cancellationToken);
+        if (results is null) return null;
 
         // The jobs run seed-fastest, so each arm's runs are the next Seeds results.
         var summaries = new List<ArmSummary>();
-        int first = 0;
-        foreach (RecurrentComparison comparison in comparisons)
+        for (int p = 0; p < list.Pairs.Count; p++)
         {
-            foreach (RecurrentArm arm in comparison.Arms)
-            {
-                var runs = new ArraySegment<RunResult>(results, first, options.Seeds);
-                first += options.Seeds;
-                var theta = arm.Rule.Coefficients.ToDictionary(arm.Rule.CoefficientName, k => arm.Theta[k]);
-                summaries.Add(ArmSummaries.Summarize(comparison.Panel, arm.Label, arm.Rule.Name, theta, runs));
-            }
+            var (comparison, arm) = list.Pairs[p];
+            var theta = arm.Rule.Coefficients.ToDictionary(arm.Rule.CoefficientName, k => arm.Theta[k]);
+            summaries.Add(ArmSummaries.Summarize(comparison.Panel, arm.Label, arm.Rule.Name, theta, list.RunsOf(p, results)));
         }
 
         return summaries;

@@ -136,6 +136,54 @@ public sealed class Activation : IEquatable<Activation>
         }
     }
 
+    /// <summary>
+    /// d = σ''(z) elementwise, for forward-mode tangents of the error pass: softplus β·s(1 − s) with s = sigmoid(βz);
+    /// relu 0 (NaN stays NaN); tanh −2 tanh z (1 − tanh² z); elu 0 for z &gt; 0, exp(z) otherwise.
+    /// <paramref name="d"/> may be <paramref name="z"/> itself (same span) but must not partly overlap it.
+    /// </summary>
+    public void SecondDerivative(ReadOnlySpan<float> z, Span<float> d)
+    {
+        CheckSpans(z, d);
+        switch (Kind)
+        {
+            case ActivationKind.Softplus:
+                TensorPrimitives.Multiply(z, Beta, d);
+                TensorPrimitives.Sigmoid(d, d);
+                for (int i = 0; i < d.Length; i++) d[i] = Beta * d[i] * (1f - d[i]);
+                break;
+            case ActivationKind.Relu:
+                for (int i = 0; i < d.Length; i++) d[i] = float.IsNaN(z[i]) ? z[i] : 0f;
+                break;
+            case ActivationKind.Tanh:
+                TensorPrimitives.Tanh(z, d);
+                for (int i = 0; i < d.Length; i++) d[i] = -2f * d[i] * (1f - d[i] * d[i]);
+                break;
+            case ActivationKind.Elu:
+                for (int i = 0; i < d.Length; i++)
+                {
+                    float v = z[i];
+                    d[i] = v > 0f ? 0f : float.IsNaN(v) ? v : MathF.Exp(v);
+                }
+                break;
+        }
+    }
+
+    /// <summary>σ''(z) for one value (see the span overload).</summary>
+    public float SecondDerivative(float z)
+    {
+        switch (Kind)
+        {
+            case ActivationKind.Softplus:
+                float s = 1f / (1f + MathF.Exp(-Beta * z));
+                return Beta * s * (1f - s);
+            case ActivationKind.Relu: return float.IsNaN(z) ? z : 0f;
+            case ActivationKind.Tanh:
+                float t = MathF.Tanh(z);
+                return -2f * t * (1f - t * t);
+            default: return z > 0f ? 0f : MathF.Exp(z);
+        }
+    }
+
     /// <summary>σ(z) for one value.</summary>
     public float Apply(float z) => Kind switch
     {

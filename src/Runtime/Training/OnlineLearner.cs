@@ -136,6 +136,30 @@ public sealed class OnlineLearner
     /// should be discarded), or the output z_L of the forward pass did (matrix "z").</exception>
     public void Step(ReadOnlySpan<float> x, int label, IPlasticityRule rule, ReadOnlySpan<float> theta)
     {
+        ComputeSignals(x, label, rule, theta, carried: null);
+        _stepCount++;
+        if (OutputDivergence() is { } output)
+        {
+            throw new TrainingDivergedException(output.Layer, _stepCount, output.Matrix);
+        }
+
+        for (int l = 1; l <= LayerCount; l++)
+        {
+            if (UpdateLayer(l, rule, theta) is { } matrix)
+            {
+                throw new TrainingDivergedException(l, _stepCount, matrix);
+            }
+        }
+    }
+
+    /// <summary>
+    /// The first half of a step: checks the arguments, runs the forward pass, sets <see cref="LastLoss"/> and computes
+    /// the errors <paramref name="rule"/> reads (<see cref="ComputedErrors"/>). Weights are not touched.
+    /// </summary>
+    /// <param name="carried">If given, receives B_(l+1)ᵀ e_(l+1) for l = 1 … L − 1 (the error before the ⊙ σ'(z_l)),
+    /// which forward-mode tangents of the error pass need.</param>
+    internal void ComputeSignals(ReadOnlySpan<float> x, int label, IPlasticityRule rule, ReadOnlySpan<float> theta, float[][]? carried)
+    {
         ArgumentNullException.ThrowIfNull(rule);
         int layers = LayerCount;
         if ((uint)label >= (uint)_sizes[layers])
@@ -144,7 +168,6 @@ public sealed class OnlineLearner
         }
         CheckTheta(rule, theta);
         FeedbackModes.CheckRule(Network.FeedbackMode, rule);
-        bool separateFeedback = Network.HasSeparateFeedback;
 
         RuleSignals signals = rule.Signals;
         bool postError = (signals & RuleSignals.PostError) != 0;
@@ -156,7 +179,7 @@ public sealed class OnlineLearner
 
         if (anyError)
         {
-            ComputeErrors(label, preError);
+            ComputeErrors(label, Network.HasSeparateFeedback ? Network.Feedback : Network.Weights, _e, preError, carried);
         }
         else
         {
@@ -170,48 +193,61 @@ public sealed class OnlineLearner
             _e[0].AsSpan().Clear();
         }
         ComputedErrors = !anyError ? RuleSignals.None : preError ? RuleSignals.PostError | RuleSignals.PreError : RuleSignals.PostError;
-
-        _stepCount++;
-        float[][] weights = Network.Weights;
-        // Weights can stay finite (say at 1e38) while the output overflows; such a network predicts nothing either.
-        if (!KernelPrimitives.AllFinite(_z[layers]) || !float.IsFinite(LastLoss))
-        {
-            ThrowOutputDiverged();
-        }
-
-        bool plasticFeedback = (signals & RuleSignals.FeedbackUpdate) != 0;
-        for (int l = 1; l <= layers; l++)
-        {
-            // All signals were computed above from the pre-update weights and the kernel of layer l reads only W_l
-            // and B_l, so updating layer by layer in place equals computing every ΔW_l (ΔB_l) first and then adding them.
-            Span<float> w = weights[l - 1];
-            Span<float> b = separateFeedback ? Network.Feedback[l - 1] : default;
-            var layer = new LayerSignals(w, b, _sizes[l], _sizes[l - 1], _y[l], _y[l - 1], _z[l],
-                postError ? _e[l] : default, preError ? _e[l - 1] : default, Network.Activation);
-            int need = EnsureScratch(rule, l);
-            rule.Apply(in layer, theta, _scratch[l - 1].AsSpan(0, need));
-            if (!KernelPrimitives.AllFinite(w))
-            {
-                throw new TrainingDivergedException(l, _stepCount);
-            }
-            if (plasticFeedback && !KernelPrimitives.AllFinite(b))
-            {
-                throw new TrainingDivergedException(l, _stepCount, matrix: "B");
-            }
-        }
     }
 
-    /// <summary>The output of this step's forward pass is not finite: names a non-finite weight matrix if there is one
-    /// (set from outside, or loaded), else the output z_L itself.</summary>
-    private void ThrowOutputDiverged()
+    /// <summary>
+    /// The signals of layer <paramref name="layer"/> from the last <see cref="ComputeSignals"/>, as <paramref name="rule"/>
+    /// reads them: W_l and B_l (empty without separate feedback) in place, y, z, and the errors the rule reads.
+    /// </summary>
+    internal LayerSignals Signals(int layer, IPlasticityRule rule)
     {
-        for (int l = 1; l <= LayerCount; l++)
+        RuleSignals signals = rule.Signals;
+        bool postError = (signals & RuleSignals.PostError) != 0;
+        bool preError = (signals & RuleSignals.PreError) != 0;
+        Span<float> b = Network.HasSeparateFeedback ? Network.Feedback[layer - 1] : default;
+        return new LayerSignals(Network.Weights[layer - 1], b, _sizes[layer], _sizes[layer - 1], _y[layer], _y[layer - 1], _z[layer],
+            postError ? _e[layer] : default, preError ? _e[layer - 1] : default, Network.Activation);
+    }
+
+    /// <summary>
+    /// The second half of a step for one layer: W_l += ΔW_l (and B_l += ΔB_l for a rule with dB) from the signals of the
+    /// last <see cref="ComputeSignals"/>. Returns null, or "W" or "B" if that matrix now holds a non-finite value.
+    /// </summary>
+    /// <remarks>All signals were computed from the pre-update weights and the kernel of layer l reads only W_l and B_l,
+    /// so updating layer by layer in place equals computing every ΔW_l (ΔB_l) first and then adding them.</remarks>
+    internal string? UpdateLayer(int layer, IPlasticityRule rule, ReadOnlySpan<float> theta)
+    {
+        LayerSignals signals = Signals(layer, rule);
+        int need = EnsureScratch(rule, layer);
+        rule.Apply(in signals, theta, _scratch[layer - 1].AsSpan(0, need));
+        if (!KernelPrimitives.AllFinite(signals.Weights))
         {
-            if (!KernelPrimitives.AllFinite(Network.Weights[l - 1])) throw new TrainingDivergedException(l, _stepCount);
-            if (Network.HasSeparateFeedback && !KernelPrimitives.AllFinite(Network.Feedback[l - 1])) throw new TrainingDivergedException(l, _stepCount, matrix: "B");
+            return "W";
+        }
+        if ((rule.Signals & RuleSignals.FeedbackUpdate) != 0 && !KernelPrimitives.AllFinite(signals.Feedback))
+        {
+            return "B";
+        }
+        return null;
+    }
+
+    /// <summary>
+    /// The divergence check on the output of the last <see cref="ComputeSignals"/>, shared by <see cref="Step"/> and the
+    /// meta-learning engine: null while z_L and the loss are finite; otherwise the matrix to blame, a non-finite W_l or B_l
+    /// if there is one (set from outside, or loaded), else the output z_L itself (matrix "z", layer L). Weights can stay
+    /// finite (say at 1e38) while the output overflows; such a network predicts nothing either.
+    /// </summary>
+    internal (int Layer, string Matrix)? OutputDivergence()
+    {
+        int layers = LayerCount;
+        if (KernelPrimitives.AllFinite(_z[layers]) && float.IsFinite(LastLoss)) return null;
+        for (int l = 1; l <= layers; l++)
+        {
+            if (!KernelPrimitives.AllFinite(Network.Weights[l - 1])) return (l, "W");
+            if (Network.HasSeparateFeedback && !KernelPrimitives.AllFinite(Network.Feedback[l - 1])) return (l, "B");
         }
 
-        throw new TrainingDivergedException(LayerCount, _stepCount, matrix: "z");
+        return (layers, "z");
     }
 
     /// <summary>Runs the forward pass on <paramref name="x"/>, leaving y_l and z_l in the workspace views.</summary>
@@ -292,16 +328,12 @@ public sealed class OnlineLearner
         }
     }
 
-    // Errors travel down through B: W itself for backprop, the separate feedback weights for feedback alignment.
-    private void ComputeErrors(int label, bool inputError) =>
-        ComputeErrors(label, Network.HasSeparateFeedback ? Network.Feedback : Network.Weights, _e, inputError);
-
     /// <summary>
     /// The errors of the last forward pass for <paramref name="label"/>, carried down through <paramref name="backward"/>
     /// (B_1 … B_L in W's shapes; W itself for backprop) into <paramref name="errors"/> (e_0 … e_L). Instruments call it to
     /// compare the paths; a step calls it with the network's own feedback.
     /// </summary>
-    internal void ComputeErrors(int label, IReadOnlyList<float[]> backward, float[][] errors, bool inputError)
+    internal void ComputeErrors(int label, IReadOnlyList<float[]> backward, float[][] errors, bool inputError, float[][]? carried = null)
     {
         int layers = LayerCount;
         Activation activation = Network.Activation;
@@ -313,6 +345,7 @@ public sealed class OnlineLearner
         {
             Span<float> e = errors[l];
             KernelPrimitives.MultiplyTransposedVector(backward[l], _sizes[l + 1], _sizes[l], errors[l + 1], e);
+            if (carried is not null) e.CopyTo(carried[l]);
             Span<float> derivative = _derivative.AsSpan(0, _sizes[l]);
             activation.Derivative(_z[l], derivative);
             TensorPrimitives.Multiply(e, derivative, e);

@@ -37,6 +37,22 @@ public sealed class CustomRuleCliTests : IDisposable
     }
 
     [Fact]
+    public void A_meta_learned_rule_file_trains_without_theta()
+    {
+        string data = IdxFiles.WriteSyntheticMnist(_dir.File("mnist"));
+        string learned = PlasticityDsl.Language.LearnedRuleWriter.Write(BpOja, new Dictionary<string, float> { ["t0"] = 0.0125f, ["t2"] = 0.001f }, 1e-6f);
+        File.WriteAllText(_dir.File("learned.rule"), learned);
+
+        var result = CliRunner.Run(_dir.Path, "train", "--rule", "learned.rule", "--layers", "784,20,10", "--samples", "50", "--eval-every", "25", "--data", data);
+        Assert.True(result.ExitCode == 0, result.Error);
+        Assert.Contains("learned: test accuracy", result.Output, StringComparison.Ordinal);
+        // A coefficient given to a rule that reads none is still refused.
+        var extra = CliRunner.Run(_dir.Path, "train", "--rule", "learned.rule", "--theta", "t0=0.01", "--layers", "784,10", "--samples", "10", "--data", data);
+        Assert.Equal(2, extra.ExitCode);
+        Assert.Contains("does not use t0; it reads no coefficient", extra.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void An_existing_file_without_the_extension_is_a_rule_file_too()
     {
         string data = IdxFiles.WriteSyntheticMnist(_dir.File("mnist"));

@@ -32,7 +32,7 @@ internal static class ExampleRules
     /// <summary>The recurrent rules (dWh, dWx, dWo) among them: those that implement IRecurrentRule.</summary>
     public static IReadOnlyList<ExampleRule> Recurrent { get; } = All.Where(r => IsRecurrent(r.Text)).ToList();
 
-    public static bool IsRecurrent(string text) => PlasticityDsl.Language.RuleFrontEnd.Compile("example", text).Model?.Recurrent == true;
+    public static bool IsRecurrent(string text) => PlasticityDsl.Language.RuleFrontEnd.Compile("example", text).Model?.Plan.Recurrent == true;
 
     public static ExampleRule Get(string stem) => All.Single(r => r.Stem == stem);
 

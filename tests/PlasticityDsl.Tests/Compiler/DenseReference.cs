@@ -38,7 +38,8 @@ internal sealed class DenseMatrix
 }
 
 /// <summary>The signals of one layer, as the kernel sees them (floats) and the reference reads them (doubles).</summary>
-internal sealed record LayerValues(int Rows, int Columns, float[] Weights, float[] Post, float[] Pre, float[] Potential, float[] PostError, float[] PreError, float[] Theta, float[]? Feedback = null)
+/// <remarks><see cref="Tangent"/> holds v̇ and θ̇ for rules differentiated by the compiler, in the same layout.</remarks>
+internal sealed record LayerValues(int Rows, int Columns, float[] Weights, float[] Post, float[] Pre, float[] Potential, float[] PostError, float[] PreError, float[] Theta, float[]? Feedback = null, LayerValues? Tangent = null)
 {
     public static LayerValues Random(int rows, int columns, Random random)
     {
@@ -73,6 +74,8 @@ internal static class DenseReference
             BoundNumber n => Scalar(absolute ? Math.Abs(n.Value) : n.Value),
             BoundCoefficient c => Scalar(absolute ? Math.Abs(layer.Theta[c.Index]) : layer.Theta[c.Index]),
             BoundSignal s => Signal(s.Signal, layer, absolute),
+            BoundCoefficientTangent c => Scalar(absolute ? Math.Abs(layer.Tangent!.Theta[c.Index]) : layer.Tangent!.Theta[c.Index]),
+            BoundSignalTangent s => Signal(s.Signal, layer.Tangent!, absolute),
             BoundTranspose t => Transpose(Eval(t.Operand, layer, absolute)),
             BoundNegate n => Scale(Eval(n.Operand, layer, absolute), absolute ? 1 : -1),
             BoundSum s => Add(Eval(s.Left, layer, absolute), Eval(s.Right, layer, absolute), s.Subtract && !absolute ? -1 : 1),

@@ -99,6 +99,6 @@ public sealed class LanguageDifferentialTests
         Assert.Equal(new[] { 1, 10, 11 }, kernel.Coefficients);
     }
 
-    private static IPlasticityRule Instantiate(string name) =>
+    internal static IPlasticityRule Instantiate(string name) =>
         (IPlasticityRule)Kernels.Value.GetType(KernelEmitter.Namespace + "." + RuleFrontEnd.ClassName(name), throwOnError: true)!.GetProperty("Instance")!.GetValue(null)!;
 }

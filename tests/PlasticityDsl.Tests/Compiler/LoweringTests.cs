@@ -18,25 +18,43 @@ public sealed class LoweringTests
     }
 
     private static ScalarFactor Factor(double constant, int[]? coefficients = null, int[]? dots = null) =>
-        new(constant, (coefficients ?? Array.Empty<int>()).ToEquatableArray(), (dots ?? Array.Empty<int>()).ToEquatableArray());
+        new(constant, (coefficients ?? Array.Empty<int>()).Select(k => new CoefficientRef(k)).ToEquatableArray(), (dots ?? Array.Empty<int>()).ToEquatableArray());
 
-    private static RowUpdate Row(string rowVector, params RowTerm[] terms) => new(rowVector, terms.ToEquatableArray());
+    /// <summary>A vector by the name the kernel gives it: a layer signal's local, or v0, v1, … for computed vectors.</summary>
+    private static VectorRef Ref(string name) => name switch
+    {
+        "post" => new SignalRef(Signal.PostActivity),
+        "pre" => new SignalRef(Signal.PreActivity),
+        "potential" => new SignalRef(Signal.PostPotential),
+        "postError" => new SignalRef(Signal.PostError),
+        "preError" => new SignalRef(Signal.PreError),
+        _ => new ComputedVector(int.Parse(name.Substring(1), System.Globalization.CultureInfo.InvariantCulture)),
+    };
 
-    private static Step[] Vectors(KernelModel model) => model.Steps.Where(s => !s.IsScalar).ToArray();
+    private static RowTerm Term(ScalarFactor factor, string? column) => new(factor, column is null ? null : Ref(column));
 
-    private static Step[] Dots(KernelModel model) => model.Steps.Where(s => s.IsScalar).ToArray();
+    private static RowUpdate Row(string rowVector, params RowTerm[] terms) => new(Ref(rowVector), terms.ToEquatableArray());
 
-    private static TargetUpdate Weights(KernelModel model) => model.Targets.Single(t => t.Matrix == "weights");
+    private static Step[] Vectors(KernelModel model) => model.Plan.Steps.Where(s => !s.IsScalar).ToArray();
+
+    private static Step[] Dots(KernelModel model) => model.Plan.Steps.Where(s => s.IsScalar).ToArray();
+
+    private static TargetUpdate Weights(KernelModel model) => model.Plan.Targets.Single(t => t.Matrix.Signal == Signal.Weights);
 
     /// <summary>The factors of the c·W terms.</summary>
     private static ScalarFactor[] Decay(KernelModel model) =>
-        Weights(model).Scales.Where(x => x is { Matrix: "weights", RowScale: null, ColumnScale: null }).Select(x => x.Factor).ToArray();
+        Weights(model).Scales.Where(x => x is { Matrix.Signal: Signal.Weights, RowScale: null, ColumnScale: null }).Select(x => x.Factor).ToArray();
 
     private static RowUpdate[] RowUpdates(KernelModel model) => Weights(model).Rows.ToArray();
 
+    private static bool Reads(KernelModel model, Signal signal) => model.Layout.Reads.Contains(new SignalRef(signal));
+
+    /// <summary>Scratch vectors of length n_l and n_(l-1).</summary>
+    private static (int Post, int Pre) ScratchVectors(KernelModel model) =>
+        (model.Layout.Scratch.Count(s => s.Length == Dimension.Post), model.Layout.Scratch.Count(s => s.Length == Dimension.Pre));
+
     private static Step MatrixVector(int index, bool transposed, string operand, string description) =>
-        new(StepKind.MultiplyMatrix, index, transposed ? Dimension.Pre : Dimension.Post, "weights", transposed,
-            new[] { operand }.ToEquatableArray(), EquatableArray<ScalarFactor>.Empty, description);
+        new(index, transposed ? Dimension.Pre : Dimension.Post, new MultiplyMatrix(new SignalRef(Signal.Weights), transposed, Ref(operand)), description);
 
     [Fact]
     public void Bp_oja_needs_one_transposed_matrix_vector_product_and_no_square_matrix()
@@ -47,22 +65,22 @@ public sealed class LoweringTests
         Assert.Equal(MatrixVector(0, true, "post", "W'*y_l"), step);
         Assert.Empty(Dots(model));
         Assert.Empty(Decay(model));
-        Assert.Equal(new[] { 0, 2 }, model.Coefficients);
-        Assert.True(model.ReadsPostError);
-        Assert.False(model.ReadsPreError);
+        Assert.Equal(new[] { 0, 2 }, model.Plan.Coefficients.Select(k => k.Index));
+        Assert.True(Reads(model, Signal.PostError));
+        Assert.False(Reads(model, Signal.PreError));
 
         // (y_l*y_l')*W became y_l (Wᵀy_l)ᵀ: row i gets (-t0 e_l[i] + t2 y_l[i]) y_<l-1> - t2 y_l[i] (Wᵀy_l).
         Assert.Equal(new[]
         {
-            Row("pre", new RowTerm(Factor(-1, new[] { 0 }), "postError"), new RowTerm(Factor(1, new[] { 2 }), "post")),
-            Row("v0", new RowTerm(Factor(-1, new[] { 2 }), "post")),
+            Row("pre", Term(Factor(-1, new[] { 0 }), "postError"), Term(Factor(1, new[] { 2 }), "post")),
+            Row("v0", Term(Factor(-1, new[] { 2 }), "post")),
         }, RowUpdates(model));
 
         // No n×n quantity anywhere: scratch is one n_<l-1> vector and every cost term is at most n_l·n_<l-1>.
-        Assert.Equal((0, 1), (model.PostScratchVectors, model.PreScratchVectors));
-        Assert.Equal("3·n_l·n_<l-1>", model.Cost);
-        Assert.DoesNotContain("n_l·n_l", model.Cost, StringComparison.Ordinal);
-        Assert.DoesNotContain("n_<l-1>·n_<l-1>", model.Cost, StringComparison.Ordinal);
+        Assert.Equal((0, 1), ScratchVectors(model));
+        Assert.Equal("3·n_l·n_<l-1>", model.Layout.Cost);
+        Assert.DoesNotContain("n_l·n_l", model.Layout.Cost, StringComparison.Ordinal);
+        Assert.DoesNotContain("n_<l-1>·n_<l-1>", model.Layout.Cost, StringComparison.Ordinal);
         Assert.Equal("dW = -t0*e_l*y_<l-1>' + t2*(y_l*y_<l-1>' - (y_l*y_l')*W)", model.Source);
         Assert.Equal(("bp_oja", "BpOjaRule"), (model.RuleName, model.ClassName));
     }
@@ -84,7 +102,7 @@ public sealed class LoweringTests
         KernelModel model = Lower("dW = t0*W - t0*W + e_l*y_<l-1>'");
         Assert.Empty(Decay(model));
         Assert.Empty(Vectors(model));
-        Assert.Equal(new[] { Row("pre", new RowTerm(Factor(1), "postError")) }, RowUpdates(model));
+        Assert.Equal(new[] { Row("pre", Term(Factor(1), "postError")) }, RowUpdates(model));
         Assert.DoesNotContain("keep", KernelEmitter.Emit(model), StringComparison.Ordinal);
     }
 
@@ -93,13 +111,13 @@ public sealed class LoweringTests
     {
         KernelModel model = Lower("dW = (e_l'*e_l)*W");
         Step dot = Assert.Single(Dots(model));
-        Assert.Equal(new[] { "postError", "postError" }, dot.Operands);
+        Assert.Equal(new[] { Ref("postError"), Ref("postError") }, dot.Operation.Operands);
         Assert.Equal(Dimension.Post, dot.Length);
         Assert.Equal(new[] { Factor(1, dots: new[] { 0 }) }, Decay(model));
         Assert.Empty(RowUpdates(model));
         Assert.Empty(Vectors(model));
-        Assert.True(model.ReadsPostError);
-        Assert.Empty(model.Coefficients);
+        Assert.True(Reads(model, Signal.PostError));
+        Assert.Empty(model.Plan.Coefficients);
     }
 
     [Fact]
@@ -107,9 +125,9 @@ public sealed class LoweringTests
     {
         KernelModel model = Lower("dW = y_l*(y_l'*e_l)*y_<l-1>'");
         Step dot = Assert.Single(Dots(model));
-        Assert.Equal(new[] { "post", "postError" }, dot.Operands.OrderBy(s => s, StringComparer.Ordinal));
+        Assert.Equal(new[] { Ref("postError"), Ref("post") }, dot.Operation.Operands.OrderBy(s => s.ToString(), StringComparer.Ordinal));
         Assert.Empty(Vectors(model));
-        Assert.Equal(new[] { Row("pre", new RowTerm(Factor(1, dots: new[] { 0 }), "post")) }, RowUpdates(model));
+        Assert.Equal(new[] { Row("pre", Term(Factor(1, dots: new[] { 0 }), "post")) }, RowUpdates(model));
     }
 
     [Fact]
@@ -128,8 +146,8 @@ public sealed class LoweringTests
             MatrixVector(0, true, "postError", "W'*e_l"),
             MatrixVector(1, false, "v0", "W*(W'*e_l)"),
         }, Vectors(model));
-        Assert.Equal(new[] { Row("pre", new RowTerm(Factor(1), "v1")) }, RowUpdates(model));
-        Assert.Equal((1, 1), (model.PostScratchVectors, model.PreScratchVectors));
+        Assert.Equal(new[] { Row("pre", Term(Factor(1), "v1")) }, RowUpdates(model));
+        Assert.Equal((1, 1), ScratchVectors(model));
     }
 
     [Fact]
@@ -137,16 +155,17 @@ public sealed class LoweringTests
     {
         KernelModel transposed = Lower("dW = -(y_<l-1>*e_l')'");
         KernelModel direct = Lower("dW = -e_l*y_<l-1>'");
-        Assert.Equal(direct with { Source = transposed.Source }, transposed);
-        Assert.Equal(new[] { Row("pre", new RowTerm(Factor(-1), "postError")) }, RowUpdates(transposed));
+        // The update's plan and layout are equal; the tangents list the same terms in another order.
+        Assert.Equal((direct.Plan, direct.Layout), (transposed.Plan, transposed.Layout));
+        Assert.Equal(new[] { Row("pre", Term(Factor(-1), "postError")) }, RowUpdates(transposed));
     }
 
     [Fact]
     public void A_rule_without_errors_reads_no_error_signal()
     {
         KernelModel model = Lower(ExampleRules.Get("oja").Text, "oja");
-        Assert.False(model.ReadsPostError);
-        Assert.False(model.ReadsPreError);
+        Assert.False(Reads(model, Signal.PostError));
+        Assert.False(Reads(model, Signal.PreError));
         Assert.Contains("public global::PlasticityDsl.Runtime.RuleSignals Signals => global::PlasticityDsl.Runtime.RuleSignals.None;", KernelEmitter.Emit(model), StringComparison.Ordinal);
     }
 
@@ -158,7 +177,7 @@ public sealed class LoweringTests
     public void Error_signals_are_read_exactly_when_used(string text, bool post, bool pre)
     {
         KernelModel model = Lower(text);
-        Assert.Equal((post, pre), (model.ReadsPostError, model.ReadsPreError));
+        Assert.Equal((post, pre), (Reads(model, Signal.PostError), Reads(model, Signal.PreError)));
     }
 
     [Fact]
@@ -169,8 +188,8 @@ public sealed class LoweringTests
         Assert.Equal("W'*y_l", step.Description);
         Assert.Equal(new[]
         {
-            Row("pre", new RowTerm(Factor(2, new[] { 1 }), "postError")),
-            Row("v0", new RowTerm(Factor(1), "post"), new RowTerm(Factor(1), "postError")),
+            Row("pre", Term(Factor(2, new[] { 1 }), "postError")),
+            Row("v0", Term(Factor(1), "post"), Term(Factor(1), "postError")),
         }, RowUpdates(model));
     }
 
@@ -180,13 +199,13 @@ public sealed class LoweringTests
         KernelModel model = Lower(ExampleRules.Get("oja").Text, "oja");
 
         // t2 y_l[i] y_<l-1> - t2 y_l[i] Wᵀy_l = t2 y_l[i] (y_<l-1> - Wᵀy_l): each row streams one vector instead of two.
-        Assert.Equal(new[] { Row("v1", new RowTerm(Factor(1, new[] { 2 }), "post")) }, RowUpdates(model));
+        Assert.Equal(new[] { Row("v1", Term(Factor(1, new[] { 2 }), "post")) }, RowUpdates(model));
         Step combined = Vectors(model)[1];
-        Assert.Equal((StepKind.Combine, "y_<l-1> - (W'*y_l)"), (combined.Kind, combined.Description));
-        Assert.Equal(new[] { "pre", "v0" }, combined.Operands);
-        Assert.Equal(new[] { Factor(1), Factor(-1) }, combined.Factors);
-        Assert.Equal((0, 2), (model.PostScratchVectors, model.PreScratchVectors));
-        Assert.Equal("2·n_l·n_<l-1> + n_<l-1>", model.Cost);
+        Assert.Equal("y_<l-1> - (W'*y_l)", combined.Description);
+        Assert.Equal(new[] { Ref("pre"), Ref("v0") }, combined.Operation.Operands);
+        Assert.Equal(new[] { Factor(1), Factor(-1) }, Assert.IsType<Combine>(combined.Operation).Terms.Select(t => t.Factor));
+        Assert.Equal((0, 2), ScratchVectors(model));
+        Assert.Equal("2·n_l·n_<l-1> + n_<l-1>", model.Layout.Cost);
     }
 
     [Fact]
@@ -194,15 +213,15 @@ public sealed class LoweringTests
     {
         // (y_l - t5)(y_<l-1> - t6)ᵀ: the coefficient of the ones row is -t6 times that of the y_<l-1> row.
         KernelModel centered = Lower("dW = t0*(y_l - t5)*(y_<l-1> - t6)'");
-        Step combined = Vectors(centered).Single(s => s.Kind == StepKind.Combine);
+        Step combined = Vectors(centered).Single(s => s.Operation is Combine);
         Assert.Equal("y_<l-1> - t6*ones_<l-1>", combined.Description);
-        Assert.Equal(new[] { Factor(1), Factor(-1, new[] { 6 }) }, combined.Factors);
-        Assert.Equal(new[] { Row(combined.Name, new RowTerm(Factor(1, new[] { 0 }), "post"), new RowTerm(Factor(-1, new[] { 0, 5 }), null)) },
+        Assert.Equal(new[] { Factor(1), Factor(-1, new[] { 6 }) }, Assert.IsType<Combine>(combined.Operation).Terms.Select(t => t.Factor));
+        Assert.Equal(new[] { Row("v" + combined.Index, Term(Factor(1, new[] { 0 }), "post"), Term(Factor(-1, new[] { 0, 5 }), null)) },
             RowUpdates(centered));
 
         KernelModel halved = Lower("dW = y_l*y_<l-1>' - 0.5*y_l*e_<l-1>'");
         Assert.Equal("y_<l-1> - 0.5*e_<l-1>", Assert.Single(Vectors(halved)).Description);
-        Assert.Equal(new[] { Row("v0", new RowTerm(Factor(1), "post")) }, RowUpdates(halved));
+        Assert.Equal(new[] { Row("v0", Term(Factor(1), "post")) }, RowUpdates(halved));
     }
 
     [Theory]
@@ -213,7 +232,7 @@ public sealed class LoweringTests
     {
         KernelModel model = Lower(text);
         Assert.Equal(2, RowUpdates(model).Length);
-        Assert.DoesNotContain(Vectors(model), s => s.Kind == StepKind.Combine);
+        Assert.DoesNotContain(Vectors(model), s => s.Operation is Combine);
     }
 
     [Fact]
@@ -246,6 +265,19 @@ public sealed class LoweringTests
     }
 
     [Fact]
+    public void An_update_that_expands_past_the_term_limit_is_refused_at_its_right_hand_side()
+    {
+        // (t0 + t1)^11 multiplies out to 2,048 terms, more than a kernel may have.
+        string value = string.Join("*", Enumerable.Repeat("(t0 + t1)", 11)) + "*W";
+        string text = "# too large\ndW = " + value + "\n";
+        CompiledRule compiled = RuleFrontEnd.Compile("large", text);
+        Assert.Null(compiled.Model);
+        RuleDiagnostic diagnostic = Assert.Single(compiled.Diagnostics);
+        Assert.Equal(DiagnosticCode.RuleTooLarge, diagnostic.Code);
+        Assert.Equal(new SourceSpan(text.IndexOf(value, StringComparison.Ordinal), value.Length, 1, 5, 1, 5 + value.Length), diagnostic.Span);
+    }
+
+    [Fact]
     public void Lowering_starts_from_the_bound_tree()
     {
         // The front end and a direct Binder + Lowerer run agree (the path the differential tests rely on).
@@ -255,7 +287,7 @@ public sealed class LoweringTests
         IReadOnlyList<BoundUpdate> updates = binder.Bind(syntax!);
         Assert.Empty(binder.Diagnostics);
         Assert.Equal(Shape.Weights, Assert.Single(updates).Value.Shape);
-        KernelModel direct = Lowerer.Lower("lowered", "LoweredRule", PlasticityDsl.Language.Syntax.PrettyPrinter.Print(syntax!), updates, binder.Parameters);
-        Assert.Equal(Lower(text), direct);
+        Assert.True(Lowerer.TryLower(updates, out KernelPlan? direct, out _));
+        Assert.Equal(Lower(text).Plan, direct);
     }
 }

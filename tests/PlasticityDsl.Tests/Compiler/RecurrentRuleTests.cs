@@ -43,7 +43,7 @@ public sealed class RecurrentRuleTests
         {
             CompiledRule compiled = RuleFrontEnd.Compile(r.Item1, r.Item2);
             Assert.True(compiled.Succeeded, $"{r.Item1}: {string.Join("; ", compiled.Diagnostics.Select(d => d.Format(r.Item1 + ".rule")))}");
-            Assert.True(compiled.Model!.Recurrent);
+            Assert.True(compiled.Model!.Plan.Recurrent);
             return RoslynHarness.Parse(KernelEmitter.Emit(compiled.Model!), KernelEmitter.HintName(compiled.Model!));
         }).ToList();
         var compilation = RoslynHarness.CreateCompilation(trees, "Recurrent" + Guid.NewGuid().ToString("N"));
@@ -63,22 +63,22 @@ public sealed class RecurrentRuleTests
         Assert.Equal(BpttOja, Statement(ExampleRules.Get("bptt_oja").Text));
 
         KernelModel bptt = RuleFrontEnd.Compile("bptt", Bptt).Model!;
-        Assert.True(bptt.Recurrent);
-        Assert.Equal(new[] { 1 }, bptt.Coefficients);
-        Assert.Equal("dWh", Assert.Single(bptt.Targets).Target);
+        Assert.True(bptt.Plan.Recurrent);
+        Assert.Equal(new[] { 1 }, bptt.Plan.Coefficients.Select(k => k.Index));
+        Assert.Equal("dWh", Assert.Single(bptt.Plan.Targets).Target);
 
         KernelModel oja = RuleFrontEnd.Compile("bptt_oja", BpttOja).Model!;
-        Assert.Equal(new[] { 1, 2 }, oja.Coefficients);
+        Assert.Equal(new[] { 1, 2 }, oja.Plan.Coefficients.Select(k => k.Index));
         // Matrix-chain reassociation: Wh f_t and Whᵀ(Wh f_t) are the only matrix-vector products, each computed once
         // per t and shared by both Oja terms, which have one coefficient and add one vector, z_t - Whᵀ(Wh f_t): the update
         // is two rank-one terms per t.
-        Step[] products = oja.Steps.Where(s => s.Kind == StepKind.MultiplyMatrix).ToArray();
+        Step[] products = oja.Plan.Steps.Where(s => s.Operation is MultiplyMatrix).ToArray();
         Assert.Equal(2, products.Length);
         Assert.All(products, s => Assert.True(s.PerTime));
-        Assert.Equal(2, Assert.Single(oja.Targets).Rows.Sum(r => r.Terms.Count));
-        Assert.Equal("z_t - (Wh'*(Wh*(f(z_t))))", oja.Steps.Single(s => s.Kind == StepKind.Combine && s.PerTime).Description);
-        Assert.Equal("(T−1)·(4·n_h² + 2·n_h)", oja.Cost);
-        Assert.Equal("(T−1)·(n_h² + n_h)", bptt.Cost);
+        Assert.Equal(2, Assert.Single(oja.Plan.Targets).Rows.Sum(r => r.Terms.Count));
+        Assert.Equal("z_t - (Wh'*(Wh*(f(z_t))))", oja.Plan.Steps.Single(s => s.Operation is Combine && s.PerTime).Description);
+        Assert.Equal("(T−1)·(4·n_h² + 2·n_h)", oja.Layout.Cost);
+        Assert.Equal("(T−1)·(n_h² + n_h)", bptt.Layout.Cost);
         string emitted = KernelEmitter.Emit(oja);
         Assert.Contains("Cost per sequence: (T−1)·(4·n_h² + 2·n_h) multiply-adds", emitted);
         Assert.Contains(": global::PlasticityDsl.Runtime.IRecurrentRule", emitted);

@@ -12,9 +12,11 @@ namespace PlasticityDsl.Rules
     /// <remarks>
     /// Cost per update: n_l·n_&lt;l-1&gt; multiply-adds; W is streamed once, never an n×n temporary.
     /// Reads: W, y_l, y_&lt;l-1&gt;.
+    /// Tangent (forward-mode derivative of the update, for meta-learning): 2·n_l·n_&lt;l-1&gt; multiply-adds per direction,
+    /// reads Ẇ, y_l, ẏ_l, y_&lt;l-1&gt;, ẏ_&lt;l-1&gt;, t0, ṫ0.
     /// </remarks>
     [global::System.CodeDom.Compiler.GeneratedCode("PlasticityDsl.Generator", "1.0.0")]
-    public sealed partial class AntiHebbianRule : global::PlasticityDsl.Runtime.IPlasticityRule
+    public sealed partial class AntiHebbianRule : global::PlasticityDsl.Runtime.IDifferentiableRule
     {
         public static AntiHebbianRule Instance { get; } = new AntiHebbianRule();
 
@@ -27,6 +29,8 @@ namespace PlasticityDsl.Rules
         public global::PlasticityDsl.Runtime.RuleSignals Signals => global::PlasticityDsl.Runtime.RuleSignals.None;
 
         public int ScratchLength(int rows, int columns) => 0;
+
+        public int TangentScratchLength(int rows, int columns) => 0;
 
         public void Apply(in global::PlasticityDsl.Runtime.LayerSignals layer, global::System.ReadOnlySpan<float> theta, global::System.Span<float> scratch)
         {
@@ -44,6 +48,32 @@ namespace PlasticityDsl.Rules
             {
                 global::System.Span<float> row = weights.Slice(i * columns, columns);
                 global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(row, -t0 * post[i], pre);
+            }
+        }
+
+        public void ApplyTangent(in global::PlasticityDsl.Runtime.LayerSignals layer, in global::PlasticityDsl.Runtime.LayerTangents tangent, global::System.ReadOnlySpan<float> theta, global::System.ReadOnlySpan<float> thetaTangent, global::System.Span<float> scratch)
+        {
+            if (theta.Length < 10) throw new global::System.ArgumentException("theta must hold t0..t9.", nameof(theta));
+            if (thetaTangent.Length < 10) throw new global::System.ArgumentException("thetaTangent must hold t0..t9.", nameof(thetaTangent));
+            if (scratch.Length < TangentScratchLength(layer.Rows, layer.Columns)) throw new global::System.ArgumentException("scratch is too short; size it with TangentScratchLength.", nameof(scratch));
+            int rows = layer.Rows;
+            int columns = layer.Columns;
+            global::System.Span<float> weights = layer.Weights;
+            global::System.Span<float> weightsTangent = tangent.Weights;
+            global::System.ReadOnlySpan<float> post = layer.Post;
+            global::System.ReadOnlySpan<float> pre = layer.Pre;
+            global::System.ReadOnlySpan<float> postTangent = tangent.Post;
+            global::System.ReadOnlySpan<float> preTangent = tangent.Pre;
+            float t0 = theta[0];
+            float dt0 = thetaTangent[0];
+
+            // One pass over Ẇ: each row gets all its terms while it is in cache.
+            for (int i = 0; i < rows; i++)
+            {
+                global::System.Span<float> weightsTangentRow = weightsTangent.Slice(i * columns, columns);
+                global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(weightsTangentRow,
+                    -dt0 * post[i] - t0 * postTangent[i], pre,
+                    -t0 * post[i], preTangent);
             }
         }
     }

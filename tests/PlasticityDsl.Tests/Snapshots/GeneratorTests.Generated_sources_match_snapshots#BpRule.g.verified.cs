@@ -12,9 +12,11 @@ namespace PlasticityDsl.Rules
     /// <remarks>
     /// Cost per update: n_l·n_&lt;l-1&gt; multiply-adds; W is streamed once, never an n×n temporary.
     /// Reads: W, y_&lt;l-1&gt;, e_l.
+    /// Tangent (forward-mode derivative of the update, for meta-learning): 2·n_l·n_&lt;l-1&gt; multiply-adds per direction,
+    /// reads Ẇ, y_&lt;l-1&gt;, ẏ_&lt;l-1&gt;, e_l, ė_l, t0, ṫ0.
     /// </remarks>
     [global::System.CodeDom.Compiler.GeneratedCode("PlasticityDsl.Generator", "1.0.0")]
-    public sealed partial class BpRule : global::PlasticityDsl.Runtime.IPlasticityRule
+    public sealed partial class BpRule : global::PlasticityDsl.Runtime.IDifferentiableRule
     {
         public static BpRule Instance { get; } = new BpRule();
 
@@ -27,6 +29,8 @@ namespace PlasticityDsl.Rules
         public global::PlasticityDsl.Runtime.RuleSignals Signals => global::PlasticityDsl.Runtime.RuleSignals.PostError;
 
         public int ScratchLength(int rows, int columns) => 0;
+
+        public int TangentScratchLength(int rows, int columns) => 0;
 
         public void Apply(in global::PlasticityDsl.Runtime.LayerSignals layer, global::System.ReadOnlySpan<float> theta, global::System.Span<float> scratch)
         {
@@ -44,6 +48,33 @@ namespace PlasticityDsl.Rules
             {
                 global::System.Span<float> row = weights.Slice(i * columns, columns);
                 global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(row, -t0 * postError[i], pre);
+            }
+        }
+
+        public void ApplyTangent(in global::PlasticityDsl.Runtime.LayerSignals layer, in global::PlasticityDsl.Runtime.LayerTangents tangent, global::System.ReadOnlySpan<float> theta, global::System.ReadOnlySpan<float> thetaTangent, global::System.Span<float> scratch)
+        {
+            if (theta.Length < 10) throw new global::System.ArgumentException("theta must hold t0..t9.", nameof(theta));
+            if (thetaTangent.Length < 10) throw new global::System.ArgumentException("thetaTangent must hold t0..t9.", nameof(thetaTangent));
+            if (scratch.Length < TangentScratchLength(layer.Rows, layer.Columns)) throw new global::System.ArgumentException("scratch is too short; size it with TangentScratchLength.", nameof(scratch));
+            if (tangent.PostError.Length != layer.Rows) throw new global::System.ArgumentException("this rule's tangent reads or updates \u0117_l: the tangent needs it.", nameof(tangent));
+            int rows = layer.Rows;
+            int columns = layer.Columns;
+            global::System.Span<float> weights = layer.Weights;
+            global::System.Span<float> weightsTangent = tangent.Weights;
+            global::System.ReadOnlySpan<float> pre = layer.Pre;
+            global::System.ReadOnlySpan<float> postError = layer.PostError;
+            global::System.ReadOnlySpan<float> preTangent = tangent.Pre;
+            global::System.ReadOnlySpan<float> postErrorTangent = tangent.PostError;
+            float t0 = theta[0];
+            float dt0 = thetaTangent[0];
+
+            // One pass over Ẇ: each row gets all its terms while it is in cache.
+            for (int i = 0; i < rows; i++)
+            {
+                global::System.Span<float> weightsTangentRow = weightsTangent.Slice(i * columns, columns);
+                global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(weightsTangentRow,
+                    -dt0 * postError[i] - t0 * postErrorTangent[i], pre,
+                    -t0 * postError[i], preTangent);
             }
         }
     }

@@ -14,9 +14,11 @@ namespace PlasticityDsl.Rules
     /// <remarks>
     /// Cost per update: n_l·n_&lt;l-1&gt; + 2·n_&lt;l-1&gt; multiply-adds; W is streamed once, never an n×n temporary.
     /// Reads: W, y_l, y_&lt;l-1&gt;.
+    /// Tangent (forward-mode derivative of the update, for meta-learning): 3·n_l·n_&lt;l-1&gt; + n_&lt;l-1&gt; multiply-adds per direction,
+    /// reads Ẇ, y_l, ẏ_l, y_&lt;l-1&gt;, ẏ_&lt;l-1&gt;, t0, t10, t11, ṫ0, ṫ10, ṫ11.
     /// </remarks>
     [global::System.CodeDom.Compiler.GeneratedCode("PlasticityDsl.Generator", "1.0.0")]
-    public sealed partial class CovarianceRule : global::PlasticityDsl.Runtime.IPlasticityRule
+    public sealed partial class CovarianceRule : global::PlasticityDsl.Runtime.IDifferentiableRule
     {
         public static CovarianceRule Instance { get; } = new CovarianceRule();
 
@@ -29,6 +31,8 @@ namespace PlasticityDsl.Rules
         public global::PlasticityDsl.Runtime.RuleSignals Signals => global::PlasticityDsl.Runtime.RuleSignals.None;
 
         public int ScratchLength(int rows, int columns) => 2 * columns;
+
+        public int TangentScratchLength(int rows, int columns) => columns;
 
         public global::System.Collections.Generic.IReadOnlyList<global::PlasticityDsl.Runtime.RuleParameter> Parameters { get; } = new global::PlasticityDsl.Runtime.RuleParameter[] { new global::PlasticityDsl.Runtime.RuleParameter("post_mean", 10, 0.5f), new global::PlasticityDsl.Runtime.RuleParameter("pre_mean", 11, 0.5f) };
 
@@ -61,6 +65,41 @@ namespace PlasticityDsl.Rules
             {
                 global::System.Span<float> row = weights.Slice(i * columns, columns);
                 global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(row, t0 * post[i] - t0 * t10, v1);
+            }
+        }
+
+        public void ApplyTangent(in global::PlasticityDsl.Runtime.LayerSignals layer, in global::PlasticityDsl.Runtime.LayerTangents tangent, global::System.ReadOnlySpan<float> theta, global::System.ReadOnlySpan<float> thetaTangent, global::System.Span<float> scratch)
+        {
+            if (theta.Length < 12) throw new global::System.ArgumentException("theta must hold t0..t9 and the rule's parameters.", nameof(theta));
+            if (thetaTangent.Length < 12) throw new global::System.ArgumentException("thetaTangent must hold t0..t9 and the rule's parameters.", nameof(thetaTangent));
+            if (scratch.Length < TangentScratchLength(layer.Rows, layer.Columns)) throw new global::System.ArgumentException("scratch is too short; size it with TangentScratchLength.", nameof(scratch));
+            int rows = layer.Rows;
+            int columns = layer.Columns;
+            global::System.Span<float> weights = layer.Weights;
+            global::System.Span<float> weightsTangent = tangent.Weights;
+            global::System.ReadOnlySpan<float> post = layer.Post;
+            global::System.ReadOnlySpan<float> pre = layer.Pre;
+            global::System.ReadOnlySpan<float> postTangent = tangent.Post;
+            global::System.ReadOnlySpan<float> preTangent = tangent.Pre;
+            float t0 = theta[0];
+            float t10 = theta[10];
+            float t11 = theta[11];
+            float dt0 = thetaTangent[0];
+            float dt10 = thetaTangent[10];
+            float dt11 = thetaTangent[11];
+
+            // v0 = ones_<l-1>
+            global::System.Span<float> v0 = scratch.Slice(0, columns);
+            v0.Fill(1f);
+
+            // One pass over Ẇ: each row gets all its terms while it is in cache.
+            for (int i = 0; i < rows; i++)
+            {
+                global::System.Span<float> weightsTangentRow = weightsTangent.Slice(i * columns, columns);
+                global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(weightsTangentRow,
+                    dt0 * post[i] - dt0 * t10 + t0 * postTangent[i] - t0 * dt10, pre,
+                    -dt0 * t11 * post[i] + dt0 * t10 * t11 - t0 * t11 * postTangent[i] + t0 * dt10 * t11 - t0 * dt11 * post[i] + t0 * t10 * dt11, v0,
+                    t0 * post[i] - t0 * t10, preTangent);
             }
         }
     }

@@ -13,9 +13,11 @@ namespace PlasticityDsl.Rules
     /// <remarks>
     /// Cost per update: 7·n_l·n_&lt;l-1&gt; multiply-adds; W is streamed 2 times (1 matrix-vector product, then one fused update pass), never an n×n temporary.
     /// Reads: W, B, y_l, y_&lt;l-1&gt;, e_l, e_&lt;l-1&gt;.
+    /// Tangent (forward-mode derivative of the update, for meta-learning): 15·n_l·n_&lt;l-1&gt; + n_&lt;l-1&gt; multiply-adds per direction,
+    /// reads W, Ẇ, B, Ḃ, y_l, ẏ_l, y_&lt;l-1&gt;, ẏ_&lt;l-1&gt;, e_l, ė_l, e_&lt;l-1&gt;, ė_&lt;l-1&gt;, t0, t1, t2, t3, t4, t9, ṫ0, ṫ1, ṫ2, ṫ3, ṫ4, ṫ9.
     /// </remarks>
     [global::System.CodeDom.Compiler.GeneratedCode("PlasticityDsl.Generator", "1.0.0")]
-    public sealed partial class Eq9Rule : global::PlasticityDsl.Runtime.IPlasticityRule
+    public sealed partial class Eq9Rule : global::PlasticityDsl.Runtime.IDifferentiableRule
     {
         public static Eq9Rule Instance { get; } = new Eq9Rule();
 
@@ -28,6 +30,8 @@ namespace PlasticityDsl.Rules
         public global::PlasticityDsl.Runtime.RuleSignals Signals => global::PlasticityDsl.Runtime.RuleSignals.PostError | global::PlasticityDsl.Runtime.RuleSignals.PreError | global::PlasticityDsl.Runtime.RuleSignals.Feedback | global::PlasticityDsl.Runtime.RuleSignals.FeedbackUpdate;
 
         public int ScratchLength(int rows, int columns) => columns;
+
+        public int TangentScratchLength(int rows, int columns) => 4 * columns;
 
         public void Apply(in global::PlasticityDsl.Runtime.LayerSignals layer, global::System.ReadOnlySpan<float> theta, global::System.Span<float> scratch)
         {
@@ -65,6 +69,84 @@ namespace PlasticityDsl.Rules
                     -t2 * post[i], v0);
                 global::System.Span<float> feedbackRow = feedback.Slice(i * columns, columns);
                 global::PlasticityDsl.Runtime.KernelPrimitives.ScaleAddScaled(feedbackRow, keepFeedback, -t4 * post[i], preError);
+            }
+        }
+
+        public void ApplyTangent(in global::PlasticityDsl.Runtime.LayerSignals layer, in global::PlasticityDsl.Runtime.LayerTangents tangent, global::System.ReadOnlySpan<float> theta, global::System.ReadOnlySpan<float> thetaTangent, global::System.Span<float> scratch)
+        {
+            if (theta.Length < 10) throw new global::System.ArgumentException("theta must hold t0..t9.", nameof(theta));
+            if (thetaTangent.Length < 10) throw new global::System.ArgumentException("thetaTangent must hold t0..t9.", nameof(thetaTangent));
+            if (scratch.Length < TangentScratchLength(layer.Rows, layer.Columns)) throw new global::System.ArgumentException("scratch is too short; size it with TangentScratchLength.", nameof(scratch));
+            if (tangent.Feedback.Length != layer.Weights.Length) throw new global::System.ArgumentException("this rule's tangent reads or updates \u1e02: the tangent needs it.", nameof(tangent));
+            if (tangent.PostError.Length != layer.Rows) throw new global::System.ArgumentException("this rule's tangent reads or updates \u0117_l: the tangent needs it.", nameof(tangent));
+            if (tangent.PreError.Length != layer.Columns) throw new global::System.ArgumentException("this rule's tangent reads or updates \u0117_(l-1): the tangent needs it.", nameof(tangent));
+            if (layer.Feedback.Length != layer.Weights.Length) throw new global::System.ArgumentException("this rule reads or updates B: the layer needs feedback weights.", nameof(layer));
+            int rows = layer.Rows;
+            int columns = layer.Columns;
+            global::System.Span<float> weights = layer.Weights;
+            global::System.Span<float> feedback = layer.Feedback;
+            global::System.Span<float> weightsTangent = tangent.Weights;
+            global::System.Span<float> feedbackTangent = tangent.Feedback;
+            global::System.ReadOnlySpan<float> post = layer.Post;
+            global::System.ReadOnlySpan<float> pre = layer.Pre;
+            global::System.ReadOnlySpan<float> postError = layer.PostError;
+            global::System.ReadOnlySpan<float> preError = layer.PreError;
+            global::System.ReadOnlySpan<float> postTangent = tangent.Post;
+            global::System.ReadOnlySpan<float> preTangent = tangent.Pre;
+            global::System.ReadOnlySpan<float> postErrorTangent = tangent.PostError;
+            global::System.ReadOnlySpan<float> preErrorTangent = tangent.PreError;
+            float t0 = theta[0];
+            float t1 = theta[1];
+            float t2 = theta[2];
+            float t3 = theta[3];
+            float t4 = theta[4];
+            float t9 = theta[9];
+            float dt0 = thetaTangent[0];
+            float dt1 = thetaTangent[1];
+            float dt2 = thetaTangent[2];
+            float dt3 = thetaTangent[3];
+            float dt4 = thetaTangent[4];
+            float dt9 = thetaTangent[9];
+
+            // v0 = W'*y_l
+            global::System.Span<float> v0 = scratch.Slice(0, columns);
+            global::PlasticityDsl.Runtime.KernelPrimitives.MultiplyTransposedVector(weights, rows, columns, post, v0);
+
+            // v1 = W'*ẏ_l
+            global::System.Span<float> v1 = scratch.Slice(columns, columns);
+            global::PlasticityDsl.Runtime.KernelPrimitives.MultiplyTransposedVector(weights, rows, columns, postTangent, v1);
+
+            // v2 = Ẇ'*y_l
+            global::System.Span<float> v2 = scratch.Slice(columns + columns, columns);
+            global::PlasticityDsl.Runtime.KernelPrimitives.MultiplyTransposedVector(weightsTangent, rows, columns, post, v2);
+
+            // v3 = (W'*ẏ_l) + (Ẇ'*y_l)
+            global::System.Span<float> v3 = scratch.Slice(columns + columns + columns, columns);
+            v3.Clear();
+            global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(v3,
+                1f, v1,
+                1f, v2);
+
+            float keepWeightsTangent = 1f + (-t3);
+            float keepFeedbackTangent = 1f + (t9);
+            // One pass over Ẇ and Ḃ: each row gets all its terms while it is in cache.
+            for (int i = 0; i < rows; i++)
+            {
+                global::System.Span<float> weightsTangentRow = weightsTangent.Slice(i * columns, columns);
+                global::PlasticityDsl.Runtime.KernelPrimitives.ScaleAddScaled(weightsTangentRow, keepWeightsTangent,
+                    -dt0 * postError[i] - t0 * postErrorTangent[i] + dt2 * post[i] + t2 * postTangent[i], pre,
+                    -t0 * postError[i] + t2 * post[i], preTangent,
+                    dt1 * postError[i] + t1 * postErrorTangent[i], preError);
+                global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(weightsTangentRow,
+                    t1 * postError[i], preErrorTangent,
+                    -dt2 * post[i] - t2 * postTangent[i], v0,
+                    -t2 * post[i], v3);
+                global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(weightsTangentRow, -dt3, weights.Slice(i * columns, columns));
+                global::System.Span<float> feedbackTangentRow = feedbackTangent.Slice(i * columns, columns);
+                global::PlasticityDsl.Runtime.KernelPrimitives.ScaleAddScaled(feedbackTangentRow, keepFeedbackTangent,
+                    -dt4 * post[i] - t4 * postTangent[i], preError,
+                    -t4 * post[i], preErrorTangent,
+                    dt9, feedback.Slice(i * columns, columns));
             }
         }
     }

@@ -13,9 +13,11 @@ namespace PlasticityDsl.Rules
     /// <remarks>
     /// Cost per update: 4·n_l·n_&lt;l-1&gt; multiply-adds; W is streamed once, never an n×n temporary.
     /// Reads: W, B, y_&lt;l-1&gt;, e_l.
+    /// Tangent (forward-mode derivative of the update, for meta-learning): 8·n_l·n_&lt;l-1&gt; multiply-adds per direction,
+    /// reads W, Ẇ, B, Ḃ, y_&lt;l-1&gt;, ẏ_&lt;l-1&gt;, e_l, ė_l, t0, t3, ṫ0, ṫ3.
     /// </remarks>
     [global::System.CodeDom.Compiler.GeneratedCode("PlasticityDsl.Generator", "1.0.0")]
-    public sealed partial class KolenPollackRule : global::PlasticityDsl.Runtime.IPlasticityRule
+    public sealed partial class KolenPollackRule : global::PlasticityDsl.Runtime.IDifferentiableRule
     {
         public static KolenPollackRule Instance { get; } = new KolenPollackRule();
 
@@ -28,6 +30,8 @@ namespace PlasticityDsl.Rules
         public global::PlasticityDsl.Runtime.RuleSignals Signals => global::PlasticityDsl.Runtime.RuleSignals.PostError | global::PlasticityDsl.Runtime.RuleSignals.Feedback | global::PlasticityDsl.Runtime.RuleSignals.FeedbackUpdate;
 
         public int ScratchLength(int rows, int columns) => 0;
+
+        public int TangentScratchLength(int rows, int columns) => 0;
 
         public void Apply(in global::PlasticityDsl.Runtime.LayerSignals layer, global::System.ReadOnlySpan<float> theta, global::System.Span<float> scratch)
         {
@@ -52,6 +56,47 @@ namespace PlasticityDsl.Rules
                 global::PlasticityDsl.Runtime.KernelPrimitives.ScaleAddScaled(row, keepWeights, -t0 * postError[i], pre);
                 global::System.Span<float> feedbackRow = feedback.Slice(i * columns, columns);
                 global::PlasticityDsl.Runtime.KernelPrimitives.ScaleAddScaled(feedbackRow, keepFeedback, -t0 * postError[i], pre);
+            }
+        }
+
+        public void ApplyTangent(in global::PlasticityDsl.Runtime.LayerSignals layer, in global::PlasticityDsl.Runtime.LayerTangents tangent, global::System.ReadOnlySpan<float> theta, global::System.ReadOnlySpan<float> thetaTangent, global::System.Span<float> scratch)
+        {
+            if (theta.Length < 10) throw new global::System.ArgumentException("theta must hold t0..t9.", nameof(theta));
+            if (thetaTangent.Length < 10) throw new global::System.ArgumentException("thetaTangent must hold t0..t9.", nameof(thetaTangent));
+            if (scratch.Length < TangentScratchLength(layer.Rows, layer.Columns)) throw new global::System.ArgumentException("scratch is too short; size it with TangentScratchLength.", nameof(scratch));
+            if (tangent.Feedback.Length != layer.Weights.Length) throw new global::System.ArgumentException("this rule's tangent reads or updates \u1e02: the tangent needs it.", nameof(tangent));
+            if (tangent.PostError.Length != layer.Rows) throw new global::System.ArgumentException("this rule's tangent reads or updates \u0117_l: the tangent needs it.", nameof(tangent));
+            if (layer.Feedback.Length != layer.Weights.Length) throw new global::System.ArgumentException("this rule reads or updates B: the layer needs feedback weights.", nameof(layer));
+            int rows = layer.Rows;
+            int columns = layer.Columns;
+            global::System.Span<float> weights = layer.Weights;
+            global::System.Span<float> feedback = layer.Feedback;
+            global::System.Span<float> weightsTangent = tangent.Weights;
+            global::System.Span<float> feedbackTangent = tangent.Feedback;
+            global::System.ReadOnlySpan<float> pre = layer.Pre;
+            global::System.ReadOnlySpan<float> postError = layer.PostError;
+            global::System.ReadOnlySpan<float> preTangent = tangent.Pre;
+            global::System.ReadOnlySpan<float> postErrorTangent = tangent.PostError;
+            float t0 = theta[0];
+            float t3 = theta[3];
+            float dt0 = thetaTangent[0];
+            float dt3 = thetaTangent[3];
+
+            float keepWeightsTangent = 1f + (-t3);
+            float keepFeedbackTangent = 1f + (-t3);
+            // One pass over Ẇ and Ḃ: each row gets all its terms while it is in cache.
+            for (int i = 0; i < rows; i++)
+            {
+                global::System.Span<float> weightsTangentRow = weightsTangent.Slice(i * columns, columns);
+                global::PlasticityDsl.Runtime.KernelPrimitives.ScaleAddScaled(weightsTangentRow, keepWeightsTangent,
+                    -dt0 * postError[i] - t0 * postErrorTangent[i], pre,
+                    -t0 * postError[i], preTangent,
+                    -dt3, weights.Slice(i * columns, columns));
+                global::System.Span<float> feedbackTangentRow = feedbackTangent.Slice(i * columns, columns);
+                global::PlasticityDsl.Runtime.KernelPrimitives.ScaleAddScaled(feedbackTangentRow, keepFeedbackTangent,
+                    -dt0 * postError[i] - t0 * postErrorTangent[i], pre,
+                    -t0 * postError[i], preTangent,
+                    -dt3, feedback.Slice(i * columns, columns));
             }
         }
     }

@@ -12,9 +12,11 @@ namespace PlasticityDsl.Rules
     /// <remarks>
     /// Cost per update: 2·n_l·n_&lt;l-1&gt; + n_&lt;l-1&gt; multiply-adds; W is streamed 2 times (1 matrix-vector product, then one fused update pass), never an n×n temporary.
     /// Reads: W, y_l, y_&lt;l-1&gt;.
+    /// Tangent (forward-mode derivative of the update, for meta-learning): 5·n_l·n_&lt;l-1&gt; + 2·n_&lt;l-1&gt; multiply-adds per direction,
+    /// reads W, Ẇ, y_l, ẏ_l, y_&lt;l-1&gt;, ẏ_&lt;l-1&gt;, t2, ṫ2.
     /// </remarks>
     [global::System.CodeDom.Compiler.GeneratedCode("PlasticityDsl.Generator", "1.0.0")]
-    public sealed partial class OjaRule : global::PlasticityDsl.Runtime.IPlasticityRule
+    public sealed partial class OjaRule : global::PlasticityDsl.Runtime.IDifferentiableRule
     {
         public static OjaRule Instance { get; } = new OjaRule();
 
@@ -27,6 +29,8 @@ namespace PlasticityDsl.Rules
         public global::PlasticityDsl.Runtime.RuleSignals Signals => global::PlasticityDsl.Runtime.RuleSignals.None;
 
         public int ScratchLength(int rows, int columns) => 2 * columns;
+
+        public int TangentScratchLength(int rows, int columns) => 5 * columns;
 
         public void Apply(in global::PlasticityDsl.Runtime.LayerSignals layer, global::System.ReadOnlySpan<float> theta, global::System.Span<float> scratch)
         {
@@ -55,6 +59,59 @@ namespace PlasticityDsl.Rules
             {
                 global::System.Span<float> row = weights.Slice(i * columns, columns);
                 global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(row, t2 * post[i], v1);
+            }
+        }
+
+        public void ApplyTangent(in global::PlasticityDsl.Runtime.LayerSignals layer, in global::PlasticityDsl.Runtime.LayerTangents tangent, global::System.ReadOnlySpan<float> theta, global::System.ReadOnlySpan<float> thetaTangent, global::System.Span<float> scratch)
+        {
+            if (theta.Length < 10) throw new global::System.ArgumentException("theta must hold t0..t9.", nameof(theta));
+            if (thetaTangent.Length < 10) throw new global::System.ArgumentException("thetaTangent must hold t0..t9.", nameof(thetaTangent));
+            if (scratch.Length < TangentScratchLength(layer.Rows, layer.Columns)) throw new global::System.ArgumentException("scratch is too short; size it with TangentScratchLength.", nameof(scratch));
+            int rows = layer.Rows;
+            int columns = layer.Columns;
+            global::System.Span<float> weights = layer.Weights;
+            global::System.Span<float> weightsTangent = tangent.Weights;
+            global::System.ReadOnlySpan<float> post = layer.Post;
+            global::System.ReadOnlySpan<float> pre = layer.Pre;
+            global::System.ReadOnlySpan<float> postTangent = tangent.Post;
+            global::System.ReadOnlySpan<float> preTangent = tangent.Pre;
+            float t2 = theta[2];
+            float dt2 = thetaTangent[2];
+
+            // v0 = W'*y_l
+            global::System.Span<float> v0 = scratch.Slice(0, columns);
+            global::PlasticityDsl.Runtime.KernelPrimitives.MultiplyTransposedVector(weights, rows, columns, post, v0);
+
+            // v1 = y_<l-1> - (W'*y_l)
+            global::System.Span<float> v1 = scratch.Slice(columns, columns);
+            v1.Clear();
+            global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(v1,
+                1f, pre,
+                -1f, v0);
+
+            // v2 = W'*ẏ_l
+            global::System.Span<float> v2 = scratch.Slice(columns + columns, columns);
+            global::PlasticityDsl.Runtime.KernelPrimitives.MultiplyTransposedVector(weights, rows, columns, postTangent, v2);
+
+            // v3 = Ẇ'*y_l
+            global::System.Span<float> v3 = scratch.Slice(columns + columns + columns, columns);
+            global::PlasticityDsl.Runtime.KernelPrimitives.MultiplyTransposedVector(weightsTangent, rows, columns, post, v3);
+
+            // v4 = ẏ_<l-1> - (W'*ẏ_l) - (Ẇ'*y_l)
+            global::System.Span<float> v4 = scratch.Slice(columns + columns + columns + columns, columns);
+            v4.Clear();
+            global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(v4,
+                1f, preTangent,
+                -1f, v2,
+                -1f, v3);
+
+            // One pass over Ẇ: each row gets all its terms while it is in cache.
+            for (int i = 0; i < rows; i++)
+            {
+                global::System.Span<float> weightsTangentRow = weightsTangent.Slice(i * columns, columns);
+                global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(weightsTangentRow,
+                    dt2 * post[i] + t2 * postTangent[i], v1,
+                    t2 * post[i], v4);
             }
         }
     }

@@ -12,9 +12,11 @@ namespace PlasticityDsl.Rules
     /// <remarks>
     /// Cost per update: 2·n_l·n_&lt;l-1&gt; multiply-adds; W is streamed once, never an n×n temporary.
     /// Reads: W, B, y_l, y_&lt;l-1&gt;.
+    /// Tangent (forward-mode derivative of the update, for meta-learning): 4·n_l·n_&lt;l-1&gt; multiply-adds per direction,
+    /// reads B, Ḃ, y_l, ẏ_l, y_&lt;l-1&gt;, ẏ_&lt;l-1&gt;, t0, t3, ṫ0, ṫ3.
     /// </remarks>
     [global::System.CodeDom.Compiler.GeneratedCode("PlasticityDsl.Generator", "1.0.0")]
-    public sealed partial class WeightMirrorRule : global::PlasticityDsl.Runtime.IPlasticityRule
+    public sealed partial class WeightMirrorRule : global::PlasticityDsl.Runtime.IDifferentiableRule
     {
         public static WeightMirrorRule Instance { get; } = new WeightMirrorRule();
 
@@ -27,6 +29,8 @@ namespace PlasticityDsl.Rules
         public global::PlasticityDsl.Runtime.RuleSignals Signals => global::PlasticityDsl.Runtime.RuleSignals.Feedback | global::PlasticityDsl.Runtime.RuleSignals.FeedbackUpdate;
 
         public int ScratchLength(int rows, int columns) => 0;
+
+        public int TangentScratchLength(int rows, int columns) => 0;
 
         public void Apply(in global::PlasticityDsl.Runtime.LayerSignals layer, global::System.ReadOnlySpan<float> theta, global::System.Span<float> scratch)
         {
@@ -48,6 +52,39 @@ namespace PlasticityDsl.Rules
             {
                 global::System.Span<float> feedbackRow = feedback.Slice(i * columns, columns);
                 global::PlasticityDsl.Runtime.KernelPrimitives.ScaleAddScaled(feedbackRow, keepFeedback, t0 * post[i], pre);
+            }
+        }
+
+        public void ApplyTangent(in global::PlasticityDsl.Runtime.LayerSignals layer, in global::PlasticityDsl.Runtime.LayerTangents tangent, global::System.ReadOnlySpan<float> theta, global::System.ReadOnlySpan<float> thetaTangent, global::System.Span<float> scratch)
+        {
+            if (theta.Length < 10) throw new global::System.ArgumentException("theta must hold t0..t9.", nameof(theta));
+            if (thetaTangent.Length < 10) throw new global::System.ArgumentException("thetaTangent must hold t0..t9.", nameof(thetaTangent));
+            if (scratch.Length < TangentScratchLength(layer.Rows, layer.Columns)) throw new global::System.ArgumentException("scratch is too short; size it with TangentScratchLength.", nameof(scratch));
+            if (tangent.Feedback.Length != layer.Weights.Length) throw new global::System.ArgumentException("this rule's tangent reads or updates \u1e02: the tangent needs it.", nameof(tangent));
+            if (layer.Feedback.Length != layer.Weights.Length) throw new global::System.ArgumentException("this rule reads or updates B: the layer needs feedback weights.", nameof(layer));
+            int rows = layer.Rows;
+            int columns = layer.Columns;
+            global::System.Span<float> weights = layer.Weights;
+            global::System.Span<float> feedback = layer.Feedback;
+            global::System.Span<float> feedbackTangent = tangent.Feedback;
+            global::System.ReadOnlySpan<float> post = layer.Post;
+            global::System.ReadOnlySpan<float> pre = layer.Pre;
+            global::System.ReadOnlySpan<float> postTangent = tangent.Post;
+            global::System.ReadOnlySpan<float> preTangent = tangent.Pre;
+            float t0 = theta[0];
+            float t3 = theta[3];
+            float dt0 = thetaTangent[0];
+            float dt3 = thetaTangent[3];
+
+            float keepFeedbackTangent = 1f + (-t3);
+            // One pass over Ḃ: each row gets all its terms while it is in cache.
+            for (int i = 0; i < rows; i++)
+            {
+                global::System.Span<float> feedbackTangentRow = feedbackTangent.Slice(i * columns, columns);
+                global::PlasticityDsl.Runtime.KernelPrimitives.ScaleAddScaled(feedbackTangentRow, keepFeedbackTangent,
+                    dt0 * post[i] + t0 * postTangent[i], pre,
+                    t0 * post[i], preTangent,
+                    -dt3, feedback.Slice(i * columns, columns));
             }
         }
     }

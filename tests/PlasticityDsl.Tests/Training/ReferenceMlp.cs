@@ -33,10 +33,27 @@ internal sealed class ReferenceMlp
             }
             W[l - 1] = w;
         }
+        B = network.HasSeparateFeedback ? network.Feedback.Select((b, l) => ToMatrix(b, _sizes[l + 1], _sizes[l])).ToArray() : null;
     }
 
     /// <summary>W[l − 1] is W_l.</summary>
     public double[][,] W { get; }
+
+    /// <summary>B[l − 1] is B_l for a network with separate feedback (errors then travel through B); null for backprop.</summary>
+    public double[][,]? B { get; }
+
+    private static double[,] ToMatrix(float[] values, int rows, int columns)
+    {
+        var m = new double[rows, columns];
+        for (int i = 0; i < rows; i++)
+        {
+            for (int j = 0; j < columns; j++)
+            {
+                m[i, j] = values[i * columns + j];
+            }
+        }
+        return m;
+    }
 
     public int Layers => _sizes.Length - 1;
 
@@ -111,7 +128,7 @@ internal sealed class ReferenceMlp
         return Math.Log(logits.Sum(v => Math.Exp(v - max))) + max - logits[label];
     }
 
-    /// <summary>Errors e_0 … e_L for the current weights.</summary>
+    /// <summary>Errors e_0 … e_L for the current weights, carried down through B (W for backprop).</summary>
     public double[][] Errors(double[][] z, double[][] y, int label)
     {
         int layers = Layers;
@@ -126,7 +143,7 @@ internal sealed class ReferenceMlp
                 double s = 0;
                 for (int i = 0; i < _sizes[l + 1]; i++)
                 {
-                    s += W[l][i, j] * e[l + 1][i];
+                    s += (B ?? W)[l][i, j] * e[l + 1][i];
                 }
                 e[l][j] = l == 0 ? s : s * SigmaPrime(z[l][j]);
             }
@@ -178,6 +195,55 @@ internal sealed class ReferenceMlp
                 for (int j = 0; j < W[l].GetLength(1); j++)
                 {
                     W[l][i, j] += deltas[l][i, j];
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// One step of the paper's Eq. 9 for every layer, all computed first, then added:
+    /// ΔW_l = −t0 e_l y_(l−1)ᵀ + t1 e_l e_(l−1)ᵀ + t2 (y_l y_(l−1)ᵀ − (y_l y_lᵀ) W_l) − t3 W_l and, with separate
+    /// feedback and <paramref name="plasticFeedback"/>, ΔB_l = −t4 y_l e_(l−1)ᵀ + t9 B_l.
+    /// </summary>
+    public void StepEq9(ReadOnlySpan<float> x, int label, IReadOnlyList<double> t, bool plasticFeedback)
+    {
+        var (z, y) = Forward(x);
+        var e = Errors(z, y, label);
+        int layers = Layers;
+        var deltaW = new double[layers][,];
+        var deltaB = new double[layers][,];
+        for (int l = 1; l <= layers; l++)
+        {
+            int m = _sizes[l], n = _sizes[l - 1];
+            var w = W[l - 1];
+            deltaW[l - 1] = new double[m, n];
+            deltaB[l - 1] = new double[m, n];
+            for (int i = 0; i < m; i++)
+            {
+                for (int j = 0; j < n; j++)
+                {
+                    double yyTW = 0;
+                    for (int k = 0; k < m; k++)
+                    {
+                        yyTW += y[l][i] * y[l][k] * w[k, j];
+                    }
+                    deltaW[l - 1][i, j] = -t[0] * e[l][i] * y[l - 1][j] + t[1] * e[l][i] * e[l - 1][j]
+                        + t[2] * (y[l][i] * y[l - 1][j] - yyTW) - t[3] * w[i, j];
+                    if (B is not null && plasticFeedback)
+                    {
+                        deltaB[l - 1][i, j] = -t[4] * y[l][i] * e[l - 1][j] + t[9] * B[l - 1][i, j];
+                    }
+                }
+            }
+        }
+        for (int l = 0; l < layers; l++)
+        {
+            for (int i = 0; i < W[l].GetLength(0); i++)
+            {
+                for (int j = 0; j < W[l].GetLength(1); j++)
+                {
+                    W[l][i, j] += deltaW[l][i, j];
+                    if (B is not null) B[l][i, j] += deltaB[l][i, j];
                 }
             }
         }

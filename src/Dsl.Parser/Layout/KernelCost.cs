@@ -1,0 +1,71 @@
+using System.Globalization;
+using PlasticityDsl.Language.Binding;
+using PlasticityDsl.Language.Lowering;
+
+namespace PlasticityDsl.Language.Layout;
+
+/// <summary>The multiply-adds of one update, as the kernel's doc comment states them.</summary>
+internal static class KernelCost
+{
+    public static string Of(KernelPlan plan) => plan.Recurrent ? Recurrent(plan) : Layer(plan);
+
+    /// <summary>Multiply-adds per update of a layer: n_l·n_(l-1) per pass over a matrix, plus the vector work.</summary>
+    private static string Layer(KernelPlan plan)
+    {
+        int matrixPasses = plan.Steps.Count(s => s.Operation is MultiplyMatrix)
+            + plan.Targets.Sum(t => t.Rows.Count + t.WholeMatrixReads.Count() + (t.OwnScales.Any() ? 1 : 0));
+        int post = plan.Steps.Count(s => s.Operation is not MultiplyMatrix && s.Length == Dimension.Post);
+        int pre = plan.Steps.Count(s => s.Operation is not MultiplyMatrix && s.Length == Dimension.Pre);
+        var parts = new List<string>();
+        if (matrixPasses > 0) parts.Add(Times(matrixPasses) + "n_l·n_<l-1>");
+        if (post > 0) parts.Add(Times(post) + "n_l");
+        if (pre > 0) parts.Add(Times(pre) + "n_<l-1>");
+        return parts.Count == 0 ? "0" : string.Join(" + ", parts);
+    }
+
+    private static string Times(int count) => count == 1 ? "" : count.ToString(CultureInfo.InvariantCulture) + "·";
+
+    /// <summary>
+    /// Multiply-adds per update of a recurrent rule: (T−1)·(per-t matrix-vector products, vector work and rank-one
+    /// updates), plus the time-independent work. Quadratic in the sizes per t: no product of two matrices.
+    /// </summary>
+    private static string Recurrent(KernelPlan plan)
+    {
+        var perTime = new Dictionary<string, int>(StringComparer.Ordinal);
+        var once = new Dictionary<string, int>(StringComparer.Ordinal);
+        void Add(bool timed, string term)
+        {
+            Dictionary<string, int> into = timed ? perTime : once;
+            into[term] = into.TryGetValue(term, out int n) ? n + 1 : 1;
+        }
+
+        foreach (Step step in plan.Steps)
+        {
+            if (step.Operation is MultiplyMatrix m)
+            {
+                Add(step.PerTime, Area(m.Matrix.Shape));
+            }
+            else if (step.Operation is Dot or Reduce || !step.IsScalar && step.Operation is not Ones)
+            {
+                Add(step.PerTime, Shape.Name(step.Length));
+            }
+        }
+
+        foreach (TargetUpdate target in plan.Targets)
+        {
+            string area = Area(target.Matrix.Shape);
+            foreach (RowUpdate row in target.Rows) Add(row.PerTime, area);
+            if (target.Scales.Count > 0) Add(false, area);
+        }
+
+        static string Join(Dictionary<string, int> terms) => string.Join(" + ", terms.OrderBy(t => t.Key.Length == 3 ? 1 : 0).ThenBy(t => t.Key, StringComparer.Ordinal)
+            .Select(t => (t.Value == 1 ? "" : t.Value.ToString(CultureInfo.InvariantCulture) + "·") + t.Key));
+        var parts = new List<string>();
+        if (perTime.Count > 0) parts.Add("(T−1)·(" + Join(perTime) + ")");
+        if (once.Count > 0) parts.Add(Join(once));
+        return parts.Count == 0 ? "0" : string.Join(" + ", parts);
+    }
+
+    private static string Area(Shape shape) =>
+        shape.Rows == shape.Columns ? Shape.Name(shape.Rows) + "²" : Shape.Name(shape.Rows) + "·" + Shape.Name(shape.Columns);
+}

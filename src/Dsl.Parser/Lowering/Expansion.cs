@@ -1,0 +1,190 @@
+using PlasticityDsl.Language.Binding;
+
+namespace PlasticityDsl.Language.Lowering;
+
+/// <summary>A factor of a product chain.</summary>
+internal abstract record Atom
+{
+    public abstract Atom Transpose();
+}
+
+/// <summary>W, B, Wh, Wx, Wo or a transpose.</summary>
+internal sealed record MatrixAtom(SignalRef Matrix, bool Transposed) : Atom
+{
+    public override Atom Transpose() => this with { Transposed = !Transposed };
+}
+
+/// <summary>A column vector, or a row vector when transposed.</summary>
+internal sealed record VectorAtom(VectorValue Value, bool Transposed) : Atom
+{
+    public override Atom Transpose() => this with { Transposed = !Transposed };
+}
+
+/// <summary>diag(v): what an elementwise product with a broadcast vector multiplies by.</summary>
+internal sealed record DiagonalAtom(VectorValue Value) : Atom
+{
+    public override Atom Transpose() => this;
+}
+
+/// <summary>A term of the expansion: c · Π t_k · Π scalars · chain; <paramref name="PerTime"/>: a term of
+/// <c>sum_t</c>, summed over t = 1…T−1.</summary>
+internal sealed record Term(double Constant, IReadOnlyList<CoefficientRef> Coefficients, IReadOnlyList<ScalarValue> Scalars, IReadOnlyList<Atom> Chain, bool PerTime = false)
+{
+    public static Term Scalar(double constant) => new(constant, Array.Empty<CoefficientRef>(), Array.Empty<ScalarValue>(), Array.Empty<Atom>());
+
+    public static Term Of(ScalarValue value) => new(1, Array.Empty<CoefficientRef>(), new[] { value }, Array.Empty<Atom>());
+
+    public static Term Of(Atom atom) => new(1, Array.Empty<CoefficientRef>(), Array.Empty<ScalarValue>(), new[] { atom });
+
+    public Term Times(Term other, IReadOnlyList<Atom> chain) => new(
+        Constant * other.Constant,
+        Coefficients.Concat(other.Coefficients).OrderBy(k => k.Index).ToList(),
+        Scalars.Concat(other.Scalars).ToList(),
+        chain,
+        PerTime || other.PerTime);
+}
+
+/// <summary>
+/// Expands a bound expression by distributivity into a sum of products c · Π t_k · Π scalars · (chain of matrices,
+/// their transposes, diagonal matrices and vectors), transposes pushed onto the atoms. Functions and reductions
+/// of vectors become values of their (combined) arguments. Null when the expansion exceeds <see cref="MaxTerms"/>.
+/// </summary>
+internal static class Expansion
+{
+    /// <summary>Most terms an update may expand to: (a+b)*(c+d)*… doubles with every factor.</summary>
+    public const int MaxTerms = 2_000;
+
+    public static IReadOnlyList<Term>? Expand(BoundExpression e)
+    {
+        IReadOnlyList<Term>? terms = ExpandNode(e);
+        return terms is null || terms.Count > MaxTerms ? null : terms;
+    }
+
+    private static IReadOnlyList<Term>? ExpandNode(BoundExpression e)
+    {
+        switch (e)
+        {
+            case BoundNumber n:
+                return new[] { Term.Scalar(n.Value) };
+            case BoundCoefficient c:
+                return new[] { new Term(1, new[] { new CoefficientRef(c.Index) }, Array.Empty<ScalarValue>(), Array.Empty<Atom>()) };
+            case BoundCoefficientTangent c:
+                return new[] { new Term(1, new[] { new CoefficientRef(c.Index, Tangent: true) }, Array.Empty<ScalarValue>(), Array.Empty<Atom>()) };
+            case BoundSignal m when Signals.IsMatrix(m.Signal):
+                return new[] { Term.Of(new MatrixAtom(new SignalRef(m.Signal), false)) };
+            case BoundSignalTangent m when Signals.IsMatrix(m.Signal):
+                return new[] { Term.Of(new MatrixAtom(new SignalRef(m.Signal, Tangent: true), false)) };
+            case BoundSignalTangent s when !Signals.IsTimeIndexed(s.Signal):
+                return new[] { Term.Of(new VectorAtom(new SignalVector(new SignalRef(s.Signal, Tangent: true)), false)) };
+            case BoundSignal { Signal: Signal.ActivityNow }:
+                // y_t = f(z_t): one value, so that y_t and f(z_t) are computed once.
+                return new[] { Term.Of(new VectorAtom(new MappedVector(ElementFunction.Activation, new SignalVector(new SignalRef(Signal.HiddenNow))), false)) };
+            case BoundTimeSum ts:
+                return Expand(ts.Operand)?.Select(t => t with { PerTime = true }).ToList();
+            case BoundSignal s:
+                return new[] { Term.Of(new VectorAtom(new SignalVector(new SignalRef(s.Signal)), false)) };
+            case BoundNegate neg:
+                return Expand(neg.Operand)?.Select(t => t with { Constant = -t.Constant }).ToList();
+            case BoundTranspose tr:
+                return Expand(tr.Operand)?.Select(t => t with { Chain = t.Chain.Reverse().Select(a => a.Transpose()).ToList() }).ToList();
+            case BoundSum sum:
+                return Expand(sum.Left) is { } addend && Expand(sum.Right) is { } other
+                    ? addend.Concat(other.Select(t => sum.Subtract ? t with { Constant = -t.Constant } : t)).ToList()
+                    : null;
+            case BoundProduct p:
+                if (Expand(p.Left) is not { } left || Expand(p.Right) is not { } right || (long)left.Count * right.Count > MaxTerms) return null;
+                return (from l in left
+                        from r in right
+                        let a = p.Left.Shape.IsScalar ? AsScalar(l) : l
+                        let b = p.Right.Shape.IsScalar ? AsScalar(r) : r
+                        select a.Times(b, a.Chain.Concat(b.Chain).ToList())).ToList();
+            case BoundBroadcast b:
+                return Expand(b.Operand)?.Select(t => Broadcast(b.Operand.Shape.IsScalar ? AsScalar(t) : t, b.Operand.Shape, b.Target)).ToList();
+            case BoundElementwise el:
+                return ExpandElementwise(el);
+            case BoundCall { Shape.IsScalar: true } call:
+                return Expand(call.Argument) is { } argument
+                    ? new[] { Term.Of(new MappedScalar(call.Function, argument.Select(AsScalarProduct).ToEquatableArray())) }
+                    : null;
+            case BoundCall call:
+                bool row = call.Shape.Rows == Dimension.One;
+                return Expand(call.Argument) is { } mapped
+                    ? new[] { Term.Of(new VectorAtom(new MappedVector(call.Function, Chains.Combine(mapped, row)), row)) }
+                    : null;
+            case BoundReduce reduce:
+                return Expand(reduce.Argument) is { } reduced
+                    ? new[] { Term.Of(new ReducedScalar(reduce.Reduction, Chains.Combine(reduced, reduce.Argument.Shape.Rows == Dimension.One))) }
+                    : null;
+            default:
+                throw new InvalidOperationException("unknown bound node " + e.GetType().Name);
+        }
+    }
+
+    /// <summary>Repeats a scalar, row or column term to the target shape: multiplies by vectors of ones.</summary>
+    private static Term Broadcast(Term t, Shape from, Shape to)
+    {
+        var chain = new List<Atom>();
+        if (from.Rows == Dimension.One && to.Rows != Dimension.One) chain.Add(new VectorAtom(new OnesVector(to.Rows), false));
+        chain.AddRange(t.Chain);
+        if (from.Columns == Dimension.One && to.Columns != Dimension.One) chain.Add(new VectorAtom(new OnesVector(to.Columns), true));
+        return t with { Chain = chain };
+    }
+
+    private static IReadOnlyList<Term>? ExpandElementwise(BoundElementwise e)
+    {
+        if (Expand(e.Left) is not { } left || Expand(e.Right) is not { } right) return null;
+        Shape shape = e.Shape;
+        var result = new List<Term>();
+        foreach (Term p in left)
+        {
+            foreach (Term q in right)
+            {
+                if (shape.IsScalar)
+                {
+                    Term a = AsScalar(p), b = AsScalar(q);
+                    result.Add(a.Times(b, Array.Empty<Atom>()));
+                }
+                else if (shape.Rows == Dimension.One || shape.Columns == Dimension.One)
+                {
+                    bool row = shape.Rows == Dimension.One;
+                    var scalars = new List<ScalarValue>();
+                    VectorValue a = Chains.Vector(p.Chain, row, scalars), b = Chains.Vector(q.Chain, row, scalars);
+                    Term product = p.Times(q, new[] { new VectorAtom(Chains.Hadamard(a, b), row) });
+                    result.Add(product with { Scalars = product.Scalars.Concat(scalars).ToList() });
+                }
+                else
+                {
+                    // (a bᵀ) ⊙ M = diag(a) · M · diag(b).
+                    bool leftIsOuter = p.Chain.Any(x => x is VectorAtom);
+                    (Term outer, Term other) = leftIsOuter ? (p, q) : (q, p);
+                    var scalars = new List<ScalarValue>();
+                    (VectorValue? a, VectorValue? b) = Chains.Evaluate(outer.Chain, scalars);
+                    // diag(ones) is the identity: a broadcast row or column leaves one side unscaled.
+                    var chain = new List<Atom>();
+                    if (a is not OnesVector) chain.Add(new DiagonalAtom(a!));
+                    chain.AddRange(other.Chain);
+                    if (b is not OnesVector) chain.Add(new DiagonalAtom(b!));
+                    Term product = p.Times(q, chain);
+                    result.Add(product with { Scalars = product.Scalars.Concat(scalars).ToList() });
+                }
+            }
+        }
+
+        return result;
+    }
+
+    /// <summary>A 1×1 term becomes a pure scalar: its chain (an inner product) turns into scalar factors.</summary>
+    private static Term AsScalar(Term t)
+    {
+        if (t.Chain.Count == 0) return t;
+        var scalars = new List<ScalarValue>(t.Scalars);
+        Chains.Evaluate(t.Chain, scalars);
+        return t with { Scalars = scalars, Chain = Array.Empty<Atom>() };
+    }
+
+    private static ScalarProduct AsScalarProduct(Term t)
+    {
+        Term scalar = AsScalar(t);
+        return Chains.Product(scalar.Constant, scalar.Coefficients, scalar.Scalars);
+    }
+}

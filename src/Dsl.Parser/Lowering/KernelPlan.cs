@@ -1,0 +1,184 @@
+using PlasticityDsl.Language.Binding;
+
+namespace PlasticityDsl.Language.Lowering;
+
+/// <summary>A vector a step or an update reads: a signal of the kernel's context, or a vector a step computed.</summary>
+public abstract record VectorRef;
+
+/// <summary>
+/// A signal of the kernel's context, read as it is: a vector (y_l, e_(l-1), z_t, …) or, where a matrix is expected,
+/// W, B, Wh, Wx or Wo; with <paramref name="Tangent"/>, its tangent (ẏ_l, Ẇ, …) in a tangent kernel. Where it lives in
+/// the kernel (a local, a slice of a sequence, the span updated in place) is the printer's signal table's business,
+/// keyed by this reference.
+/// </summary>
+public sealed record SignalRef(Signal Signal, bool Tangent = false) : VectorRef
+{
+    public Shape Shape => Signals.ShapeOf(Signal);
+
+    public override string ToString() => Tangent ? Dotted(Signals.Spelling(Signal)) : Signals.Spelling(Signal);
+
+    /// <summary>The spelling with a dot over its first letter (U+0307): Ẇ, ẏ_l, ṫ0.</summary>
+    internal static string Dotted(string spelling) => spelling.Substring(0, 1) + "\u0307" + spelling.Substring(1);
+}
+
+/// <summary>The vector computed by the vector step <paramref name="Index"/>.</summary>
+public sealed record ComputedVector(int Index) : VectorRef;
+
+/// <summary>The coefficient θ[Index]: t0…t9, or a named <c>param</c>; with <paramref name="Tangent"/>, its tangent θ̇[Index].</summary>
+public sealed record CoefficientRef(int Index, bool Tangent = false)
+{
+    public override string ToString()
+    {
+        string name = "t" + Index.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return Tangent ? SignalRef.Dotted(name) : name;
+    }
+}
+
+/// <summary>constant · Π coefficients · Π scalars, where the scalars are those the kernel's scalar steps of these
+/// indices compute: the scalar factor of one term.</summary>
+public sealed record ScalarFactor(double Constant, EquatableArray<CoefficientRef> Coefficients, EquatableArray<int> Scalars);
+
+/// <summary>factor · vector: one term of a linear combination.</summary>
+public sealed record ScaledRef(ScalarFactor Factor, VectorRef Vector);
+
+/// <summary>What a step computes, from typed references to signals and earlier steps.</summary>
+public abstract record Operation
+{
+    /// <summary>Whether the step computes a scalar rather than a vector.</summary>
+    public virtual bool IsScalar => false;
+
+    /// <summary>The vectors and matrices the step reads.</summary>
+    public virtual IEnumerable<VectorRef> Operands => Array.Empty<VectorRef>();
+}
+
+/// <summary>v = M·x, or Mᵀ·x when <paramref name="Transposed"/>: one streaming pass over the matrix.</summary>
+public sealed record MultiplyMatrix(SignalRef Matrix, bool Transposed, VectorRef Operand) : Operation
+{
+    public override IEnumerable<VectorRef> Operands => new[] { Matrix, Operand };
+}
+
+/// <summary>v = a ⊙ b.</summary>
+public sealed record Hadamard(VectorRef Left, VectorRef Right) : Operation
+{
+    public override IEnumerable<VectorRef> Operands => new[] { Left, Right };
+}
+
+/// <summary>v = f(x), elementwise.</summary>
+public sealed record MapVector(ElementFunction Function, VectorRef Operand) : Operation
+{
+    public override IEnumerable<VectorRef> Operands => new[] { Operand };
+}
+
+/// <summary>v = Σ factor_k · x_k.</summary>
+public sealed record Combine(EquatableArray<ScaledRef> Terms) : Operation
+{
+    public override IEnumerable<VectorRef> Operands => Terms.Select(t => t.Vector);
+}
+
+/// <summary>v = 1.</summary>
+public sealed record Ones : Operation;
+
+/// <summary>s = aᵀb.</summary>
+public sealed record Dot(VectorRef Left, VectorRef Right) : Operation
+{
+    public override bool IsScalar => true;
+
+    public override IEnumerable<VectorRef> Operands => new[] { Left, Right };
+}
+
+/// <summary>s = sum(x) or norm2(x).</summary>
+public sealed record Reduce(Reduction Reduction, VectorRef Operand) : Operation
+{
+    public override bool IsScalar => true;
+
+    public override IEnumerable<VectorRef> Operands => new[] { Operand };
+}
+
+/// <summary>s = f(Σ factors).</summary>
+public sealed record MapScalar(ElementFunction Function, EquatableArray<ScalarFactor> Argument) : Operation
+{
+    public override bool IsScalar => true;
+}
+
+/// <summary>s = Σ_t summand, accumulated over the time steps t = 1…T−1 of a recurrent rule.</summary>
+public sealed record TimeSum(ScalarFactor Summand) : Operation
+{
+    public override bool IsScalar => true;
+}
+
+/// <summary>
+/// One computation before the pass over the weights, in dependency order. Vector and scalar steps are numbered
+/// apart (<see cref="ComputedVector"/> and <see cref="ScalarFactor.Scalars"/> refer to them by that number);
+/// <see cref="Length"/> is a vector's length or a reduced vector's. <see cref="Description"/> spells the value in
+/// the rule's terms, for the kernel's comments.
+/// </summary>
+/// <remarks>In a recurrent rule, a step with <see cref="PerTime"/> is computed for every t = 1…T−1 from the
+/// pre-update weights; a <see cref="TimeSum"/> is accumulated over t.</remarks>
+public sealed record Step(int Index, Dimension Length, Operation Operation, string Description, bool PerTime = false)
+{
+    public bool IsScalar => Operation.IsScalar;
+}
+
+/// <summary>One term of a row coefficient: Factor · Column[i] (Column null: the factor alone).</summary>
+public sealed record RowTerm(ScalarFactor Factor, VectorRef? Column);
+
+/// <summary>For each row i: row_i += (Σ terms evaluated at i) · RowVector; with <see cref="PerTime"/>, for each t
+/// as well (recurrent rules), the vectors and scalars taken at t.</summary>
+public sealed record RowUpdate(VectorRef RowVector, EquatableArray<RowTerm> Terms, bool PerTime = false);
+
+/// <summary>Factor · diag(RowScale) · Matrix · diag(ColumnScale): a term that reads a whole matrix (decay is
+/// the plainest: c·W). Null scales are the identity.</summary>
+public sealed record ScaleTerm(ScalarFactor Factor, VectorRef? RowScale, SignalRef Matrix, VectorRef? ColumnScale);
+
+/// <summary>The update of one matrix, in place: <paramref name="Target"/> is the statement (dW, dB, dWh, …) and
+/// <paramref name="Matrix"/> the signal it changes.</summary>
+public sealed record TargetUpdate(string Target, SignalRef Matrix, EquatableArray<ScaleTerm> Scales, EquatableArray<RowUpdate> Rows)
+{
+    /// <summary>The terms c·diag(a)·M that scale the target's own rows: a row's keep factor is 1 + their sum.</summary>
+    public IEnumerable<ScaleTerm> OwnScales => Scales.Where(x => x.Matrix == Matrix && x.ColumnScale is null);
+
+    /// <summary>Matrices a term reads whole (scaled by columns, or another matrix): their rows are copied before the
+    /// pass when the pass changes them.</summary>
+    public IEnumerable<SignalRef> WholeMatrixReads => Scales.Where(x => x.ColumnScale is not null || x.Matrix != Matrix).Select(x => x.Matrix);
+}
+
+/// <summary>A <c>param</c>: θ[Index] named <see cref="Name"/>, <see cref="Default"/> unless given.</summary>
+public sealed record ParameterSpec(string Name, int Index, double Default);
+
+/// <summary>
+/// A rule's algebra, lowered: the steps that compute its vectors and scalars once each, and the updates of its
+/// target matrices in terms of them. It names nothing in C#; <see cref="Layout.KernelLayout"/> places it in memory.
+/// </summary>
+public sealed record KernelPlan(
+    EquatableArray<CoefficientRef> Coefficients,
+    EquatableArray<Step> Steps,
+    EquatableArray<TargetUpdate> Targets,
+    bool Recurrent)
+{
+    /// <summary>Every signal the steps and updates read or update, vectors and matrices, in enum order.</summary>
+    public IEnumerable<SignalRef> Signals =>
+        Steps.SelectMany(s => s.Operation.Operands)
+            .Concat(Targets.SelectMany(t => t.Rows.SelectMany(r => r.Terms.Select(x => x.Column).Append(r.RowVector))
+                .Concat(t.Scales.SelectMany(x => new[] { x.RowScale, x.Matrix, x.ColumnScale }))
+                .Append(t.Matrix)))
+            .OfType<SignalRef>().Distinct().OrderBy(s => s.Signal).ThenBy(s => s.Tangent);
+}
+
+/// <summary>The tangent kernel of a rule (forward-mode derivative of its update, for meta-learning): a plan over the
+/// signals and their tangents that updates Ẇ (and Ḃ) in place, and its layout.</summary>
+public sealed record TangentKernel(KernelPlan Plan, Layout.KernelLayout Layout);
+
+/// <summary>
+/// A rule compiled to its kernel: the plan (what to compute) and its layout (where, in which passes, at what cost),
+/// and its tangent kernel, or why it has none. Everything the printer prints, nothing it must decide. Position-free
+/// and equatable, so the incremental generator re-emits only when the algebra changes.
+/// </summary>
+public sealed record KernelModel(
+    string RuleName,
+    string ClassName,
+    string Source,
+    EquatableArray<ParameterSpec> Parameters,
+    KernelPlan Plan,
+    Layout.KernelLayout Layout,
+    TangentKernel? Tangent = null,
+    string? NotDifferentiable = null);

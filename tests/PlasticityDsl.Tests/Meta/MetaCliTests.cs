@@ -1,0 +1,122 @@
+using PlasticityDsl.Rules;
+using System.CommandLine;
+using System.Text.Json;
+using PlasticityDsl.Cli.Commands;
+using PlasticityDsl.Runtime;
+using PlasticityDsl.Runtime.Data;
+using PlasticityDsl.Runtime.Experiments;
+using PlasticityDsl.Runtime.Meta;
+using PlasticityDsl.Tests.Cli;
+using PlasticityDsl.Tests.Data;
+using Xunit;
+
+namespace PlasticityDsl.Tests.Meta;
+
+/// <summary>
+/// <c>plasticity meta gradient</c> and the episode file it reads. No built-in rule has a tangent kernel yet, so the
+/// successful path runs the command in-process with the test oracle injected as its rule lookup; the failures run the
+/// real program.
+/// </summary>
+public sealed class MetaCliTests : IDisposable
+{
+    private readonly TempDirectory _dir = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    private string Episode(string json)
+    {
+        string path = _dir.File("episode.json");
+        File.WriteAllText(path, json);
+        return path;
+    }
+
+    [Fact]
+    public void Gradient_writes_the_engines_query_loss_and_a_gradient_entry_per_coefficient()
+    {
+        string data = IdxFiles.WriteSyntheticMnist(_dir.File("mnist"));
+        var network = new Mlp([784, 12, 10], Activation.Softplus, FeedbackMode.Random);
+        network.Initialize(InitScheme.Xavier, 3);
+        WeightFiles.Write(_dir.File("init.npz"), network);
+        int[] train = [5, 17, 3, 250, 9, 11, 10150, 2], query = [7, 8, 1000];
+        string episode = Episode(JsonSerializer.Serialize(new { train, query }));
+        string output = _dir.File("grad.json");
+
+        var root = new RootCommand { MetaCommand.Create() };
+        int exit = root.Parse(["meta", "gradient", "--rule", "eq9", "--feedback", "fa", "--layers", "784,12,10", "--init", _dir.File("init.npz"),
+            "--theta", "t0=0.05,t1=0.01,t2=0.02,t3=0.001,t4=0.03,t9=-0.001", "--episode", episode, "--out", output, "--data", data]).Invoke();
+
+        Assert.Equal(0, exit);
+        (Dataset images, _) = MnistData.Load(data);
+        int[] directions = [0, 1, 2, 3, 4, 9];
+        var expected = new double[directions.Length];
+        EpisodeResult result = new ForwardModeEpisode(network, Eq9Rule.Instance, directions)
+            .Run([0.05f, 0.01f, 0.02f, 0.001f, 0.03f, 0, 0, 0, 0, -0.001f], images.Images, images.Labels, train, query, expected);
+        using JsonDocument report = JsonDocument.Parse(File.ReadAllBytes(output));
+        Assert.Equal(result.QueryLoss, report.RootElement.GetProperty("query_loss").GetDouble());
+        JsonElement gradient = report.RootElement.GetProperty("gradient");
+        Assert.Equal(["t0", "t1", "t2", "t3", "t4", "t9"], gradient.EnumerateObject().Select(p => p.Name));
+        for (int d = 0; d < directions.Length; d++)
+        {
+            Assert.Equal(expected[d], gradient.GetProperty("t" + directions[d]).GetDouble());
+        }
+        Assert.Contains(expected, g => g != 0);
+    }
+
+    [Fact]
+    public void An_index_past_the_training_images_is_an_error_naming_the_episode_file()
+    {
+        string data = IdxFiles.WriteSyntheticMnist(_dir.File("mnist"));
+        string episode = Episode("""{"train": [0, 1], "query": [10200]}""");
+        var root = new RootCommand { MetaCommand.Create() };
+        int exit = root.Parse(["meta", "gradient", "--rule", "eq9", "--feedback", "fa", "--layers", "784,12,10",
+            "--theta", "t0=0.05,t1=0.01,t2=0.02,t3=0.001,t4=0.03,t9=-0.001", "--episode", episode, "--out", _dir.File("grad.json"), "--data", data])
+            .Invoke();
+        Assert.Equal(1, exit); // DataFileException (its message is checked on EpisodeFile.CheckRange below)
+        Assert.False(File.Exists(_dir.File("grad.json")));
+    }
+
+    [Fact]
+    public void A_rule_without_a_tangent_kernel_is_a_clear_usage_error()
+    {
+        Episode("""{"train": [0, 1], "query": [2]}""");
+        File.WriteAllText(_dir.File("logged.rule"), "dW = -t0*log(sq(t1) + 1)*e_l*y_<l-1>'\n");
+        var result = CliRunner.Run(_dir.Path, "meta", "gradient", "--rule", "logged.rule", "--theta", "t0=0.01,t1=0.5",
+            "--episode", "episode.json", "--out", "grad.json");
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains("rule `logged` has no tangent kernel, so its meta-gradient cannot be computed in forward mode: `log` has no derivative the language can write (it needs a division)", result.Error);
+        Assert.False(File.Exists(_dir.File("grad.json")));
+    }
+
+    [Fact]
+    public void An_empty_query_list_is_an_error_naming_the_episode_file()
+    {
+        Episode("""{"train": [0, 1], "query": []}""");
+        var result = CliRunner.Run(_dir.Path, "meta", "gradient", "--rule", "eq9", "--feedback", "fa", "--episode", "episode.json", "--out", "grad.json");
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains("episode.json: the \"query\" list is empty", result.Error);
+    }
+
+    [Theory]
+    [InlineData("""{"train": [0, 1]}""", "has no \"query\" list of image indices")]
+    [InlineData("""{"train": [], "query": [1]}""", "the \"train\" list is empty")]
+    [InlineData("""{"train": [0, -1], "query": [1]}""", "train[1] = -1 is not a non-negative whole number")]
+    [InlineData("""{"train": [0, 1.5], "query": [1]}""", "train[1] = 1.5 is not a non-negative whole number")]
+    [InlineData("""[0, 1]""", "must hold an object")]
+    [InlineData("""{"train": [0""", "is not valid JSON")]
+    public void Malformed_episode_files_are_data_file_errors(string json, string problem)
+    {
+        string path = Episode(json);
+        var error = Assert.Throws<DataFileException>(() => EpisodeFile.Read(path));
+        Assert.Equal(path, error.FilePath);
+        Assert.Contains(problem, error.Message);
+    }
+
+    [Fact]
+    public void Indices_past_the_dataset_are_errors_naming_list_position_and_range()
+    {
+        EpisodeFile episode = EpisodeFile.Read(Episode("""{"train": [0, 59999], "query": [5, 60000]}"""));
+        Assert.Equal([0, 59999], episode.Train);
+        var error = Assert.Throws<DataFileException>(() => episode.CheckRange(60000, "the MNIST training set"));
+        Assert.Contains("query[1] = 60000 is outside the 60000 images of the MNIST training set (0 … 59999)", error.Message);
+    }
+}
