@@ -11,4 +11,16 @@ root.Subcommands.Add(DataCommand.Create());
 root.Subcommands.Add(MetaCommand.Create());
 root.Subcommands.Add(MergeCommand.Create(root));
 root.Subcommands.Add(SubmitCommand.Create(root));
-return root.Parse(args).Invoke();
+// The top-level handler: whatever escapes a command's own guard (or the parser) is still one message and an exit
+// code from CliErrors, never a stack trace.
+try
+{
+    ParseResult parsed = root.Parse(args);
+    int exitCode = parsed.Invoke();
+    // The parser reports its errors (unknown option, bad number) with exit code 1; they are usage errors.
+    return parsed.Errors.Count > 0 && exitCode != CliErrors.Ok ? CliErrors.Usage : exitCode;
+}
+catch (Exception ex)
+{
+    return CliErrors.Report(ex);
+}

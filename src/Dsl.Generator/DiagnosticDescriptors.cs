@@ -34,6 +34,10 @@ internal static class DiagnosticDescriptors
         "PDSL0006", "Rule too large", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true,
         description: "Rule too large.", helpLinkUri: HelpRoot + "pdsl0006");
 
+    public static readonly DiagnosticDescriptor RuleFileTooLarge = new(
+        "PDSL0007", "Rule file too large", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true,
+        description: "Rule file too large.", helpLinkUri: HelpRoot + "pdsl0007");
+
     public static readonly DiagnosticDescriptor MultiplyShapeMismatch = new(
         "PDSL1001", "Matrix product with mismatched inner dimensions", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true,
         description: "Matrix product with mismatched inner dimensions.", helpLinkUri: HelpRoot + "pdsl1001");
@@ -98,6 +102,7 @@ internal static class DiagnosticDescriptors
         DiagnosticCode.NumberOutOfRange => NumberOutOfRange,
         DiagnosticCode.NestingTooDeep => NestingTooDeep,
         DiagnosticCode.RuleTooLarge => RuleTooLarge,
+        DiagnosticCode.RuleFileTooLarge => RuleFileTooLarge,
         DiagnosticCode.MultiplyShapeMismatch => MultiplyShapeMismatch,
         DiagnosticCode.AddShapeMismatch => AddShapeMismatch,
         DiagnosticCode.TargetShapeMismatch => TargetShapeMismatch,

@@ -21,6 +21,7 @@ public static class RuleFrontEnd
     /// <c>rule Name</c> header does. Never throws on user input.</summary>
     public static CompiledRule Compile(string fileStem, string text)
     {
+        if (text.Length > MaxRuleFileBytes) return TooLarge(text.Length);
         if (NestingLimit.CheckText(text) is { } tooDeep) return Failed(tooDeep);
         if (!RuleParser.TryParse(text, out RuleFileSyntax? syntax, out RuleDiagnostic? syntaxError))
         {
@@ -78,6 +79,13 @@ public static class RuleFrontEnd
 
         return (new TangentKernel(tangentPlan!, KernelLayout.Of(tangentPlan!)), null);
     }
+
+    /// <summary>The largest rule file read (1 MiB): PDSL0007 beyond it. Readers check the file's size before reading.</summary>
+    public const int MaxRuleFileBytes = 1 << 20;
+
+    /// <summary>The result for a rule file of <paramref name="size"/> bytes (or characters), over <see cref="MaxRuleFileBytes"/>.</summary>
+    public static CompiledRule TooLarge(long size) => Failed(new RuleDiagnostic(DiagnosticCode.RuleFileTooLarge, new SourceSpan(0, 0, 0, 0, 0, 0),
+        $"the rule file is {size} bytes; rule files are limited to {MaxRuleFileBytes} bytes (1 MB)"));
 
     private static CompiledRule Failed(RuleDiagnostic diagnostic) => new(null, new[] { diagnostic }.ToEquatableArray());
 

@@ -1,5 +1,7 @@
 using System.CommandLine;
 using PlasticityDsl.Language;
+using PlasticityDsl.Runtime.Compilation;
+using PlasticityDsl.Runtime.Data;
 
 namespace PlasticityDsl.Cli.Commands;
 
@@ -24,7 +26,7 @@ internal static class CheckCommand
             {
                 ruleFiles = Directory.EnumerateFiles(path, "*.rule", SearchOption.AllDirectories).Order(StringComparer.Ordinal);
             }
-            else if (File.Exists(path))
+            else if (File.Exists(path) || new FileInfo(path).LinkTarget is not null)
             {
                 ruleFiles = new[] { path };
             }
@@ -38,13 +40,32 @@ internal static class CheckCommand
             foreach (string file in ruleFiles)
             {
                 files++;
-                CompiledRule rule = RuleFiles.Compile(file);
+                CompiledRule rule;
+                try
+                {
+                    rule = RuleFiles.Compile(file);
+                }
+                catch (Exception ex) when (ex is DataFileException or RuleCompilationException)
+                {
+                    if (ex is RuleCompilationException compilation) foreach (string line in compilation.FormattedDiagnostics) output.WriteLine(line);
+                    else output.WriteLine($"{file}: error: {ex.Message[(ex.Message.StartsWith(file + ": ", StringComparison.Ordinal) ? file.Length + 2 : 0)..]}");
+                    errors++;
+                    continue;
+                }
+
                 foreach (RuleDiagnostic d in rule.Diagnostics)
                 {
                     output.WriteLine(d.Format(file));
                     if (d.Severity == Severity.Error) errors++;
                 }
             }
+        }
+
+        if (files == 0 && errors == 0)
+        {
+            // Checking nothing is not a success: the path is likely wrong.
+            Console.Error.WriteLine($"error: no .rule files found in {string.Join(", ", paths)}");
+            return CliErrors.Failed;
         }
 
         Console.Error.WriteLine(errors == 0 ? $"{files} rule file(s) checked, no errors" : $"{files} rule file(s) checked, {errors} error(s)");
@@ -56,5 +77,5 @@ internal static class CheckCommand
 internal static class RuleFiles
 {
     public static CompiledRule Compile(string path) =>
-        RuleFrontEnd.Compile(Path.GetFileNameWithoutExtension(path), File.ReadAllText(path));
+        RuleFrontEnd.Compile(Path.GetFileNameWithoutExtension(path), RuleFileReader.Read(path));
 }

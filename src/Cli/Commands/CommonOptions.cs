@@ -158,8 +158,64 @@ internal static class CommonOptions
             throw new UsageException($"{option}: `{text}` is not a finite number (use a '.' decimal point)");
         }
 
+        // A silent zero would train a different rule.
+        if (value == 0 && double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double exact) && exact != 0)
+        {
+            throw new UsageException($"{option}: `{text}` is too small for single precision and would become 0 (the smallest is about 1.4e-45)");
+        }
+
         return value;
     }
+
+    /// <summary><see cref="RunSpec.Validate"/>, its complaints being about command-line values (exit code 2).</summary>
+    public static void Validate(RunSpec spec)
+    {
+        try
+        {
+            spec.Validate();
+        }
+        catch (ArgumentException ex)
+        {
+            throw new UsageException(ex.Message);
+        }
+    }
+
+    /// <summary>The file a --rule value names, or null for a built-in rule (or none).</summary>
+    public static string? RulePath(string? nameOrPath) =>
+        nameOrPath is not null && !GeneratedRules.All.Any(r => r.Name == nameOrPath) && !GeneratedRules.Recurrent.Any(r => r.Name == nameOrPath) && File.Exists(nameOrPath)
+            ? nameOrPath
+            : null;
+
+    /// <summary>Checks --samples and --eval-every as <see cref="RunSpec.Validate"/> would, before any data is read.</summary>
+    public static void CheckSamples(int samples, int evalEvery)
+    {
+        AtLeast("--samples", samples);
+        AtLeast("--eval-every", evalEvery);
+        if ((samples - 1L) / evalEvery + 2 > RunSpec.MaxEvaluations)
+        {
+            throw new UsageException($"--samples {samples} with --eval-every {evalEvery} asks for {(samples - 1L) / evalEvery + 2} evaluations per run; at most {RunSpec.MaxEvaluations} are kept (raise --eval-every)");
+        }
+    }
+
+    /// <summary>Checks --seeds for <paramref name="configurations"/> configurations against <see cref="SeedSweep.MaxRuns"/>.</summary>
+    public static int CheckSeeds(int seeds, long configurations, int min = 1)
+    {
+        AtLeast("--seeds", seeds, min);
+        try
+        {
+            SeedSweep.CheckRunCount(configurations, seeds);
+        }
+        catch (ArgumentException ex)
+        {
+            throw new UsageException("--seeds: " + ex.Message);
+        }
+
+        return seeds;
+    }
+
+    /// <summary>Checks a count option: at least <paramref name="min"/>.</summary>
+    public static int AtLeast(string option, int value, int min = 1) =>
+        value >= min ? value : throw new UsageException($"{option} must be at least {min}, not {value}");
 
     private static string Describe(ICompiledRule rule) =>
         rule.Coefficients.Count == 0 ? "no coefficient" : string.Join(", ", rule.Coefficients.Select(rule.CoefficientName));

@@ -17,7 +17,7 @@ internal static class EmitCommand
 
     public static int Run(string path, TextWriter output)
     {
-        if (!File.Exists(path)) throw new UsageException($"{path}: no such file");
+        if (!File.Exists(path) && new FileInfo(path).LinkTarget is null) throw new UsageException($"{path}: no such file");
         CompiledRule rule = RuleFiles.Compile(path);
         foreach (RuleDiagnostic d in rule.Diagnostics) Console.Error.WriteLine(d.Format(path));
         if (rule.Model is null) return CliErrors.Failed;

@@ -4,6 +4,7 @@ using PlasticityDsl.Runtime;
 using PlasticityDsl.Runtime.Data;
 using PlasticityDsl.Cli.Figures;
 using PlasticityDsl.Runtime.Experiments;
+using PlasticityDsl.Runtime.IO;
 using PlasticityDsl.Runtime.Recurrent;
 using PlasticityDsl.Runtime.Reporting;
 
@@ -38,12 +39,18 @@ internal static class GridCommand
         sharding.AddTo(command);
         command.SetAction(result => CliErrors.Guard(() =>
         {
+            CommonOptions.AtLeast("--seeds", result.GetValue(seeds));
+            CommonOptions.CheckSamples(result.GetValue(samples), result.GetValue(samples));
             if (CommonOptions.AnyRule(result.GetValue(rule)!) is IRecurrentRule recurrentRule)
             {
                 List<float[]> recurrentGrid = Expand(result.GetValue(axes)!, recurrentRule);
+                CommonOptions.CheckSeeds(result.GetValue(seeds), recurrentGrid.Count);
                 int hiddenUnits = CommonOptions.CheckHidden(result.GetValue(hidden));
-                return RecurrentGrid(sharding.Jobs(result, result.GetValue(output)), recurrentRule, recurrentGrid, hiddenUnits,
-                    result.GetValue(seeds), result.GetValue(samples), result.GetValue(data), result.GetValue(output));
+                SweepJobs recurrentJobs = sharding.Jobs(result, result.GetValue(output));
+                string recurrentData = DataLocator.EnsureMnist(result.GetValue(data), Console.Error.WriteLine);
+                using DirectoryLock? recurrentLock = PrepareOutput(result.GetValue(output), result.GetValue(rule)!, recurrentData, sharding.Inputs(result));
+                return RecurrentGrid(recurrentJobs, recurrentRule, recurrentGrid, hiddenUnits,
+                    result.GetValue(seeds), result.GetValue(samples), recurrentData, result.GetValue(output));
             }
 
             IPlasticityRule plasticityRule = CommonOptions.Rule(result.GetValue(rule)!);
@@ -51,11 +58,16 @@ internal static class GridCommand
             FeedbackMode feedbackMode = CommonOptions.ParseFeedback(result.GetValue(feedback)!);
             FeedbackModes.CheckRule(feedbackMode, plasticityRule);
             List<float[]> grid = Expand(result.GetValue(axes)!, plasticityRule);
+            CommonOptions.CheckSeeds(result.GetValue(seeds), grid.Count);
             SweepJobs jobs = sharding.Jobs(result, result.GetValue(output));
             int sampleCount = result.GetValue(samples);
             var arms = grid.Select(theta => new Arm(Label(theta, plasticityRule), plasticityRule, theta)).ToArray();
             var options = new SweepOptions(result.GetValue(seeds), sampleCount, sampleCount, 1000, result.GetValue(init)!, result.GetValue(activation)!, SampleOrder.Shuffle, Environment.ProcessorCount);
-            (Dataset train, _) = MnistData.Load(DataLocator.EnsureMnist(result.GetValue(data), Console.Error.WriteLine));
+            CommonOptions.Validate(new RunSpec(layerSizes, options.Activation, options.Init, grid[0], sampleCount, options.Order, 0, sampleCount, feedbackMode));
+            string dataDirectory = DataLocator.EnsureMnist(result.GetValue(data), Console.Error.WriteLine);
+            // Checked before the first run, and held for the grid's life: a second grid writing the same --out is refused.
+            using DirectoryLock? outputLock = PrepareOutput(result.GetValue(output), result.GetValue(rule)!, dataDirectory, sharding.Inputs(result));
+            (Dataset train, _) = MnistData.Load(dataDirectory);
             Console.Error.WriteLine($"grid: {arms.Length} configurations × {options.Seeds} seeds of {plasticityRule.Name}, {sampleCount} samples each, scored on the validation split");
             IReadOnlyList<ArmSummary>? summaries = SeedSweep.Run(jobs, "grid", new[] { new Comparison("grid", layerSizes, arms, Feedback: feedbackMode) }, options,
                 MnistData.TrainingSplit(train), MnistData.ValidationSplit(train), Console.Error.WriteLine);
@@ -72,7 +84,7 @@ internal static class GridCommand
     {
         var arms = grid.Select(theta => RecurrentFigure.Arm(Label(theta, rule), rule, theta)).ToArray();
         RecurrentSweepOptions options = RecurrentFigure.Options(seeds, samples, samples, Environment.ProcessorCount, firstSeed: 1000);
-        (Dataset train, _) = MnistData.Load(DataLocator.EnsureMnist(data, Console.Error.WriteLine));
+        (Dataset train, _) = MnistData.Load(data!);
         Console.Error.WriteLine($"grid: {arms.Length} configurations × {seeds} seeds of {rule.Name} on the delayed-memory task (n_h = {hidden}, T = {options.Steps}), {samples} samples each, scored on the validation split");
         IReadOnlyList<ArmSummary>? summaries = RecurrentSweep.Run(jobs, "grid", [new RecurrentComparison("grid", hidden, arms)], options,
             MnistData.TrainingSplit(train), MnistData.ValidationSplit(train), Console.Error.WriteLine);
@@ -80,6 +92,23 @@ internal static class GridCommand
         Report(summaries, output, points => new GridReport(rule.Name, [IdxReader.PixelsPerImage, hidden, IdxReader.ClassCount], samples, seeds,
             options.Init, "rnn", ValidationName(train), points, points[0]));
         return CliErrors.Ok;
+    }
+
+    /// <summary>Checks --out (the report, or a shard's part file) against the inputs (the rule, the data, the parts being
+    /// merged) and locks it; null without --out.</summary>
+    private static DirectoryLock? PrepareOutput(string? output, string rule, string dataDirectory, IEnumerable<IoPath> shardInputs)
+    {
+        if (output is null) return null;
+        var paths = new List<IoPath> { IoPath.OutputFile("--out", output) };
+        paths.AddRange(shardInputs);
+        if (CommonOptions.RulePath(rule) is { } rulePath) paths.Add(IoPath.InputFile("--rule", rulePath));
+        foreach (string name in MnistData.FileNames)
+        {
+            if (MnistData.Find(dataDirectory, name) is { } file) paths.Add(IoPath.InputFile("--data", file));
+        }
+
+        OutputPaths.Check(paths);
+        return DirectoryLock.AcquireForFile(output, "--out");
     }
 
     private static string ValidationName(Dataset train) => $"MNIST train[{train.Count - MnistData.ValidationSize}, {train.Count})";
@@ -107,7 +136,13 @@ internal static class GridCommand
             int k = CommonOptions.ParseCoefficient("--axis", pair[0], rule);
             if (!covered.Add(k)) throw new UsageException($"--axis: t{k} is given twice");
             var next = new List<float[]>();
-            foreach (string text in pair[1].Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            string[] values = pair[1].Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            if ((long)grid.Count * values.Length > SeedSweep.MaxRuns)
+            {
+                throw new UsageException($"--axis: the grid would have {(long)grid.Count * values.Length} configurations or more; at most {SeedSweep.MaxRuns} runs are accepted");
+            }
+
+            foreach (string text in values)
             {
                 float value = CommonOptions.ParseValue("--axis", text);
                 foreach (float[] theta in grid)

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using PlasticityDsl.Runtime.Experiments;
+using PlasticityDsl.Runtime.IO;
 
 namespace PlasticityDsl.Cli.Commands;
 
@@ -19,11 +20,19 @@ internal static class MergeCommand
         command.SetAction(result => CliErrors.Guard(() =>
         {
             string[] paths = result.GetValue(parts)!.Select(Path.GetFullPath).ToArray();
+            string outputPath = result.GetValue(output)!;
+            // Before anything is read: the result must not replace a part (the command merged again checks --out fully).
+            foreach (string part in paths)
+            {
+                if (OutputPaths.SameLocation(outputPath, part))
+                    throw new OutputPathException(outputPath, $"{ShardOptions.OutName} is the same file as the part {part}; writing it would destroy that input. Choose another path.");
+            }
+
             ShardPart[] read = paths.Select(ShardParts.Read).ToArray();
             ShardParts.Check(read, paths);
             IReadOnlyList<string> commandLine = read[0].Command;
             Console.Error.WriteLine($"merge: {read.Length} parts of `plasticity {string.Join(" ", commandLine)}` ({read[0].Version}, {read[0].Vector} SIMD)");
-            ParseResult again = root.Parse([.. commandLine, ShardOptions.OutName, result.GetValue(output)!, ShardOptions.MergeFromName, .. paths]);
+            ParseResult again = root.Parse([.. commandLine, ShardOptions.OutName, outputPath, ShardOptions.MergeFromName, .. paths]);
             if (again.Errors.Count > 0)
                 throw new UsageException($"the parts' command line no longer parses: {string.Join("; ", again.Errors.Select(e => e.Message))}");
             return again.Invoke();

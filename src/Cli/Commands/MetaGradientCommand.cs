@@ -2,6 +2,7 @@ using System.CommandLine;
 using PlasticityDsl.Runtime;
 using PlasticityDsl.Runtime.Data;
 using PlasticityDsl.Runtime.Experiments;
+using PlasticityDsl.Runtime.IO;
 using PlasticityDsl.Runtime.Meta;
 using PlasticityDsl.Runtime.Reporting;
 
@@ -46,9 +47,22 @@ internal static class MetaGradientCommand
             float[] coefficients = CommonOptions.ParseTheta(result.GetValue(theta)!, differentiable);
             var spec = new RunSpec(CommonOptions.ParseLayers(result.GetValue(layers)!), result.GetValue(activation)!, result.GetValue(init)!,
                 coefficients, episodeFile.Train.Count, SampleOrder.File, result.GetValue(seed), episodeFile.Train.Count, mode);
-            Mlp network = OnlineRun.CreateNetwork(spec);
+            string dataDirectory = DataLocator.EnsureMnist(result.GetValue(data), Console.Error.WriteLine);
 
-            (Dataset train, _) = MnistData.Load(DataLocator.EnsureMnist(result.GetValue(data), Console.Error.WriteLine));
+            // --out is checked before anything is loaded or run: a regular file (or absent) in a writable directory, and
+            // none of the inputs (the episode, the rule file, the --init weights, the MNIST files).
+            string outputPath = result.GetValue(output)!;
+            var paths = new List<IoPath> { IoPath.OutputFile("--out", outputPath), IoPath.InputFile("--episode", result.GetValue(episode)!) };
+            if (CommonOptions.RulePath(result.GetValue(rule)) is { } rulePath) paths.Add(IoPath.InputFile("--rule", rulePath));
+            if (spec.Init.EndsWith(".npz", StringComparison.OrdinalIgnoreCase)) paths.Add(IoPath.InputFile("--init", spec.Init));
+            foreach (string name in MnistData.FileNames)
+            {
+                if (MnistData.Find(dataDirectory, name) is { } file) paths.Add(IoPath.InputFile("--data", file));
+            }
+            OutputPaths.Check(paths);
+
+            Mlp network = OnlineRun.CreateNetwork(spec);
+            (Dataset train, _) = MnistData.Load(dataDirectory);
             episodeFile.CheckRange(train.Count, "the MNIST training set");
 
             int[] directions = [.. differentiable.Coefficients];
@@ -67,8 +81,8 @@ internal static class MetaGradientCommand
                 directions.ToDictionary(differentiable.CoefficientName, k => coefficients[k]),
                 episodeFile.Train.Count, episodeFile.Query.Count, outcome.QueryLoss,
                 directions.Select((k, d) => (k, d)).ToDictionary(p => differentiable.CoefficientName(p.k), p => gradient[p.d]));
-            ResultsWriter.WriteJson(result.GetValue(output)!, report);
-            Console.WriteLine($"{differentiable.Name}: query loss {outcome.QueryLoss:G6} after {episodeFile.Train.Count} steps; gradient written to {result.GetValue(output)}");
+            ResultsWriter.WriteJson(outputPath, report);
+            Console.WriteLine($"{differentiable.Name}: query loss {outcome.QueryLoss:G6} after {episodeFile.Train.Count} steps; gradient written to {outputPath}");
             return CliErrors.Ok;
         }));
         return command;

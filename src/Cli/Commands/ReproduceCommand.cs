@@ -2,6 +2,7 @@ using System.CommandLine;
 using PlasticityDsl.Cli.Figures;
 using PlasticityDsl.Runtime.Data;
 using PlasticityDsl.Runtime.Experiments;
+using PlasticityDsl.Runtime.IO;
 using PlasticityDsl.Runtime.Reporting;
 
 namespace PlasticityDsl.Cli.Commands;
@@ -50,13 +51,22 @@ internal static class ReproduceCommand
             if (cores < 1) throw new UsageException("--parallelism must be at least 1");
             if (result.GetValue(episodes) < 1) throw new UsageException("--episodes must be at least 1");
             int hiddenUnits = CommonOptions.CheckHidden(result.GetValue(hidden));
+            CommonOptions.CheckSeeds(seedCount, 1, min: 2);
+            CommonOptions.CheckSamples(result.GetValue(samples), result.GetValue(evalEvery));
             string chosen = result.GetValue(figure)!;
             string thetaPath = result.GetValue(thetaFile)!;
             if (!File.Exists(thetaPath)) throw new UsageException($"--theta-file: {thetaPath} does not exist (run from the repository root, or pass the file)");
             ThetaFile thetas = ResultsWriter.ReadJson<ThetaFile>(thetaPath);
             SweepJobs jobs = sharding.Jobs(result, result.GetValue(output));
 
-            (Dataset train, Dataset test) = MnistData.Load(DataLocator.EnsureMnist(result.GetValue(data), Console.Error.WriteLine));
+            string dataDirectory = DataLocator.EnsureMnist(result.GetValue(data), Console.Error.WriteLine);
+            // The output is checked and locked before the first run, for the life of the command: the figures' directory, or
+            // a shard's part file; never the θ file or a part being merged.
+            string outputPath = result.GetValue(output)!;
+            OutputPaths.Check([jobs.IsShard ? IoPath.OutputFile("--out", outputPath) : IoPath.OutputDirectory("--out", outputPath),
+                IoPath.InputFile("--theta-file", thetaPath), .. sharding.Inputs(result)]);
+            using DirectoryLock outputLock = jobs.IsShard ? DirectoryLock.AcquireForFile(outputPath, "--out") : DirectoryLock.Acquire(outputPath, "--out");
+            (Dataset train, Dataset test) = MnistData.Load(dataDirectory);
             var context = new FigureContext(seedCount, result.GetValue(samples), result.GetValue(evalEvery), tests, cores, result.GetValue(output)!,
                 hiddenUnits, thetaPath, thetas, MnistData.TrainingSplit(train), MnistData.ValidationSplit(train), test.Slice(0, tests), Console.Error.WriteLine, jobs)
             {

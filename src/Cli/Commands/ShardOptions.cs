@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.CommandLine.Parsing;
 using PlasticityDsl.Runtime.Experiments;
+using PlasticityDsl.Runtime.IO;
 
 namespace PlasticityDsl.Cli.Commands;
 
@@ -67,6 +68,11 @@ internal sealed class ShardOptions
         Console.Error.WriteLine($"shard {shard}: running jobs j with j mod {shard.Count} = {shard.Index}; part file {output}");
         return SweepJobs.ForShard(shard, output, CommandLine(result), result.GetValue(CheckpointRuns));
     }
+
+    /// <summary>The part files <c>plasticity merge</c> passes through --merge-from, as inputs for <see cref="OutputPaths.Check"/>:
+    /// no output of the merged command may be one of them.</summary>
+    public IEnumerable<IoPath> Inputs(ParseResult result) =>
+        (result.GetValue(MergeFrom) ?? []).Select(part => IoPath.InputFile(MergeFromName, part));
 
     /// <summary>Ends a shard's run: its part file is complete, the per-job records beside it are no longer needed.</summary>
     public static int PartWritten(SweepJobs jobs, string output)

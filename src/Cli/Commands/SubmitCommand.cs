@@ -3,6 +3,8 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using PlasticityDsl.Runtime.Experiments;
+using PlasticityDsl.Runtime.IO;
+using PlasticityDsl.Runtime.Reporting;
 
 namespace PlasticityDsl.Cli.Commands;
 
@@ -54,9 +56,13 @@ internal static class SubmitCommand
                 return CliErrors.Ok;
             }
 
+            // Checked before anything is submitted: the work directory and its scripts can be written, and none of them is
+            // the merged result (or an input of the command, such as its --rule or --theta-file).
+            OutputPaths.Check(Paths(job, parsed));
+            using DirectoryLock workLock = DirectoryLock.Acquire(job.WorkDirectory, "--work-dir");
             Directory.CreateDirectory(Path.Combine(job.WorkDirectory, "logs"));
-            File.WriteAllText(job.ArrayScriptPath, job.ArrayScript());
-            File.WriteAllText(job.MergeScriptPath, job.MergeScript());
+            ResultsWriter.WriteText(job.ArrayScriptPath, job.ArrayScript());
+            ResultsWriter.WriteText(job.MergeScriptPath, job.MergeScript());
             string arrayId = Sbatch(job.ArrayScriptPath);
             string mergeId = Sbatch($"--dependency=afterok:{arrayId}", job.MergeScriptPath);
             Console.WriteLine($"submitted array job {arrayId} ({shards} tasks) and merge job {mergeId} (afterok:{arrayId}); the result will be {job.Output}");
@@ -64,6 +70,25 @@ internal static class SubmitCommand
             return CliErrors.Ok;
         }));
         return command;
+    }
+
+    /// <summary>What submit writes (the work directory, the two scripts) and what it must not overwrite: the merged result
+    /// (a file for grid, a directory for reproduce) and the command's input files.</summary>
+    private static IEnumerable<IoPath> Paths(ArrayJob job, ParseResult parsed)
+    {
+        yield return IoPath.OutputDirectory("--work-dir", job.WorkDirectory);
+        yield return IoPath.OutputFile("--work-dir", job.ArrayScriptPath);
+        yield return IoPath.OutputFile("--work-dir", job.MergeScriptPath);
+        bool directoryOutput = parsed.CommandResult.Command.Name == "reproduce";
+        yield return new IoPath(ShardOptions.OutName, job.Output, IsOutput: true, IsDirectory: directoryOutput);
+        foreach (string option in new[] { "--rule", "--theta-file" })
+        {
+            if (parsed.CommandResult.Command.Options.Any(o => o.Name == option) && parsed.GetValue<string?>(option) is { } value
+                && (option != "--rule" || CommonOptions.RulePath(value) is not null))
+            {
+                yield return IoPath.InputFile(option, value);
+            }
+        }
     }
 
     /// <summary>How a batch script starts this program again: the apphost, or <c>dotnet plasticity.dll</c>.</summary>

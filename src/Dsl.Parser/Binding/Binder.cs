@@ -80,6 +80,10 @@ public sealed class Binder
                 {
                     Report(DiagnosticCode.NumberOutOfRange, param.DefaultSpan, "number is too large for single precision (at most about 3.4e38)");
                 }
+                else if (param.Default != 0 && (float)param.Default == 0)
+                {
+                    Report(DiagnosticCode.NumberOutOfRange, param.DefaultSpan, TooSmall);
+                }
                 else if (Declare(param.Name, param.NameSpan))
                 {
                     _parameters.Add(new BoundParameter(param.Name, FirstParameterIndex + _parameters.Count, param.Default));
@@ -159,11 +163,19 @@ public sealed class Binder
         _ => throw new InvalidOperationException("unknown syntax node " + syntax.GetType().Name),
     };
 
+    private const string TooSmall = "number is too small for single precision and would become 0 (the smallest is about 1.4e-45)";
+
     private BoundExpression? BindNumber(NumberSyntax number)
     {
         if (double.IsInfinity(number.Value) || (float)number.Value is float.PositiveInfinity)
         {
             Report(DiagnosticCode.NumberOutOfRange, number.Span, "number is too large for single precision (at most about 3.4e38)");
+            return null;
+        }
+
+        if (number.Value != 0 && (float)number.Value == 0)
+        {
+            Report(DiagnosticCode.NumberOutOfRange, number.Span, TooSmall);
             return null;
         }
 

@@ -10,6 +10,8 @@ public enum DiagnosticCode
     NumberOutOfRange = 4,
     NestingTooDeep = 5,
     RuleTooLarge = 6,
+    /// <summary>A rule file larger than <see cref="RuleFrontEnd.MaxRuleFileBytes"/>; refused before it is read.</summary>
+    RuleFileTooLarge = 7,
     MultiplyShapeMismatch = 1001,
     AddShapeMismatch = 1002,
     TargetShapeMismatch = 1003,

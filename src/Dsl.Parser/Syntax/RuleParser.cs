@@ -99,7 +99,17 @@ public static class RuleParser
         select integer + fraction.GetOrElse(string.Empty) + exponent.GetOrElse(string.Empty)).Named("a number").Span());
 
     private static readonly Parser<ExpressionSyntax> Number =
-        NumberText.Select(n => (ExpressionSyntax)new NumberSyntax(double.Parse(n.Value, NumberStyles.Float, CultureInfo.InvariantCulture), ToSpan(n)));
+        NumberText.Select(n => (ExpressionSyntax)new NumberSyntax(Literal(n.Value), ToSpan(n)));
+
+    /// <summary>The value of a number literal. One below the double range (<c>1e-999</c>) that is not zero is kept as
+    /// the smallest double instead of 0, so that the binder reports it (PDSL0004) rather than reading a silent zero.</summary>
+    private static double Literal(string text)
+    {
+        double value = double.Parse(text, NumberStyles.Float, CultureInfo.InvariantCulture);
+        int exponent = text.IndexOfAny(new[] { 'e', 'E' });
+        string mantissa = exponent < 0 ? text : text.Substring(0, exponent);
+        return value == 0 && mantissa.Any(c => c is >= '1' and <= '9') ? double.Epsilon : value;
+    }
 
     // A symbol, or a call when an argument list follows: exp(z_l), sum(e_l).
     private static readonly Parser<ExpressionSyntax> SymbolOrCall =
@@ -167,7 +177,7 @@ public static class RuleParser
                        from minus in Symbol('-', "a number").Optional()
                        from value in NumberText
                        select (StatementSyntax)new ParamSyntax(name.Value, ToSpan(name),
-                           (minus.IsDefined ? -1 : 1) * double.Parse(value.Value, NumberStyles.Float, CultureInfo.InvariantCulture),
+                           (minus.IsDefined ? -1 : 1) * Literal(value.Value),
                            minus.IsDefined ? SourceSpan.Cover(ToSpan(minus.Get()), ToSpan(value)) : ToSpan(value)),
             _ => from assign in Symbol('=', "`=`")
                  from value in Expression

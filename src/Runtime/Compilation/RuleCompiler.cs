@@ -64,7 +64,7 @@ public static class RuleCompiler
     public static TKernel CompileFile<TKernel>(string path) where TKernel : class
     {
         ArgumentNullException.ThrowIfNull(path);
-        string text = File.ReadAllText(path);
+        string text = RuleFileReader.Read(path);
         return As<TKernel>(Compile(text, Path.GetFileNameWithoutExtension(path), path), path);
     }
 

@@ -17,8 +17,12 @@ public static class DataLocator
     /// A directory the user named is never written to: missing files there are an error.
     /// </summary>
     public static string EnsureMnist(string? explicitDir, Action<string> log) =>
+        EnsureMnist(explicitDir, log, "--data");
+
+    /// <param name="explicitSource">Where <paramref name="explicitDir"/> came from, for the log and errors: "--data", "the checkpoint".</param>
+    public static string EnsureMnist(string? explicitDir, Action<string> log, string explicitSource) =>
         EnsureMnist(explicitDir, Environment.GetEnvironmentVariable(DataEnvironmentVariable),
-            DataCache.MnistDirectory(), log, DataCache.FetchMnist);
+            DataCache.MnistDirectory(), log, DataCache.FetchMnist, explicitSource);
 
     /// <summary>Returns a directory holding the ten FashionMNIST class files, resolved and fetched like <see cref="EnsureMnist(string?, Action{string})"/>.</summary>
     public static string EnsureFashionMnist(string? explicitDir, Action<string> log) =>
@@ -27,23 +31,24 @@ public static class DataLocator
 
     /// <summary>The resolution itself, with the environment and the fetch passed in so tests need neither.</summary>
     internal static string EnsureMnist(string? explicitDir, string? environmentDir, string cacheDir,
-        Action<string> log, Action<string, Action<string>> fetch) =>
+        Action<string> log, Action<string, Action<string>> fetch, string explicitSource = "--data") =>
         Ensure("MNIST", DataEnvironmentVariable, directory => FirstMissing(directory, MnistData.FileNames, MnistData.Find),
-            explicitDir, environmentDir, cacheDir, log, fetch);
+            explicitDir, environmentDir, cacheDir, log, fetch, explicitSource);
 
-    /// <summary>The FashionMNIST resolution, testable like <see cref="EnsureMnist(string?, string?, string, Action{string}, Action{string, Action{string}})"/>.</summary>
+    /// <summary>The FashionMNIST resolution, testable like <see cref="EnsureMnist(string?, string?, string, Action{string}, Action{string, Action{string}}, string)"/>.</summary>
     internal static string EnsureFashionMnist(string? explicitDir, string? environmentDir, string cacheDir,
         Action<string> log, Action<string, Action<string>> fetch) =>
         Ensure("FashionMNIST", FashionDataEnvironmentVariable,
             directory => FirstMissing(directory, FashionMnistData.FileNames, (dir, name) => File.Exists(Path.Combine(dir, name)) ? name : null),
-            explicitDir, environmentDir, cacheDir, log, fetch);
+            explicitDir, environmentDir, cacheDir, log, fetch, "--data");
 
     private static string Ensure(string label, string environmentVariable, Func<string, string?> firstMissing,
-        string? explicitDir, string? environmentDir, string cacheDir, Action<string> log, Action<string, Action<string>> fetch)
+        string? explicitDir, string? environmentDir, string cacheDir, Action<string> log, Action<string, Action<string>> fetch,
+        string explicitSource)
     {
         ArgumentNullException.ThrowIfNull(log);
         if (!string.IsNullOrEmpty(explicitDir))
-            return RequireComplete(explicitDir, "--data");
+            return RequireComplete(explicitDir, explicitSource);
         if (!string.IsNullOrEmpty(environmentDir))
             return RequireComplete(environmentDir, $"${environmentVariable}");
 

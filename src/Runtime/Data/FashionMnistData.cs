@@ -127,6 +127,7 @@ public static class FashionMnistData
     {
         try
         {
+            Npz.RequireRegularFile(path); // a FIFO would block, a device never end
             using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read);
             if (file.Length > MaxFileBytes)
                 throw new DataFileException(path, $"file is {file.Length} bytes, more than the {MaxFileBytes}-byte cap for a class file");

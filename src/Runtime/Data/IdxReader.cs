@@ -20,50 +20,45 @@ public static class IdxReader
     // Internal so that every data set's pixels (FashionMnistData too) are scaled by the same table.
     internal static readonly float[] PixelScale = BuildPixelScale();
 
-    /// <summary>Reads an image file: N 28×28 images as N*784 floats in [0, 1] (pixel / 255).</summary>
-    public static float[] ReadImages(string path)
-    {
-        byte[] bytes = ReadContent(path, out int length);
-        ReadOnlySpan<byte> content = bytes.AsSpan(0, length);
-        CheckHeader(path, content, ImageMagic, ImageHeaderBytes);
+    /// <summary>The most images (or labels) one IDX file may declare: MNIST has 60,000 and 10,000. A header above it is
+    /// refused before anything is allocated.</summary>
+    public const int MaxCount = 100_000;
 
-        int count = ReadCount(content);
-        int rows = BinaryPrimitives.ReadInt32BigEndian(content[8..]);
-        int cols = BinaryPrimitives.ReadInt32BigEndian(content[12..]);
+    /// <summary>Reads an image file: N 28×28 images as N*784 floats in [0, 1] (pixel / 255).</summary>
+    /// <remarks>Reads exactly the bytes the header declares (at most <see cref="MaxCount"/> images), raw or gzip; a file
+    /// with fewer is truncated, one with more is refused as soon as the extra byte is seen, so a small gzip file cannot
+    /// decompress into much memory.</remarks>
+    public static float[] ReadImages(string path) => Read(path, ImageMagic, ImageHeaderBytes, header =>
+    {
+        int count = ReadCount(header);
+        int rows = BinaryPrimitives.ReadInt32BigEndian(header[8..]);
+        int cols = BinaryPrimitives.ReadInt32BigEndian(header[12..]);
         if (rows != ImageRows || cols != ImageCols)
             throw new DataFileException(path, $"expected {ImageRows}x{ImageCols} images, found {rows}x{cols}");
-
-        long pixelBytes = (long)count * PixelsPerImage;
-        if (count < 0 || pixelBytes > Array.MaxLength)
-            throw new DataFileException(path, $"header declares an impossible image count {count}");
-        CheckLength(path, content.Length, ImageHeaderBytes + pixelBytes);
-
-        ReadOnlySpan<byte> pixels = content.Slice(ImageHeaderBytes, (int)pixelBytes);
+        CheckCount(path, count, "image");
+        return (long)count * PixelsPerImage;
+    }, pixels =>
+    {
         var images = new float[pixels.Length];
         float[] scale = PixelScale;
         for (int i = 0; i < pixels.Length; i++)
             images[i] = scale[pixels[i]];
         return images;
-    }
+    });
 
-    /// <summary>Reads a label file: N labels, each checked to lie in 0..9.</summary>
-    public static byte[] ReadLabels(string path)
+    /// <summary>Reads a label file: N labels, each checked to lie in 0..9 (bounded like <see cref="ReadImages"/>).</summary>
+    public static byte[] ReadLabels(string path) => Read(path, LabelMagic, LabelHeaderBytes, header =>
     {
-        byte[] bytes = ReadContent(path, out int length);
-        ReadOnlySpan<byte> content = bytes.AsSpan(0, length);
-        CheckHeader(path, content, LabelMagic, LabelHeaderBytes);
-
-        int count = ReadCount(content);
-        if (count < 0)
-            throw new DataFileException(path, $"header declares an impossible label count {count}");
-        CheckLength(path, content.Length, LabelHeaderBytes + (long)count);
-
-        byte[] labels = content.Slice(LabelHeaderBytes, count).ToArray();
-        int bad = labels.AsSpan().IndexOfAnyExceptInRange((byte)0, (byte)(ClassCount - 1));
+        int count = ReadCount(header);
+        CheckCount(path, count, "label");
+        return count;
+    }, labels =>
+    {
+        int bad = labels.IndexOfAnyExceptInRange((byte)0, (byte)(ClassCount - 1));
         if (bad >= 0)
             throw new DataFileException(path, $"label at index {bad} is {labels[bad]}, outside 0..{ClassCount - 1}");
-        return labels;
-    }
+        return labels.ToArray();
+    });
 
     /// <summary>Reads an image file and its label file into a <see cref="Dataset"/>, checking that the counts agree.</summary>
     public static Dataset ReadDataset(string imagesPath, string labelsPath)
@@ -76,31 +71,48 @@ public static class IdxReader
         return new Dataset(images, labels);
     }
 
-    /// <summary>The whole (decompressed) file; only the first <paramref name="length"/> bytes are content.</summary>
-    private static byte[] ReadContent(string path, out int length)
+    /// <summary>Opens <paramref name="path"/> (raw or gzip), checks its header, reads exactly the payload the header
+    /// declares (<paramref name="payloadBytes"/>) and refuses any byte after it.</summary>
+    /// <remarks>Memory: the payload is read into a buffer that grows with what actually arrives (never to more than the
+    /// declared size), so a header that lies about a large count costs only what the file really holds.</remarks>
+    private delegate long PayloadSize(ReadOnlySpan<byte> header);
+
+    private delegate T PayloadReader<T>(ReadOnlySpan<byte> payload);
+
+    private static T Read<T>(string path, int expectedMagic, int headerBytes, PayloadSize payloadBytes, PayloadReader<T> body)
     {
         try
         {
+            Npz.RequireRegularFile(path);
             using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read);
             Span<byte> magic = stackalloc byte[2];
             int got = file.ReadAtLeast(magic, 2, throwOnEndOfStream: false);
             file.Position = 0;
-            if (got == 2 && magic[0] == 0x1f && magic[1] == 0x8b)
+            bool gzip = got == 2 && magic[0] == 0x1f && magic[1] == 0x8b;
+            using Stream content = gzip ? new GZipStream(file, CompressionMode.Decompress) : file;
+            Span<byte> header = stackalloc byte[headerBytes];
+            int headerRead = content.ReadAtLeast(header, headerBytes, throwOnEndOfStream: false);
+            CheckHeader(path, header[..headerRead], expectedMagic, headerBytes);
+            long expected = payloadBytes(header);
+            if (!gzip && file.Length - headerBytes < expected)
+                throw new DataFileException(path, $"truncated: expected {headerBytes + expected} bytes, found {file.Length}");
+
+            // Grows by doubling from 1 MiB, capped at the declared size.
+            byte[] payload = new byte[Math.Min(expected, gzip ? 1 << 20 : expected)];
+            long filled = 0;
+            while (filled < expected)
             {
-                using var gzip = new GZipStream(file, CompressionMode.Decompress);
-                // MNIST compresses roughly 5:1; the guess only saves regrowth.
-                using var buffer = new MemoryStream((int)Math.Min(file.Length * 5L, Array.MaxLength));
-                gzip.CopyTo(buffer);
-                length = (int)buffer.Length;
-                return buffer.GetBuffer();
+                if (filled == payload.Length)
+                    Array.Resize(ref payload, (int)Math.Min(expected, payload.LongLength * 2));
+                int read = content.Read(payload, (int)filled, payload.Length - (int)filled);
+                if (read == 0)
+                    throw new DataFileException(path, $"truncated: expected {headerBytes + expected} bytes, found {headerBytes + filled}");
+                filled += read;
             }
 
-            if (file.Length > Array.MaxLength)
-                throw new DataFileException(path, $"file is too large ({file.Length} bytes)");
-            var bytes = new byte[file.Length];
-            file.ReadExactly(bytes);
-            length = bytes.Length;
-            return bytes;
+            if (content.ReadByte() >= 0)
+                throw new DataFileException(path, "holds more data than its header declares (a wrong count, or not an IDX file)");
+            return body(payload);
         }
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
         {
@@ -116,6 +128,12 @@ public static class IdxReader
         }
     }
 
+    private static void CheckCount(string path, int count, string what)
+    {
+        if (count < 0 || count > MaxCount)
+            throw new DataFileException(path, $"header declares {count} {what}s; an IDX file may hold 0 to {MaxCount}");
+    }
+
     private static void CheckHeader(string path, ReadOnlySpan<byte> content, int expectedMagic, int headerBytes)
     {
         if (content.Length < 4)
@@ -128,12 +146,6 @@ public static class IdxReader
     }
 
     private static int ReadCount(ReadOnlySpan<byte> content) => BinaryPrimitives.ReadInt32BigEndian(content[4..]);
-
-    private static void CheckLength(string path, int available, long expected)
-    {
-        if (available < expected)
-            throw new DataFileException(path, $"truncated: expected {expected} bytes, found {available}");
-    }
 
     private static float[] BuildPixelScale()
     {

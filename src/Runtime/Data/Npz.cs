@@ -45,29 +45,38 @@ public static partial class Npz
         });
     }
 
+    /// <summary>The most bytes one member may decompress to when the caller states no expectation (256 MiB).</summary>
+    public const long DefaultMaxMemberBytes = 256L << 20;
+
+    /// <summary>The most bytes a .npy header may take; numpy writes 128.</summary>
+    public const int MaxHeaderBytes = 64 << 10;
+
     /// <summary>Reads every 2-D '&lt;f4' or '&lt;f8' array in the archive, keyed by entry name without ".npy".</summary>
-    public static IReadOnlyDictionary<string, (float[] Data, int Rows, int Cols)> Read(string path)
+    /// <param name="maxBytes">
+    /// The most bytes each array (by name) may decompress to, known from the shape the caller expects; 0 or less skips
+    /// the member unread. Without it every member may take <see cref="DefaultMaxMemberBytes"/>. Reading stops as soon as
+    /// a member exceeds its bound (a declared size is not trusted), so a small archive cannot claim much memory.
+    /// </param>
+    /// <remarks>Every member's CRC-32 is checked against the one the archive stores: a flipped bit is an error naming the member.</remarks>
+    public static IReadOnlyDictionary<string, (float[] Data, int Rows, int Cols)> Read(string path, Func<string, long>? maxBytes = null)
     {
         var arrays = new Dictionary<string, (float[] Data, int Rows, int Cols)>(StringComparer.Ordinal);
         try
         {
+            RequireRegularFile(path);
             using var zip = ZipFile.OpenRead(path);
             foreach (ZipArchiveEntry entry in zip.Entries)
             {
                 if (entry.FullName.EndsWith('/'))
                     continue; // a directory record
                 string name = entry.FullName.EndsWith(".npy", StringComparison.Ordinal) ? entry.FullName[..^4] : entry.FullName;
-                var buffer = new MemoryStream();
-                try
-                {
-                    using (Stream input = entry.Open())
-                        input.CopyTo(buffer);
-                }
-                catch (InvalidDataException e)
-                {
-                    throw new DataFileException(path, $"entry '{entry.FullName}': corrupt compressed data ({e.Message})", e);
-                }
-                var array = ReadNpy(buffer.GetBuffer().AsSpan(0, (int)buffer.Length), problem =>
+                long limit = maxBytes?.Invoke(name) ?? DefaultMaxMemberBytes;
+                if (limit <= 0)
+                    continue;
+                if (entry.Length > limit)
+                    throw new DataFileException(path, $"entry '{entry.FullName}' declares {entry.Length} bytes, more than the {limit} its array can take");
+                byte[] contents = ReadMember(path, entry, limit);
+                var array = ReadNpy(contents, problem =>
                     new DataFileException(path, $"entry '{entry.FullName}': {problem}"));
                 if (!arrays.TryAdd(name, array))
                     throw new DataFileException(path, $"entry '{entry.FullName}': array '{name}' appears twice");
@@ -86,6 +95,43 @@ public static partial class Npz
             throw new DataFileException(path, $"cannot read file ({e.Message})", e);
         }
         return arrays;
+    }
+
+    /// <summary>The member's bytes, at most <paramref name="limit"/> of them, checked against its CRC-32.</summary>
+    private static byte[] ReadMember(string path, ZipArchiveEntry entry, long limit)
+    {
+        var buffer = new MemoryStream((int)Math.Min(Math.Max(entry.Length, 0), limit));
+        byte[] chunk = new byte[81920];
+        try
+        {
+            using Stream input = entry.Open();
+            int read;
+            while ((read = input.Read(chunk)) > 0)
+            {
+                if (buffer.Length + read > limit)
+                    throw new DataFileException(path, $"entry '{entry.FullName}' decompresses to more than the {limit} bytes its array can take (declared {entry.Length})");
+                buffer.Write(chunk, 0, read);
+            }
+        }
+        catch (InvalidDataException e)
+        {
+            throw new DataFileException(path, $"entry '{entry.FullName}': corrupt data ({e.Message})", e);
+        }
+
+        byte[] contents = buffer.ToArray();
+        uint crc = IO.Crc32.Compute(contents);
+        if (crc != entry.Crc32)
+            throw new DataFileException(path, $"entry '{entry.FullName}': CRC-32 mismatch (stored {entry.Crc32:X8}, computed {crc:X8}); the file is corrupt");
+        return contents;
+    }
+
+    /// <summary>Refuses a device, FIFO, socket or directory before opening it (opening a FIFO would wait for a writer).</summary>
+    internal static void RequireRegularFile(string path)
+    {
+        IO.FileNode node = IO.FileNode.Following(path);
+        if (node.Kind == IO.FileNodeKind.Missing) throw new FileNotFoundException(path);
+        if (node.Kind != IO.FileNodeKind.RegularFile)
+            throw new DataFileException(path, $"is {IO.FileNode.Describe(node.Kind)}, not a regular file");
     }
 
     private static void WriteNpy(Stream output, float[] data, int rows, int cols)
@@ -133,6 +179,8 @@ public static partial class Npz
             default:
                 throw error($"unsupported .npy format version {major}.{npy[7]}");
         }
+        if (headerLength > MaxHeaderBytes)
+            throw error($".npy header of {headerLength} bytes is longer than the {MaxHeaderBytes} accepted");
         if (npy.Length - headerStart < headerLength)
             throw error($"truncated .npy header: expected {headerLength} bytes, found {npy.Length - headerStart}");
 

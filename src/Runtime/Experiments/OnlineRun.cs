@@ -34,7 +34,14 @@ public sealed record RunSpec(
         if (Theta.Count < CoefficientCount) throw new ArgumentException("theta must hold t0..t9 (and the rule's parameters).");
         if (Samples < 1) throw new ArgumentException("--samples must be at least 1.");
         if (EvalEvery < 1) throw new ArgumentException("--eval-every must be at least 1.");
+        if ((Samples - 1L) / EvalEvery + 2 > MaxEvaluations)
+        {
+            throw new ArgumentException($"--samples {Samples} with --eval-every {EvalEvery} asks for {(Samples - 1L) / EvalEvery + 2} evaluations; at most {MaxEvaluations} are kept (raise --eval-every).");
+        }
     }
+
+    /// <summary>The most evaluation points one run keeps in its curve (and checkpoints): memory grows with them.</summary>
+    public const int MaxEvaluations = 1_000_000;
 }
 
 /// <summary>Test accuracy after a number of training samples.</summary>
@@ -48,7 +55,18 @@ public sealed record RunResult(
     double FinalTestAccuracy,
     double SamplesPerSecond,
     IReadOnlyList<CurvePoint> Curve,
-    string? Divergence = null);
+    string? Divergence = null)
+{
+    /// <summary>Where a diverged run stopped: the matrix (or signal), its layer and the step; null if it did not diverge.</summary>
+    public DivergencePoint? Diverged { get; init; }
+}
+
+/// <summary>Where training diverged: <paramref name="Matrix"/> as the message names it (W_3, B_2, y_5, Wh), its 1-based
+/// <paramref name="Layer"/> (0 for a recurrent network) and the 1-based <paramref name="Step"/>.</summary>
+public sealed record DivergencePoint(string Matrix, int Layer, long Step)
+{
+    public static DivergencePoint Of(TrainingDivergedException ex) => new(ex.Matrix, ex.Layer, ex.Step);
+}
 
 /// <summary>How <see cref="OnlineRun.Run"/> reports and persists a run; every member is optional.</summary>
 public sealed record RunOptions
@@ -105,31 +123,14 @@ public static class OnlineRun
         return network;
     }
 
-    /// <summary>The training sample indices, drawn once: file order from the first, or a seeded permutation.
+    /// <summary>The training sample indices: file order from the first, or a seeded permutation per epoch (see
+    /// <see cref="SampleSequence"/>, which draws them lazily; this materializes the first <paramref name="samples"/>).
     /// The first n indices do not depend on <paramref name="samples"/>, so a run extended or resumed sees the same prefix.</summary>
     public static int[] SampleIndices(int available, int samples, SampleOrder order, ulong seed)
     {
+        var sequence = new SampleSequence(available, order, seed);
         var indices = new int[samples];
-        if (order == SampleOrder.File)
-        {
-            for (int i = 0; i < samples; i++) indices[i] = i % available;
-            return indices;
-        }
-
-        // A fresh permutation per epoch; a different stream from the weight init of the same seed.
-        var random = new DeterministicRandom(seed ^ 0x5DEECE66DUL);
-        var permutation = new int[available];
-        for (int i = 0, filled = 0; filled < samples; i++)
-        {
-            if (i % available == 0)
-            {
-                for (int k = 0; k < available; k++) permutation[k] = k;
-                random.Shuffle<int>(permutation);
-            }
-
-            indices[filled++] = permutation[i % available];
-        }
-
+        for (int i = 0; i < samples; i++) indices[i] = sequence[i];
         return indices;
     }
 
@@ -145,7 +146,7 @@ public static class OnlineRun
         options ??= new RunOptions();
         float[] theta = spec.Theta.ToArray();
         var learner = new OnlineLearner(network, rule);
-        int[] order = SampleIndices(train.Count, spec.Samples, spec.Order, spec.Seed);
+        var order = new SampleSequence(train.Count, spec.Order, spec.Seed);
         var curve = new List<CurvePoint>();
         var clock = new Stopwatch();
         double trainingSecondsBefore = 0;
@@ -192,7 +193,7 @@ public static class OnlineRun
             {
                 // Scored at chance from here on: a diverged network predicts nothing.
                 clock.Stop();
-                return new RunResult(rule.Name, spec.Seed, ChanceAccuracy, SamplesPerSecond(), curve, ex.Message);
+                return new RunResult(rule.Name, spec.Seed, ChanceAccuracy, SamplesPerSecond(), curve, ex.Message) { Diverged = DivergencePoint.Of(ex) };
             }
 
             clock.Stop();

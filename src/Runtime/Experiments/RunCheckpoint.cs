@@ -29,6 +29,9 @@ public sealed record RunCheckpoint(
     public const int CurrentFormat = 1;
     public const string FileName = "checkpoint.json";
 
+    /// <summary>The largest checkpoint.json read (256 MiB; a run's curve has at most <see cref="RunSpec.MaxEvaluations"/> points).</summary>
+    public const long MaxFileBytes = 256L << 20;
+
     /// <summary>The directory the checkpoint was read from.</summary>
     [JsonIgnore]
     public string Directory { get; init; } = "";
@@ -54,21 +57,81 @@ public sealed record RunCheckpoint(
     {
         string path = Path.Combine(directory, FileName);
         if (!File.Exists(path)) throw new DataFileException(path, "does not exist (no checkpoint in this directory)");
+        IO.FileNode node = IO.FileNode.Following(path);
+        if (node.Kind != IO.FileNodeKind.RegularFile) throw new DataFileException(path, $"is {IO.FileNode.Describe(node.Kind)}, not a checkpoint file");
+        if (new FileInfo(path).Length > MaxFileBytes) throw new DataFileException(path, $"is larger than the {MaxFileBytes} bytes a checkpoint can take");
         RunCheckpoint checkpoint;
         try
         {
             checkpoint = ResultsWriter.ReadJson<RunCheckpoint>(path);
         }
-        catch (Exception ex) when (ex is System.Text.Json.JsonException or InvalidDataException or NotSupportedException)
+        catch (Exception ex) when (ex is System.Text.Json.JsonException or InvalidDataException or NotSupportedException or ArgumentException or NullReferenceException)
         {
             throw new DataFileException(path, $"is not a checkpoint: {ex.Message}");
         }
         if (checkpoint.Format != CurrentFormat) throw new DataFileException(path, $"has format {checkpoint.Format}; this version reads format {CurrentFormat}");
-        if (checkpoint.Spec is null || checkpoint.Curve is null || string.IsNullOrEmpty(checkpoint.WeightsFile) || checkpoint.WeightsFile.Contains('/') || checkpoint.WeightsFile.Contains('\\'))
-        {
-            throw new DataFileException(path, "is incomplete (spec, curve or weights file missing)");
-        }
+        if (Problem(checkpoint) is { } problem) throw new DataFileException(path, $"is not a usable checkpoint: {problem}");
         return checkpoint with { Directory = directory };
+    }
+
+    /// <summary>What is wrong with a deserialized checkpoint (JSON gives nulls and NaN where a hand-edited or corrupt file has them), or null.</summary>
+    private static string? Problem(RunCheckpoint c)
+    {
+        if (string.IsNullOrEmpty(c.Rule) || c.RuleSource is null) return "rule or rule_source missing";
+        if (string.IsNullOrEmpty(c.WeightsFile) || c.WeightsFile.Contains('/') || c.WeightsFile.Contains('\\') || c.WeightsFile is "." or "..")
+            return "weights_file missing or not a plain file name";
+        RunSpec? spec = c.Spec;
+        if (spec is null) return "spec missing";
+        if (spec.Layers is null || spec.Layers.Count < 2 || spec.Layers.Any(n => n < 1)) return "spec.layers missing or not positive sizes";
+        if (spec.Activation is null || spec.Init is null) return "spec.activation or spec.init missing";
+        if (!Runtime.Activation.TryParse(spec.Activation, out _)) return $"spec.activation `{spec.Activation}` is not a known activation";
+        if (spec.Theta is null || spec.Theta.Count < RunSpec.CoefficientCount) return "spec.theta missing or short";
+        int bad = spec.Theta.ToList().FindIndex(t => !float.IsFinite(t));
+        if (bad >= 0) return $"spec.theta[{bad}] is {spec.Theta[bad]}, not a finite number";
+        if (!Enum.IsDefined(spec.Order) || !Enum.IsDefined(spec.Feedback)) return "spec.order or spec.feedback is not a known value";
+        try
+        {
+            spec.Validate();
+        }
+        catch (ArgumentException e)
+        {
+            return "spec: " + e.Message;
+        }
+
+        if (c.Samples < 0 || c.Samples > spec.Samples) return $"samples {c.Samples} is outside 0..{spec.Samples}";
+        if (!double.IsFinite(c.TrainingSeconds) || c.TrainingSeconds < 0) return $"training_seconds {c.TrainingSeconds} is not a finite time";
+        if (c.Curve is null || c.Curve.Count == 0) return "curve missing";
+        int previous = -1;
+        for (int i = 0; i < c.Curve.Count; i++)
+        {
+            CurvePoint? point = c.Curve[i];
+            if (point is null) return $"curve[{i}] is null";
+            if (point.Samples <= previous || point.Samples > c.Samples) return $"curve[{i}].samples {point.Samples} is out of order or beyond the samples done";
+            if (!double.IsFinite(point.TestAccuracy) || point.TestAccuracy is < 0 or > 1) return $"curve[{i}].test_accuracy {point.TestAccuracy} is not in [0, 1]";
+            previous = point.Samples;
+        }
+
+        if (c.Curve[^1].Samples != c.Samples) return $"the curve ends at {c.Curve[^1].Samples} samples, not at the {c.Samples} done";
+        return null;
+    }
+
+    /// <summary>Whether <paramref name="fileName"/> is one a checkpoint directory's run rewrites or deletes.</summary>
+    public static bool Owns(string fileName) =>
+        fileName == FileName || fileName == IO.DirectoryLock.FileName
+        || (fileName.StartsWith("weights-", StringComparison.Ordinal) && fileName.EndsWith(".npz", StringComparison.Ordinal));
+
+    /// <summary>Throws <see cref="IO.OutputPathException"/> if one of <paramref name="files"/> lies in <paramref name="directory"/>
+    /// under a name the checkpointing run rewrites or deletes (<see cref="Owns"/>).</summary>
+    public static void CheckNotOwned(string directory, IEnumerable<IO.IoPath> files)
+    {
+        foreach (IO.IoPath file in files)
+        {
+            string? parent = Path.GetDirectoryName(Path.GetFullPath(file.Path));
+            if (parent is not null && Owns(Path.GetFileName(file.Path)) && IO.OutputPaths.SameLocation(parent, directory))
+            {
+                throw new IO.OutputPathException(file.Path, $"{file.Option} lies in the --checkpoint directory {directory}, under a name the run rewrites or deletes; copy it elsewhere or choose another directory");
+            }
+        }
     }
 
     /// <summary>The spec of the resumed run: the checkpoint's, trained to <paramref name="samples"/> in all.</summary>

@@ -13,7 +13,7 @@ public sealed record Comparison(string Panel, IReadOnlyList<int> Layers, IReadOn
 
 public sealed record SweepOptions(int Seeds, int Samples, int EvalEvery, ulong FirstSeed, string Init, string Activation, SampleOrder Order, int Parallelism)
 {
-    public IEnumerable<ulong> SeedValues => Enumerable.Range(0, Seeds).Select(i => FirstSeed + (ulong)i);
+    public IEnumerable<ulong> SeedValues => Enumerable.Range(0, Math.Max(Seeds, 0)).Select(i => FirstSeed + (ulong)i);
 }
 
 /// <summary>Per arm: every seed's run and the bootstrapped band of the curves and of the final accuracy.</summary>
@@ -50,6 +50,20 @@ public static class SeedSweep
     public const double ConfidenceLevel = 0.98;
     public const int BootstrapResamples = 500;
 
+    /// <summary>The most runs (configurations × seeds) one sweep takes: every run's curve is kept for the bands.</summary>
+    public const int MaxRuns = 1_000_000;
+
+    /// <summary>Throws <see cref="ArgumentException"/> unless <paramref name="configurations"/> × <paramref name="seeds"/>
+    /// is between 1 and <see cref="MaxRuns"/> runs.</summary>
+    public static void CheckRunCount(long configurations, long seeds)
+    {
+        if (seeds < 1) throw new ArgumentException($"a sweep needs at least 1 seed, not {seeds}.");
+        if (configurations * seeds > MaxRuns)
+        {
+            throw new ArgumentException($"{seeds} seeds × {configurations} configuration(s) is {configurations * seeds} runs; at most {MaxRuns} are accepted.");
+        }
+    }
+
     /// <param name="observe">Called at every evaluation point of every run, from that run's thread (instruments).</param>
     public static IReadOnlyList<ArmSummary> Run(IReadOnlyList<Comparison> comparisons, SweepOptions options, Dataset train, Dataset test,
         Action<string>? log = null, CancellationToken cancellationToken = default,
@@ -59,7 +73,7 @@ public static class SeedSweep
         int finished = 0;
         IReadOnlyList<RunResult> results = SweepJobs.Local.Run("sweep", list.Length, "local", job =>
             RunJob(list, job, options, train, test, null, observe, log, ref finished, cancellationToken), options.Parallelism, cancellationToken)!;
-        return Summarize(comparisons, list, results);
+        return Summarize(list, results);
     }
 
     /// <summary>Runs the sweep's jobs where <paramref name="jobs"/> says: all here, one shard's (then null is returned and the
@@ -68,11 +82,12 @@ public static class SeedSweep
     public static IReadOnlyList<ArmSummary>? Run(SweepJobs jobs, string name, IReadOnlyList<Comparison> comparisons, SweepOptions options, Dataset train, Dataset test,
         Action<string>? log = null, CancellationToken cancellationToken = default)
     {
+        ArgumentNullException.ThrowIfNull(jobs);
         var list = Jobs(comparisons, options);
         int finished = 0;
         IReadOnlyList<RunResult>? results = jobs.Run(name, list.Length, Key(list, options, train, test), (job, checkpoint) =>
             RunJob(list, job, options, train, test, checkpoint, null, log, ref finished, cancellationToken), options.Parallelism, cancellationToken);
-        return results is null ? null : Summarize(comparisons, list, results);
+        return results is null ? null : Summarize(list, results);
     }
 
     /// <summary>Like <see cref="Run(SweepJobs, string, IReadOnlyList{Comparison}, SweepOptions, Dataset, Dataset, Action{string}?, CancellationToken)"/>,
@@ -84,25 +99,31 @@ public static class SeedSweep
         Dataset train, Dataset test, Func<Comparison, Arm, ulong, int, OnlineLearner, IEnumerable<TMeasure>> measure,
         Action<string>? log = null, CancellationToken cancellationToken = default)
     {
+        ArgumentNullException.ThrowIfNull(jobs);
         ArgumentNullException.ThrowIfNull(measure);
         var list = Jobs(comparisons, options);
         int finished = 0;
         IReadOnlyList<MeasuredRun<TMeasure>>? results = jobs.Run(name, list.Length, SweepJobs.Key([$"measured {typeof(TMeasure).Name}", Key(list, options, train, test)]), job =>
         {
             var measured = new List<TMeasure>();
-            var (comparison, arm, seed) = list[job];
             RunResult run = RunJob(list, job, options, train, test, null, (c, a, s, samples, learner) => measured.AddRange(measure(c, a, s, samples, learner)),
                 log, ref finished, cancellationToken);
             return new MeasuredRun<TMeasure>(run, measured.ToArray());
         }, options.Parallelism, cancellationToken);
         if (results is null) return null;
-        return new MeasuredSweep<TMeasure>(Summarize(comparisons, list, results.Select(r => r.Run).ToArray()),
-            list.Select((j, i) => new MeasuredJob<TMeasure>(j.Comparison, j.Arm, j.Seed, results[i].Measurements)).ToArray());
+        var measuredJobs = new MeasuredJob<TMeasure>[list.Length];
+        for (int i = 0; i < list.Length; i++)
+        {
+            var (comparison, arm, seed) = list[i];
+            measuredJobs[i] = new MeasuredJob<TMeasure>(comparison, arm, seed, results[i].Measurements);
+        }
+
+        return new MeasuredSweep<TMeasure>(Summarize(list, results.Select(r => r.Run).ToArray()), measuredJobs);
     }
 
     /// <summary>Runs job <paramref name="job"/>: checkpointed in (and resumed from) <paramref name="checkpoint"/> unless it is null or
     /// <paramref name="observe"/> is set (an observer must see every evaluation, so a run it watches never resumes half-way).</summary>
-    private static RunResult RunJob((Comparison Comparison, Arm Arm, ulong Seed)[] list, int job, SweepOptions options, Dataset train, Dataset test,
+    private static RunResult RunJob(SweepJobList<Comparison, Arm> list, int job, SweepOptions options, Dataset train, Dataset test,
         string? checkpoint, Action<Comparison, Arm, ulong, int, OnlineLearner>? observe, Action<string>? log, ref int finished, CancellationToken cancellationToken)
     {
         var (comparison, arm, seed) = list[job];
@@ -125,27 +146,33 @@ public static class SeedSweep
         return result;
     }
 
-    /// <summary>Every (panel, arm, seed) of the sweep, seeds fastest: job j of a sweep is the same run on every machine.</summary>
-    private static (Comparison Comparison, Arm Arm, ulong Seed)[] Jobs(IReadOnlyList<Comparison> comparisons, SweepOptions options) =>
-        (from c in comparisons from a in c.Arms from s in options.SeedValues select (c, a, s)).ToArray();
+    /// <summary>Every (panel, arm, seed) of the sweep, seeds fastest: job j of a sweep is the same run on every machine. The list is
+    /// decoded from the index (nothing proportional to the seed count is built), and a run count that cannot be honoured is refused first.</summary>
+    private static SweepJobList<Comparison, Arm> Jobs(IReadOnlyList<Comparison> comparisons, SweepOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(comparisons);
+        ArgumentNullException.ThrowIfNull(options);
+        var pairs = (from c in comparisons from a in c.Arms select (c, a)).ToArray();
+        CheckRunCount(pairs.Length, options.Seeds);
+        return new SweepJobList<Comparison, Arm>(pairs, options.Seeds, options.FirstSeed);
+    }
 
     /// <summary>What the runs depend on besides the code: every job's network, rule, θ and seed, the budget and the data's size.</summary>
-    private static string Key((Comparison Comparison, Arm Arm, ulong Seed)[] jobs, SweepOptions options, Dataset train, Dataset test) =>
+    private static string Key(SweepJobList<Comparison, Arm> jobs, SweepOptions options, Dataset train, Dataset test) =>
         SweepJobs.Key(jobs.Select(j => string.Join("|", j.Comparison.Panel, string.Join(",", j.Comparison.Layers), j.Comparison.Init ?? options.Init, j.Comparison.Feedback,
                 j.Arm.Label, j.Arm.Rule.Name, j.Arm.Rule.Source, string.Join(",", j.Arm.Theta.Select(t => t.ToString("R", System.Globalization.CultureInfo.InvariantCulture))), j.Seed))
             .Prepend($"{options.Samples}|{options.EvalEvery}|{options.Activation}|{options.Order}|train {train.Count}|test {test.Count}"));
 
-    private static List<ArmSummary> Summarize(IReadOnlyList<Comparison> comparisons, (Comparison Comparison, Arm Arm, ulong Seed)[] jobs, IReadOnlyList<RunResult> results)
+    /// <summary>The jobs run seed-fastest, so each (panel, arm)'s runs are the next Seeds results.</summary>
+    private static List<ArmSummary> Summarize(SweepJobList<Comparison, Arm> jobs, IReadOnlyList<RunResult> results)
     {
         var summaries = new List<ArmSummary>();
-        foreach (Comparison comparison in comparisons)
+        for (int p = 0; p < jobs.Pairs.Count; p++)
         {
-            foreach (Arm arm in comparison.Arms)
-            {
-                RunResult[] runs = jobs.Select((job, i) => (job, i)).Where(x => x.job.Comparison == comparison && x.job.Arm == arm).Select(x => results[x.i]).ToArray();
-                summaries.Add(ArmSummaries.Summarize(comparison.Panel, arm.Label, arm.Rule.Name,
-                    arm.Rule.Coefficients.ToDictionary(arm.Rule.CoefficientName, k => arm.Theta[k]), runs));
-            }
+            var (comparison, arm) = jobs.Pairs[p];
+            RunResult[] runs = jobs.RunsOf(p, results);
+            summaries.Add(ArmSummaries.Summarize(comparison.Panel, arm.Label, arm.Rule.Name,
+                arm.Rule.Coefficients.ToDictionary(arm.Rule.CoefficientName, k => arm.Theta[k]), runs));
         }
 
         return summaries;

@@ -30,7 +30,8 @@ public static class WeightFiles
     /// </summary>
     public static bool Load(string path, Mlp network)
     {
-        IReadOnlyDictionary<string, (float[] Data, int Rows, int Cols)> arrays = Npz.Read(path);
+        // Only the arrays this network has are read, each at most as large as its shape in float64 plus a header.
+        IReadOnlyDictionary<string, (float[] Data, int Rows, int Cols)> arrays = Npz.Read(path, name => MaxBytes(network, name));
         network.LoadWeights(Matrices(path, arrays, network, "W"));
         if (!network.HasSeparateFeedback || !arrays.Keys.Any(k => k.StartsWith('B')))
         {
@@ -39,6 +40,15 @@ public static class WeightFiles
 
         network.LoadFeedback(Matrices(path, arrays, network, "B"));
         return true;
+    }
+
+    /// <summary>The most bytes array <paramref name="name"/> (W1…WL, B1…BL) may take in a file for <paramref name="network"/>; 0 for any other.</summary>
+    private static long MaxBytes(Mlp network, string name)
+    {
+        if (name.Length < 2 || (name[0] != 'W' && name[0] != 'B')) return 0;
+        if (!int.TryParse(name.AsSpan(1), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int l)) return 0;
+        if (l < 1 || l > network.LayerCount) return 0;
+        return (long)network.LayerSizes[l] * network.LayerSizes[l - 1] * sizeof(double) + Npz.MaxHeaderBytes + 12;
     }
 
     private static List<float[]> Matrices(string path, IReadOnlyDictionary<string, (float[] Data, int Rows, int Cols)> arrays, Mlp shape, string symbol)
@@ -56,6 +66,12 @@ public static class WeightFiles
             if (array.Rows != rows || array.Cols != columns)
             {
                 throw new DataFileException(path, $"array {name} has shape ({array.Rows}, {array.Cols}) but layer {l + 1} needs ({rows}, {columns})");
+            }
+
+            int bad = Array.FindIndex(array.Data, v => !float.IsFinite(v));
+            if (bad >= 0)
+            {
+                throw new DataFileException(path, $"array {name} holds a non-finite value ({array.Data[bad]}) at ({bad / columns}, {bad % columns}); the weights cannot be used");
             }
 
             matrices.Add(array.Data);

@@ -17,13 +17,13 @@ public sealed record EpisodeFile(string Path, IReadOnlyList<int> Train, IReadOnl
         JsonDocument document;
         try
         {
-            document = JsonDocument.Parse(File.ReadAllBytes(path));
+            document = JsonDocument.Parse(ReadCapped(path));
         }
         catch (JsonException ex)
         {
             throw new DataFileException(path, $"is not valid JSON: {ex.Message}", ex);
         }
-        catch (FileNotFoundException ex)
+        catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
         {
             throw new DataFileException(path, "no such episode file", ex);
         }
@@ -35,6 +35,21 @@ public sealed record EpisodeFile(string Path, IReadOnlyList<int> Train, IReadOnl
             }
             return new EpisodeFile(path, Indices(path, document.RootElement, "train"), Indices(path, document.RootElement, "query"));
         }
+    }
+
+    /// <summary>The largest episode file read: far more indices than any data set has images.</summary>
+    public const int MaxFileBytes = 64 * 1024 * 1024;
+
+    /// <summary>The file's bytes: a regular file only (a FIFO would block, a device never end), at most <see cref="MaxFileBytes"/>.</summary>
+    private static byte[] ReadCapped(string path)
+    {
+        Npz.RequireRegularFile(path);
+        using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read);
+        if (file.Length > MaxFileBytes)
+            throw new DataFileException(path, $"is {file.Length} bytes, more than the {MaxFileBytes}-byte cap for an episode file");
+        var bytes = new byte[file.Length];
+        file.ReadExactly(bytes);
+        return bytes;
     }
 
     /// <summary>Checks that every index names one of <paramref name="count"/> images.</summary>

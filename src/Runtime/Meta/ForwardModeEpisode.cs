@@ -5,7 +5,7 @@ namespace PlasticityDsl.Runtime.Meta;
 /// <summary>Where an episode first produced a non-finite value (NaN or ±∞).</summary>
 /// <param name="Step">The 1-based online step that produced it; for the query loss, the number of training steps.</param>
 /// <param name="Layer">The layer l of the matrix (1 … L); L for the training or query loss.</param>
-/// <param name="Quantity">"W", "B", "loss" (cross-entropy of a training step), or "query loss".</param>
+/// <param name="Quantity">"W", "B", "z" (the output z_L of a training step's forward pass), "loss" (its cross-entropy), or "query loss".</param>
 /// <param name="Direction">−1 for the value itself; otherwise the index into <see cref="ForwardModeEpisode.Directions"/>
 /// whose tangent (Ẇ or Ḃ, or the query gradient) went non-finite.</param>
 public readonly record struct EpisodeDivergence(long Step, int Layer, string Quantity, int Direction)
@@ -164,7 +164,12 @@ public sealed class ForwardModeEpisode
         _learner.ComputeSignals(x, label, Rule, theta, _carried);
         _step++;
         int layers = _sizes.Length - 1;
-        if (!float.IsFinite(_learner.LastLoss)) return Diverge(layers, "loss", -1);
+        // The learner's own output check (as in OnlineLearner.Step), reported here instead of thrown: a non-finite W or B
+        // behind the output, else z_L, else the loss.
+        if (_learner.OutputDivergence() is { } output)
+        {
+            return Diverge(output.Layer, output.Matrix == "z" && KernelPrimitives.AllFinite(_learner.PreActivations(layers)) ? "loss" : output.Matrix, -1);
+        }
         ForwardTangents();
         if (_postError || _preError) ErrorTangents();
 

@@ -78,7 +78,7 @@ public static class RecurrentRun
         float[] theta = spec.Theta.ToArray();
         var task = new DelayedMemoryTask(network.Inputs, spec.Steps, spec.PresentationSteps);
         var learner = new RecurrentLearner(network, spec.Steps, rule);
-        int[] order = OnlineRun.SampleIndices(train.Count, spec.Samples, spec.Order, spec.Seed);
+        var order = new SampleSequence(train.Count, spec.Order, spec.Seed);
         var curve = new List<CurvePoint> { new(0, Accuracy()) };
         var clock = new Stopwatch();
         for (int done = 0; done < spec.Samples;)

@@ -44,8 +44,12 @@ public static class RecurrentSweep
     {
         ArgumentNullException.ThrowIfNull(comparisons);
         ArgumentNullException.ThrowIfNull(options);
-        ArgumentOutOfRangeException.ThrowIfLessThan(options.Seeds, 1);
-        var list = (from c in comparisons from a in c.Arms from s in options.SeedValues select (Comparison: c, Arm: a, Seed: s)).ToArray();
+        ArgumentNullException.ThrowIfNull(jobs);
+        // (comparison, arm) × seed, decoded from the index: no job list proportional to the seed count, and a run count
+        // that cannot be honoured is refused before anything runs.
+        var pairs = (from c in comparisons from a in c.Arms select (c, a)).ToArray();
+        SeedSweep.CheckRunCount(pairs.Length, options.Seeds);
+        var list = new SweepJobList<RecurrentComparison, RecurrentArm>(pairs, options.Seeds, options.FirstSeed);
         string key = SweepJobs.Key(list.Select(j => string.Join("|", j.Comparison.Panel, j.Comparison.Hidden, j.Arm.Label, j.Arm.Rule.Name, j.Arm.Rule.Source,
                 string.Join(",", j.Arm.Theta.Select(t => t.ToString("R", System.Globalization.CultureInfo.InvariantCulture))),
                 j.Arm.GradientRate.ToString("R", System.Globalization.CultureInfo.InvariantCulture), j.Seed))
@@ -67,16 +71,11 @@ public static class RecurrentSweep
 
         // The jobs run seed-fastest, so each arm's runs are the next Seeds results.
         var summaries = new List<ArmSummary>();
-        int first = 0;
-        foreach (RecurrentComparison comparison in comparisons)
+        for (int p = 0; p < list.Pairs.Count; p++)
         {
-            foreach (RecurrentArm arm in comparison.Arms)
-            {
-                var runs = results.Skip(first).Take(options.Seeds).ToArray();
-                first += options.Seeds;
-                var theta = arm.Rule.Coefficients.ToDictionary(arm.Rule.CoefficientName, k => arm.Theta[k]);
-                summaries.Add(ArmSummaries.Summarize(comparison.Panel, arm.Label, arm.Rule.Name, theta, runs));
-            }
+            var (comparison, arm) = list.Pairs[p];
+            var theta = arm.Rule.Coefficients.ToDictionary(arm.Rule.CoefficientName, k => arm.Theta[k]);
+            summaries.Add(ArmSummaries.Summarize(comparison.Panel, arm.Label, arm.Rule.Name, theta, list.RunsOf(p, results)));
         }
 
         return summaries;

@@ -29,10 +29,19 @@ public static class ResultsWriter
             stream.WriteByte((byte)'\n');
         });
 
+    /// <summary>Writes <paramref name="text"/> as UTF-8 (no byte-order mark), atomically like every result file.</summary>
+    public static void WriteText(string path, string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        AtomicFile.WriteAllBytes(path, Utf8NoBom.GetBytes(text));
+    }
+
     /// <summary>Reads a JSON file written by <see cref="WriteJson{T}"/> (or any JSON with the same snake_case names).</summary>
     /// <exception cref="InvalidDataException">The file holds the JSON literal <c>null</c>.</exception>
+    /// <exception cref="Data.DataFileException">The path is not a regular file (a FIFO would block, a device never end).</exception>
     public static T ReadJson<T>(string path)
     {
+        Data.Npz.RequireRegularFile(path);
         using var stream = File.OpenRead(path);
         return JsonSerializer.Deserialize<T>(stream, JsonOptions)
             ?? throw new InvalidDataException($"'{path}' holds null, not a {typeof(T).Name}.");

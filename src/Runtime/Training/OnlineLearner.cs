@@ -132,11 +132,17 @@ public sealed class OnlineLearner
     /// <param name="label">The class, 0 … n_L − 1.</param>
     /// <param name="rule">The plasticity rule.</param>
     /// <param name="theta">The coefficients t_0 … t_9.</param>
-    /// <exception cref="TrainingDivergedException">A weight became NaN or ±∞; the network is then partly updated and should be discarded.</exception>
+    /// <exception cref="TrainingDivergedException">A weight became NaN or ±∞ (the network is then partly updated and
+    /// should be discarded), or the output z_L of the forward pass did (matrix "z").</exception>
     public void Step(ReadOnlySpan<float> x, int label, IPlasticityRule rule, ReadOnlySpan<float> theta)
     {
         ComputeSignals(x, label, rule, theta, carried: null);
         _stepCount++;
+        if (OutputDivergence() is { } output)
+        {
+            throw new TrainingDivergedException(output.Layer, _stepCount, output.Matrix);
+        }
+
         for (int l = 1; l <= LayerCount; l++)
         {
             if (UpdateLayer(l, rule, theta) is { } matrix)
@@ -223,6 +229,25 @@ public sealed class OnlineLearner
             return "B";
         }
         return null;
+    }
+
+    /// <summary>
+    /// The divergence check on the output of the last <see cref="ComputeSignals"/>, shared by <see cref="Step"/> and the
+    /// meta-learning engine: null while z_L and the loss are finite; otherwise the matrix to blame, a non-finite W_l or B_l
+    /// if there is one (set from outside, or loaded), else the output z_L itself (matrix "z", layer L). Weights can stay
+    /// finite (say at 1e38) while the output overflows; such a network predicts nothing either.
+    /// </summary>
+    internal (int Layer, string Matrix)? OutputDivergence()
+    {
+        int layers = LayerCount;
+        if (KernelPrimitives.AllFinite(_z[layers]) && float.IsFinite(LastLoss)) return null;
+        for (int l = 1; l <= layers; l++)
+        {
+            if (!KernelPrimitives.AllFinite(Network.Weights[l - 1])) return (l, "W");
+            if (Network.HasSeparateFeedback && !KernelPrimitives.AllFinite(Network.Feedback[l - 1])) return (l, "B");
+        }
+
+        return (layers, "z");
     }
 
     /// <summary>Runs the forward pass on <paramref name="x"/>, leaving y_l and z_l in the workspace views.</summary>

@@ -137,7 +137,6 @@ public sealed class InjectionTests
     /// <summary>Numeric literals are parsed and printed again, never copied: each compiles, loads and keeps its value.</summary>
     [Theory]
     [InlineData("dW = 1e-45*W")]
-    [InlineData("dW = 1e-999*W")]
     [InlineData("dW = 3.4028235e38*e_l*y_<l-1>'")]
     [InlineData("dW = 0.1*W + 00001.5000*W")]
     [InlineData("dW = 1.0000000000000000000000001*W")]
