@@ -3,7 +3,9 @@ using System.Globalization;
 using PlasticityDsl.Language;
 using PlasticityDsl.Runtime;
 using PlasticityDsl.Runtime.Data;
+using PlasticityDsl.Runtime.IO;
 using PlasticityDsl.Runtime.MetaLearning;
+using PlasticityDsl.Runtime.Reporting;
 
 namespace PlasticityDsl.Cli.Commands;
 
@@ -90,7 +92,13 @@ internal static class MetaTrainCommand
             };
             string directory = result.GetValue(output)!;
             string? rulePath = result.GetValue(writeRule);
-            Directory.CreateDirectory(directory);
+            // Outputs are checked before the data is loaded or an episode runs: --out a directory, --write-rule a regular
+            // file that is not the rule being learned; the output directory is locked for the run.
+            var paths = new List<IoPath> { IoPath.OutputDirectory("--out", directory) };
+            if (rulePath is not null) paths.Add(IoPath.OutputFile("--write-rule", rulePath));
+            if (CommonOptions.RulePath(result.GetValue(rule)) is { } source) paths.Add(IoPath.InputFile("--rule", source));
+            OutputPaths.Check(paths);
+            using DirectoryLock outputLock = DirectoryLock.Acquire(directory, "--out");
 
             MetaPools pools = MetaPools.Load(result.GetValue(data), result.GetValue(fashionData), Console.Error.WriteLine);
             Console.Error.WriteLine($"meta train: {differentiable.Name} ({FeedbackModes.Name(mode)}), learning {string.Join(", ", learned.Select(differentiable.CoefficientName))} over {options.Episodes} episodes");
@@ -101,7 +109,7 @@ internal static class MetaTrainCommand
                 + $"({trained.SkippedEpisodes} skipped as divergent); θ = {string.Join(", ", learned.Select(k => $"{differentiable.CoefficientName(k)}={trained.FinalTheta[k].ToString("G6", CultureInfo.InvariantCulture)}"))}; {json}");
             if (rulePath is not null)
             {
-                File.WriteAllText(rulePath, LearnedRuleWriter.Write(differentiable.Source, trained.FinalValues(), result.GetValue(dropBelow)) + "\n");
+                ResultsWriter.WriteText(rulePath, LearnedRuleWriter.Write(differentiable.Source, trained.FinalValues(), result.GetValue(dropBelow)) + "\n");
                 Console.WriteLine($"learned rule written to {rulePath}");
             }
             return CliErrors.Ok;

@@ -101,6 +101,16 @@ public sealed class MetaCliTests : IDisposable
     }
 
     [Fact]
+    public void Meta_train_refuses_to_write_the_learned_rule_over_the_rule_it_learns()
+    {
+        File.WriteAllText(_dir.File("mine.rule"), "dW = -t0*e_l*y_<l-1>'\n");
+        var result = CliRunner.Run(_dir.Path, "meta", "train", "--rule", "mine.rule", "--write-rule", "mine.rule", "--data", _dir.File("nowhere"));
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains("--write-rule", result.Error);
+        Assert.Equal("dW = -t0*e_l*y_<l-1>'\n", File.ReadAllText(_dir.File("mine.rule")));
+    }
+
+    [Fact]
     public void An_empty_query_list_is_an_error_naming_the_episode_file()
     {
         Episode("""{"train": [0, 1], "query": []}""");
