@@ -12,6 +12,9 @@ using PlasticityDsl.Benchmarks;
 //   --peer --rule R [--seconds S] our side of benchmarks/run-peer-comparison.sh
 //   --peer-check PATH             weights before/after 32 steps, for benchmarks/peer/online_step.py --check
 //   --drift RULE [--network N]    time per step over a long run from the initial weights (why steps restart)
+//   --meta [--steps N] [--repeat R] [--arms plain,meta6,plain_bp,meta1]
+//                                 one episode with and without its forward-mode meta-gradient (benchmarks/peer/compare_meta.py)
+//   --meta-breakdown              where a forward-mode step (D = 6) goes: whole step, plain step, tangent kernels alone
 //   anything else                 BenchmarkDotNet (e.g. --filter '*', --list flat, --job short)
 string? Option(string name) => Array.IndexOf(args, name) is int i and >= 0 && i + 1 < args.Length ? args[i + 1] : null;
 int[] Ints(string? text, int[] fallback) => text is null ? fallback : text.Split(',').Select(s => int.Parse(s, System.Globalization.CultureInfo.InvariantCulture)).ToArray();
@@ -30,6 +33,12 @@ if (args.Contains("--scaling"))
 }
 if (args.Contains("--peer")) return Peer.Run(Option("--rule") ?? "bp_oja", Seconds(Option("--seconds")));
 if (Option("--peer-check") is string checkPath) return Peer.Check(checkPath);
+if (args.Contains("--meta-breakdown")) return Meta.Breakdown();
+if (args.Contains("--meta"))
+{
+    return Meta.Run(Ints(Option("--steps"), [250])[0], Ints(Option("--repeat"), [5])[0],
+        Option("--arms")?.Split(',') ?? ["plain", "meta6", "plain_bp", "meta1"]);
+}
 if (Option("--drift") is string driftRule) return Drift.Run(driftRule, Option("--network") ?? "10-layer");
 
 // In-process by default (add --inProcess unless a toolchain is chosen): no separate benchmark project to build, which the
