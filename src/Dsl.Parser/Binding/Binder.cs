@@ -24,6 +24,9 @@ public sealed class Binder
     /// <summary>The function that sums over the time steps t = 1…T−1 of a recurrent rule.</summary>
     public const string TimeSum = "sum_t";
 
+    /// <summary>The lower triangle of a square matrix, diagonal included.</summary>
+    public const string LowerTriangle = "tril";
+
     public static bool IsRecurrentTarget(string target) => RecurrentTargets.ContainsKey(target);
 
     /// <summary>The matrix an update statement changes: dW → W, dB → B, dWh → Wh, ….</summary>
@@ -120,6 +123,14 @@ public sealed class Binder
                 Report(DiagnosticCode.UnsupportedProduct, cubic.Span,
                     "this term multiplies weight matrices with no vector between them, which needs a cubic-cost matrix product; " +
                     "write it through a vector, as in `(y_l*y_l')*W`");
+                continue;
+            }
+
+            if (MisplacedTril(value, false, new HashSet<(BoundExpression, bool)>()) is { } misplaced)
+            {
+                Report(DiagnosticCode.UnsupportedTriangular, misplaced.Span,
+                    "`tril(…)` cannot be used inside a function, a reduction, `.*`, a broadcast, a scalar or another `tril`; " +
+                    "the compiler lowers it as a factor of a term, as in `tril(y_l*y_l')*W`");
                 continue;
             }
 
@@ -268,6 +279,7 @@ public sealed class Binder
         BoundSignal s => s.Signal is Signal.Weights or Signal.RecurrentWeights or Signal.InputWeights or Signal.ReadoutWeights ? 1 : 0,
         BoundTranspose t => MatrixOnlyLength(t.Operand),
         BoundTimeSum ts => MatrixOnlyLength(ts.Operand),
+        BoundTril tr => MatrixOnlyLength(tr.Operand),
         BoundNegate n => MatrixOnlyLength(n.Operand),
         BoundSum sum => Math.Max(MatrixOnlyLength(sum.Left), MatrixOnlyLength(sum.Right)),
         BoundProduct p when p.Left.Shape.IsScalar => MatrixOnlyLength(p.Right),
@@ -278,6 +290,31 @@ public sealed class Binder
         _ => 0,
     };
 
+    /// <summary>
+    /// The first <c>tril</c> in a position the lowering has no O(n·m) form for: inside a function, a reduction, an
+    /// elementwise product, a broadcast, a scalar or another <c>tril</c> (<paramref name="inside"/>). Elsewhere it
+    /// distributes over sums and products like any matrix, and the lowering checks the terms it ends up in.
+    /// </summary>
+    private static BoundTril? MisplacedTril(BoundExpression e, bool inside, HashSet<(BoundExpression, bool)> visited)
+    {
+        inside |= e.Shape.IsScalar;
+        if (!visited.Add((e, inside))) return null; // a let used twice: its subtree was walked already
+        return e switch
+        {
+            BoundTril t => inside ? t : MisplacedTril(t.Operand, true, visited),
+            BoundCall c => MisplacedTril(c.Argument, true, visited),
+            BoundReduce r => MisplacedTril(r.Argument, true, visited),
+            BoundElementwise el => MisplacedTril(el.Left, true, visited) ?? MisplacedTril(el.Right, true, visited),
+            BoundBroadcast b => MisplacedTril(b.Operand, true, visited),
+            BoundTranspose t => MisplacedTril(t.Operand, inside, visited),
+            BoundNegate n => MisplacedTril(n.Operand, inside, visited),
+            BoundTimeSum ts => MisplacedTril(ts.Operand, inside, visited),
+            BoundSum sum => MisplacedTril(sum.Left, inside, visited) ?? MisplacedTril(sum.Right, inside, visited),
+            BoundProduct p => MisplacedTril(p.Left, inside, visited) ?? MisplacedTril(p.Right, inside, visited),
+            _ => null,
+        };
+    }
+
     /// <summary>The outermost product that forms a matrix-only chain of two or more matrices, if any.</summary>
     private static BoundProduct? MatrixOnlyProduct(BoundExpression e)
     {
@@ -286,6 +323,7 @@ public sealed class Binder
         {
             BoundTranspose t => MatrixOnlyProduct(t.Operand),
             BoundTimeSum ts => MatrixOnlyProduct(ts.Operand),
+            BoundTril tr => MatrixOnlyProduct(tr.Operand),
             BoundNegate n => MatrixOnlyProduct(n.Operand),
             BoundSum sum => MatrixOnlyProduct(sum.Left) ?? MatrixOnlyProduct(sum.Right),
             BoundProduct p when p.Left.Shape.IsScalar && MatrixOnlyLength(p.Right) >= 2 => MatrixOnlyProduct(p.Right),
@@ -352,7 +390,7 @@ public sealed class Binder
 
     private bool Declare(string name, SourceSpan span)
     {
-        bool taken = (_recurrent ? Signals.Recurrent : Signals.All).Any(s => s.Spelling == name) || (_recurrent && name == TimeSum) || _lets.ContainsKey(name) || _failedLets.Contains(name) || _parameters.Any(p => p.Name == name)
+        bool taken = (_recurrent ? Signals.Recurrent : Signals.All).Any(s => s.Spelling == name) || (_recurrent && name == TimeSum) || name == LowerTriangle || _lets.ContainsKey(name) || _failedLets.Contains(name) || _parameters.Any(p => p.Name == name)
             || (name.Length == 2 && name[0] == 't' && char.IsDigit(name[1]))
             || Functions.Elementwise.Any(f => f.Spelling == name) || Functions.Reductions.Any(r => r.Spelling == name);
         if (taken) Report(DiagnosticCode.NameAlreadyDefined, span, $"`{name}` is already defined; choose another name");
@@ -362,6 +400,7 @@ public sealed class Binder
     private BoundExpression? BindCall(CallSyntax call)
     {
         if (call.Function == TimeSum) return BindTimeSum(call);
+        if (call.Function == LowerTriangle) return BindTril(call);
         bool termPosition = _termPosition;
         _termPosition = false;
         var arguments = call.Arguments.Select(BindExpression).ToList();
@@ -371,7 +410,7 @@ public sealed class Binder
         if (!elementwise && !reduction)
         {
             Report(DiagnosticCode.UnknownFunction, call.FunctionSpan,
-                $"unknown function `{call.Function}`; expected one of {string.Join(", ", Functions.Elementwise.Select(f => f.Spelling).Concat(Functions.Reductions.Select(r => r.Spelling)).Select(n => "`" + n + "`"))}");
+                $"unknown function `{call.Function}`; expected one of {string.Join(", ", Functions.Elementwise.Select(f => f.Spelling).Concat(Functions.Reductions.Select(r => r.Spelling)).Append(LowerTriangle).Select(n => "`" + n + "`"))}");
             return null;
         }
 
@@ -403,6 +442,39 @@ public sealed class Binder
         }
 
         return new BoundReduce(Functions.Reductions.First(r => r.Spelling == call.Function).Reduction, argument, call.Span);
+    }
+
+    /// <summary><c>tril(M)</c>: M square (n_l × n_l or n_(l-1) × n_(l-1)); layer rules only, where the pass over W
+    /// keeps its running sum (docs/language.md).</summary>
+    private BoundExpression? BindTril(CallSyntax call)
+    {
+        if (_recurrent)
+        {
+            Report(DiagnosticCode.UnsupportedTriangular, call.FunctionSpan,
+                "`tril` is available in layer rules (those that update `dW` or `dB`), not in recurrent rules");
+            return null;
+        }
+
+        bool termPosition = _termPosition;
+        _termPosition = false;
+        var arguments = call.Arguments.Select(BindExpression).ToList();
+        _termPosition = termPosition;
+        if (arguments.Count != 1)
+        {
+            Report(DiagnosticCode.FunctionArgument, call.Span, $"`{LowerTriangle}` takes one argument, not {arguments.Count}");
+            return null;
+        }
+
+        if (arguments[0] is not { } argument) return null;
+        if (argument.Shape.Rows != argument.Shape.Columns || argument.Shape.IsScalar)
+        {
+            Report(DiagnosticCode.NotSquare, call.Arguments[0].Span,
+                $"`{LowerTriangle}` keeps the lower triangle of a square matrix, but its argument is {argument.Shape}" +
+                (argument.Shape.IsScalar ? "" : "; `y_l*y_l'` is square"));
+            return null;
+        }
+
+        return new BoundTril(argument, call.Span);
     }
 
     /// <summary><c>sum_t(expr)</c>: only in recurrent rules, not nested, and only where the sum distributes over the
@@ -456,6 +528,7 @@ public sealed class Binder
             BoundCall c => TreeSize(c.Argument),
             BoundReduce r => TreeSize(r.Argument),
             BoundTimeSum ts => TreeSize(ts.Operand),
+            BoundTril tr => TreeSize(tr.Operand),
             _ => 0,
         };
         size = Math.Min(size, long.MaxValue / 4);

@@ -246,6 +246,13 @@ public static class KernelEmitter
 
         PerTimeSteps(w, kernel);
         foreach (OldRowSlice copy in kernel.Layout.Scratch.OfType<OldRowSlice>()) w.Line($"global::System.Span<float> {kernel.OldRow(copy.Matrix)} = {kernel.Slice(kernel.OldRow(copy.Matrix))};");
+        foreach (RunningSumSlice sum in kernel.Layout.Scratch.OfType<RunningSumSlice>())
+        {
+            string name = kernel.RunningSum(sum.Weights, sum.Matrix);
+            w.Line($"global::System.Span<float> {name} = {kernel.Slice(name)};");
+            w.Line($"{name}.Clear();");
+        }
+
         foreach (UpdatePass pass in kernel.Layout.Passes) Pass(w, kernel, pass);
         w.Close();
     }
@@ -348,6 +355,12 @@ public static class KernelEmitter
         string rows = KernelContext.Size(shape.Rows), columns = KernelContext.Size(shape.Columns);
         w.Open($"for (int i = 0; i < {rows}; i++)");
         foreach (SignalRef matrix in pass.OldRowCopies) w.Line($"{kernel.Local(matrix)}.Slice(i * {columns}, {columns}).CopyTo({kernel.OldRow(matrix)});");
+        foreach (RunningSumSlice sum in kernel.Layout.Scratch.OfType<RunningSumSlice>().Where(x => targets.Any(t => t.Triangles.Any(u => u.Weights == x.Weights && u.Matrix == x.Matrix))))
+        {
+            // Row i of the pre-update matrix joins the running sum before any row i changes.
+            w.Line($"{Primitives}.AddScaled({kernel.RunningSum(sum.Weights, sum.Matrix)}, {kernel.AtRow(sum.Weights)}, {kernel.Local(sum.Matrix)}.Slice(i * {columns}, {columns}));");
+        }
+
         foreach (TargetUpdate target in targets)
         {
             SignalSource source = kernel.Context[target.Matrix];
@@ -379,6 +392,7 @@ public static class KernelEmitter
             .Select(r => (Sum(r.Terms.Select(t => kernel.Factor(t.Factor, kernel.AtRow(t.Column)))), kernel.Local(r.RowVector)))
             .Concat(target.Scales.Where(x => x.Matrix != target.Matrix && x.ColumnScale is null)
                 .Select(x => (kernel.Factor(x.Factor, kernel.AtRow(x.RowScale)), kernel.WholeRow(x.Matrix, columns))))
+            .Concat(target.Triangles.Select(u => (Sum(u.Terms.Select(t => kernel.Factor(t.Factor, kernel.AtRow(t.Column)))), kernel.RunningSum(u.Weights, u.Matrix))))
             .ToList();
         foreach (string call in FusedUpdateCalls(row, keep, terms)) yield return call;
         foreach (ScaleTerm term in target.Scales.Where(x => x.ColumnScale is not null))

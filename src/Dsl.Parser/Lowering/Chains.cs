@@ -1,7 +1,9 @@
 namespace PlasticityDsl.Language.Lowering;
 
 /// <summary>A term after evaluation: the factor, and Column·Rowᵀ, or diag(RowScale)·Matrix·diag(ColumnScale).</summary>
-internal sealed record EvaluatedTerm(ScalarProduct Factor, VectorValue? Column, VectorValue? Row, SignalRef? Matrix, VectorValue? RowScale, VectorValue? ColumnScale)
+/// <remarks>With <paramref name="Triangular"/>, the term is tril(Column·Rowᵀ)·Matrix: row i gets Column[i] times the running
+/// sum Σ_(k ≤ i) Row[k]·Matrix[k,:].</remarks>
+internal sealed record EvaluatedTerm(ScalarProduct Factor, VectorValue? Column, VectorValue? Row, SignalRef? Matrix, VectorValue? RowScale, VectorValue? ColumnScale, bool Triangular = false)
 {
     /// <summary>The term is applied for every t (its vectors depend on t).</summary>
     public bool PerTime => TimeDependence.Timed(Column) || TimeDependence.Timed(Row) || TimeDependence.Timed(RowScale) || TimeDependence.Timed(ColumnScale);
@@ -23,6 +25,11 @@ internal static class Chains
     private static EvaluatedTerm Evaluate(Term term)
     {
         var scalars = new List<ScalarValue>(term.Scalars);
+        if (term.Chain is [TrilAtom tril, MatrixAtom { Transposed: false } read])
+        {
+            return new EvaluatedTerm(Product(term.Constant, term.Coefficients, scalars), tril.Column, tril.Row, read.Matrix, null, null, Triangular: true);
+        }
+
         if (!term.Chain.Any(a => a is VectorAtom))
         {
             // diag(a)·M·diag(b): diagonals on either side of the one matrix multiply together.

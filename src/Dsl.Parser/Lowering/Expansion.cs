@@ -26,6 +26,14 @@ internal sealed record DiagonalAtom(VectorValue Value) : Atom
     public override Atom Transpose() => this;
 }
 
+/// <summary>tril(Column·Rowᵀ), the lower triangle (diagonal included) of an outer product; <paramref name="Upper"/>
+/// after a transpose. Null vectors: the operand's term had no vector (no O(n·m) form). <paramref name="Span"/> is the
+/// <c>tril</c>'s, for the lowering's diagnostic; atoms never reach the model.</summary>
+internal sealed record TrilAtom(VectorValue? Column, VectorValue? Row, bool Upper, SourceSpan Span) : Atom
+{
+    public override Atom Transpose() => new TrilAtom(Row, Column, !Upper, Span);
+}
+
 /// <summary>A term of the expansion: c · Π t_k · Π scalars · chain; <paramref name="PerTime"/>: a term of
 /// <c>sum_t</c>, summed over t = 1…T−1.</summary>
 internal sealed record Term(double Constant, IReadOnlyList<CoefficientRef> Coefficients, IReadOnlyList<ScalarValue> Scalars, IReadOnlyList<Atom> Chain, bool PerTime = false)
@@ -102,6 +110,8 @@ internal static class Expansion
                 return Expand(b.Operand)?.Select(t => Broadcast(b.Operand.Shape.IsScalar ? AsScalar(t) : t, b.Operand.Shape, b.Target)).ToList();
             case BoundElementwise el:
                 return ExpandElementwise(el);
+            case BoundTril tril:
+                return Expand(tril.Operand)?.Select(t => Triangle(t, tril.Span)).ToList();
             case BoundCall { Shape.IsScalar: true } call:
                 return Expand(call.Argument) is { } argument
                     ? new[] { Term.Of(new MappedScalar(call.Function, argument.Select(AsScalarProduct).ToEquatableArray())) }
@@ -118,6 +128,29 @@ internal static class Expansion
             default:
                 throw new InvalidOperationException("unknown bound node " + e.GetType().Name);
         }
+    }
+
+    /// <summary>tril is linear: tril(c · a bᵀ) = c · tril(a bᵀ), the term's chain evaluated to its outer product.</summary>
+    private static Term Triangle(Term t, SourceSpan span)
+    {
+        if (!t.Chain.Any(a => a is VectorAtom) || t.Chain.Any(a => a is TrilAtom))
+        {
+            return t with { Chain = new Atom[] { new TrilAtom(null, null, false, span) } };
+        }
+
+        var scalars = new List<ScalarValue>(t.Scalars);
+        (VectorValue? column, VectorValue? row) = Chains.Evaluate(t.Chain, scalars);
+        return t with { Scalars = scalars, Chain = new Atom[] { new TrilAtom(column, row, false, span) } };
+    }
+
+    /// <summary>The <c>tril</c> of a term the lowering has no O(n·m) form for: a term with a tril must be
+    /// c · tril(a bᵀ) · M for the target's matrix shape (W or B, not transposed), outside <c>sum_t</c>.</summary>
+    public static TrilAtom? UnsupportedTriangle(Term t, Shape target)
+    {
+        if (t.Chain.OfType<TrilAtom>().FirstOrDefault() is not { } tril) return null;
+        bool supported = !t.PerTime && t.Chain.Count == 2 && t.Chain[0] == tril && tril is { Upper: false, Column: not null, Row: not null }
+            && t.Chain[1] is MatrixAtom { Transposed: false } m && m.Matrix.Shape == target;
+        return supported ? null : tril;
     }
 
     /// <summary>Repeats a scalar, row or column term to the target shape: multiplies by vectors of ones.</summary>

@@ -28,6 +28,16 @@ public static class Lowerer
                 return false;
             }
 
+            Shape shape = Signals.ShapeOf(Binder.TargetMatrix(update.Target));
+            if (terms.Select(t => Expansion.UnsupportedTriangle(t, shape)).FirstOrDefault(t => t is not null) is { } tril)
+            {
+                plan = null;
+                diagnostic = new RuleDiagnostic(DiagnosticCode.UnsupportedTriangular, tril.Span,
+                    "the compiler lowers `tril` only in terms of the form `c*tril(a*b')*W` (or `*B`), where row i needs the running sum " +
+                    "of b[k]·W[k,:] over k ≤ i; this term would put `tril` elsewhere (transposed, after a matrix, or before a vector)");
+                return false;
+            }
+
             targets.Add(LowerTarget(update.Target, new SignalRef(Binder.TargetMatrix(update.Target), tangent), terms, values));
         }
 
@@ -45,9 +55,24 @@ public static class Lowerer
     {
         var scales = new List<ScaleTerm>();
         var rows = new List<RowGroup>();
+        var triangles = new List<(VectorValue Weights, SignalRef Matrix, List<RowTerm> Terms)>();
         foreach (EvaluatedTerm term in TermMerging.MergeLikeTerms(terms.Select(Chains.EvaluateTerm)))
         {
             ScalarFactor factor = values.Factor(term.Factor);
+            if (term.Triangular)
+            {
+                // c · a[i] · Σ_(k ≤ i) b[k]·M[k,:]: terms with one running sum (b, M) share it.
+                int at = triangles.FindIndex(x => x.Weights.Equals(term.Row) && x.Matrix == term.Matrix);
+                if (at < 0)
+                {
+                    triangles.Add((term.Row!, term.Matrix!, new List<RowTerm>()));
+                    at = triangles.Count - 1;
+                }
+
+                triangles[at].Terms.Add(new RowTerm(factor, term.Column is OnesVector ? null : values.Reference(term.Column!)));
+                continue;
+            }
+
             if (term.Matrix is { } read)
             {
                 scales.Add(new ScaleTerm(factor, term.RowScale is null ? null : values.Reference(term.RowScale), read,
@@ -68,6 +93,7 @@ public static class Lowerer
         }
 
         return new TargetUpdate(target, matrix, scales.ToEquatableArray(),
-            TermMerging.MergeProportionalRows(rows).Select(r => new RowUpdate(values.Reference(r.Row), r.Terms.ToEquatableArray(), r.PerTime)).ToEquatableArray());
+            TermMerging.MergeProportionalRows(rows).Select(r => new RowUpdate(values.Reference(r.Row), r.Terms.ToEquatableArray(), r.PerTime)).ToEquatableArray(),
+            triangles.Select(x => new TriangularUpdate(values.Reference(x.Weights), x.Matrix, x.Terms.ToEquatableArray())).ToEquatableArray());
     }
 }

@@ -18,6 +18,7 @@ namespace PlasticityDsl.Rules
             KolenPollackRule.Instance,
             OjaRule.Instance,
             OjaSingleRule.Instance,
+            SangerRule.Instance,
             WeightMirrorRule.Instance,
         };
 
