@@ -94,6 +94,10 @@ internal static class DiagnosticDescriptors
         "PDSL2011", "Unsupported use of tril", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true,
         description: "Unsupported use of tril.", helpLinkUri: HelpRoot + "pdsl2011");
 
+    public static readonly DiagnosticDescriptor UnsupportedElementwise = new(
+        "PDSL2012", "Unsupported use of an elementwise matrix term", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true,
+        description: "Unsupported use of an elementwise matrix term.", helpLinkUri: HelpRoot + "pdsl2012");
+
     public static readonly DiagnosticDescriptor InternalError = new(
         "PDSL9001", "Internal compiler error", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true,
         description: "Internal compiler error.", helpLinkUri: HelpRoot + "pdsl9001");
@@ -121,6 +125,7 @@ internal static class DiagnosticDescriptors
         DiagnosticCode.TimeIndexMisuse => TimeIndexMisuse,
         DiagnosticCode.NotSquare => NotSquare,
         DiagnosticCode.UnsupportedTriangular => UnsupportedTriangular,
+        DiagnosticCode.UnsupportedElementwise => UnsupportedElementwise,
         DiagnosticCode.InternalError => InternalError,
         _ => InternalError,
     };

@@ -126,6 +126,14 @@ public sealed class Binder
                 continue;
             }
 
+            if (!_recurrent && MisplacedElementwise(value, false, new HashSet<(BoundExpression, bool)>()) is { } elementwise)
+            {
+                Report(DiagnosticCode.UnsupportedElementwise, elementwise.Span,
+                    "an elementwise function or product of weight matrices (`sign(W)`, `W .* B`) is applied to the weights one element at a time, " +
+                    "as a term of the update (scaled, summed or multiplied elementwise); it cannot be transposed, multiplied by a matrix or vector, or reduced");
+                continue;
+            }
+
             if (MisplacedTril(value, false, new HashSet<(BoundExpression, bool)>()) is { } misplaced)
             {
                 Report(DiagnosticCode.UnsupportedTriangular, misplaced.Span,
@@ -258,7 +266,7 @@ public sealed class Binder
             return null;
         }
 
-        if (!left.Shape.IsScalar && left.Shape.Rows != Dimension.One && left.Shape.Columns != Dimension.One
+        if (_recurrent && !left.Shape.IsScalar && left.Shape.Rows != Dimension.One && left.Shape.Columns != Dimension.One
             && MatrixOnlyLength(left) > 0 && MatrixOnlyLength(right) > 0)
         {
             Report(DiagnosticCode.UnsupportedProduct, binary.OperatorSpan,
@@ -289,6 +297,46 @@ public sealed class Binder
         BoundElementwise el => Math.Max(MatrixOnlyLength(el.Left), MatrixOnlyLength(el.Right)),
         _ => 0,
     };
+
+    /// <summary>W or B, or elementwise functions of one: what a function of a matrix may be applied to.</summary>
+    private static bool IsMappedWeights(BoundExpression e) => e switch
+    {
+        BoundSignal s => s.Signal is Signal.Weights or Signal.Feedback,
+        BoundCall c => IsMappedWeights(c.Argument),
+        _ => false,
+    };
+
+    /// <summary>A node the lowering turns into an elementwise-matrix term: a function of a matrix, or an elementwise
+    /// product of two expressions that both read weights.</summary>
+    private static bool IsElementwiseMatrix(BoundExpression e) =>
+        e.Shape.Rows != Dimension.One && e.Shape.Columns != Dimension.One
+        && (e is BoundCall || e is BoundElementwise el && MatrixOnlyLength(el.Left) > 0 && MatrixOnlyLength(el.Right) > 0);
+
+    /// <summary>
+    /// The first elementwise-matrix node (<see cref="IsElementwiseMatrix"/>) where it is not a term of the update: under
+    /// a transpose, in a product with a matrix or vector, a reduction, a function of vectors, a broadcast or a tril
+    /// (<paramref name="inside"/>). Scaled, summed, negated or multiplied elementwise it stays a term.
+    /// </summary>
+    private static BoundExpression? MisplacedElementwise(BoundExpression e, bool inside, HashSet<(BoundExpression, bool)> visited)
+    {
+        if (!visited.Add((e, inside))) return null;
+        if (IsElementwiseMatrix(e) && inside) return e;
+        return e switch
+        {
+            BoundCall c => IsElementwiseMatrix(c) ? null : MisplacedElementwise(c.Argument, true, visited),
+            BoundReduce r => MisplacedElementwise(r.Argument, true, visited),
+            BoundElementwise el => MisplacedElementwise(el.Left, inside, visited) ?? MisplacedElementwise(el.Right, inside, visited),
+            BoundBroadcast b => MisplacedElementwise(b.Operand, true, visited),
+            BoundTranspose t => MisplacedElementwise(t.Operand, true, visited),
+            BoundTril t => MisplacedElementwise(t.Operand, true, visited),
+            BoundTimeSum ts => MisplacedElementwise(ts.Operand, true, visited),
+            BoundNegate n => MisplacedElementwise(n.Operand, inside, visited),
+            BoundSum sum => MisplacedElementwise(sum.Left, inside, visited) ?? MisplacedElementwise(sum.Right, inside, visited),
+            BoundProduct p => MisplacedElementwise(p.Left, inside || !p.Left.Shape.IsScalar && !p.Right.Shape.IsScalar, visited)
+                ?? MisplacedElementwise(p.Right, inside || !p.Left.Shape.IsScalar && !p.Right.Shape.IsScalar, visited),
+            _ => null,
+        };
+    }
 
     /// <summary>
     /// The first <c>tril</c> in a position the lowering has no O(n·m) form for: inside a function, a reduction, an
@@ -424,10 +472,17 @@ public sealed class Binder
         bool matrix = argument.Shape.Rows != Dimension.One && argument.Shape.Columns != Dimension.One;
         if (elementwise)
         {
-            if (matrix)
+            if (matrix && _recurrent)
             {
                 Report(DiagnosticCode.FunctionArgument, call.Arguments[0].Span,
                     $"`{call.Function}` applies to vectors and scalars, not to the matrix {argument.Shape}");
+                return null;
+            }
+
+            if (matrix && !IsMappedWeights(argument))
+            {
+                Report(DiagnosticCode.FunctionArgument, call.Arguments[0].Span,
+                    $"`{call.Function}` applies to vectors, scalars and the weights `W` and `B` themselves (`sign(W)`, `sq(tanh(B))`), not to the matrix {argument.Shape} this expression computes");
                 return null;
             }
 

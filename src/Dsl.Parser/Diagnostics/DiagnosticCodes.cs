@@ -29,6 +29,8 @@ public enum DiagnosticCode
     TimeIndexMisuse = 2010,
     /// <summary><c>tril(…)</c> where the compiler has no O(n·m) lowering for it.</summary>
     UnsupportedTriangular = 2011,
+    /// <summary>An elementwise function or product of weight matrices where it is not a term of the update.</summary>
+    UnsupportedElementwise = 2012,
     InternalError = 9001,
 }
 

@@ -399,7 +399,29 @@ public static class KernelEmitter
         {
             yield return $"{Primitives}.AddScaledProduct({row}, {kernel.Factor(term.Factor, kernel.AtRow(term.RowScale))}, {kernel.WholeRow(term.Matrix, columns)}, {kernel.Local(term.ColumnScale!)});";
         }
+
+        // Terms that read weights elementwise (sign(W), W .* B, (a bᵀ) .* sq(W)): one element at a time, from the rows as
+        // they were before the pass.
+        foreach (ElementwiseTerm term in target.Elementwise)
+        {
+            string product = string.Join(" * ", term.Factors.Select(f => Element(kernel, f, columns))
+                .Concat(term.ColumnScale is null ? Array.Empty<string>() : new[] { kernel.Local(term.ColumnScale) + "[j]" }));
+            yield return "{";
+            yield return $"    float scale = {kernel.Factor(term.Factor, kernel.AtRow(term.RowScale))};";
+            yield return $"    for (int j = 0; j < {columns}; j++) {row}[j] += scale * {product};";
+            yield return "}";
+        }
     }
+
+    /// <summary>Element j of row i of a factor: the old row's copy when the pass changes the matrix, else the matrix in place.</summary>
+    private static string Element(KernelSymbols kernel, MatrixFactor factor, string columns) => factor switch
+    {
+        MatrixElement m => kernel.HasSlice(kernel.OldRow(m.Source)) ? kernel.OldRow(m.Source) + "[j]" : $"{kernel.Local(m.Source)}[i * {columns} + j]",
+        MappedElement { Function: ElementFunction.Activation } f => $"Activation({kernel.Context.Parameter}).Apply({Element(kernel, f.Operand, columns)})",
+        MappedElement { Function: ElementFunction.ActivationDerivative } f => $"Activation({kernel.Context.Parameter}).Derivative({Element(kernel, f.Operand, columns)})",
+        MappedElement f => $"{Primitives}.{f.Function}({Element(kernel, f.Operand, columns)})",
+        _ => throw new InvalidOperationException("unknown matrix factor " + factor),
+    };
 
     /// <summary>
     /// destination = keep·destination + Σ coefficient_k·vector_k, in calls of the fused primitives, each of which loads

@@ -23,7 +23,8 @@ internal sealed class KernelSymbols
         _reads = new HashSet<SignalRef>(Layout.Reads);
         Declared = Context.Signals.Where(s => s.Always || _reads.Contains(s.Signal)).ToArray();
         UsesActivation = Plan.Steps.Any(s => s.Operation is MapVector { Function: ElementFunction.Activation or ElementFunction.ActivationDerivative }
-            or MapScalar { Function: ElementFunction.Activation or ElementFunction.ActivationDerivative });
+            or MapScalar { Function: ElementFunction.Activation or ElementFunction.ActivationDerivative })
+            || model.Plan.Targets.Concat(model.Tangent?.Plan.Targets ?? Enumerable.Empty<TargetUpdate>()).SelectMany(t => t.Elementwise).SelectMany(x => x.Factors).Any(ReadsActivation);
 
         var lengths = new List<string>();
         foreach (ScratchSlice slice in Layout.Scratch)
@@ -33,6 +34,9 @@ internal sealed class KernelSymbols
             lengths.Add(length);
         }
     }
+
+    private static bool ReadsActivation(MatrixFactor f) =>
+        f is MappedElement m && (m.Function is ElementFunction.Activation or ElementFunction.ActivationDerivative || ReadsActivation(m.Operand));
 
     public KernelModel Model { get; }
 

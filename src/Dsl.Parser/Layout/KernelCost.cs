@@ -14,7 +14,7 @@ internal static class KernelCost
     private static string Layer(KernelPlan plan)
     {
         int matrixPasses = plan.Steps.Count(s => s.Operation is MultiplyMatrix)
-            + plan.Targets.Sum(t => t.Rows.Count + t.WholeMatrixReads.Count() + (t.OwnScales.Any() ? 1 : 0) + t.Triangles.Count)
+            + plan.Targets.Sum(t => t.Rows.Count + t.WholeMatrixReads.Count() + (t.OwnScales.Any() ? 1 : 0) + t.Triangles.Count + t.Elementwise.Sum(x => x.Factors.Count))
             + KernelLayout.RunningSums(plan).Count();
         int post = plan.Steps.Count(s => s.Operation is not MultiplyMatrix && s.Length == Dimension.Post);
         int pre = plan.Steps.Count(s => s.Operation is not MultiplyMatrix && s.Length == Dimension.Pre);

@@ -79,6 +79,6 @@ public sealed record KernelLayout(
     /// <paramref name="all"/>), whose rows must be copied before the pass; a matrix the kernel only reads (W in a tangent
     /// kernel, which updates Ẇ) is read in place.</summary>
     private static IEnumerable<SignalRef> ChangedWholeReads(IReadOnlyList<TargetUpdate> targets, IReadOnlyList<TargetUpdate> all) =>
-        targets.SelectMany(t => t.WholeMatrixReads).Where(m => all.Any(t => t.Matrix == m))
+        targets.SelectMany(t => t.WholeMatrixReads.Concat(t.ElementwiseReads)).Where(m => all.Any(t => t.Matrix == m))
             .Distinct().OrderBy(m => m.ToString(), StringComparer.Ordinal);
 }

@@ -2,8 +2,10 @@ namespace PlasticityDsl.Language.Lowering;
 
 /// <summary>A term after evaluation: the factor, and Column·Rowᵀ, or diag(RowScale)·Matrix·diag(ColumnScale).</summary>
 /// <remarks>With <paramref name="Triangular"/>, the term is tril(Column·Rowᵀ)·Matrix: row i gets Column[i] times the running
-/// sum Σ_(k ≤ i) Row[k]·Matrix[k,:].</remarks>
-internal sealed record EvaluatedTerm(ScalarProduct Factor, VectorValue? Column, VectorValue? Row, SignalRef? Matrix, VectorValue? RowScale, VectorValue? ColumnScale, bool Triangular = false)
+/// sum Σ_(k ≤ i) Row[k]·Matrix[k,:].
+/// With <paramref name="Elementwise"/> (not empty), it is diag(RowScale)·(⊙ Elementwise)·diag(ColumnScale).</remarks>
+internal sealed record EvaluatedTerm(ScalarProduct Factor, VectorValue? Column, VectorValue? Row, SignalRef? Matrix, VectorValue? RowScale, VectorValue? ColumnScale, bool Triangular = false,
+    EquatableArray<MatrixFactor> Elementwise = default)
 {
     /// <summary>The term is applied for every t (its vectors depend on t).</summary>
     public bool PerTime => TimeDependence.Timed(Column) || TimeDependence.Timed(Row) || TimeDependence.Timed(RowScale) || TimeDependence.Timed(ColumnScale);
@@ -35,14 +37,18 @@ internal static class Chains
             // diag(a)·M·diag(b): diagonals on either side of the one matrix multiply together.
             VectorValue? rowScale = null, columnScale = null;
             SignalRef? matrix = null;
+            ElementwiseAtom? elementwise = null;
             foreach (Atom atom in term.Chain)
             {
                 switch (atom)
                 {
-                    case MatrixAtom m when matrix is null && !m.Transposed:
+                    case MatrixAtom m when matrix is null && elementwise is null && !m.Transposed:
                         matrix = m.Matrix;
                         break;
-                    case DiagonalAtom d when matrix is null:
+                    case ElementwiseAtom ew when matrix is null && elementwise is null && ew is { Valid: true, Transposed: false }:
+                        elementwise = ew;
+                        break;
+                    case DiagonalAtom d when matrix is null && elementwise is null:
                         rowScale = rowScale is null ? d.Value : Hadamard(rowScale, d.Value);
                         break;
                     case DiagonalAtom d:
@@ -51,6 +57,11 @@ internal static class Chains
                     default:
                         throw new InvalidOperationException("a term without a vector must be diag·W·diag or diag·B·diag");
                 }
+            }
+
+            if (elementwise is not null)
+            {
+                return new EvaluatedTerm(Product(term.Constant, term.Coefficients, scalars), null, null, null, rowScale, columnScale, Elementwise: elementwise.Factors);
             }
 
             return new EvaluatedTerm(Product(term.Constant, term.Coefficients, scalars), null, null,

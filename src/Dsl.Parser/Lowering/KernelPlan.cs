@@ -131,6 +131,34 @@ public sealed record RowUpdate(VectorRef RowVector, EquatableArray<RowTerm> Term
 /// of the pass, so no n×n matrix is formed (O(n·m)).</summary>
 public sealed record TriangularUpdate(VectorRef Weights, SignalRef Matrix, EquatableArray<RowTerm> Terms);
 
+/// <summary>A weight read elementwise in an elementwise-matrix term: M[i,j] itself, or a function of it.</summary>
+public abstract record MatrixFactor
+{
+    /// <summary>The matrix the factor reads.</summary>
+    public abstract SignalRef Matrix { get; }
+}
+
+/// <summary>M[i,j].</summary>
+public sealed record MatrixElement(SignalRef Source) : MatrixFactor
+{
+    public override SignalRef Matrix => Source;
+
+    public override string ToString() => Source.ToString();
+}
+
+/// <summary>f(Operand[i,j]).</summary>
+public sealed record MappedElement(ElementFunction Function, MatrixFactor Operand) : MatrixFactor
+{
+    public override SignalRef Matrix => Operand.Matrix;
+
+    public override string ToString() => Functions.Spelling(Function) + "(" + Operand + ")";
+}
+
+/// <summary>Factor · diag(RowScale) · (⊙_k Factors_k) · diag(ColumnScale): a term that reads weights elementwise
+/// (<c>-t3*sign(W)</c>, <c>W .* B</c>, <c>(y_l*y_&lt;l-1&gt;') .* sq(W)</c>), applied to each row in the same pass, one
+/// element at a time. Null scales are the identity.</summary>
+public sealed record ElementwiseTerm(ScalarFactor Factor, VectorRef? RowScale, EquatableArray<MatrixFactor> Factors, VectorRef? ColumnScale);
+
 /// <summary>Factor · diag(RowScale) · Matrix · diag(ColumnScale): a term that reads a whole matrix (decay is
 /// the plainest: c·W). Null scales are the identity.</summary>
 public sealed record ScaleTerm(ScalarFactor Factor, VectorRef? RowScale, SignalRef Matrix, VectorRef? ColumnScale);
@@ -138,8 +166,11 @@ public sealed record ScaleTerm(ScalarFactor Factor, VectorRef? RowScale, SignalR
 /// <summary>The update of one matrix, in place: <paramref name="Target"/> is the statement (dW, dB, dWh, …) and
 /// <paramref name="Matrix"/> the signal it changes.</summary>
 public sealed record TargetUpdate(string Target, SignalRef Matrix, EquatableArray<ScaleTerm> Scales, EquatableArray<RowUpdate> Rows,
-    EquatableArray<TriangularUpdate> Triangles = default)
+    EquatableArray<TriangularUpdate> Triangles = default, EquatableArray<ElementwiseTerm> Elementwise = default)
 {
+    /// <summary>The matrices the elementwise terms read: their rows are copied before the pass when the pass changes them.</summary>
+    public IEnumerable<SignalRef> ElementwiseReads => Elementwise.SelectMany(x => x.Factors.Select(f => f.Matrix));
+
     /// <summary>The terms c·diag(a)·M that scale the target's own rows: a row's keep factor is 1 + their sum.</summary>
     public IEnumerable<ScaleTerm> OwnScales => Scales.Where(x => x.Matrix == Matrix && x.ColumnScale is null);
 
@@ -167,6 +198,7 @@ public sealed record KernelPlan(
             .Concat(Targets.SelectMany(t => t.Rows.SelectMany(r => r.Terms.Select(x => x.Column).Append(r.RowVector))
                 .Concat(t.Scales.SelectMany(x => new[] { x.RowScale, x.Matrix, x.ColumnScale }))
                 .Concat(t.Triangles.SelectMany(x => x.Terms.Select(r => r.Column).Append(x.Weights).Append(x.Matrix)))
+                .Concat(t.Elementwise.SelectMany(x => x.Factors.Select(f => (VectorRef?)f.Matrix).Append(x.RowScale).Append(x.ColumnScale)))
                 .Append(t.Matrix)))
             .OfType<SignalRef>().Distinct().OrderBy(s => s.Signal).ThenBy(s => s.Tangent);
 }

@@ -38,6 +38,15 @@ public static class Lowerer
                 return false;
             }
 
+            if (terms.Select(Expansion.UnsupportedElementwise).FirstOrDefault(t => t is not null) is { } elementwise)
+            {
+                plan = null;
+                diagnostic = new RuleDiagnostic(DiagnosticCode.UnsupportedElementwise, elementwise.Span,
+                    "the compiler applies an elementwise function or product of weight matrices one element at a time, as a term " +
+                    "c*diag(a)*(F .* G)*diag(b) of W's shape; this term transposes the weights or multiplies them by a matrix or vector");
+                return false;
+            }
+
             targets.Add(LowerTarget(update.Target, new SignalRef(Binder.TargetMatrix(update.Target), tangent), terms, values));
         }
 
@@ -56,9 +65,17 @@ public static class Lowerer
         var scales = new List<ScaleTerm>();
         var rows = new List<RowGroup>();
         var triangles = new List<(VectorValue Weights, SignalRef Matrix, List<RowTerm> Terms)>();
+        var elementwise = new List<ElementwiseTerm>();
         foreach (EvaluatedTerm term in TermMerging.MergeLikeTerms(terms.Select(Chains.EvaluateTerm)))
         {
             ScalarFactor factor = values.Factor(term.Factor);
+            if (term.Elementwise.Count > 0)
+            {
+                elementwise.Add(new ElementwiseTerm(factor, term.RowScale is null ? null : values.Reference(term.RowScale), term.Elementwise,
+                    term.ColumnScale is null ? null : values.Reference(term.ColumnScale)));
+                continue;
+            }
+
             if (term.Triangular)
             {
                 // c · a[i] · Σ_(k ≤ i) b[k]·M[k,:]: terms with one running sum (b, M) share it.
@@ -94,6 +111,7 @@ public static class Lowerer
 
         return new TargetUpdate(target, matrix, scales.ToEquatableArray(),
             TermMerging.MergeProportionalRows(rows).Select(r => new RowUpdate(values.Reference(r.Row), r.Terms.ToEquatableArray(), r.PerTime)).ToEquatableArray(),
-            triangles.Select(x => new TriangularUpdate(values.Reference(x.Weights), x.Matrix, x.Terms.ToEquatableArray())).ToEquatableArray());
+            triangles.Select(x => new TriangularUpdate(values.Reference(x.Weights), x.Matrix, x.Terms.ToEquatableArray())).ToEquatableArray(),
+            elementwise.ToEquatableArray());
     }
 }

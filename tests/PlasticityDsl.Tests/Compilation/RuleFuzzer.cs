@@ -53,6 +53,7 @@ internal static class RuleFuzzer
         "(e_l'*e_l)*W", "W*(y_<l-1>*y_<l-1>')", "-(y_<l-1>*e_l')'", "(W*y_<l-1>)*y_<l-1>'", "y_l*(W'*y_l)'",
         "W*y_<l-1>*e_<l-1>'", "(y_l*y_<l-1>' - (y_l*y_l')*W)", "W''", "(z_l*e_<l-1>')", "e_l*(W'*e_l)'",
         "tril(y_l*y_l')*W", "(y_l*y_<l-1>' - tril(y_l*y_l')*W)", "tril(e_l*(W*y_<l-1>)' + z_l*z_l')*W", "(W'*tril(y_l*e_l')')'",
+        "sign(W)", "W .* W", "((y_l*y_<l-1>') .* (1 - sq(W)))", "(abs(B) .* W)", "(e_l .* relu(W))",
     };
 
     public static readonly string[] Scalars =

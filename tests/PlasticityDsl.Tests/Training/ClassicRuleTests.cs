@@ -263,4 +263,78 @@ public sealed class ClassicRuleTests(Xunit.Abstractions.ITestOutputHelper output
             Assert.InRange(norm, 0.95, 1.05);
         }
     }
+
+    [Fact]
+    public void Weight_bounded_hebbian_learning_saturates_at_one_where_plain_hebb_grows_without_bound()
+    {
+        IPlasticityRule bounded = Rule("bounded_hebb"), plain = Rule("hebb_decay");
+        const int inputs = 4;
+        float[] Train(IPlasticityRule rule, float[] theta)
+        {
+            // Positive, correlated inputs: x_j = |g_0| + 0.2·|g_j|, so every synapse sees positive correlations.
+            var random = new DeterministicRandom(21);
+            float[] weights = Random(inputs, seed: 22, scale: 0.1);
+            var x = new float[inputs];
+            var scratch = new float[rule.ScratchLength(1, inputs)];
+            for (int step = 0; step < 3000; step++)
+            {
+                double common = Math.Abs(random.NextNormal());
+                for (int j = 0; j < inputs; j++) x[j] = (float)(common + 0.2 * Math.Abs(random.NextNormal()));
+                Step(rule, weights, null, 1, inputs, x, theta, scratch);
+            }
+
+            return weights;
+        }
+
+        float[] soft = Train(bounded, Theta(bounded, (2, 0.01f)));
+        float[] unbounded = Train(plain, Theta(plain, (0, 0.01f)));
+        output.WriteLine($"bounded: {string.Join(", ", soft)}; plain: {string.Join(", ", unbounded)}");
+        Assert.All(soft, w => Assert.InRange(w, 0.95f, 1.0f));
+        Assert.All(unbounded, w => Assert.True(w > 10, $"plain Hebb: {w}"));
+    }
+
+    [Fact]
+    public void L1_decayed_backprop_gives_sparser_weights_than_backprop_at_equal_accuracy()
+    {
+        // Three classes: the largest of x_0, x_1, x_2 (inputs uniform in [-1, 1]); inputs 3…19 are noise the task does not need.
+        const int inputs = 20, classes = 3;
+        (double Accuracy, double Sparsity) Train(IPlasticityRule rule, float[] theta)
+        {
+            var network = new Mlp([inputs, classes], Activation.Tanh);
+            network.Initialize(InitScheme.Xavier, seed: 31);
+            var learner = new OnlineLearner(network);
+            var random = new DeterministicRandom(32);
+            var x = new float[inputs];
+            int Sample()
+            {
+                for (int j = 0; j < inputs; j++) x[j] = (float)(2 * random.NextDouble() - 1);
+                return x[0] > x[1] ? (x[0] > x[2] ? 0 : 2) : (x[1] > x[2] ? 1 : 2);
+            }
+
+            for (int step = 0; step < 20000; step++)
+            {
+                int label = Sample();
+                learner.Step(x, label, rule, theta);
+            }
+
+            int correct = 0;
+            for (int t = 0; t < 2000; t++)
+            {
+                int label = Sample();
+                if (learner.Predict(x) == label) correct++;
+            }
+
+            float[] w = network.Weights[0];
+            return (correct / 2000.0, w.Count(v => Math.Abs(v) < 0.01f) / (double)w.Length);
+        }
+
+        IPlasticityRule l1 = Rule("l1_bp"), bp = Rule("bp");
+        (double l1Accuracy, double l1Sparsity) = Train(l1, Theta(l1, (0, 0.02f), (3, 3e-4f)));
+        (double bpAccuracy, double bpSparsity) = Train(bp, Theta(bp, (0, 0.02f)));
+        output.WriteLine($"L1: accuracy {l1Accuracy:F3}, |w| < 0.01: {l1Sparsity:F3}; BP: accuracy {bpAccuracy:F3}, |w| < 0.01: {bpSparsity:F3}");
+        // Equal accuracy within 2 points; most of the 51 weights from noise inputs exactly (within λ) zero.
+        Assert.True(l1Accuracy >= bpAccuracy - 0.02, $"L1 accuracy {l1Accuracy} vs BP {bpAccuracy}");
+        Assert.True(bpAccuracy > 0.8, $"BP accuracy {bpAccuracy}");
+        Assert.True(l1Sparsity >= 0.5 && l1Sparsity >= bpSparsity + 0.4, $"sparsity L1 {l1Sparsity} vs BP {bpSparsity}");
+    }
 }
