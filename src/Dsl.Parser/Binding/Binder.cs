@@ -118,47 +118,43 @@ public sealed class Binder
             }
 
             if (value is null || !WithinSize(value, update.Value.Span)) continue;
-            if (MatrixOnlyProduct(value) is { } cubic)
+            // Independent problems of one update are all reported (a cubic product in one term does not hide a misplaced
+            // tril in another, nor the update's shape); problems at overlapping places are one mistake, reported once.
+            var problems = new List<(DiagnosticCode Code, SourceSpan Span, string Message)>();
+            void Problem(DiagnosticCode code, BoundExpression? at, string message)
             {
-                Report(DiagnosticCode.UnsupportedProduct, cubic.Span,
-                    "this term multiplies weight matrices with no vector between them, which needs a cubic-cost matrix product; " +
-                    "write it through a vector, as in `(y_l*y_l')*W`");
-                continue;
+                if (at is not null && !problems.Any(p => Overlap(p.Span, at.Span))) problems.Add((code, at.Span, message));
             }
 
-            if (!_recurrent && MisplacedElementwise(value, false, new HashSet<(BoundExpression, bool)>()) is { } elementwise)
+            Problem(DiagnosticCode.UnsupportedProduct, MatrixOnlyProduct(value),
+                "this term multiplies weight matrices with no vector between them, which needs a cubic-cost matrix product; " +
+                "write it through a vector, as in `(y_l*y_l')*W`");
+            if (!_recurrent)
             {
-                Report(DiagnosticCode.UnsupportedElementwise, elementwise.Span,
+                Problem(DiagnosticCode.UnsupportedElementwise, MisplacedElementwise(value, false, new HashSet<(BoundExpression, bool)>()),
                     "an elementwise function or product of weight matrices (`sign(W)`, `W .* B`) is applied to the weights one element at a time, " +
                     "as a term of the update (scaled, summed or multiplied elementwise); it cannot be transposed, multiplied by a matrix or vector, or reduced");
-                continue;
             }
 
-            if (MisplacedTril(value, false, new HashSet<(BoundExpression, bool)>()) is { } misplaced)
+            Problem(DiagnosticCode.UnsupportedTriangular, MisplacedTril(value, false, new HashSet<(BoundExpression, bool)>()),
+                "`tril(…)` cannot be used inside a function, a reduction, `.*`, a broadcast, a scalar or another `tril`; " +
+                "the compiler lowers it as a factor of a term, as in `tril(y_l*y_l')*W`");
+            if (_recurrent)
             {
-                Report(DiagnosticCode.UnsupportedTriangular, misplaced.Span,
-                    "`tril(…)` cannot be used inside a function, a reduction, `.*`, a broadcast, a scalar or another `tril`; " +
-                    "the compiler lowers it as a factor of a term, as in `tril(y_l*y_l')*W`");
-                continue;
-            }
-
-            if (_recurrent && TransposedMatrix(value, false, null) is { } transposed)
-            {
-                Report(DiagnosticCode.UnsupportedProduct, transposed.Span,
+                Problem(DiagnosticCode.UnsupportedProduct, TransposedMatrix(value, false, null),
                     "this term adds a transposed weight matrix to a weight matrix, which the in-place update cannot read; write it through a vector, as in `Wh'*(z_T*z_T')`");
-                continue;
             }
 
-            if (value.Shape != targetShape && Broadcast(value, targetShape) is { } broadcast)
-            {
-                value = broadcast;
-            }
-            else if (value.Shape != targetShape)
+            foreach ((DiagnosticCode code, SourceSpan span, string message) in problems) Report(code, span, message);
+            if (value.Shape != targetShape && Broadcast(value, targetShape) is null)
             {
                 Report(DiagnosticCode.TargetShapeMismatch, update.Value.Span,
                     $"`{update.Target}` must have the shape {targetShape} of `{update.Target.Substring(1)}`, but the right-hand side is {value.Shape}");
                 continue;
             }
+
+            if (problems.Count > 0) continue;
+            if (value.Shape != targetShape) value = Broadcast(value, targetShape)!;
 
             updates.Add(new BoundUpdate(update.Target, value, update.Value.Span));
         }
@@ -435,6 +431,8 @@ public sealed class Binder
         bool columns = e.Shape.Columns == target.Columns || e.Shape.Columns == Dimension.One;
         return rows && columns && e.Shape != target ? new BoundBroadcast(e, target) : null;
     }
+
+    private static bool Overlap(SourceSpan a, SourceSpan b) => a.Start < b.Start + b.Length && b.Start < a.Start + a.Length;
 
     private bool Declare(string name, SourceSpan span)
     {

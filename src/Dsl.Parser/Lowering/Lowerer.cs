@@ -20,40 +20,52 @@ public static class Lowerer
         var targets = new List<TargetUpdate>();
         foreach (BoundUpdate update in updates.OrderBy(u => Array.IndexOf(TargetOrder, u.Target)))
         {
-            if (Expansion.Expand(update.Value) is not { } terms)
+            if (Diagnose(update, out IReadOnlyList<Term>? terms) is { } problem)
             {
                 plan = null;
-                diagnostic = new RuleDiagnostic(DiagnosticCode.RuleTooLarge, update.Span,
-                    $"this expression expands to more than {Expansion.MaxTerms} terms (products of sums multiply out); factor it into fewer sums");
+                diagnostic = problem;
                 return false;
             }
 
-            Shape shape = Signals.ShapeOf(Binder.TargetMatrix(update.Target));
-            if (terms.Select(t => Expansion.UnsupportedTriangle(t, shape)).FirstOrDefault(t => t is not null) is { } tril)
-            {
-                plan = null;
-                diagnostic = new RuleDiagnostic(DiagnosticCode.UnsupportedTriangular, tril.Span,
-                    "the compiler lowers `tril` only in terms of the form `c*tril(a*b')*W` (or `*B`), where row i needs the running sum " +
-                    "of b[k]·W[k,:] over k ≤ i; this term would put `tril` elsewhere (transposed, after a matrix, or before a vector)");
-                return false;
-            }
-
-            if (terms.Select(Expansion.UnsupportedElementwise).FirstOrDefault(t => t is not null) is { } elementwise)
-            {
-                plan = null;
-                diagnostic = new RuleDiagnostic(DiagnosticCode.UnsupportedElementwise, elementwise.Span,
-                    "the compiler applies an elementwise function or product of weight matrices one element at a time, as a term " +
-                    "c*diag(a)*(F .* G)*diag(b) of W's shape; this term transposes the weights or multiplies them by a matrix or vector");
-                return false;
-            }
-
-            targets.Add(LowerTarget(update.Target, new SignalRef(Binder.TargetMatrix(update.Target), tangent), terms, values));
+            targets.Add(LowerTarget(update.Target, new SignalRef(Binder.TargetMatrix(update.Target), tangent), terms!, values));
         }
 
         plan = new KernelPlan(values.Coefficients.ToEquatableArray(), values.Steps.ToEquatableArray(), targets.ToEquatableArray(),
             updates.Any(u => Binder.IsRecurrentTarget(u.Target)));
         diagnostic = null;
         return true;
+    }
+
+    /// <summary>The lowering's diagnostic of every update that has one, in order: what <see cref="TryLower"/> would stop
+    /// at, for each update, so that a file's independent errors are all reported (also beside the binder's).</summary>
+    public static IReadOnlyList<RuleDiagnostic> Check(IReadOnlyList<BoundUpdate> updates) =>
+        updates.Select(u => Diagnose(u, out _)).OfType<RuleDiagnostic>().ToList();
+
+    private static RuleDiagnostic? Diagnose(BoundUpdate update, out IReadOnlyList<Term>? terms)
+    {
+        terms = Expansion.Expand(update.Value);
+        if (terms is null)
+        {
+            return new RuleDiagnostic(DiagnosticCode.RuleTooLarge, update.Span,
+                $"this expression expands to more than {Expansion.MaxTerms} terms (products of sums multiply out); factor it into fewer sums");
+        }
+
+        Shape shape = Signals.ShapeOf(Binder.TargetMatrix(update.Target));
+        if (terms.Select(t => Expansion.UnsupportedTriangle(t, shape)).FirstOrDefault(t => t is not null) is { } tril)
+        {
+            return new RuleDiagnostic(DiagnosticCode.UnsupportedTriangular, tril.Span,
+                "the compiler lowers `tril` only in terms of the form `c*tril(a*b')*W` (or `*B`), where row i needs the running sum " +
+                "of b[k]·W[k,:] over k ≤ i; this term would put `tril` elsewhere (transposed, after a matrix, or before a vector)");
+        }
+
+        if (terms.Select(Expansion.UnsupportedElementwise).FirstOrDefault(t => t is not null) is { } elementwise)
+        {
+            return new RuleDiagnostic(DiagnosticCode.UnsupportedElementwise, elementwise.Span,
+                "the compiler applies an elementwise function or product of weight matrices one element at a time, as a term " +
+                "c*diag(a)*(F .* G)*diag(b) of W's shape; this term transposes the weights or multiplies them by a matrix or vector");
+        }
+
+        return null;
     }
 
     private static readonly string[] TargetOrder = { "dW", "dB", "dWh", "dWx", "dWo" };

@@ -102,4 +102,23 @@ public sealed class TriangularTests
         Assert.Equal(3, triangle.Terms.Count);
         Assert.Single(compiled.Model.Layout.Scratch.OfType<RunningSumSlice>());
     }
+
+    [Fact]
+    public void Independent_errors_of_a_file_are_all_reported_with_their_own_spans()
+    {
+        // A cubic product and a misplaced sign(W) in one update; a lowering error (a transposed tril) in the other.
+        const string text = "dW = t3*W*W'*W - t0*(sign(W)*y_<l-1>)*y_<l-1>'\ndB = t0*tril(y_l*y_l')'*W";
+        CompiledRule compiled = RuleFrontEnd.Compile("t", text);
+        Assert.Equal(new[] { DiagnosticCode.UnsupportedProduct, DiagnosticCode.UnsupportedElementwise, DiagnosticCode.UnsupportedTriangular },
+            compiled.Diagnostics.Select(d => d.Code));
+        Assert.Equal(new[] { "W*W'*W", "sign(W)", "tril(y_l*y_l')" }, compiled.Diagnostics.Select(d => text.Substring(d.Span.Start, d.Span.Length)).Select(t => t.StartsWith("t3*", StringComparison.Ordinal) ? t.Substring(3) : t));
+    }
+
+    [Fact]
+    public void A_cubic_product_does_not_hide_the_updates_shape()
+    {
+        const string text = "dW = t3*W*W'*W*W'";
+        CompiledRule compiled = RuleFrontEnd.Compile("t", text);
+        Assert.Equal(new[] { DiagnosticCode.UnsupportedProduct, DiagnosticCode.TargetShapeMismatch }, compiled.Diagnostics.Select(d => d.Code));
+    }
 }
