@@ -402,12 +402,12 @@ public static class KernelEmitter
 
         // Terms that read weights elementwise (sign(W), W .* B, (a bᵀ) .* sq(W)): one element at a time, from the rows as
         // they were before the pass.
-        foreach (ElementwiseTerm term in target.Elementwise)
+        foreach (ElementwiseUpdate term in target.Elementwise)
         {
             string product = string.Join(" * ", term.Factors.Select(f => Element(kernel, f, columns))
                 .Concat(term.ColumnScale is null ? Array.Empty<string>() : new[] { kernel.Local(term.ColumnScale) + "[j]" }));
             yield return "{";
-            yield return $"    float scale = {kernel.Factor(term.Factor, kernel.AtRow(term.RowScale))};";
+            yield return $"    float scale = {Sum(term.Terms.Select(t => kernel.Factor(t.Factor, kernel.AtRow(t.Column))))};";
             yield return $"    for (int j = 0; j < {columns}; j++) {row}[j] += scale * {product};";
             yield return "}";
         }

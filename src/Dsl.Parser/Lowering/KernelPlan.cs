@@ -154,10 +154,11 @@ public sealed record MappedElement(ElementFunction Function, MatrixFactor Operan
     public override string ToString() => Functions.Spelling(Function) + "(" + Operand + ")";
 }
 
-/// <summary>Factor · diag(RowScale) · (⊙_k Factors_k) · diag(ColumnScale): a term that reads weights elementwise
-/// (<c>-t3*sign(W)</c>, <c>W .* B</c>, <c>(y_l*y_&lt;l-1&gt;') .* sq(W)</c>), applied to each row in the same pass, one
-/// element at a time. Null scales are the identity.</summary>
-public sealed record ElementwiseTerm(ScalarFactor Factor, VectorRef? RowScale, EquatableArray<MatrixFactor> Factors, VectorRef? ColumnScale);
+/// <summary>For each row i: row_i += (Σ terms evaluated at i) · (⊙_k Factors_k)[i,:] ⊙ ColumnScale: the terms
+/// c·diag(a)·(⊙ F_k)·diag(b) that read weights elementwise (<c>-t3*sign(W)</c>, <c>W .* B</c>,
+/// <c>(y_l*y_&lt;l-1&gt;') .* sq(W)</c>) with one product of factors and one column scale b, applied to each row in the same
+/// pass, one element at a time; a term's row scale a is its <see cref="RowTerm.Column"/>. A null column scale is the identity.</summary>
+public sealed record ElementwiseUpdate(EquatableArray<MatrixFactor> Factors, VectorRef? ColumnScale, EquatableArray<RowTerm> Terms);
 
 /// <summary>Factor · diag(RowScale) · Matrix · diag(ColumnScale): a term that reads a whole matrix (decay is
 /// the plainest: c·W). Null scales are the identity.</summary>
@@ -166,7 +167,7 @@ public sealed record ScaleTerm(ScalarFactor Factor, VectorRef? RowScale, SignalR
 /// <summary>The update of one matrix, in place: <paramref name="Target"/> is the statement (dW, dB, dWh, …) and
 /// <paramref name="Matrix"/> the signal it changes.</summary>
 public sealed record TargetUpdate(string Target, SignalRef Matrix, EquatableArray<ScaleTerm> Scales, EquatableArray<RowUpdate> Rows,
-    EquatableArray<TriangularUpdate> Triangles = default, EquatableArray<ElementwiseTerm> Elementwise = default)
+    EquatableArray<TriangularUpdate> Triangles = default, EquatableArray<ElementwiseUpdate> Elementwise = default)
 {
     /// <summary>The matrices the elementwise terms read: their rows are copied before the pass when the pass changes them.</summary>
     public IEnumerable<SignalRef> ElementwiseReads => Elementwise.SelectMany(x => x.Factors.Select(f => f.Matrix));
@@ -198,7 +199,7 @@ public sealed record KernelPlan(
             .Concat(Targets.SelectMany(t => t.Rows.SelectMany(r => r.Terms.Select(x => x.Column).Append(r.RowVector))
                 .Concat(t.Scales.SelectMany(x => new[] { x.RowScale, x.Matrix, x.ColumnScale }))
                 .Concat(t.Triangles.SelectMany(x => x.Terms.Select(r => r.Column).Append(x.Weights).Append(x.Matrix)))
-                .Concat(t.Elementwise.SelectMany(x => x.Factors.Select(f => (VectorRef?)f.Matrix).Append(x.RowScale).Append(x.ColumnScale)))
+                .Concat(t.Elementwise.SelectMany(x => x.Factors.Select(f => (VectorRef?)f.Matrix).Concat(x.Terms.Select(r => r.Column)).Append(x.ColumnScale)))
                 .Append(t.Matrix)))
             .OfType<SignalRef>().Distinct().OrderBy(s => s.Signal).ThenBy(s => s.Tangent);
 }

@@ -77,14 +77,18 @@ public static class Lowerer
         var scales = new List<ScaleTerm>();
         var rows = new List<RowGroup>();
         var triangles = new List<(VectorValue Weights, SignalRef Matrix, List<RowTerm> Terms)>();
-        var elementwise = new List<ElementwiseTerm>();
+        var elementwise = new List<(EquatableArray<MatrixFactor> Factors, VectorRef? ColumnScale, List<RowTerm> Terms)>();
         foreach (EvaluatedTerm term in TermMerging.MergeLikeTerms(terms.Select(Chains.EvaluateTerm)))
         {
             ScalarFactor factor = values.Factor(term.Factor);
             if (term.Elementwise.Count > 0)
             {
-                elementwise.Add(new ElementwiseTerm(factor, term.RowScale is null ? null : values.Reference(term.RowScale), term.Elementwise,
-                    term.ColumnScale is null ? null : values.Reference(term.ColumnScale)));
+                // Terms with one product of factors and one column scale share one elementwise loop per row.
+                VectorRef? columnScale = term.ColumnScale is null ? null : values.Reference(term.ColumnScale);
+                var rowTerm = new RowTerm(factor, term.RowScale is null ? null : values.Reference(term.RowScale));
+                int shared = elementwise.FindIndex(x => x.Factors == term.Elementwise && Equals(x.ColumnScale, columnScale));
+                if (shared >= 0) elementwise[shared].Terms.Add(rowTerm);
+                else elementwise.Add((term.Elementwise, columnScale, new List<RowTerm> { rowTerm }));
                 continue;
             }
 
@@ -124,6 +128,6 @@ public static class Lowerer
         return new TargetUpdate(target, matrix, scales.ToEquatableArray(),
             TermMerging.MergeProportionalRows(rows).Select(r => new RowUpdate(values.Reference(r.Row), r.Terms.ToEquatableArray(), r.PerTime)).ToEquatableArray(),
             triangles.Select(x => new TriangularUpdate(values.Reference(x.Weights), x.Matrix, x.Terms.ToEquatableArray())).ToEquatableArray(),
-            elementwise.ToEquatableArray());
+            elementwise.Select(x => new ElementwiseUpdate(x.Factors, x.ColumnScale, x.Terms.ToEquatableArray())).ToEquatableArray());
     }
 }

@@ -23,10 +23,11 @@ public sealed class ElementwiseMatrixTests
     {
         KernelModel model = Compile("dW = -t0*e_l*y_<l-1>' - t3*sign(W)");
         TargetUpdate target = Assert.Single(model.Plan.Targets);
-        ElementwiseTerm term = Assert.Single(target.Elementwise);
+        ElementwiseUpdate term = Assert.Single(target.Elementwise);
         Assert.Equal(new MappedElement(ElementFunction.Sign, new MatrixElement(new SignalRef(Signal.Weights))), Assert.Single(term.Factors));
-        Assert.Equal(-1, term.Factor.Constant);
-        Assert.Null(term.RowScale);
+        RowTerm coefficient = Assert.Single(term.Terms);
+        Assert.Equal(-1, coefficient.Factor.Constant);
+        Assert.Null(coefficient.Column);
         Assert.Null(term.ColumnScale);
         Assert.Single(model.Layout.Passes);
         Assert.Equal("2·n_l·n_<l-1>", model.Layout.Cost);
@@ -38,11 +39,22 @@ public sealed class ElementwiseMatrixTests
         KernelModel model = Compile("dW = t1*W .* B + t1*B .* W + t3*(y_l*y_<l-1>') .* (1 - sq(W))");
         TargetUpdate target = Assert.Single(model.Plan.Targets);
         Assert.Equal(2, target.Elementwise.Count); // W .* B and B .* W merged; y x' .* sq(W)
-        Assert.Equal(2, target.Elementwise[0].Factor.Constant);
-        ElementwiseTerm bounded = target.Elementwise[1];
-        Assert.NotNull(bounded.RowScale);
+        Assert.Equal(2, Assert.Single(target.Elementwise[0].Terms).Factor.Constant);
+        ElementwiseUpdate bounded = target.Elementwise[1];
+        Assert.NotNull(Assert.Single(bounded.Terms).Column);
         Assert.NotNull(bounded.ColumnScale);
         Assert.Single(target.Rows); // t3·y x' itself
+    }
+
+    [Fact]
+    public void Terms_with_one_product_of_weights_and_one_column_scale_share_a_loop()
+    {
+        // The tangent of (y x') .* sq(W) has ẏ x' .* sq(W) and y x' .* sq(W) (ṫ2): one loop, their row coefficients summed.
+        KernelModel model = Compile("dW = t2*(y_l*y_<l-1>') .* sq(W) + t1*(e_l*y_<l-1>') .* sq(W) - t3*(y_l*e_<l-1>') .* sq(W)");
+        TargetUpdate target = Assert.Single(model.Plan.Targets);
+        Assert.Equal(2, target.Elementwise.Count);
+        Assert.Equal(2, target.Elementwise[0].Terms.Count);
+        Assert.Equal("2·n_l·n_<l-1>", model.Layout.Cost); // one n_l·n_<l-1> per factor of each loop
     }
 
     [Fact]

@@ -12,7 +12,7 @@ namespace PlasticityDsl.Rules
     /// <remarks>
     /// Cost per update: 2·n_l·n_&lt;l-1&gt; multiply-adds; W is streamed once, never an n×n temporary.
     /// Reads: W, y_l, y_&lt;l-1&gt;.
-    /// Tangent (forward-mode derivative of the update, for meta-learning): 7·n_l·n_&lt;l-1&gt; multiply-adds per direction,
+    /// Tangent (forward-mode derivative of the update, for meta-learning): 6·n_l·n_&lt;l-1&gt; multiply-adds per direction,
     /// reads W, Ẇ, y_l, ẏ_l, y_&lt;l-1&gt;, ẏ_&lt;l-1&gt;, t2, ṫ2.
     /// </remarks>
     [global::System.CodeDom.Compiler.GeneratedCode("PlasticityDsl.Generator", "1.0.0")]
@@ -83,11 +83,7 @@ namespace PlasticityDsl.Rules
                     dt2 * post[i] + t2 * postTangent[i], pre,
                     t2 * post[i], preTangent);
                 {
-                    float scale = -dt2 * post[i];
-                    for (int j = 0; j < columns; j++) weightsTangentRow[j] += scale * global::PlasticityDsl.Runtime.KernelPrimitives.Square(weights[i * columns + j]) * pre[j];
-                }
-                {
-                    float scale = -t2 * postTangent[i];
+                    float scale = -dt2 * post[i] - t2 * postTangent[i];
                     for (int j = 0; j < columns; j++) weightsTangentRow[j] += scale * global::PlasticityDsl.Runtime.KernelPrimitives.Square(weights[i * columns + j]) * pre[j];
                 }
                 {
