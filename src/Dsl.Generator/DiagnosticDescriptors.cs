@@ -90,6 +90,18 @@ internal static class DiagnosticDescriptors
         "PDSL2010", "Time-indexed expression outside sum_t", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true,
         description: "Time-indexed expression outside sum_t.", helpLinkUri: HelpRoot + "pdsl2010");
 
+    public static readonly DiagnosticDescriptor NotSquare = new(
+        "PDSL1004", "Operator needs a square matrix", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true,
+        description: "Operator needs a square matrix.", helpLinkUri: HelpRoot + "pdsl1004");
+
+    public static readonly DiagnosticDescriptor UnsupportedTriangular = new(
+        "PDSL2011", "Unsupported use of tril", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true,
+        description: "Unsupported use of tril.", helpLinkUri: HelpRoot + "pdsl2011");
+
+    public static readonly DiagnosticDescriptor UnsupportedElementwise = new(
+        "PDSL2012", "Unsupported use of an elementwise matrix term", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true,
+        description: "Unsupported use of an elementwise matrix term.", helpLinkUri: HelpRoot + "pdsl2012");
+
     public static readonly DiagnosticDescriptor InternalError = new(
         "PDSL9001", "Internal compiler error", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true,
         description: "Internal compiler error.", helpLinkUri: HelpRoot + "pdsl9001");
@@ -116,6 +128,9 @@ internal static class DiagnosticDescriptors
         DiagnosticCode.FunctionArgument => FunctionArgument,
         DiagnosticCode.MixedContexts => MixedContexts,
         DiagnosticCode.TimeIndexMisuse => TimeIndexMisuse,
+        DiagnosticCode.NotSquare => NotSquare,
+        DiagnosticCode.UnsupportedTriangular => UnsupportedTriangular,
+        DiagnosticCode.UnsupportedElementwise => UnsupportedElementwise,
         DiagnosticCode.InternalError => InternalError,
         _ => InternalError,
     };

@@ -49,6 +49,8 @@ public static class RuleFrontEnd
         var binder = new Binder();
         IReadOnlyList<BoundUpdate> updates = binder.Bind(syntax);
         diagnostics.AddRange(binder.Diagnostics);
+        // The updates that bound are lowered even when others failed: their own errors are independent.
+        diagnostics.AddRange(Lowerer.Check(updates));
         if (diagnostics.Count > 0)
         {
             return new CompiledRule(null, diagnostics.ToEquatableArray());

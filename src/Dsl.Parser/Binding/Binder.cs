@@ -24,6 +24,9 @@ public sealed class Binder
     /// <summary>The function that sums over the time steps t = 1…T−1 of a recurrent rule.</summary>
     public const string TimeSum = "sum_t";
 
+    /// <summary>The lower triangle of a square matrix, diagonal included.</summary>
+    public const string LowerTriangle = "tril";
+
     public static bool IsRecurrentTarget(string target) => RecurrentTargets.ContainsKey(target);
 
     /// <summary>The matrix an update statement changes: dW → W, dB → B, dWh → Wh, ….</summary>
@@ -119,31 +122,43 @@ public sealed class Binder
             }
 
             if (value is null || !WithinSize(value, update.Value.Span)) continue;
-            if (MatrixOnlyProduct(value) is { } cubic)
+            // Independent problems of one update are all reported (a cubic product in one term does not hide a misplaced
+            // tril in another, nor the update's shape); problems at overlapping places are one mistake, reported once.
+            var problems = new List<(DiagnosticCode Code, SourceSpan Span, string Message)>();
+            void Problem(DiagnosticCode code, BoundExpression? at, string message)
             {
-                Report(DiagnosticCode.UnsupportedProduct, cubic.Span,
-                    "this term multiplies weight matrices with no vector between them, which needs a cubic-cost matrix product; " +
-                    "write it through a vector, as in `(y_l*y_l')*W`");
-                continue;
+                if (at is not null && !problems.Any(p => Overlap(p.Span, at.Span))) problems.Add((code, at.Span, message));
             }
 
-            if (_recurrent && TransposedMatrix(value, false, null) is { } transposed)
+            Problem(DiagnosticCode.UnsupportedProduct, MatrixOnlyProduct(value),
+                "this term multiplies weight matrices with no vector between them, which needs a cubic-cost matrix product; " +
+                "write it through a vector, as in `(y_l*y_l')*W`");
+            if (!_recurrent)
             {
-                Report(DiagnosticCode.UnsupportedProduct, transposed.Span,
+                Problem(DiagnosticCode.UnsupportedElementwise, MisplacedElementwise(value, false, new HashSet<(BoundExpression, bool)>()),
+                    "an elementwise function or product of weight matrices (`sign(W)`, `W .* B`) is applied to the weights one element at a time, " +
+                    "as a term of the update (scaled, summed or multiplied elementwise); it cannot be transposed, multiplied by a matrix or vector, or reduced");
+            }
+
+            Problem(DiagnosticCode.UnsupportedTriangular, MisplacedTril(value, false, new HashSet<(BoundExpression, bool)>()),
+                "`tril(…)` cannot be used inside a function, a reduction, `.*`, a broadcast, a scalar or another `tril`; " +
+                "the compiler lowers it as a factor of a term, as in `tril(y_l*y_l')*W`");
+            if (_recurrent)
+            {
+                Problem(DiagnosticCode.UnsupportedProduct, TransposedMatrix(value, false, null),
                     "this term adds a transposed weight matrix to a weight matrix, which the in-place update cannot read; write it through a vector, as in `Wh'*(z_T*z_T')`");
-                continue;
             }
 
-            if (value.Shape != targetShape && Broadcast(value, targetShape) is { } broadcast)
-            {
-                value = broadcast;
-            }
-            else if (value.Shape != targetShape)
+            foreach ((DiagnosticCode code, SourceSpan span, string message) in problems) Report(code, span, message);
+            if (value.Shape != targetShape && Broadcast(value, targetShape) is null)
             {
                 Report(DiagnosticCode.TargetShapeMismatch, update.Value.Span,
                     $"`{update.Target}` must have the shape {targetShape} of `{update.Target.Substring(1)}`, but the right-hand side is {value.Shape}");
                 continue;
             }
+
+            if (problems.Count > 0) continue;
+            if (value.Shape != targetShape) value = Broadcast(value, targetShape)!;
 
             updates.Add(new BoundUpdate(update.Target, value, update.Value.Span));
         }
@@ -259,7 +274,7 @@ public sealed class Binder
             return null;
         }
 
-        if (!left.Shape.IsScalar && left.Shape.Rows != Dimension.One && left.Shape.Columns != Dimension.One
+        if (_recurrent && !left.Shape.IsScalar && left.Shape.Rows != Dimension.One && left.Shape.Columns != Dimension.One
             && MatrixOnlyLength(left) > 0 && MatrixOnlyLength(right) > 0)
         {
             Report(DiagnosticCode.UnsupportedProduct, binary.OperatorSpan,
@@ -280,6 +295,7 @@ public sealed class Binder
         BoundSignal s => s.Signal is Signal.Weights or Signal.RecurrentWeights or Signal.InputWeights or Signal.ReadoutWeights ? 1 : 0,
         BoundTranspose t => MatrixOnlyLength(t.Operand),
         BoundTimeSum ts => MatrixOnlyLength(ts.Operand),
+        BoundTril tr => MatrixOnlyLength(tr.Operand),
         BoundNegate n => MatrixOnlyLength(n.Operand),
         BoundSum sum => Math.Max(MatrixOnlyLength(sum.Left), MatrixOnlyLength(sum.Right)),
         BoundProduct p when p.Left.Shape.IsScalar => MatrixOnlyLength(p.Right),
@@ -290,6 +306,71 @@ public sealed class Binder
         _ => 0,
     };
 
+    /// <summary>W or B, or elementwise functions of one: what a function of a matrix may be applied to.</summary>
+    private static bool IsMappedWeights(BoundExpression e) => e switch
+    {
+        BoundSignal s => s.Signal is Signal.Weights or Signal.Feedback,
+        BoundCall c => IsMappedWeights(c.Argument),
+        _ => false,
+    };
+
+    /// <summary>A node the lowering turns into an elementwise-matrix term: a function of a matrix, or an elementwise
+    /// product of two expressions that both read weights.</summary>
+    private static bool IsElementwiseMatrix(BoundExpression e) =>
+        e.Shape.Rows != Dimension.One && e.Shape.Columns != Dimension.One
+        && (e is BoundCall || e is BoundElementwise el && MatrixOnlyLength(el.Left) > 0 && MatrixOnlyLength(el.Right) > 0);
+
+    /// <summary>
+    /// The first elementwise-matrix node (<see cref="IsElementwiseMatrix"/>) where it is not a term of the update: under
+    /// a transpose, in a product with a matrix or vector, a reduction, a function of vectors, a broadcast or a tril
+    /// (<paramref name="inside"/>). Scaled, summed, negated or multiplied elementwise it stays a term.
+    /// </summary>
+    private static BoundExpression? MisplacedElementwise(BoundExpression e, bool inside, HashSet<(BoundExpression, bool)> visited)
+    {
+        if (!visited.Add((e, inside))) return null;
+        if (IsElementwiseMatrix(e) && inside) return e;
+        return e switch
+        {
+            BoundCall c => IsElementwiseMatrix(c) ? null : MisplacedElementwise(c.Argument, true, visited),
+            BoundReduce r => MisplacedElementwise(r.Argument, true, visited),
+            BoundElementwise el => MisplacedElementwise(el.Left, inside, visited) ?? MisplacedElementwise(el.Right, inside, visited),
+            BoundBroadcast b => MisplacedElementwise(b.Operand, true, visited),
+            BoundTranspose t => MisplacedElementwise(t.Operand, true, visited),
+            BoundTril t => MisplacedElementwise(t.Operand, true, visited),
+            BoundTimeSum ts => MisplacedElementwise(ts.Operand, true, visited),
+            BoundNegate n => MisplacedElementwise(n.Operand, inside, visited),
+            BoundSum sum => MisplacedElementwise(sum.Left, inside, visited) ?? MisplacedElementwise(sum.Right, inside, visited),
+            BoundProduct p => MisplacedElementwise(p.Left, inside || !p.Left.Shape.IsScalar && !p.Right.Shape.IsScalar, visited)
+                ?? MisplacedElementwise(p.Right, inside || !p.Left.Shape.IsScalar && !p.Right.Shape.IsScalar, visited),
+            _ => null,
+        };
+    }
+
+    /// <summary>
+    /// The first <c>tril</c> in a position the lowering has no O(n·m) form for: inside a function, a reduction, an
+    /// elementwise product, a broadcast, a scalar or another <c>tril</c> (<paramref name="inside"/>). Elsewhere it
+    /// distributes over sums and products like any matrix, and the lowering checks the terms it ends up in.
+    /// </summary>
+    private static BoundTril? MisplacedTril(BoundExpression e, bool inside, HashSet<(BoundExpression, bool)> visited)
+    {
+        inside |= e.Shape.IsScalar;
+        if (!visited.Add((e, inside))) return null; // a let used twice: its subtree was walked already
+        return e switch
+        {
+            BoundTril t => inside ? t : MisplacedTril(t.Operand, true, visited),
+            BoundCall c => MisplacedTril(c.Argument, true, visited),
+            BoundReduce r => MisplacedTril(r.Argument, true, visited),
+            BoundElementwise el => MisplacedTril(el.Left, true, visited) ?? MisplacedTril(el.Right, true, visited),
+            BoundBroadcast b => MisplacedTril(b.Operand, true, visited),
+            BoundTranspose t => MisplacedTril(t.Operand, inside, visited),
+            BoundNegate n => MisplacedTril(n.Operand, inside, visited),
+            BoundTimeSum ts => MisplacedTril(ts.Operand, inside, visited),
+            BoundSum sum => MisplacedTril(sum.Left, inside, visited) ?? MisplacedTril(sum.Right, inside, visited),
+            BoundProduct p => MisplacedTril(p.Left, inside, visited) ?? MisplacedTril(p.Right, inside, visited),
+            _ => null,
+        };
+    }
+
     /// <summary>The outermost product that forms a matrix-only chain of two or more matrices, if any.</summary>
     private static BoundProduct? MatrixOnlyProduct(BoundExpression e)
     {
@@ -298,6 +379,7 @@ public sealed class Binder
         {
             BoundTranspose t => MatrixOnlyProduct(t.Operand),
             BoundTimeSum ts => MatrixOnlyProduct(ts.Operand),
+            BoundTril tr => MatrixOnlyProduct(tr.Operand),
             BoundNegate n => MatrixOnlyProduct(n.Operand),
             BoundSum sum => MatrixOnlyProduct(sum.Left) ?? MatrixOnlyProduct(sum.Right),
             BoundProduct p when p.Left.Shape.IsScalar && MatrixOnlyLength(p.Right) >= 2 => MatrixOnlyProduct(p.Right),
@@ -362,9 +444,11 @@ public sealed class Binder
         return rows && columns && e.Shape != target ? new BoundBroadcast(e, target) : null;
     }
 
+    private static bool Overlap(SourceSpan a, SourceSpan b) => a.Start < b.Start + b.Length && b.Start < a.Start + a.Length;
+
     private bool Declare(string name, SourceSpan span)
     {
-        bool taken = (_recurrent ? Signals.Recurrent : Signals.All).Any(s => s.Spelling == name) || (_recurrent && name == TimeSum) || _lets.ContainsKey(name) || _failedLets.Contains(name) || _parameters.Any(p => p.Name == name)
+        bool taken = (_recurrent ? Signals.Recurrent : Signals.All).Any(s => s.Spelling == name) || (_recurrent && name == TimeSum) || name == LowerTriangle || _lets.ContainsKey(name) || _failedLets.Contains(name) || _parameters.Any(p => p.Name == name)
             || (name.Length == 2 && name[0] == 't' && char.IsDigit(name[1]))
             || Functions.Elementwise.Any(f => f.Spelling == name) || Functions.Reductions.Any(r => r.Spelling == name);
         if (taken) Report(DiagnosticCode.NameAlreadyDefined, span, $"`{name}` is already defined; choose another name");
@@ -374,6 +458,7 @@ public sealed class Binder
     private BoundExpression? BindCall(CallSyntax call)
     {
         if (call.Function == TimeSum) return BindTimeSum(call);
+        if (call.Function == LowerTriangle) return BindTril(call);
         bool termPosition = _termPosition;
         _termPosition = false;
         var arguments = call.Arguments.Select(BindExpression).ToList();
@@ -383,7 +468,7 @@ public sealed class Binder
         if (!elementwise && !reduction)
         {
             Report(DiagnosticCode.UnknownFunction, call.FunctionSpan,
-                $"unknown function `{call.Function}`; expected one of {string.Join(", ", Functions.Elementwise.Select(f => f.Spelling).Concat(Functions.Reductions.Select(r => r.Spelling)).Select(n => "`" + n + "`"))}");
+                $"unknown function `{call.Function}`; expected one of {string.Join(", ", Functions.Elementwise.Select(f => f.Spelling).Concat(Functions.Reductions.Select(r => r.Spelling)).Append(LowerTriangle).Select(n => "`" + n + "`"))}");
             return null;
         }
 
@@ -397,10 +482,17 @@ public sealed class Binder
         bool matrix = argument.Shape.Rows != Dimension.One && argument.Shape.Columns != Dimension.One;
         if (elementwise)
         {
-            if (matrix)
+            if (matrix && _recurrent)
             {
                 Report(DiagnosticCode.FunctionArgument, call.Arguments[0].Span,
                     $"`{call.Function}` applies to vectors and scalars, not to the matrix {argument.Shape}");
+                return null;
+            }
+
+            if (matrix && !IsMappedWeights(argument))
+            {
+                Report(DiagnosticCode.FunctionArgument, call.Arguments[0].Span,
+                    $"`{call.Function}` applies to vectors, scalars and the weights `W` and `B` themselves (`sign(W)`, `sq(tanh(B))`), not to the matrix {argument.Shape} this expression computes");
                 return null;
             }
 
@@ -415,6 +507,39 @@ public sealed class Binder
         }
 
         return new BoundReduce(Functions.Reductions.First(r => r.Spelling == call.Function).Reduction, argument, call.Span);
+    }
+
+    /// <summary><c>tril(M)</c>: M square (n_l × n_l or n_(l-1) × n_(l-1)); layer rules only, where the pass over W
+    /// keeps its running sum (docs/language.md).</summary>
+    private BoundExpression? BindTril(CallSyntax call)
+    {
+        if (_recurrent)
+        {
+            Report(DiagnosticCode.UnsupportedTriangular, call.FunctionSpan,
+                "`tril` is available in layer rules (those that update `dW` or `dB`), not in recurrent rules");
+            return null;
+        }
+
+        bool termPosition = _termPosition;
+        _termPosition = false;
+        var arguments = call.Arguments.Select(BindExpression).ToList();
+        _termPosition = termPosition;
+        if (arguments.Count != 1)
+        {
+            Report(DiagnosticCode.FunctionArgument, call.Span, $"`{LowerTriangle}` takes one argument, not {arguments.Count}");
+            return null;
+        }
+
+        if (arguments[0] is not { } argument) return null;
+        if (argument.Shape.Rows != argument.Shape.Columns || argument.Shape.IsScalar)
+        {
+            Report(DiagnosticCode.NotSquare, call.Arguments[0].Span,
+                $"`{LowerTriangle}` keeps the lower triangle of a square matrix, but its argument is {argument.Shape}" +
+                (argument.Shape.IsScalar ? "" : "; `y_l*y_l'` is square"));
+            return null;
+        }
+
+        return new BoundTril(argument, call.Span);
     }
 
     /// <summary><c>sum_t(expr)</c>: only in recurrent rules, not nested, and only where the sum distributes over the
@@ -468,6 +593,7 @@ public sealed class Binder
             BoundCall c => TreeSize(c.Argument),
             BoundReduce r => TreeSize(r.Argument),
             BoundTimeSum ts => TreeSize(ts.Operand),
+            BoundTril tr => TreeSize(tr.Operand),
             _ => 0,
         };
         size = Math.Min(size, long.MaxValue / 4);

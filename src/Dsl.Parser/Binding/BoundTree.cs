@@ -29,6 +29,9 @@ public sealed record BoundBroadcast(BoundExpression Operand, Shape Target) : Bou
 /// <summary>An elementwise function of a vector or scalar.</summary>
 public sealed record BoundCall(ElementFunction Function, BoundExpression Argument, SourceSpan Span) : BoundExpression(Argument.Shape, Span);
 
+/// <summary><c>tril(Operand)</c>: the lower triangle of a square matrix, diagonal included (layer rules only).</summary>
+public sealed record BoundTril(BoundExpression Operand, SourceSpan Span) : BoundExpression(Operand.Shape, Span);
+
 /// <summary>A vector reduced to a scalar.</summary>
 public sealed record BoundReduce(Reduction Reduction, BoundExpression Argument, SourceSpan Span) : BoundExpression(Shape.Scalar, Span);
 

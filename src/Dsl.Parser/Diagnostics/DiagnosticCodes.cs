@@ -15,6 +15,8 @@ public enum DiagnosticCode
     MultiplyShapeMismatch = 1001,
     AddShapeMismatch = 1002,
     TargetShapeMismatch = 1003,
+    /// <summary>An operator that needs a square matrix (<c>tril</c>) applied to a non-square one.</summary>
+    NotSquare = 1004,
     UnknownSymbol = 2001,
     DuplicateTarget = 2002,
     UnknownTarget = 2003,
@@ -27,6 +29,10 @@ public enum DiagnosticCode
     MixedContexts = 2009,
     /// <summary>sum_t or a time-indexed symbol where it has no meaning (docs/recurrent.md).</summary>
     TimeIndexMisuse = 2010,
+    /// <summary><c>tril(…)</c> where the compiler has no O(n·m) lowering for it.</summary>
+    UnsupportedTriangular = 2011,
+    /// <summary>An elementwise function or product of weight matrices where it is not a term of the update.</summary>
+    UnsupportedElementwise = 2012,
     InternalError = 9001,
 }
 

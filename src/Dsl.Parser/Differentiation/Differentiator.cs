@@ -70,6 +70,8 @@ public static class Differentiator
             BoundReduce r when r.Reduction == Reduction.Sum => Tangent(r.Argument) is { } d ? new BoundReduce(Reduction.Sum, d, r.Span) : null,
             BoundReduce r => Fail(r, $"`{Functions.Spelling(r.Reduction)}` has no derivative the language can write (it needs a division)"),
             BoundTimeSum t => Tangent(t.Operand) is { } d ? new BoundTimeSum(d, t.Span) : null,
+            // tril is linear: tril(X)˙ = tril(Ẋ).
+            BoundTril t => Tangent(t.Operand) is { } d ? new BoundTril(d, t.Span) : null,
             _ => throw new InvalidOperationException("no tangent for the bound node " + e.GetType().Name),
         };
 

@@ -246,6 +246,13 @@ public static class KernelEmitter
 
         PerTimeSteps(w, kernel);
         foreach (OldRowSlice copy in kernel.Layout.Scratch.OfType<OldRowSlice>()) w.Line($"global::System.Span<float> {kernel.OldRow(copy.Matrix)} = {kernel.Slice(kernel.OldRow(copy.Matrix))};");
+        foreach (RunningSumSlice sum in kernel.Layout.Scratch.OfType<RunningSumSlice>())
+        {
+            string name = kernel.RunningSum(sum.Weights, sum.Matrix);
+            w.Line($"global::System.Span<float> {name} = {kernel.Slice(name)};");
+            w.Line($"{name}.Clear();");
+        }
+
         foreach (UpdatePass pass in kernel.Layout.Passes) Pass(w, kernel, pass);
         w.Close();
     }
@@ -348,6 +355,12 @@ public static class KernelEmitter
         string rows = KernelContext.Size(shape.Rows), columns = KernelContext.Size(shape.Columns);
         w.Open($"for (int i = 0; i < {rows}; i++)");
         foreach (SignalRef matrix in pass.OldRowCopies) w.Line($"{kernel.Local(matrix)}.Slice(i * {columns}, {columns}).CopyTo({kernel.OldRow(matrix)});");
+        foreach (RunningSumSlice sum in kernel.Layout.Scratch.OfType<RunningSumSlice>().Where(x => targets.Any(t => t.Triangles.Any(u => u.Weights == x.Weights && u.Matrix == x.Matrix))))
+        {
+            // Row i of the pre-update matrix joins the running sum before any row i changes.
+            w.Line($"{Primitives}.AddScaled({kernel.RunningSum(sum.Weights, sum.Matrix)}, {kernel.AtRow(sum.Weights)}, {kernel.Local(sum.Matrix)}.Slice(i * {columns}, {columns}));");
+        }
+
         foreach (TargetUpdate target in targets)
         {
             SignalSource source = kernel.Context[target.Matrix];
@@ -379,13 +392,36 @@ public static class KernelEmitter
             .Select(r => (Sum(r.Terms.Select(t => kernel.Factor(t.Factor, kernel.AtRow(t.Column)))), kernel.Local(r.RowVector)))
             .Concat(target.Scales.Where(x => x.Matrix != target.Matrix && x.ColumnScale is null)
                 .Select(x => (kernel.Factor(x.Factor, kernel.AtRow(x.RowScale)), kernel.WholeRow(x.Matrix, columns))))
+            .Concat(target.Triangles.Select(u => (Sum(u.Terms.Select(t => kernel.Factor(t.Factor, kernel.AtRow(t.Column)))), kernel.RunningSum(u.Weights, u.Matrix))))
             .ToList();
         foreach (string call in FusedUpdateCalls(row, keep, terms)) yield return call;
         foreach (ScaleTerm term in target.Scales.Where(x => x.ColumnScale is not null))
         {
             yield return $"{Primitives}.AddScaledProduct({row}, {kernel.Factor(term.Factor, kernel.AtRow(term.RowScale))}, {kernel.WholeRow(term.Matrix, columns)}, {kernel.Local(term.ColumnScale!)});";
         }
+
+        // Terms that read weights elementwise (sign(W), W .* B, (a bᵀ) .* sq(W)): one element at a time, from the rows as
+        // they were before the pass.
+        foreach (ElementwiseUpdate term in target.Elementwise)
+        {
+            string product = string.Join(" * ", term.Factors.Select(f => Element(kernel, f, columns))
+                .Concat(term.ColumnScale is null ? Array.Empty<string>() : new[] { kernel.Local(term.ColumnScale) + "[j]" }));
+            yield return "{";
+            yield return $"    float scale = {Sum(term.Terms.Select(t => kernel.Factor(t.Factor, kernel.AtRow(t.Column))))};";
+            yield return $"    for (int j = 0; j < {columns}; j++) {row}[j] += scale * {product};";
+            yield return "}";
+        }
     }
+
+    /// <summary>Element j of row i of a factor: the old row's copy when the pass changes the matrix, else the matrix in place.</summary>
+    private static string Element(KernelSymbols kernel, MatrixFactor factor, string columns) => factor switch
+    {
+        MatrixElement m => kernel.HasSlice(kernel.OldRow(m.Source)) ? kernel.OldRow(m.Source) + "[j]" : $"{kernel.Local(m.Source)}[i * {columns} + j]",
+        MappedElement { Function: ElementFunction.Activation } f => $"Activation({kernel.Context.Parameter}).Apply({Element(kernel, f.Operand, columns)})",
+        MappedElement { Function: ElementFunction.ActivationDerivative } f => $"Activation({kernel.Context.Parameter}).Derivative({Element(kernel, f.Operand, columns)})",
+        MappedElement f => $"{Primitives}.{f.Function}({Element(kernel, f.Operand, columns)})",
+        _ => throw new InvalidOperationException("unknown matrix factor " + factor),
+    };
 
     /// <summary>
     /// destination = keep·destination + Σ coefficient_k·vector_k, in calls of the fused primitives, each of which loads

@@ -23,7 +23,8 @@ internal sealed class KernelSymbols
         _reads = new HashSet<SignalRef>(Layout.Reads);
         Declared = Context.Signals.Where(s => s.Always || _reads.Contains(s.Signal)).ToArray();
         UsesActivation = Plan.Steps.Any(s => s.Operation is MapVector { Function: ElementFunction.Activation or ElementFunction.ActivationDerivative }
-            or MapScalar { Function: ElementFunction.Activation or ElementFunction.ActivationDerivative });
+            or MapScalar { Function: ElementFunction.Activation or ElementFunction.ActivationDerivative })
+            || model.Plan.Targets.Concat(model.Tangent?.Plan.Targets ?? Enumerable.Empty<TargetUpdate>()).SelectMany(t => t.Elementwise).SelectMany(x => x.Factors).Any(ReadsActivation);
 
         var lengths = new List<string>();
         foreach (ScratchSlice slice in Layout.Scratch)
@@ -33,6 +34,9 @@ internal sealed class KernelSymbols
             lengths.Add(length);
         }
     }
+
+    private static bool ReadsActivation(MatrixFactor f) =>
+        f is MappedElement m && (m.Function is ElementFunction.Activation or ElementFunction.ActivationDerivative || ReadsActivation(m.Operand));
 
     public KernelModel Model { get; }
 
@@ -65,6 +69,7 @@ internal sealed class KernelSymbols
         VectorSlice v => "v" + Int(v.Step),
         ScalarSlice s => "s" + Int(s.Step) + "s",
         OldRowSlice o => OldRow(o.Matrix),
+        RunningSumSlice r => RunningSum(r.Weights, r.Matrix),
         _ => throw new InvalidOperationException("unknown slice " + slice),
     };
 
@@ -85,6 +90,19 @@ internal sealed class KernelSymbols
     /// <summary>Row i of a matrix a term reads whole: its copy when the pass changes the matrix, else the row in place.</summary>
     public string WholeRow(SignalRef matrix, string columns) =>
         HasSlice(OldRow(matrix)) ? OldRow(matrix) : $"{Local(matrix)}.Slice(i * {columns}, {columns})";
+
+    /// <summary>The running sum of the tril terms with these weights and matrix: prefix0, prefix1, … in layout order.</summary>
+    public string RunningSum(VectorRef weights, SignalRef matrix)
+    {
+        int index = 0;
+        foreach (RunningSumSlice slice in Layout.Scratch.OfType<RunningSumSlice>())
+        {
+            if (slice.Weights == weights && slice.Matrix == matrix) return "prefix" + Int(index);
+            index++;
+        }
+
+        throw new InvalidOperationException("no running sum for " + weights + " and " + matrix);
+    }
 
     public string Keep(SignalRef matrix) => "keep" + Capitalized(Local(matrix));
 

@@ -9,11 +9,13 @@ internal static class KernelCost
 {
     public static string Of(KernelPlan plan) => plan.Recurrent ? Recurrent(plan) : Layer(plan);
 
-    /// <summary>Multiply-adds per update of a layer: n_l·n_(l-1) per pass over a matrix, plus the vector work.</summary>
+    /// <summary>Multiply-adds per update of a layer: n_l·n_(l-1) per pass over a matrix, plus the vector work; a running
+    /// sum of tril terms costs one such pass to grow and one per target that adds it.</summary>
     private static string Layer(KernelPlan plan)
     {
         int matrixPasses = plan.Steps.Count(s => s.Operation is MultiplyMatrix)
-            + plan.Targets.Sum(t => t.Rows.Count + t.WholeMatrixReads.Count() + (t.OwnScales.Any() ? 1 : 0));
+            + plan.Targets.Sum(t => t.Rows.Count + t.WholeMatrixReads.Count() + (t.OwnScales.Any() ? 1 : 0) + t.Triangles.Count + t.Elementwise.Sum(x => x.Factors.Count))
+            + KernelLayout.RunningSums(plan).Count();
         int post = plan.Steps.Count(s => s.Operation is not MultiplyMatrix && s.Length == Dimension.Post);
         int pre = plan.Steps.Count(s => s.Operation is not MultiplyMatrix && s.Length == Dimension.Pre);
         var parts = new List<string>();

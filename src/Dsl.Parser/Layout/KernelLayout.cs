@@ -17,6 +17,10 @@ public sealed record ScalarSlice(int Step) : ScratchSlice(Dimension.One, PerTime
 /// that reads the matrix whole.</summary>
 public sealed record OldRowSlice(SignalRef Matrix) : ScratchSlice(Matrix.Shape.Columns, PerTime: false);
 
+/// <summary>The running sum Σ_(k ≤ i) Weights[k]·Matrix[k,:] of the terms c·tril(a bᵀ)·M, grown by one row per row of the
+/// pass (<see cref="TriangularUpdate"/>); zero before the pass.</summary>
+public sealed record RunningSumSlice(VectorRef Weights, SignalRef Matrix) : ScratchSlice(Matrix.Shape.Columns, PerTime: false);
+
 /// <summary><paramref name="Count"/> slices of one length, a term of the scratch size.</summary>
 public sealed record ScratchTerm(int Count, Dimension Length, bool PerTime);
 
@@ -47,6 +51,7 @@ public sealed record KernelLayout(
             .Concat(vectors.Where(s => s.PerTime).Select(s => new VectorSlice(s.Index, s.Length, true)))
             .Concat(plan.Steps.Where(s => s.IsScalar && s.PerTime && stored.Contains(s.Index)).Select(s => new ScalarSlice(s.Index)))
             .Concat(oldRows.Select(m => new OldRowSlice(m)))
+            .Concat(RunningSums(plan).Select(x => new RunningSumSlice(x.Weights, x.Matrix)))
             .ToArray();
         // A recurrent kernel states its scratch in order of the slices, a layer kernel rows before columns.
         var size = scratch.GroupBy(s => (s.Length, s.PerTime)).Select(g => new ScratchTerm(g.Count(), g.Key.Length, g.Key.PerTime));
@@ -63,6 +68,10 @@ public sealed record KernelLayout(
             plan.Signals.ToEquatableArray(), KernelCost.Of(plan));
     }
 
+    /// <summary>The distinct running sums of the targets' triangular terms, in order of first use.</summary>
+    internal static IEnumerable<(VectorRef Weights, SignalRef Matrix)> RunningSums(KernelPlan plan) =>
+        plan.Targets.SelectMany(t => t.Triangles).Select(x => (x.Weights, x.Matrix)).Distinct();
+
     private static UpdatePass Pass(IReadOnlyList<TargetUpdate> targets, IReadOnlyList<TargetUpdate> all) => new(
         targets.Select(t => t.Matrix).ToEquatableArray(), ChangedWholeReads(targets, all).ToEquatableArray());
 
@@ -70,6 +79,6 @@ public sealed record KernelLayout(
     /// <paramref name="all"/>), whose rows must be copied before the pass; a matrix the kernel only reads (W in a tangent
     /// kernel, which updates Ẇ) is read in place.</summary>
     private static IEnumerable<SignalRef> ChangedWholeReads(IReadOnlyList<TargetUpdate> targets, IReadOnlyList<TargetUpdate> all) =>
-        targets.SelectMany(t => t.WholeMatrixReads).Where(m => all.Any(t => t.Matrix == m))
+        targets.SelectMany(t => t.WholeMatrixReads.Concat(t.ElementwiseReads)).Where(m => all.Any(t => t.Matrix == m))
             .Distinct().OrderBy(m => m.ToString(), StringComparer.Ordinal);
 }

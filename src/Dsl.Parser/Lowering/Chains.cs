@@ -1,7 +1,11 @@
 namespace PlasticityDsl.Language.Lowering;
 
 /// <summary>A term after evaluation: the factor, and Column·Rowᵀ, or diag(RowScale)·Matrix·diag(ColumnScale).</summary>
-internal sealed record EvaluatedTerm(ScalarProduct Factor, VectorValue? Column, VectorValue? Row, SignalRef? Matrix, VectorValue? RowScale, VectorValue? ColumnScale)
+/// <remarks>With <paramref name="Triangular"/>, the term is tril(Column·Rowᵀ)·Matrix: row i gets Column[i] times the running
+/// sum Σ_(k ≤ i) Row[k]·Matrix[k,:].
+/// With <paramref name="Elementwise"/> (not empty), it is diag(RowScale)·(⊙ Elementwise)·diag(ColumnScale).</remarks>
+internal sealed record EvaluatedTerm(ScalarProduct Factor, VectorValue? Column, VectorValue? Row, SignalRef? Matrix, VectorValue? RowScale, VectorValue? ColumnScale, bool Triangular = false,
+    EquatableArray<MatrixFactor> Elementwise = default)
 {
     /// <summary>The term is applied for every t (its vectors depend on t).</summary>
     public bool PerTime => TimeDependence.Timed(Column) || TimeDependence.Timed(Row) || TimeDependence.Timed(RowScale) || TimeDependence.Timed(ColumnScale);
@@ -23,19 +27,28 @@ internal static class Chains
     private static EvaluatedTerm Evaluate(Term term)
     {
         var scalars = new List<ScalarValue>(term.Scalars);
+        if (term.Chain is [TrilAtom tril, MatrixAtom { Transposed: false } read])
+        {
+            return new EvaluatedTerm(Product(term.Constant, term.Coefficients, scalars), tril.Column, tril.Row, read.Matrix, null, null, Triangular: true);
+        }
+
         if (!term.Chain.Any(a => a is VectorAtom))
         {
             // diag(a)·M·diag(b): diagonals on either side of the one matrix multiply together.
             VectorValue? rowScale = null, columnScale = null;
             SignalRef? matrix = null;
+            ElementwiseAtom? elementwise = null;
             foreach (Atom atom in term.Chain)
             {
                 switch (atom)
                 {
-                    case MatrixAtom m when matrix is null && !m.Transposed:
+                    case MatrixAtom m when matrix is null && elementwise is null && !m.Transposed:
                         matrix = m.Matrix;
                         break;
-                    case DiagonalAtom d when matrix is null:
+                    case ElementwiseAtom ew when matrix is null && elementwise is null && ew is { Valid: true, Transposed: false }:
+                        elementwise = ew;
+                        break;
+                    case DiagonalAtom d when matrix is null && elementwise is null:
                         rowScale = rowScale is null ? d.Value : Hadamard(rowScale, d.Value);
                         break;
                     case DiagonalAtom d:
@@ -44,6 +57,11 @@ internal static class Chains
                     default:
                         throw new InvalidOperationException("a term without a vector must be diag·W·diag or diag·B·diag");
                 }
+            }
+
+            if (elementwise is not null)
+            {
+                return new EvaluatedTerm(Product(term.Constant, term.Coefficients, scalars), null, null, null, rowScale, columnScale, Elementwise: elementwise.Factors);
             }
 
             return new EvaluatedTerm(Product(term.Constant, term.Coefficients, scalars), null, null,

@@ -26,6 +26,22 @@ internal sealed record DiagonalAtom(VectorValue Value) : Atom
     public override Atom Transpose() => this;
 }
 
+/// <summary>tril(Column·Rowᵀ), the lower triangle (diagonal included) of an outer product; <paramref name="Upper"/>
+/// after a transpose. Null vectors: the operand's term had no vector (no O(n·m) form). <paramref name="Span"/> is the
+/// <c>tril</c>'s, for the lowering's diagnostic; atoms never reach the model.</summary>
+internal sealed record TrilAtom(VectorValue? Column, VectorValue? Row, bool Upper, SourceSpan Span) : Atom
+{
+    public override Atom Transpose() => new TrilAtom(Row, Column, !Upper, Span);
+}
+
+/// <summary>⊙_k Factors_k: weights read elementwise (functions of W or B, products of them). <paramref name="Valid"/>
+/// false: an elementwise product the lowering has no form for (of a transposed matrix); <paramref name="Span"/> is the
+/// node's, for the lowering's diagnostic.</summary>
+internal sealed record ElementwiseAtom(EquatableArray<MatrixFactor> Factors, bool Transposed, bool Valid, SourceSpan Span) : Atom
+{
+    public override Atom Transpose() => this with { Transposed = !Transposed };
+}
+
 /// <summary>A term of the expansion: c · Π t_k · Π scalars · chain; <paramref name="PerTime"/>: a term of
 /// <c>sum_t</c>, summed over t = 1…T−1.</summary>
 internal sealed record Term(double Constant, IReadOnlyList<CoefficientRef> Coefficients, IReadOnlyList<ScalarValue> Scalars, IReadOnlyList<Atom> Chain, bool PerTime = false)
@@ -102,6 +118,10 @@ internal static class Expansion
                 return Expand(b.Operand)?.Select(t => Broadcast(b.Operand.Shape.IsScalar ? AsScalar(t) : t, b.Operand.Shape, b.Target)).ToList();
             case BoundElementwise el:
                 return ExpandElementwise(el);
+            case BoundTril tril:
+                return Expand(tril.Operand)?.Select(t => Triangle(t, tril.Span)).ToList();
+            case BoundCall call when call.Shape.Rows != Dimension.One && call.Shape.Columns != Dimension.One:
+                return Expand(call.Argument)?.Select(t => MapWeights(t, call)).ToList();
             case BoundCall { Shape.IsScalar: true } call:
                 return Expand(call.Argument) is { } argument
                     ? new[] { Term.Of(new MappedScalar(call.Function, argument.Select(AsScalarProduct).ToEquatableArray())) }
@@ -118,6 +138,91 @@ internal static class Expansion
             default:
                 throw new InvalidOperationException("unknown bound node " + e.GetType().Name);
         }
+    }
+
+    /// <summary>f(M) of a term that is W, B or an elementwise function of one (the binder allows nothing else).</summary>
+    private static Term MapWeights(Term t, BoundCall call)
+    {
+        MatrixFactor? operand = t is { Constant: 1, Coefficients.Count: 0, Scalars.Count: 0 } && t.Chain.Count == 1 ? t.Chain[0] switch
+        {
+            MatrixAtom { Transposed: false } m => new MatrixElement(m.Matrix),
+            ElementwiseAtom { Valid: true, Transposed: false, Factors.Count: 1 } ew => ew.Factors[0],
+            _ => null,
+        } : null;
+        return operand is null
+            ? Term.Of(new ElementwiseAtom(EquatableArray<MatrixFactor>.Empty, false, false, call.Span))
+            : Term.Of(new ElementwiseAtom(new MatrixFactor[] { new MappedElement(call.Function, operand) }.ToEquatableArray(), false, true, call.Span));
+    }
+
+    /// <summary>The chain diag(row scales)·(⊙ factors)·diag(column scales) of two chains without vectors; an invalid
+    /// atom when either is not of that form (a transposed matrix).</summary>
+    private static IReadOnlyList<Atom> ElementwiseProduct(IReadOnlyList<Atom> left, IReadOnlyList<Atom> right, SourceSpan span)
+    {
+        var rowScales = new List<Atom>();
+        var columnScales = new List<Atom>();
+        var factors = new List<MatrixFactor>();
+        foreach (IReadOnlyList<Atom> chain in new[] { left, right })
+        {
+            bool seen = false;
+            foreach (Atom atom in chain)
+            {
+                switch (atom)
+                {
+                    case DiagonalAtom d:
+                        (seen ? columnScales : rowScales).Add(d);
+                        break;
+                    case MatrixAtom { Transposed: false } m when !seen:
+                        factors.Add(new MatrixElement(m.Matrix));
+                        seen = true;
+                        break;
+                    case ElementwiseAtom { Valid: true, Transposed: false } ew when !seen:
+                        factors.AddRange(ew.Factors);
+                        seen = true;
+                        break;
+                    default:
+                        return new Atom[] { new ElementwiseAtom(EquatableArray<MatrixFactor>.Empty, false, false, span) };
+                }
+            }
+
+            if (!seen) return new Atom[] { new ElementwiseAtom(EquatableArray<MatrixFactor>.Empty, false, false, span) };
+        }
+
+        // A canonical order, so that W .* B and B .* W are like terms.
+        var product = new ElementwiseAtom(factors.OrderBy(f => f.ToString(), StringComparer.Ordinal).ToEquatableArray(), false, true, span);
+        return rowScales.Append(product).Concat(columnScales).ToList();
+    }
+
+    /// <summary>The elementwise atom of a term the lowering has no form for: a term that reads weights elementwise must
+    /// be c·diag(a)·(⊙ factors)·diag(b), outside <c>sum_t</c>.</summary>
+    public static ElementwiseAtom? UnsupportedElementwise(Term t)
+    {
+        if (t.Chain.OfType<ElementwiseAtom>().FirstOrDefault() is not { } first) return null;
+        bool supported = !t.PerTime && t.Chain.Count(a => a is ElementwiseAtom) == 1 && first is { Valid: true, Transposed: false }
+            && t.Chain.All(a => a is DiagonalAtom || a == first);
+        return supported ? null : t.Chain.OfType<ElementwiseAtom>().FirstOrDefault(a => !a.Valid || a.Transposed) ?? first;
+    }
+
+    /// <summary>tril is linear: tril(c · a bᵀ) = c · tril(a bᵀ), the term's chain evaluated to its outer product.</summary>
+    private static Term Triangle(Term t, SourceSpan span)
+    {
+        if (!t.Chain.Any(a => a is VectorAtom) || t.Chain.Any(a => a is TrilAtom))
+        {
+            return t with { Chain = new Atom[] { new TrilAtom(null, null, false, span) } };
+        }
+
+        var scalars = new List<ScalarValue>(t.Scalars);
+        (VectorValue? column, VectorValue? row) = Chains.Evaluate(t.Chain, scalars);
+        return t with { Scalars = scalars, Chain = new Atom[] { new TrilAtom(column, row, false, span) } };
+    }
+
+    /// <summary>The <c>tril</c> of a term the lowering has no O(n·m) form for: a term with a tril must be
+    /// c · tril(a bᵀ) · M for the target's matrix shape (W or B, not transposed), outside <c>sum_t</c>.</summary>
+    public static TrilAtom? UnsupportedTriangle(Term t, Shape target)
+    {
+        if (t.Chain.OfType<TrilAtom>().FirstOrDefault() is not { } tril) return null;
+        bool supported = !t.PerTime && t.Chain.Count == 2 && t.Chain[0] == tril && tril is { Upper: false, Column: not null, Row: not null }
+            && t.Chain[1] is MatrixAtom { Transposed: false } m && m.Matrix.Shape == target;
+        return supported ? null : tril;
     }
 
     /// <summary>Repeats a scalar, row or column term to the target shape: multiplies by vectors of ones.</summary>
@@ -151,6 +256,11 @@ internal static class Expansion
                     VectorValue a = Chains.Vector(p.Chain, row, scalars), b = Chains.Vector(q.Chain, row, scalars);
                     Term product = p.Times(q, new[] { new VectorAtom(Chains.Hadamard(a, b), row) });
                     result.Add(product with { Scalars = product.Scalars.Concat(scalars).ToList() });
+                }
+                else if (!p.Chain.Any(x => x is VectorAtom) && !q.Chain.Any(x => x is VectorAtom))
+                {
+                    // (diag·F·diag) ⊙ (diag·G·diag) = diag·(F ⊙ G)·diag: the weights read elementwise.
+                    result.Add(p.Times(q, ElementwiseProduct(p.Chain, q.Chain, e.Span)));
                 }
                 else
                 {

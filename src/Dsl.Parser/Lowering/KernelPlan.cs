@@ -126,14 +126,52 @@ public sealed record RowTerm(ScalarFactor Factor, VectorRef? Column);
 /// as well (recurrent rules), the vectors and scalars taken at t.</summary>
 public sealed record RowUpdate(VectorRef RowVector, EquatableArray<RowTerm> Terms, bool PerTime = false);
 
+/// <summary>For each row i: row_i += (Σ terms evaluated at i) · Σ_(k ≤ i) Weights[k]·Matrix[k,:], the terms c·tril(a bᵀ)·M
+/// with b = <paramref name="Weights"/>: the running sum over the rows of the pre-update matrix grows by one row per row
+/// of the pass, so no n×n matrix is formed (O(n·m)).</summary>
+public sealed record TriangularUpdate(VectorRef Weights, SignalRef Matrix, EquatableArray<RowTerm> Terms);
+
+/// <summary>A weight read elementwise in an elementwise-matrix term: M[i,j] itself, or a function of it.</summary>
+public abstract record MatrixFactor
+{
+    /// <summary>The matrix the factor reads.</summary>
+    public abstract SignalRef Matrix { get; }
+}
+
+/// <summary>M[i,j].</summary>
+public sealed record MatrixElement(SignalRef Source) : MatrixFactor
+{
+    public override SignalRef Matrix => Source;
+
+    public override string ToString() => Source.ToString();
+}
+
+/// <summary>f(Operand[i,j]).</summary>
+public sealed record MappedElement(ElementFunction Function, MatrixFactor Operand) : MatrixFactor
+{
+    public override SignalRef Matrix => Operand.Matrix;
+
+    public override string ToString() => Functions.Spelling(Function) + "(" + Operand + ")";
+}
+
+/// <summary>For each row i: row_i += (Σ terms evaluated at i) · (⊙_k Factors_k)[i,:] ⊙ ColumnScale: the terms
+/// c·diag(a)·(⊙ F_k)·diag(b) that read weights elementwise (<c>-t3*sign(W)</c>, <c>W .* B</c>,
+/// <c>(y_l*y_&lt;l-1&gt;') .* sq(W)</c>) with one product of factors and one column scale b, applied to each row in the same
+/// pass, one element at a time; a term's row scale a is its <see cref="RowTerm.Column"/>. A null column scale is the identity.</summary>
+public sealed record ElementwiseUpdate(EquatableArray<MatrixFactor> Factors, VectorRef? ColumnScale, EquatableArray<RowTerm> Terms);
+
 /// <summary>Factor · diag(RowScale) · Matrix · diag(ColumnScale): a term that reads a whole matrix (decay is
 /// the plainest: c·W). Null scales are the identity.</summary>
 public sealed record ScaleTerm(ScalarFactor Factor, VectorRef? RowScale, SignalRef Matrix, VectorRef? ColumnScale);
 
 /// <summary>The update of one matrix, in place: <paramref name="Target"/> is the statement (dW, dB, dWh, …) and
 /// <paramref name="Matrix"/> the signal it changes.</summary>
-public sealed record TargetUpdate(string Target, SignalRef Matrix, EquatableArray<ScaleTerm> Scales, EquatableArray<RowUpdate> Rows)
+public sealed record TargetUpdate(string Target, SignalRef Matrix, EquatableArray<ScaleTerm> Scales, EquatableArray<RowUpdate> Rows,
+    EquatableArray<TriangularUpdate> Triangles = default, EquatableArray<ElementwiseUpdate> Elementwise = default)
 {
+    /// <summary>The matrices the elementwise terms read: their rows are copied before the pass when the pass changes them.</summary>
+    public IEnumerable<SignalRef> ElementwiseReads => Elementwise.SelectMany(x => x.Factors.Select(f => f.Matrix));
+
     /// <summary>The terms c·diag(a)·M that scale the target's own rows: a row's keep factor is 1 + their sum.</summary>
     public IEnumerable<ScaleTerm> OwnScales => Scales.Where(x => x.Matrix == Matrix && x.ColumnScale is null);
 
@@ -160,6 +198,8 @@ public sealed record KernelPlan(
         Steps.SelectMany(s => s.Operation.Operands)
             .Concat(Targets.SelectMany(t => t.Rows.SelectMany(r => r.Terms.Select(x => x.Column).Append(r.RowVector))
                 .Concat(t.Scales.SelectMany(x => new[] { x.RowScale, x.Matrix, x.ColumnScale }))
+                .Concat(t.Triangles.SelectMany(x => x.Terms.Select(r => r.Column).Append(x.Weights).Append(x.Matrix)))
+                .Concat(t.Elementwise.SelectMany(x => x.Factors.Select(f => (VectorRef?)f.Matrix).Concat(x.Terms.Select(r => r.Column)).Append(x.ColumnScale)))
                 .Append(t.Matrix)))
             .OfType<SignalRef>().Distinct().OrderBy(s => s.Signal).ThenBy(s => s.Tangent);
 }

@@ -20,21 +20,52 @@ public static class Lowerer
         var targets = new List<TargetUpdate>();
         foreach (BoundUpdate update in updates.OrderBy(u => Array.IndexOf(TargetOrder, u.Target)))
         {
-            if (Expansion.Expand(update.Value) is not { } terms)
+            if (Diagnose(update, out IReadOnlyList<Term>? terms) is { } problem)
             {
                 plan = null;
-                diagnostic = new RuleDiagnostic(DiagnosticCode.RuleTooLarge, update.Span,
-                    $"this expression expands to more than {Expansion.MaxTerms} terms (products of sums multiply out); factor it into fewer sums");
+                diagnostic = problem;
                 return false;
             }
 
-            targets.Add(LowerTarget(update.Target, new SignalRef(Binder.TargetMatrix(update.Target), tangent), terms, values));
+            targets.Add(LowerTarget(update.Target, new SignalRef(Binder.TargetMatrix(update.Target), tangent), terms!, values));
         }
 
         plan = new KernelPlan(values.Coefficients.ToEquatableArray(), values.Steps.ToEquatableArray(), targets.ToEquatableArray(),
             updates.Any(u => Binder.IsRecurrentTarget(u.Target)));
         diagnostic = null;
         return true;
+    }
+
+    /// <summary>The lowering's diagnostic of every update that has one, in order: what <see cref="TryLower"/> would stop
+    /// at, for each update, so that a file's independent errors are all reported (also beside the binder's).</summary>
+    public static IReadOnlyList<RuleDiagnostic> Check(IReadOnlyList<BoundUpdate> updates) =>
+        updates.Select(u => Diagnose(u, out _)).OfType<RuleDiagnostic>().ToList();
+
+    private static RuleDiagnostic? Diagnose(BoundUpdate update, out IReadOnlyList<Term>? terms)
+    {
+        terms = Expansion.Expand(update.Value);
+        if (terms is null)
+        {
+            return new RuleDiagnostic(DiagnosticCode.RuleTooLarge, update.Span,
+                $"this expression expands to more than {Expansion.MaxTerms} terms (products of sums multiply out); factor it into fewer sums");
+        }
+
+        Shape shape = Signals.ShapeOf(Binder.TargetMatrix(update.Target));
+        if (terms.Select(t => Expansion.UnsupportedTriangle(t, shape)).FirstOrDefault(t => t is not null) is { } tril)
+        {
+            return new RuleDiagnostic(DiagnosticCode.UnsupportedTriangular, tril.Span,
+                "the compiler lowers `tril` only in terms of the form `c*tril(a*b')*W` (or `*B`), where row i needs the running sum " +
+                "of b[k]·W[k,:] over k ≤ i; this term would put `tril` elsewhere (transposed, after a matrix, or before a vector)");
+        }
+
+        if (terms.Select(Expansion.UnsupportedElementwise).FirstOrDefault(t => t is not null) is { } elementwise)
+        {
+            return new RuleDiagnostic(DiagnosticCode.UnsupportedElementwise, elementwise.Span,
+                "the compiler applies an elementwise function or product of weight matrices one element at a time, as a term " +
+                "c*diag(a)*(F .* G)*diag(b) of W's shape; this term transposes the weights or multiplies them by a matrix or vector");
+        }
+
+        return null;
     }
 
     private static readonly string[] TargetOrder = { "dW", "dB", "dWh", "dWx", "dWo" };
@@ -45,9 +76,36 @@ public static class Lowerer
     {
         var scales = new List<ScaleTerm>();
         var rows = new List<RowGroup>();
+        var triangles = new List<(VectorValue Weights, SignalRef Matrix, List<RowTerm> Terms)>();
+        var elementwise = new List<(EquatableArray<MatrixFactor> Factors, VectorRef? ColumnScale, List<RowTerm> Terms)>();
         foreach (EvaluatedTerm term in TermMerging.MergeLikeTerms(terms.Select(Chains.EvaluateTerm)))
         {
             ScalarFactor factor = values.Factor(term.Factor);
+            if (term.Elementwise.Count > 0)
+            {
+                // Terms with one product of factors and one column scale share one elementwise loop per row.
+                VectorRef? columnScale = term.ColumnScale is null ? null : values.Reference(term.ColumnScale);
+                var rowTerm = new RowTerm(factor, term.RowScale is null ? null : values.Reference(term.RowScale));
+                int shared = elementwise.FindIndex(x => x.Factors == term.Elementwise && Equals(x.ColumnScale, columnScale));
+                if (shared >= 0) elementwise[shared].Terms.Add(rowTerm);
+                else elementwise.Add((term.Elementwise, columnScale, new List<RowTerm> { rowTerm }));
+                continue;
+            }
+
+            if (term.Triangular)
+            {
+                // c · a[i] · Σ_(k ≤ i) b[k]·M[k,:]: terms with one running sum (b, M) share it.
+                int at = triangles.FindIndex(x => x.Weights.Equals(term.Row) && x.Matrix == term.Matrix);
+                if (at < 0)
+                {
+                    triangles.Add((term.Row!, term.Matrix!, new List<RowTerm>()));
+                    at = triangles.Count - 1;
+                }
+
+                triangles[at].Terms.Add(new RowTerm(factor, term.Column is OnesVector ? null : values.Reference(term.Column!)));
+                continue;
+            }
+
             if (term.Matrix is { } read)
             {
                 scales.Add(new ScaleTerm(factor, term.RowScale is null ? null : values.Reference(term.RowScale), read,
@@ -68,6 +126,8 @@ public static class Lowerer
         }
 
         return new TargetUpdate(target, matrix, scales.ToEquatableArray(),
-            TermMerging.MergeProportionalRows(rows).Select(r => new RowUpdate(values.Reference(r.Row), r.Terms.ToEquatableArray(), r.PerTime)).ToEquatableArray());
+            TermMerging.MergeProportionalRows(rows).Select(r => new RowUpdate(values.Reference(r.Row), r.Terms.ToEquatableArray(), r.PerTime)).ToEquatableArray(),
+            triangles.Select(x => new TriangularUpdate(values.Reference(x.Weights), x.Matrix, x.Terms.ToEquatableArray())).ToEquatableArray(),
+            elementwise.Select(x => new ElementwiseUpdate(x.Factors, x.ColumnScale, x.Terms.ToEquatableArray())).ToEquatableArray());
     }
 }

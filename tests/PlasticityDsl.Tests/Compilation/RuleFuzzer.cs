@@ -28,7 +28,7 @@ internal static class RuleFuzzer
 
     public static readonly string[] Calls =
     {
-        "f(", "df(", "exp(", "log(", "tanh(", "sigmoid(", "relu(", "abs(", "sign(", "sq(", "sqrt(", "sum(", "norm2(", "sum_t(",
+        "f(", "df(", "exp(", "log(", "tanh(", "sigmoid(", "relu(", "abs(", "sign(", "sq(", "sqrt(", "sum(", "norm2(", "sum_t(", "tril(",
     };
 
     public static readonly string[] Keywords = { "rule Name\n", "rule ", "rule", "rule my-rule_2 ", "let ", "let a = ", "param ", "param eta = 0.01\n" };
@@ -52,6 +52,8 @@ internal static class RuleFuzzer
         "e_l*y_<l-1>'", "y_l*y_<l-1>'", "(y_l*y_l')*W", "W", "e_l*e_<l-1>'", "z_l*y_<l-1>'", "y_l*(y_l'*e_l)*y_<l-1>'",
         "(e_l'*e_l)*W", "W*(y_<l-1>*y_<l-1>')", "-(y_<l-1>*e_l')'", "(W*y_<l-1>)*y_<l-1>'", "y_l*(W'*y_l)'",
         "W*y_<l-1>*e_<l-1>'", "(y_l*y_<l-1>' - (y_l*y_l')*W)", "W''", "(z_l*e_<l-1>')", "e_l*(W'*e_l)'",
+        "tril(y_l*y_l')*W", "(y_l*y_<l-1>' - tril(y_l*y_l')*W)", "tril(e_l*(W*y_<l-1>)' + z_l*z_l')*W", "(W'*tril(y_l*e_l')')'",
+        "sign(W)", "W .* W", "((y_l*y_<l-1>') .* (1 - sq(W)))", "(abs(B) .* W)", "(e_l .* relu(W))",
     };
 
     public static readonly string[] Scalars =

@@ -85,6 +85,7 @@ internal static class DenseReference
             BoundBroadcast b => Broadcast(Eval(b.Operand, layer, absolute), Size(b.Shape.Rows, layer), Size(b.Shape.Columns, layer)),
             BoundElementwise m => Map2(Eval(m.Left, layer, absolute), Eval(m.Right, layer, absolute), (x, y) => x * y),
             BoundCall c => Map(Eval(c.Argument, layer, absolute: false), x => Apply(c.Function, x), absolute),
+            BoundTril t => LowerTriangle(Eval(t.Operand, layer, absolute)),
             BoundReduce r => Scalar(Reduce(r.Reduction, Eval(r.Argument, layer, absolute: false), absolute)),
             _ => throw new InvalidOperationException("unknown bound node " + e.GetType().Name),
         };
@@ -94,6 +95,17 @@ internal static class DenseReference
         if (result.Rows != rows || result.Columns != columns)
         {
             throw new InvalidOperationException($"{e} has the symbolic shape {e.Shape} but evaluates to {result.Rows}×{result.Columns}");
+        }
+
+        return result;
+    }
+
+    private static DenseMatrix LowerTriangle(DenseMatrix m)
+    {
+        var result = new DenseMatrix(m.Rows, m.Columns);
+        for (int i = 0; i < m.Rows; i++)
+        {
+            for (int j = 0; j <= i && j < m.Columns; j++) result[i, j] = m[i, j];
         }
 
         return result;

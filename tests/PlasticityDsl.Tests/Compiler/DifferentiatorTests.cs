@@ -48,7 +48,7 @@ public sealed class DifferentiatorTests
         {
             LayerValues direction = Quantized(LayerValues.Random(rows, columns, random), 256);
             if (!plasticFeedback) direction = direction with { Feedback = new float[rows * columns] };
-            LayerValues at = Quantized(LayerValues.Random(rows, columns, random), 4096) with { Tangent = direction };
+            LayerValues at = AwayFromKinks(Quantized(LayerValues.Random(rows, columns, random), 4096)) with { Tangent = direction };
 
             float[] weightsTangent = (float[])direction.Weights.Clone(), feedbackTangent = (float[])direction.Feedback!.Clone();
             float[] scratch = new float[kernel.TangentScratchLength(rows, columns)];
@@ -132,7 +132,7 @@ public sealed class DifferentiatorTests
         foreach ((int rows, int columns) in new[] { (1, 1), (3, 5), (6, 4) })
         {
             LayerValues direction = Quantized(LayerValues.Random(rows, columns, random), 256);
-            LayerValues at = Quantized(LayerValues.Random(rows, columns, random), 4096) with { Tangent = direction };
+            LayerValues at = AwayFromKinks(Quantized(LayerValues.Random(rows, columns, random), 4096)) with { Tangent = direction };
             foreach (BoundUpdate update in updates)
             {
                 DenseMatrix coarse = CentralDifference(update.Value, at, direction, Step);
@@ -150,6 +150,14 @@ public sealed class DifferentiatorTests
     private static DenseMatrix CentralDifference(BoundExpression e, LayerValues at, LayerValues direction, double h) =>
         DenseReference.Scale(DenseReference.Add(DenseReference.Evaluate(e, Shifted(at, direction, h)),
             DenseReference.Evaluate(e, Shifted(at, direction, -h)), -1), 1 / (2 * h));
+
+    /// <summary>Weights at least 1/32 from 0 (still quantized), where sign, abs and relu of W are smooth: the central
+    /// differences move them by at most 1/256, so they never straddle a kink the tangent (0, sign, sign(relu)) ignores.</summary>
+    private static LayerValues AwayFromKinks(LayerValues values)
+    {
+        float[] Away(float[] x) => x.Select(v => v >= 0 ? MathF.Max(v, 1f / 32) : MathF.Min(v, -1f / 32)).ToArray();
+        return values with { Weights = Away(values.Weights), Feedback = Away(values.Feedback!) };
+    }
 
     private static LayerValues Quantized(LayerValues values, int steps)
     {

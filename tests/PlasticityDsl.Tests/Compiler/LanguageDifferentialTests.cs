@@ -27,6 +27,8 @@ public sealed class LanguageDifferentialTests
         ("cross", "dW = t0*B - t2*W\ndB = t1*W + t3*(y_l .* B)"),
         ("feedback_products", "dW = t0*(B .* e_<l-1>') + t1*W*B'*e_l*y_<l-1>'\ndB = (y_l'*B*e_<l-1>)*B - t2*B*W'*y_l*e_<l-1>'"),
         ("vectors", "dW = (e_l .* y_l + 2*z_l .* z_l)*(y_<l-1> .* e_<l-1> - 0.5)'"),
+        ("elementwise_weights", "dW = -t3*sign(W) + t1*abs(B) .* W - t2*(y_l*y_<l-1>') .* (1 - sq(W)) + t4*(e_l .* relu(W) .* tanh(B)) .* e_<l-1>' + t5*W .* W\ndB = t6*sq(W) .* B - t7*sigmoid(B) + t8*f(W) + t9*(W .* y_<l-1>') .* exp(B)"),
+        ("triangles", "let C = tril(y_l*y_l')\ndW = t2*(y_l*y_<l-1>' - C*W) + t1*tril(e_l*(W*y_<l-1>)' + (e_l'*z_l)*z_l*y_l')*B - (W'*tril(z_l*e_l')')' - t3*tril(t4 + y_l*e_l')*W\ndB = -C*B + t5*tril(z_l*z_l')*W"),
     };
 
     /// <summary>These rules and every layer rule of examples/rules (RecurrentRuleTests covers the recurrent ones).</summary>

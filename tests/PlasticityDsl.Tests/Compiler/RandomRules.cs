@@ -25,8 +25,15 @@ internal sealed class RandomRules
 
     public RandomRules(int seed) => _random = new Random(seed);
 
-    /// <summary>A right-hand side of the shape of W.</summary>
-    public string Next(int maxDepth = 3) => "dW = " + Generate(Dimension.Post, Dimension.Pre, maxDepth).Text;
+    /// <summary>A right-hand side of the shape of W; one in four has a lower-triangular term c·tril(X)·W as well, X
+    /// a random [n_l × n_l] expression (Sanger's form, the one <c>tril</c> lowers to a running sum).</summary>
+    public string Next(int maxDepth = 3)
+    {
+        string text = "dW = " + Generate(Dimension.Post, Dimension.Pre, maxDepth).Text;
+        if (_random.Next(4) != 0) return text;
+        string scale = _random.Next(2) == 0 ? "" : Leaf(Dimension.One, Dimension.One).Text + "*";
+        return text + (_random.Next(2) == 0 ? " + " : " - ") + scale + "tril(" + Generate(Dimension.Post, Dimension.Post, 2).Text + ")*W";
+    }
 
     private (string Text, Kind Kind) Generate(Dimension rows, Dimension columns, int depth)
     {

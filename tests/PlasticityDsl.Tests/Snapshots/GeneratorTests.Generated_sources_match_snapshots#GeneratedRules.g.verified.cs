@@ -10,14 +10,17 @@ namespace PlasticityDsl.Rules
         public static global::System.Collections.Generic.IReadOnlyList<global::PlasticityDsl.Runtime.IPlasticityRule> All { get; } = new global::PlasticityDsl.Runtime.IPlasticityRule[]
         {
             AntiHebbianRule.Instance,
+            BoundedHebbRule.Instance,
             BpRule.Instance,
             BpOjaRule.Instance,
             CovarianceRule.Instance,
             Eq9Rule.Instance,
             HebbDecayRule.Instance,
             KolenPollackRule.Instance,
+            L1BpRule.Instance,
             OjaRule.Instance,
             OjaSingleRule.Instance,
+            SangerRule.Instance,
             WeightMirrorRule.Instance,
         };
 

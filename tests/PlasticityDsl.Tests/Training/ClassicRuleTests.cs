@@ -9,7 +9,7 @@ namespace PlasticityDsl.Tests.Training;
 /// The catalogue of classic rules in examples/rules, compiled by the generator, each on the small synthetic
 /// case where the literature says what it does. Linear units (y = W x) as in the original analyses.
 /// </summary>
-public sealed class ClassicRuleTests
+public sealed class ClassicRuleTests(Xunit.Abstractions.ITestOutputHelper output)
 {
     private static IPlasticityRule Rule(string name) => GeneratedRules.All.Single(r => r.Name == name);
 
@@ -191,5 +191,150 @@ public sealed class ClassicRuleTests
 
         Assert.Equal(before, weights); // the rule has no dW
         Assert.True(Cosine() > 0.97, $"cosine {Cosine()}");
+    }
+
+    /// <summary>An orthonormal basis (rows) from Gram–Schmidt on normal vectors: principal axes that are not the
+    /// coordinate axes.</summary>
+    private static double[][] RandomBasis(int dimension, ulong seed)
+    {
+        var random = new DeterministicRandom(seed);
+        var basis = new double[dimension][];
+        for (int k = 0; k < dimension; k++)
+        {
+            double[] v = Enumerable.Range(0, dimension).Select(_ => random.NextNormal()).ToArray();
+            for (int j = 0; j < k; j++)
+            {
+                double dot = v.Zip(basis[j], (a, b) => a * b).Sum();
+                for (int i = 0; i < dimension; i++) v[i] -= dot * basis[j][i];
+            }
+
+            double norm = Math.Sqrt(v.Sum(a => a * a));
+            basis[k] = v.Select(a => a / norm).ToArray();
+        }
+
+        return basis;
+    }
+
+    /// <summary>|cos| of the angle between row <paramref name="unit"/> of W and <paramref name="axis"/>.</summary>
+    private static double Cosine(float[] weights, int unit, int inputs, double[] axis)
+    {
+        double dot = 0, norm = 0;
+        for (int j = 0; j < inputs; j++)
+        {
+            dot += weights[unit * inputs + j] * axis[j];
+            norm += weights[unit * inputs + j] * (double)weights[unit * inputs + j];
+        }
+
+        return Math.Abs(dot) / Math.Sqrt(norm);
+    }
+
+    [Fact]
+    public void Sangers_rule_finds_the_leading_principal_components_in_order()
+    {
+        IPlasticityRule rule = Rule("sanger");
+        const int inputs = 8, units = 4;
+        double[] variances = [4, 2.5, 1.5, 0.8, 0.4, 0.3, 0.2, 0.1];
+        double[][] axes = RandomBasis(inputs, seed: 11);
+        var random = new DeterministicRandom(12);
+        float[] weights = Random(units * inputs, seed: 13, scale: 0.1);
+        var x = new float[inputs];
+        var scratch = new float[rule.ScratchLength(units, inputs)];
+        for (int step = 0; step < 30000; step++)
+        {
+            // x = Σ_k sqrt(λ_k) g_k q_k: covariance Σ_k λ_k q_k q_kᵀ, eigenvectors q_k in order of λ_k.
+            Array.Clear(x);
+            for (int k = 0; k < inputs; k++)
+            {
+                double g = Math.Sqrt(variances[k]) * random.NextNormal();
+                for (int j = 0; j < inputs; j++) x[j] += (float)(g * axes[k][j]);
+            }
+
+            Step(rule, weights, null, units, inputs, x, Theta(rule, (2, 0.005f / (1 + step / 3000f))), scratch);
+        }
+
+        // Row k of W is the k-th principal component (up to sign), with unit norm; rows are ordered by eigenvalue.
+        double[] cosines = Enumerable.Range(0, units).Select(k => Cosine(weights, k, inputs, axes[k])).ToArray();
+        string report = "cosines " + string.Join(", ", cosines.Select(c => c.ToString("F4", System.Globalization.CultureInfo.InvariantCulture)));
+        output.WriteLine(report);
+        for (int k = 0; k < 3; k++) Assert.True(cosines[k] >= 0.99, report);
+        for (int k = 0; k < 3; k++)
+        {
+            double norm = Math.Sqrt(KernelPrimitives.Dot(weights.AsSpan(k * inputs, inputs), weights.AsSpan(k * inputs, inputs)));
+            Assert.InRange(norm, 0.95, 1.05);
+        }
+    }
+
+    [Fact]
+    public void Weight_bounded_hebbian_learning_saturates_at_one_where_plain_hebb_grows_without_bound()
+    {
+        IPlasticityRule bounded = Rule("bounded_hebb"), plain = Rule("hebb_decay");
+        const int inputs = 4;
+        float[] Train(IPlasticityRule rule, float[] theta)
+        {
+            // Positive, correlated inputs: x_j = |g_0| + 0.2·|g_j|, so every synapse sees positive correlations.
+            var random = new DeterministicRandom(21);
+            float[] weights = Random(inputs, seed: 22, scale: 0.1);
+            var x = new float[inputs];
+            var scratch = new float[rule.ScratchLength(1, inputs)];
+            for (int step = 0; step < 3000; step++)
+            {
+                double common = Math.Abs(random.NextNormal());
+                for (int j = 0; j < inputs; j++) x[j] = (float)(common + 0.2 * Math.Abs(random.NextNormal()));
+                Step(rule, weights, null, 1, inputs, x, theta, scratch);
+            }
+
+            return weights;
+        }
+
+        float[] soft = Train(bounded, Theta(bounded, (2, 0.01f)));
+        float[] unbounded = Train(plain, Theta(plain, (0, 0.01f)));
+        output.WriteLine($"bounded: {string.Join(", ", soft)}; plain: {string.Join(", ", unbounded)}");
+        Assert.All(soft, w => Assert.InRange(w, 0.95f, 1.0f));
+        Assert.All(unbounded, w => Assert.True(w > 10, $"plain Hebb: {w}"));
+    }
+
+    [Fact]
+    public void L1_decayed_backprop_gives_sparser_weights_than_backprop_at_equal_accuracy()
+    {
+        // Three classes: the largest of x_0, x_1, x_2 (inputs uniform in [-1, 1]); inputs 3…19 are noise the task does not need.
+        const int inputs = 20, classes = 3;
+        (double Accuracy, double Sparsity) Train(IPlasticityRule rule, float[] theta)
+        {
+            var network = new Mlp([inputs, classes], Activation.Tanh);
+            network.Initialize(InitScheme.Xavier, seed: 31);
+            var learner = new OnlineLearner(network);
+            var random = new DeterministicRandom(32);
+            var x = new float[inputs];
+            int Sample()
+            {
+                for (int j = 0; j < inputs; j++) x[j] = (float)(2 * random.NextDouble() - 1);
+                return x[0] > x[1] ? (x[0] > x[2] ? 0 : 2) : (x[1] > x[2] ? 1 : 2);
+            }
+
+            for (int step = 0; step < 20000; step++)
+            {
+                int label = Sample();
+                learner.Step(x, label, rule, theta);
+            }
+
+            int correct = 0;
+            for (int t = 0; t < 2000; t++)
+            {
+                int label = Sample();
+                if (learner.Predict(x) == label) correct++;
+            }
+
+            float[] w = network.Weights[0];
+            return (correct / 2000.0, w.Count(v => Math.Abs(v) < 0.01f) / (double)w.Length);
+        }
+
+        IPlasticityRule l1 = Rule("l1_bp"), bp = Rule("bp");
+        (double l1Accuracy, double l1Sparsity) = Train(l1, Theta(l1, (0, 0.02f), (3, 3e-4f)));
+        (double bpAccuracy, double bpSparsity) = Train(bp, Theta(bp, (0, 0.02f)));
+        output.WriteLine($"L1: accuracy {l1Accuracy:F3}, |w| < 0.01: {l1Sparsity:F3}; BP: accuracy {bpAccuracy:F3}, |w| < 0.01: {bpSparsity:F3}");
+        // Equal accuracy within 2 points; most of the 51 weights from noise inputs exactly (within λ) zero.
+        Assert.True(l1Accuracy >= bpAccuracy - 0.02, $"L1 accuracy {l1Accuracy} vs BP {bpAccuracy}");
+        Assert.True(bpAccuracy > 0.8, $"BP accuracy {bpAccuracy}");
+        Assert.True(l1Sparsity >= 0.5 && l1Sparsity >= bpSparsity + 0.4, $"sparsity L1 {l1Sparsity} vs BP {bpSparsity}");
     }
 }
