@@ -86,7 +86,7 @@ internal static class MetaLearningFigure
             metaTests.Add(new CurveSeries(Arms[a].Label, [.. runs[0].MetaTestAfter.Select(e => (double)e)], Bootstrap.Band(runs.Select(r => r.MetaTestAccuracy).ToList())));
             // The paper's curve at its end: the moving average over the last 10 episodes, and the held-out meta-test.
             var lastAverage = Bootstrap.Interval(runs.Select(r => r.MovingAverage[^1]).ToList());
-            var lastLastHundred = Bootstrap.Interval(runs.Select(r => r.QueryAccuracy.TakeLast(100).Average()).ToList());
+            var lastHundred = Bootstrap.Interval(runs.Select(r => r.QueryAccuracy.TakeLast(100).Average()).ToList());
             var metaTest = Bootstrap.Interval(runs.Select(r => r.MetaTestAccuracy[^1]).ToList());
             var theta = Arms[a].Learn.ToDictionary(name => name, name =>
             {
@@ -99,7 +99,7 @@ internal static class MetaLearningFigure
                 Bounds = Arms[a].Bounds?.ToDictionary(b => b.Key, b => new[] { b.Value.Min.ToString(CultureInfo.InvariantCulture), b.Value.Max.ToString(CultureInfo.InvariantCulture) }),
                 Trials = runs.Length,
                 FinalMovingAverage = new { lastAverage.Mean, lastAverage.Lower, lastAverage.Upper },
-                LastHundredEpisodes = new { lastLastHundred.Mean, lastLastHundred.Lower, lastLastHundred.Upper },
+                LastHundredEpisodes = new { lastHundred.Mean, lastHundred.Lower, lastHundred.Upper },
                 FinalMetaTest = new { metaTest.Mean, metaTest.Lower, metaTest.Upper },
                 Theta = theta,
                 Surviving = Arms[a].Learn.Where(name => theta[name].MeanAbsolute >= SurvivalThreshold).ToArray(),
