@@ -1,5 +1,6 @@
 using PlasticityDsl.Language.Binding;
 using PlasticityDsl.Language.Differentiation;
+using PlasticityDsl.Language.Emit;
 using PlasticityDsl.Language.Layout;
 using PlasticityDsl.Language.Lowering;
 using PlasticityDsl.Language.Syntax;
@@ -57,10 +58,19 @@ public static class RuleFrontEnd
         }
 
         if (!Lowerer.TryLower(updates, out KernelPlan? plan, out RuleDiagnostic? tooLarge)) return Failed(tooLarge!);
+        if (TooCostly(updates, plan!) is { } tooCostly) return Failed(tooCostly);
         (TangentKernel? tangent, string? notDifferentiable) = Differentiate(updates, plan!);
         var model = new KernelModel(name, ClassName(name), PrettyPrinter.Print(syntax),
             binder.Parameters.Select(p => new ParameterSpec(p.Name, p.Index, p.Default)).ToEquatableArray(), plan!, KernelLayout.Of(plan!),
             tangent, notDifferentiable);
+        // Terms that share a pass still each cost a product per row: the printed kernel's size bounds that work too.
+        int size = KernelEmitter.Emit(model).Length;
+        if (size > MaxKernelCharacters)
+        {
+            return Failed(new RuleDiagnostic(DiagnosticCode.RuleTooLarge, updates.OrderByDescending(u => u.Span.Length).First().Span,
+                $"this rule's kernel would be {size / 1024} KiB of C# (at most {MaxKernelCharacters / 1024} KiB): products of sums multiply out into that many terms; factor the rule into fewer sums"));
+        }
+
         return new CompiledRule(model, EquatableArray<RuleDiagnostic>.Empty);
     }
 
@@ -79,6 +89,11 @@ public static class RuleFrontEnd
             return (null, $"its tangent expands to more than {Expansion.MaxTerms} terms");
         }
 
+        if (KernelCost.MatrixPasses(tangentPlan!) > MaxMatrixPasses)
+        {
+            return (null, $"its tangent kernel would stream the weights more than {MaxMatrixPasses} times per direction");
+        }
+
         return (new TangentKernel(tangentPlan!, KernelLayout.Of(tangentPlan!)), null);
     }
 
@@ -88,6 +103,27 @@ public static class RuleFrontEnd
     /// <summary>The result for a rule file of <paramref name="size"/> bytes (or characters), over <see cref="MaxRuleFileBytes"/>.</summary>
     public static CompiledRule TooLarge(long size) => Failed(new RuleDiagnostic(DiagnosticCode.RuleFileTooLarge, new SourceSpan(0, 0, 0, 0, 0, 0),
         $"the rule file is {size} bytes; rule files are limited to {MaxRuleFileBytes} bytes (1 MB)"));
+
+    /// <summary>The most passes over the weights a layer kernel may make per update: 30 times Eq. 9's 7. A short rule can
+    /// multiply out to thousands of fused terms (a product of sums of matrix terms), and its kernel to megabytes of C#.</summary>
+    public const int MaxMatrixPasses = 200;
+
+    /// <summary>The largest kernel, update and tangent together, the compiler emits: 64 KiB of C#, 6.5 times the largest
+    /// example's (Eq. 9, 9.8 KB).</summary>
+    public const int MaxKernelCharacters = 64 * 1024;
+
+    /// <summary>A located PDSL0006 at the update whose terms cost most, when the kernel would stream the weights more
+    /// than <see cref="MaxMatrixPasses"/> times.</summary>
+    private static RuleDiagnostic? TooCostly(IReadOnlyList<BoundUpdate> updates, KernelPlan plan)
+    {
+        if (plan.Recurrent) return null;
+        int passes = KernelCost.MatrixPasses(plan);
+        if (passes <= MaxMatrixPasses) return null;
+        TargetUpdate costliest = plan.Targets.OrderByDescending(KernelCost.TargetPasses).First();
+        BoundUpdate update = updates.First(u => u.Target == costliest.Target);
+        return new RuleDiagnostic(DiagnosticCode.RuleTooLarge, update.Span,
+            $"this rule's kernel would stream the weights {passes} times per update (at most {MaxMatrixPasses}); products of sums multiply out into that many terms: factor the rule into fewer sums");
+    }
 
     private static CompiledRule Failed(RuleDiagnostic diagnostic) => new(null, new[] { diagnostic }.ToEquatableArray());
 

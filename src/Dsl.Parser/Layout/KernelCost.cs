@@ -13,9 +13,7 @@ internal static class KernelCost
     /// sum of tril terms costs one such pass to grow and one per target that adds it.</summary>
     private static string Layer(KernelPlan plan)
     {
-        int matrixPasses = plan.Steps.Count(s => s.Operation is MultiplyMatrix)
-            + plan.Targets.Sum(t => t.Rows.Count + t.WholeMatrixReads.Count() + (t.OwnScales.Any() ? 1 : 0) + t.Triangles.Count + t.Elementwise.Sum(x => x.Factors.Count))
-            + KernelLayout.RunningSums(plan).Count();
+        int matrixPasses = MatrixPasses(plan);
         int post = plan.Steps.Count(s => s.Operation is not MultiplyMatrix && s.Length == Dimension.Post);
         int pre = plan.Steps.Count(s => s.Operation is not MultiplyMatrix && s.Length == Dimension.Pre);
         var parts = new List<string>();
@@ -24,6 +22,17 @@ internal static class KernelCost
         if (pre > 0) parts.Add(Times(pre) + "n_<l-1>");
         return parts.Count == 0 ? "0" : string.Join(" + ", parts);
     }
+
+    /// <summary>A layer kernel's work in passes over a weight-sized matrix: its matrix-vector products and, per target, its
+    /// row terms, whole-matrix reads, scale, tril terms, elementwise factors and running sums.</summary>
+    public static int MatrixPasses(KernelPlan plan) =>
+        plan.Steps.Count(s => s.Operation is MultiplyMatrix)
+        + plan.Targets.Sum(t => TargetPasses(t))
+        + KernelLayout.RunningSums(plan).Count();
+
+    /// <summary>The passes one target's own terms make (matrix-vector products, shared between targets, not included).</summary>
+    public static int TargetPasses(TargetUpdate t) =>
+        t.Rows.Count + t.WholeMatrixReads.Count() + (t.OwnScales.Any() ? 1 : 0) + t.Triangles.Count + t.Elementwise.Sum(x => x.Factors.Count);
 
     private static string Times(int count) => count == 1 ? "" : count.ToString(CultureInfo.InvariantCulture) + "·";
 

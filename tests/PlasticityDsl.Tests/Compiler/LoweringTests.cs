@@ -278,6 +278,23 @@ public sealed class LoweringTests
     }
 
     [Fact]
+    public void A_short_rule_whose_kernel_would_be_megabytes_is_refused_at_its_update()
+    {
+        // 10 matrix terms cubed elementwise: 1,000 terms, 94 KB of C# from a 250-byte rule (issue 10, item 9).
+        const string let = "let S = y_l*y_l'*W + e_l*e_l'*W + y_l*e_l'*W + e_l*y_l'*W + z_l*z_l'*W + z_l*y_l'*W + y_l*z_l'*W + e_l*z_l'*W + z_l*e_l'*W + f(z_l)*y_l'*W\n";
+        const string value = "t0*(S .* S .* S)";
+        string text = let + "dW = " + value + "\n";
+        CompiledRule compiled = RuleFrontEnd.Compile("costly", text);
+        Assert.Null(compiled.Model);
+        RuleDiagnostic diagnostic = Assert.Single(compiled.Diagnostics);
+        Assert.Equal(DiagnosticCode.RuleTooLarge, diagnostic.Code);
+        Assert.Contains("KiB of C# (at most 64 KiB)", diagnostic.Message, StringComparison.Ordinal);
+        Assert.Equal(new SourceSpan(text.IndexOf(value, StringComparison.Ordinal), value.Length, 1, 5, 1, 5 + value.Length), diagnostic.Span);
+        // Every example rule stays far below the bound.
+        Assert.All(ExampleRules.Layer, r => Assert.True(RuleFrontEnd.Compile(r.Stem, r.Text).Succeeded, r.Stem));
+    }
+
+    [Fact]
     public void Lowering_starts_from_the_bound_tree()
     {
         // The front end and a direct Binder + Lowerer run agree (the path the differential tests rely on).
