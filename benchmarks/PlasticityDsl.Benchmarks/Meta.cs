@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using PlasticityDsl.Rules;
 using PlasticityDsl.Runtime;
-using PlasticityDsl.Runtime.Meta;
+using PlasticityDsl.Runtime.MetaLearning;
 
 namespace PlasticityDsl.Benchmarks;
 

@@ -106,13 +106,9 @@ internal static class CommonOptions
     {
         float[] theta = NewTheta(rule);
         var given = new HashSet<int>();
-        foreach (string part in text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        foreach ((int k, float value) in Assignments("--theta", text, rule))
         {
-            string[] pair = part.Split('=', 2, StringSplitOptions.TrimEntries);
-            if (pair.Length != 2) throw new UsageException($"--theta: `{part}` is not of the form NAME=VALUE (tK with K in 0..9, or a parameter)");
-            int k = ParseCoefficient("--theta", pair[0], rule);
-            float value = ParseValue("--theta", pair[1]);
-            if (!given.Add(k)) throw new UsageException($"--theta: {pair[0]} is given twice");
+            given.Add(k);
             theta[k] = value;
         }
 
@@ -124,6 +120,21 @@ internal static class CommonOptions
         }
 
         return theta;
+    }
+
+    /// <summary>The θ indices and values of <c>t0=0.01,t2=0.001</c> (or parameter names); each at most once.</summary>
+    public static IEnumerable<(int Index, float Value)> Assignments(string option, string text, ICompiledRule rule)
+    {
+        var given = new HashSet<int>();
+        foreach (string part in text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            string[] pair = part.Split('=', 2, StringSplitOptions.TrimEntries);
+            if (pair.Length != 2) throw new UsageException($"{option}: `{part}` is not of the form NAME=VALUE (tK with K in 0..9, or a parameter)");
+            int k = ParseCoefficient(option, pair[0], rule);
+            float value = ParseValue(option, pair[1]);
+            if (!given.Add(k)) throw new UsageException($"{option}: {pair[0]} is given twice");
+            yield return (k, value);
+        }
     }
 
     /// <summary>θ for a rule: t0..t9 zero, then its parameters at their defaults.</summary>

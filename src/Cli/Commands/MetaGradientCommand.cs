@@ -3,7 +3,7 @@ using PlasticityDsl.Runtime;
 using PlasticityDsl.Runtime.Data;
 using PlasticityDsl.Runtime.Experiments;
 using PlasticityDsl.Runtime.IO;
-using PlasticityDsl.Runtime.Meta;
+using PlasticityDsl.Runtime.MetaLearning;
 using PlasticityDsl.Runtime.Reporting;
 
 namespace PlasticityDsl.Cli.Commands;

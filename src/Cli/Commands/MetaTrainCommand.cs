@@ -2,39 +2,11 @@ using System.CommandLine;
 using System.Globalization;
 using PlasticityDsl.Language;
 using PlasticityDsl.Runtime;
-using PlasticityDsl.Runtime.Data;
 using PlasticityDsl.Runtime.IO;
 using PlasticityDsl.Runtime.MetaLearning;
 using PlasticityDsl.Runtime.Reporting;
 
 namespace PlasticityDsl.Cli.Commands;
-
-/// <summary>The MNIST + FashionMNIST class pools meta-learning draws episodes from (docs/metalearning.md, "Data").</summary>
-internal sealed record MetaPools(ClassPool TrainingPool, ClassPool TestPool)
-{
-    public static MetaPools Load(string? mnistDirectory, string? fashionDirectory, Action<string> log)
-    {
-        (Dataset mnistTrain, Dataset mnistTest) = MnistData.Load(DataLocator.EnsureMnist(mnistDirectory, log));
-        (Dataset fashionTrain, Dataset fashionHeldOut) = FashionMnistData.Load(DataLocator.EnsureFashionMnist(fashionDirectory, log));
-        return new MetaPools(ClassPool.MetaTraining(mnistTrain, fashionTrain), ClassPool.MetaTest(mnistTest, fashionHeldOut));
-    }
-
-    /// <summary>Meta-test episodes are the same for every run and seed, so that runs are compared on the same held-out tasks.</summary>
-    public const ulong MetaTestSeed = 0x7E57_0000_0000_0001UL;
-
-    /// <summary>Runs one meta-training of <paramref name="rule"/> with its episodes drawn from <paramref name="seed"/>.</summary>
-    public MetaTrainingResult Train(IDifferentiableRule rule, IReadOnlyList<int> layers, FeedbackMode feedback, MetaTrainerOptions options, ulong seed, Action<string>? progress)
-    {
-        var shape = new EpisodeShape();
-        if (layers[^1] != TrainingPool.ClassCount)
-        {
-            throw new UsageException($"--layers: the output layer must have one unit per class of the pool ({TrainingPool.ClassCount}), not {layers[^1]}");
-        }
-        var objective = new ForwardModeObjective(rule, layers, Activation.Softplus, feedback, shape.QueryCount);
-        var trainer = new MetaTrainer(objective, new EpisodeSampler(TrainingPool, shape, seed), new EpisodeSampler(TestPool, shape, MetaTestSeed), options);
-        return trainer.Run(progress);
-    }
-}
 
 /// <summary>
 /// <c>plasticity meta train</c>: meta-learns a rule's coefficients with Adam on exact forward-mode meta-gradients over
@@ -132,12 +104,7 @@ internal static class MetaTrainCommand
     private static float[] StartingTheta(string text, ICompiledRule rule, IReadOnlyList<float> defaults)
     {
         float[] theta = [.. defaults];
-        foreach (string part in text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
-        {
-            string[] pair = part.Split('=', 2, StringSplitOptions.TrimEntries);
-            if (pair.Length != 2) throw new UsageException($"--theta: `{part}` is not of the form NAME=VALUE");
-            theta[CommonOptions.ParseCoefficient("--theta", pair[0], rule)] = CommonOptions.ParseValue("--theta", pair[1]);
-        }
+        foreach ((int k, float value) in CommonOptions.Assignments("--theta", text, rule)) theta[k] = value;
         return theta;
     }
 

@@ -1,4 +1,3 @@
-using PlasticityDsl.Runtime.Meta;
 
 namespace PlasticityDsl.Runtime.MetaLearning;
 

@@ -50,7 +50,7 @@ public readonly ref struct LayerTangents
 
 /// <summary>
 /// A plasticity rule that also gives the directional derivative of its update: what forward-mode meta-learning
-/// (<see cref="Meta.ForwardModeEpisode"/>) needs to carry tangents of the weights through an online episode.
+/// (<see cref="MetaLearning.ForwardModeEpisode"/>) needs to carry tangents of the weights through an online episode.
 /// </summary>
 public interface IDifferentiableRule : IPlasticityRule
 {

@@ -1,7 +1,6 @@
 using PlasticityDsl.Rules;
 using PlasticityDsl.Runtime;
 using PlasticityDsl.Runtime.Data;
-using PlasticityDsl.Runtime.Meta;
 using PlasticityDsl.Runtime.MetaLearning;
 using Xunit;
 

@@ -1,8 +1,8 @@
 using PlasticityDsl.Rules;
 using PlasticityDsl.Runtime;
 using PlasticityDsl.Runtime.Experiments;
-using PlasticityDsl.Runtime.Meta;
-using PlasticityDsl.Tests.Meta;
+using PlasticityDsl.Runtime.MetaLearning;
+using PlasticityDsl.Tests.MetaLearning;
 using Xunit;
 using static PlasticityDsl.Tests.Reliability.FaultInjection;
 

@@ -1,7 +1,7 @@
 using PlasticityDsl.Runtime;
 using Xunit;
 
-namespace PlasticityDsl.Tests.Meta;
+namespace PlasticityDsl.Tests.MetaLearning;
 
 /// <summary>The oracle's tangent against central differences of the generated primal kernel, and σ'' against σ'.</summary>
 public sealed class TangentKernelTests

@@ -2,7 +2,7 @@ using PlasticityDsl.Rules;
 using PlasticityDsl.Runtime;
 using PlasticityDsl.Runtime.Compilation;
 
-namespace PlasticityDsl.Tests.Meta;
+namespace PlasticityDsl.Tests.MetaLearning;
 
 /// <summary>
 /// A hand-written <see cref="IDifferentiableRule"/> for the paper's Eq. 9, standing in for the tangent kernels the

@@ -1,7 +1,7 @@
 using System.Text.Json;
 using PlasticityDsl.Runtime.Data;
 
-namespace PlasticityDsl.Runtime.Meta;
+namespace PlasticityDsl.Runtime.MetaLearning;
 
 /// <summary>
 /// One meta-learning episode as a JSON file: <c>{"train": [i, …], "query": [j, …]}</c>, 0-based indices into a

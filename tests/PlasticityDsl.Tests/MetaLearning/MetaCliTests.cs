@@ -5,12 +5,12 @@ using PlasticityDsl.Cli.Commands;
 using PlasticityDsl.Runtime;
 using PlasticityDsl.Runtime.Data;
 using PlasticityDsl.Runtime.Experiments;
-using PlasticityDsl.Runtime.Meta;
+using PlasticityDsl.Runtime.MetaLearning;
 using PlasticityDsl.Tests.Cli;
 using PlasticityDsl.Tests.Data;
 using Xunit;
 
-namespace PlasticityDsl.Tests.Meta;
+namespace PlasticityDsl.Tests.MetaLearning;
 
 /// <summary>
 /// <c>plasticity meta gradient</c> and the episode file it reads. No built-in rule has a tangent kernel yet, so the

@@ -1,12 +1,12 @@
 using PlasticityDsl.Runtime.Compilation;
 using PlasticityDsl.Rules;
 using PlasticityDsl.Runtime;
-using PlasticityDsl.Runtime.Meta;
+using PlasticityDsl.Runtime.MetaLearning;
 using PlasticityDsl.Tests.Training;
 using Xunit;
 using Xunit.Abstractions;
 
-namespace PlasticityDsl.Tests.Meta;
+namespace PlasticityDsl.Tests.MetaLearning;
 
 /// <summary>
 /// The forward-mode engine against an independent double-precision episode (<see cref="ReferenceMlp.StepEq9"/>):

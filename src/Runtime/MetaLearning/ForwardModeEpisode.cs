@@ -1,6 +1,6 @@
 using System.Numerics.Tensors;
 
-namespace PlasticityDsl.Runtime.Meta;
+namespace PlasticityDsl.Runtime.MetaLearning;
 
 /// <summary>Where an episode first produced a non-finite value (NaN or ±∞).</summary>
 /// <param name="Step">The 1-based online step that produced it; for the query loss, the number of training steps.</param>
