@@ -52,6 +52,8 @@ public static class RuleFrontEnd
         diagnostics.AddRange(binder.Diagnostics);
         // The updates that bound are lowered even when others failed: their own errors are independent.
         diagnostics.AddRange(Lowerer.Check(updates));
+        // An update with a binder error may hold an independent lowering error in another term.
+        diagnostics.AddRange(Lowerer.Check(binder.UpdatesWithErrors));
         if (diagnostics.Count > 0)
         {
             return new CompiledRule(null, diagnostics.ToEquatableArray());

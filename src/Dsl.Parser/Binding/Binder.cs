@@ -55,6 +55,13 @@ public sealed class Binder
 
     public IReadOnlyList<RuleDiagnostic> Diagnostics => _diagnostics;
 
+    private readonly List<BoundUpdate> _updatesWithErrors = new();
+
+    /// <summary>The terms without errors of their own of updates that <see cref="Bind"/> left out for errors in other
+    /// terms, each an update of the target's shape: the lowering checks them too, so that its errors are reported in the
+    /// same run.</summary>
+    public IReadOnlyList<BoundUpdate> UpdatesWithErrors => _updatesWithErrors;
+
     /// <summary>The rule's <c>param</c> declarations, in order.</summary>
     public IReadOnlyList<BoundParameter> Parameters => _parameters;
 
@@ -124,31 +131,7 @@ public sealed class Binder
             if (value is null || !WithinSize(value, update.Value.Span)) continue;
             // Independent problems of one update are all reported (a cubic product in one term does not hide a misplaced
             // tril in another, nor the update's shape); problems at overlapping places are one mistake, reported once.
-            var problems = new List<(DiagnosticCode Code, SourceSpan Span, string Message)>();
-            void Problem(DiagnosticCode code, BoundExpression? at, string message)
-            {
-                if (at is not null && !problems.Any(p => Overlap(p.Span, at.Span))) problems.Add((code, at.Span, message));
-            }
-
-            Problem(DiagnosticCode.UnsupportedProduct, MatrixOnlyProduct(value),
-                "this term multiplies weight matrices with no vector between them, which needs a cubic-cost matrix product; " +
-                "write it through a vector, as in `(y_l*y_l')*W`");
-            if (!_recurrent)
-            {
-                Problem(DiagnosticCode.UnsupportedElementwise, MisplacedElementwise(value, false, new HashSet<(BoundExpression, bool)>()),
-                    "an elementwise function or product of weight matrices (`sign(W)`, `W .* B`) is applied to the weights one element at a time, " +
-                    "as a term of the update (scaled, summed or multiplied elementwise); it cannot be transposed, multiplied by a matrix or vector, or reduced");
-            }
-
-            Problem(DiagnosticCode.UnsupportedTriangular, MisplacedTril(value, false, new HashSet<(BoundExpression, bool)>()),
-                "`tril(…)` cannot be used inside a function, a reduction, `.*`, a broadcast, a scalar or another `tril`; " +
-                "the compiler lowers it as a factor of a term, as in `tril(y_l*y_l')*W`");
-            if (_recurrent)
-            {
-                Problem(DiagnosticCode.UnsupportedProduct, TransposedMatrix(value, false, null),
-                    "this term adds a transposed weight matrix to a weight matrix, which the in-place update cannot read; write it through a vector, as in `Wh'*(z_T*z_T')`");
-            }
-
+            List<(DiagnosticCode Code, SourceSpan Span, string Message)> problems = TermProblems(value);
             foreach ((DiagnosticCode code, SourceSpan span, string message) in problems) Report(code, span, message);
             if (value.Shape != targetShape && Broadcast(value, targetShape) is null)
             {
@@ -157,14 +140,61 @@ public sealed class Binder
                 continue;
             }
 
-            if (problems.Count > 0) continue;
-            if (value.Shape != targetShape) value = Broadcast(value, targetShape)!;
+            if (problems.Count == 0)
+            {
+                updates.Add(new BoundUpdate(update.Target, value.Shape == targetShape ? value : Broadcast(value, targetShape)!, update.Value.Span));
+                continue;
+            }
 
-            updates.Add(new BoundUpdate(update.Target, value, update.Value.Span));
+            // The terms without a problem of their own go on to the lowering's checks, each as an update of its own.
+            foreach (BoundExpression addend in Addends(value).Where(a => TermProblems(a).Count == 0))
+            {
+                _updatesWithErrors.Add(new BoundUpdate(update.Target, addend.Shape == targetShape ? addend : Broadcast(addend, targetShape)!, addend.Span));
+            }
         }
 
         return updates;
     }
+
+    /// <summary>The problems of an update's value that the binder finds and the lowering could not handle, at most one
+    /// of each kind, none at overlapping places.</summary>
+    private List<(DiagnosticCode Code, SourceSpan Span, string Message)> TermProblems(BoundExpression value)
+    {
+        var problems = new List<(DiagnosticCode Code, SourceSpan Span, string Message)>();
+        void Problem(DiagnosticCode code, BoundExpression? at, string message)
+        {
+            if (at is not null && !problems.Any(p => p.Span.Overlaps(at.Span))) problems.Add((code, at.Span, message));
+        }
+
+        Problem(DiagnosticCode.UnsupportedProduct, MatrixOnlyProduct(value),
+            "this term multiplies weight matrices with no vector between them, which needs a cubic-cost matrix product; " +
+            "write it through a vector, as in `(y_l*y_l')*W`");
+        if (!_recurrent)
+        {
+            Problem(DiagnosticCode.UnsupportedElementwise, MisplacedElementwise(value, false, new HashSet<(BoundExpression, bool)>()),
+                "an elementwise function or product of weight matrices (`sign(W)`, `W .* B`) is applied to the weights one element at a time, " +
+                "as a term of the update (scaled, summed or multiplied elementwise); it cannot be transposed, multiplied by a matrix or vector, or reduced");
+        }
+
+        Problem(DiagnosticCode.UnsupportedTriangular, MisplacedTril(value, false, new HashSet<(BoundExpression, bool)>()),
+            "`tril(…)` cannot be used inside a function, a reduction, `.*`, a broadcast, a scalar or another `tril`; " +
+            "the compiler lowers it as a factor of a term, as in `tril(y_l*y_l')*W`");
+        if (_recurrent)
+        {
+            Problem(DiagnosticCode.UnsupportedProduct, TransposedMatrix(value, false, null),
+                "this term adds a transposed weight matrix to a weight matrix, which the in-place update cannot read; write it through a vector, as in `Wh'*(z_T*z_T')`");
+        }
+
+        return problems;
+    }
+
+    /// <summary>The terms of a sum, signs dropped: a + b - (c + d) gives a, b, c, d (each of the sum's shape).</summary>
+    private static IEnumerable<BoundExpression> Addends(BoundExpression e) => e switch
+    {
+        BoundSum sum => Addends(sum.Left).Concat(Addends(sum.Right)),
+        BoundNegate negate => Addends(negate.Operand),
+        _ => new[] { e },
+    };
 
     private BoundExpression? BindExpression(ExpressionSyntax syntax) => syntax switch
     {
@@ -443,8 +473,6 @@ public sealed class Binder
         bool columns = e.Shape.Columns == target.Columns || e.Shape.Columns == Dimension.One;
         return rows && columns && e.Shape != target ? new BoundBroadcast(e, target) : null;
     }
-
-    private static bool Overlap(SourceSpan a, SourceSpan b) => a.Start < b.Start + b.Length && b.Start < a.Start + a.Length;
 
     private bool Declare(string name, SourceSpan span)
     {

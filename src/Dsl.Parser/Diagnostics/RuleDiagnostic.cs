@@ -9,6 +9,9 @@ public sealed record SourceSpan(int Start, int Length, int StartLine, int StartC
     /// <summary>The span from the start of <paramref name="first"/> to the end of <paramref name="last"/>.</summary>
     public static SourceSpan Cover(SourceSpan first, SourceSpan last) =>
         new(first.Start, last.Start + last.Length - first.Start, first.StartLine, first.StartColumn, last.EndLine, last.EndColumn);
+
+    /// <summary>Whether the two spans share a character.</summary>
+    public bool Overlaps(SourceSpan other) => Start < other.Start + other.Length && other.Start < Start + Length;
 }
 
 public enum Severity

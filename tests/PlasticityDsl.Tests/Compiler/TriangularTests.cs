@@ -115,6 +115,25 @@ public sealed class TriangularTests
     }
 
     [Fact]
+    public void A_lowering_error_in_an_update_with_a_binder_error_is_reported_too()
+    {
+        // The cubic product is the binder's (PDSL2004); the transposed tril in another term of the same update is the
+        // lowering's (PDSL2011), and used to be hidden because the update never reached the lowering.
+        const string text = "dW = t3*W*W'*W + t0*tril(y_l*y_l')'*W";
+        CompiledRule compiled = RuleFrontEnd.Compile("t", text);
+        Assert.Equal(new[] { DiagnosticCode.UnsupportedProduct, DiagnosticCode.UnsupportedTriangular }, compiled.Diagnostics.Select(d => d.Code));
+        Assert.Equal(new[] { "W*W'*W", "tril(y_l*y_l')" }, compiled.Diagnostics.Select(d => text.Substring(d.Span.Start, d.Span.Length)).Select(t => t.StartsWith("t3*", StringComparison.Ordinal) ? t.Substring(3) : t));
+    }
+
+    [Fact]
+    public void A_lowering_error_at_the_place_of_a_binder_error_is_not_repeated()
+    {
+        // sign(W) multiplied by a vector is one mistake: the binder's PDSL2012, not the lowering's as well.
+        CompiledRule compiled = RuleFrontEnd.Compile("t", "dW = t0*(sign(W)*y_<l-1>)*y_<l-1>'");
+        Assert.Equal(DiagnosticCode.UnsupportedElementwise, Assert.Single(compiled.Diagnostics).Code);
+    }
+
+    [Fact]
     public void A_cubic_product_does_not_hide_the_updates_shape()
     {
         const string text = "dW = t3*W*W'*W*W'";
