@@ -20,6 +20,7 @@ namespace PlasticityDsl.Rules
             L1BpRule.Instance,
             OjaRule.Instance,
             OjaSingleRule.Instance,
+            PoolRule.Instance,
             SangerRule.Instance,
             WeightMirrorRule.Instance,
         };
