@@ -89,6 +89,9 @@ public static class LearnedRuleWriter
                         }
 
                         break;
+                    case StateSyntax state:
+                        statements.Add(state);
+                        break;
                     case UpdateSyntax update when Sum(Terms(update.Value)) is { } updated:
                         statements.Add(update with { Value = updated });
                         break;
@@ -105,7 +108,8 @@ public static class LearnedRuleWriter
             {
                 if (statements[i] is LetSyntax let && !used.Contains(let.Name)) continue;
                 kept.Insert(0, statements[i]);
-                CollectSymbols(statements[i] is LetSyntax l ? l.Value : ((UpdateSyntax)statements[i]).Value, used);
+                if (statements[i] is LetSyntax l) CollectSymbols(l.Value, used);
+                else if (statements[i] is UpdateSyntax u) CollectSymbols(u.Value, used);
             }
 
             string body = PrettyPrinter.Print(new RuleFileSyntax(null, null, kept)) + "\n";

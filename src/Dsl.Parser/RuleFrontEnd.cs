@@ -59,7 +59,7 @@ public static class RuleFrontEnd
             return new CompiledRule(null, diagnostics.ToEquatableArray());
         }
 
-        if (!Lowerer.TryLower(updates, out KernelPlan? plan, out RuleDiagnostic? tooLarge)) return Failed(tooLarge!);
+        if (!Lowerer.TryLower(updates, out KernelPlan? plan, out RuleDiagnostic? tooLarge, states: binder.StateUpdates)) return Failed(tooLarge!);
         if (TooCostly(updates, plan!) is { } tooCostly) return Failed(tooCostly);
         (TangentKernel? tangent, string? notDifferentiable) = Differentiate(updates, plan!);
         var model = new KernelModel(name, ClassName(name), PrettyPrinter.Print(syntax),
@@ -81,6 +81,11 @@ public static class RuleFrontEnd
     private static (TangentKernel?, string?) Differentiate(IReadOnlyList<BoundUpdate> updates, KernelPlan plan)
     {
         if (plan.Recurrent) return (null, "recurrent rules have no tangent kernel yet (meta-learning trains layer rules)");
+        if (plan.States.Count > 0)
+        {
+            return (null, $"rules with per-layer state (`state {plan.States[0].State.Name}`) have no tangent kernel yet: the state's tangent would have to be carried through the episode with the weights'");
+        }
+
         if (!Differentiator.TryDifferentiate(updates, out IReadOnlyList<BoundUpdate> tangents, out NotDifferentiable? reason))
         {
             return (null, reason!.Message);

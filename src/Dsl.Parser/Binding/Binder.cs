@@ -65,8 +65,38 @@ public sealed class Binder
     /// <summary>The rule's <c>param</c> declarations, in order.</summary>
     public IReadOnlyList<BoundParameter> Parameters => _parameters;
 
+    public Binder()
+    {
+    }
+
+    /// <summary>A binder that reads each state with the given shape instead of inferring it; when
+    /// <paramref name="probing"/>, it keeps each state's update as it binds, whatever its shape, to infer the state's.</summary>
+    private Binder(IReadOnlyDictionary<string, Shape> stateShapes, bool probing = false)
+    {
+        _stateShapes = stateShapes;
+        _probing = probing;
+    }
+
+    private readonly bool _probing;
+
+    // The shape each state is read with: inferred from its update before the rule is bound (docs/language.md, State).
+    private IReadOnlyDictionary<string, Shape>? _stateShapes;
+    private readonly List<BoundStateDeclaration> _states = new();
+    private readonly HashSet<string> _failedStates = new(StringComparer.Ordinal);
+    private readonly List<BoundStateUpdate> _stateUpdates = new();
+
+    /// <summary>The rule's <c>state</c> declarations, in order, with their inferred shapes.</summary>
+    public IReadOnlyList<BoundStateDeclaration> States => _states;
+
+    /// <summary>The updates of the states that bound without errors.</summary>
+    public IReadOnlyList<BoundStateUpdate> StateUpdates => _stateUpdates;
+
+    /// <summary>The states a scalar or a column can be.</summary>
+    private static readonly Shape[] StateShapes = { Shape.Scalar, new(Dimension.Post, Dimension.One), new(Dimension.Pre, Dimension.One) };
+
     public IReadOnlyList<BoundUpdate> Bind(RuleFileSyntax rule)
     {
+        if (_stateShapes is null && rule.Statements.OfType<StateSyntax>().Any()) return BindWithStates(rule);
         var updates = new List<BoundUpdate>();
         var seen = new HashSet<string>(StringComparer.Ordinal);
         UpdateSyntax? first = rule.Updates.FirstOrDefault(u => Targets.ContainsKey(u.Target) || RecurrentTargets.ContainsKey(u.Target));
@@ -86,15 +116,7 @@ public sealed class Binder
 
             if (statement is ParamSyntax param)
             {
-                if (float.IsInfinity((float)param.Default))
-                {
-                    Report(DiagnosticCode.NumberOutOfRange, param.DefaultSpan, "number is too large for single precision (at most about 3.4e38)");
-                }
-                else if (param.Default != 0 && (float)param.Default == 0)
-                {
-                    Report(DiagnosticCode.NumberOutOfRange, param.DefaultSpan, TooSmall);
-                }
-                else if (Declare(param.Name, param.NameSpan))
+                if (InSinglePrecision(param.Default, param.DefaultSpan) && Declare(param.Name, param.NameSpan))
                 {
                     _parameters.Add(new BoundParameter(param.Name, FirstParameterIndex + _parameters.Count, param.Default));
                 }
@@ -102,7 +124,20 @@ public sealed class Binder
                 continue;
             }
 
+            if (statement is StateSyntax state)
+            {
+                DeclareState(state);
+                continue;
+            }
+
             var update = (UpdateSyntax)statement;
+            if (_states.FirstOrDefault(s => "d" + s.Name == update.Target) is { } updated)
+            {
+                BindStateUpdate(updated, update, seen);
+                continue;
+            }
+
+            if (_failedStates.Contains(update.Target.Substring(1))) continue; // the declaration was reported
             if ((_recurrent ? Targets : RecurrentTargets).ContainsKey(update.Target))
             {
                 // The other context: its right-hand side would only give unknown symbols.
@@ -153,8 +188,158 @@ public sealed class Binder
             }
         }
 
+        foreach (BoundStateDeclaration state in _states.Where(s => !seen.Contains("d" + s.Name)))
+        {
+            StateSyntax declaration = rule.Statements.OfType<StateSyntax>().First(s => s.Name == state.Name);
+            Report(DiagnosticCode.StateWithoutUpdate, declaration.NameSpan,
+                $"the state `{state.Name}` has no update; write one such as `d{state.Name} = t5*(sq(y_l) - {state.Name})`, which also gives its shape");
+        }
+
         return updates;
     }
+
+    private bool InSinglePrecision(double value, SourceSpan span)
+    {
+        if (float.IsInfinity((float)value))
+        {
+            Report(DiagnosticCode.NumberOutOfRange, span, "number is too large for single precision (at most about 3.4e38)");
+            return false;
+        }
+
+        if (value != 0 && (float)value == 0)
+        {
+            Report(DiagnosticCode.NumberOutOfRange, span, TooSmall);
+            return false;
+        }
+
+        return true;
+    }
+
+    /// <summary>
+    /// Binds a rule with states: first each state's shape is inferred from its update, bound with every state read as a
+    /// scalar (which broadcasts to whatever the rest of the update is); then the rule is bound with those shapes. When
+    /// the uses of a state fail to bind with its inferred shape but would with another, the mistake is the update's:
+    /// one PDSL1005 there replaces the errors of the uses.
+    /// </summary>
+    private IReadOnlyList<BoundUpdate> BindWithStates(RuleFileSyntax rule)
+    {
+        var scalars = rule.Statements.OfType<StateSyntax>().GroupBy(s => s.Name).ToDictionary(g => g.Key, _ => Shape.Scalar, StringComparer.Ordinal);
+        var probe = new Binder(scalars, probing: true);
+        probe.Bind(rule);
+        var inferred = new Dictionary<string, Shape>(scalars, StringComparer.Ordinal);
+        var shapeErrors = new List<RuleDiagnostic>();
+        foreach (BoundStateUpdate update in probe._stateUpdates)
+        {
+            Shape shape = update.Value.Shape;
+            if (StateShapes.Contains(shape))
+            {
+                inferred[update.State.Name] = shape;
+                continue;
+            }
+
+            shapeErrors.Add(new RuleDiagnostic(DiagnosticCode.StateShapeMismatch, update.Span,
+                $"a state is a scalar or a column of n_l or n_<l-1> entries, but `d{update.State.Name}` is {shape}"));
+        }
+
+        _stateShapes = inferred;
+        IReadOnlyList<BoundUpdate> updates = Bind(rule);
+        _diagnostics.AddRange(shapeErrors);
+        foreach (BoundStateUpdate update in _stateUpdates)
+        {
+            List<RuleDiagnostic> uses = _diagnostics.Where(d => !d.Span.Overlaps(update.Span)).ToList();
+            if (uses.Count == 0) continue;
+            // Columns first: a scalar broadcasts to almost any use, so it would explain least.
+            foreach (Shape other in StateShapes.Where(s => s != update.State.Shape).OrderBy(s => s.IsScalar))
+            {
+                var trial = new Binder(new Dictionary<string, Shape>(inferred, StringComparer.Ordinal) { [update.State.Name] = other });
+                trial.Bind(rule);
+                // The uses bind with the other shape: their errors were the state's shape, stated once at its update.
+                List<RuleDiagnostic> resolved = uses.Where(d => !trial._diagnostics.Any(t => t.Span.Overlaps(d.Span))).ToList();
+                if (resolved.Count == 0 || trial._diagnostics.Any(t => !t.Span.Overlaps(update.Span) && !uses.Any(d => d.Span.Overlaps(t.Span)))) continue;
+                _diagnostics.RemoveAll(resolved.Contains);
+                _diagnostics.Add(new RuleDiagnostic(DiagnosticCode.StateShapeMismatch, update.Span,
+                    $"`d{update.State.Name}` gives the state `{update.State.Name}` the shape {update.State.Shape}, but its uses read it as {other}"));
+                break;
+            }
+        }
+
+        return updates;
+    }
+
+    private void DeclareState(StateSyntax state)
+    {
+        if (_recurrent)
+        {
+            Report(DiagnosticCode.StateNameClash, state.NameSpan, "`state` declares a per-layer variable of layer rules (those that update `dW` or `dB`); recurrent rules have none yet");
+            _failedStates.Add(state.Name);
+            return;
+        }
+
+        if (!InSinglePrecision(state.Initial, state.InitialSpan) || !Declare(state.Name, state.NameSpan, DiagnosticCode.StateNameClash))
+        {
+            _failedStates.Add(state.Name);
+            return;
+        }
+
+        _states.Add(new BoundStateDeclaration(state.Name, _states.Count, _stateShapes![state.Name], state.Initial));
+    }
+
+    /// <summary><c>dname = …</c> of a state: its value must have the state's shape (a scalar broadcasts to a column), be
+    /// built from vectors and scalars, and read no weights elementwise or through <c>tril</c>.</summary>
+    private void BindStateUpdate(BoundStateDeclaration state, UpdateSyntax update, HashSet<string> seen)
+    {
+        _termPosition = false;
+        BoundExpression? value = BindExpression(update.Value);
+        if (!seen.Add(update.Target))
+        {
+            Report(DiagnosticCode.DuplicateTarget, update.TargetSpan, $"`{update.Target}` is updated twice; combine both right-hand sides into one statement");
+            return;
+        }
+
+        if (value is null || !WithinSize(value, update.Value.Span)) return;
+        List<(DiagnosticCode Code, SourceSpan Span, string Message)> problems = TermProblems(value);
+        foreach ((DiagnosticCode code, SourceSpan span, string message) in problems) Report(code, span, message);
+        if (FindTril(value) is { } tril)
+        {
+            Report(DiagnosticCode.UnsupportedTriangular, tril.Span, "`tril` is lowered in the updates of weights, not of a state");
+            return;
+        }
+
+        if (problems.Count > 0) return;
+        if (_probing || !StateShapes.Contains(value.Shape))
+        {
+            // A shape no state can have was reported where the shape was inferred.
+            if (_probing) _stateUpdates.Add(new BoundStateUpdate(state, value, update.Value.Span));
+            return;
+        }
+
+        if (value.Shape != state.Shape)
+        {
+            if (Broadcast(value, state.Shape) is not { } broadcast)
+            {
+                Report(DiagnosticCode.StateShapeMismatch, update.Value.Span, $"`{update.Target}` must have the shape {state.Shape} of the state `{state.Name}`, but the right-hand side is {value.Shape}");
+                return;
+            }
+
+            value = broadcast;
+        }
+
+        _stateUpdates.Add(new BoundStateUpdate(state, value, update.Value.Span));
+    }
+
+    private static BoundTril? FindTril(BoundExpression e) => e switch
+    {
+        BoundTril t => t,
+        BoundTranspose t => FindTril(t.Operand),
+        BoundNegate n => FindTril(n.Operand),
+        BoundSum s => FindTril(s.Left) ?? FindTril(s.Right),
+        BoundProduct p => FindTril(p.Left) ?? FindTril(p.Right),
+        BoundElementwise el => FindTril(el.Left) ?? FindTril(el.Right),
+        BoundBroadcast b => FindTril(b.Operand),
+        BoundCall c => FindTril(c.Argument),
+        BoundReduce r => FindTril(r.Argument),
+        _ => null,
+    };
 
     /// <summary>The problems of an update's value that the binder finds and the lowering could not handle, at most one
     /// of each kind, none at overlapping places.</summary>
@@ -244,6 +429,8 @@ public sealed class Binder
         }
 
         if (_lets.TryGetValue(symbol.Name, out BoundExpression? let)) return let;
+        if (_states.FirstOrDefault(s => s.Name == symbol.Name) is { } state) return new BoundState(state.Name, state.Index, state.Shape, symbol.Span);
+        if (_failedStates.Contains(symbol.Name)) return null; // its declaration was reported already
         if (_failedLets.Contains(symbol.Name)) return null; // its definition was reported already
         if (_parameters.FirstOrDefault(p => p.Name == symbol.Name) is { } parameter) return new BoundCoefficient(parameter.Index, symbol.Span);
         if (symbol.Name.Length == 2 && symbol.Name[0] == 't' && symbol.Name[1] is >= '0' and <= '9')
@@ -474,12 +661,13 @@ public sealed class Binder
         return rows && columns && e.Shape != target ? new BoundBroadcast(e, target) : null;
     }
 
-    private bool Declare(string name, SourceSpan span)
+    private bool Declare(string name, SourceSpan span, DiagnosticCode code = DiagnosticCode.NameAlreadyDefined)
     {
         bool taken = (_recurrent ? Signals.Recurrent : Signals.All).Any(s => s.Spelling == name) || (_recurrent && name == TimeSum) || name == LowerTriangle || _lets.ContainsKey(name) || _failedLets.Contains(name) || _parameters.Any(p => p.Name == name)
+            || _states.Any(s => s.Name == name) || _failedStates.Contains(name)
             || (name.Length == 2 && name[0] == 't' && char.IsDigit(name[1]))
             || Functions.Elementwise.Any(f => f.Spelling == name) || Functions.Reductions.Any(r => r.Spelling == name);
-        if (taken) Report(DiagnosticCode.NameAlreadyDefined, span, $"`{name}` is already defined; choose another name");
+        if (taken) Report(code, span, $"`{name}` is already defined; choose another name");
         return !taken;
     }
 

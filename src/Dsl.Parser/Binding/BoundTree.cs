@@ -38,6 +38,16 @@ public sealed record BoundReduce(Reduction Reduction, BoundExpression Argument, 
 /// <summary><c>sum_t(Operand)</c>: Σ over t = 1…T−1 of a time-indexed expression (recurrent rules only).</summary>
 public sealed record BoundTimeSum(BoundExpression Operand, SourceSpan Span) : BoundExpression(Operand.Shape, Span);
 
+/// <summary>The per-layer variable <c>state Name</c> (number <paramref name="Index"/> in declaration order), as read
+/// before this step's update.</summary>
+public sealed record BoundState(string Name, int Index, Shape StateShape, SourceSpan Span) : BoundExpression(StateShape, Span);
+
+/// <summary><c>state Name = Initial</c>: a scalar or a column of n_l or n_(l-1) entries, its shape inferred from its update.</summary>
+public sealed record BoundStateDeclaration(string Name, int Index, Shape Shape, double Initial);
+
+/// <summary><c>dName = Value</c> of a state: the value has the state's shape.</summary>
+public sealed record BoundStateUpdate(BoundStateDeclaration State, BoundExpression Value, SourceSpan Span);
+
 /// <summary>An update statement whose right-hand side has the target's shape; <paramref name="Span"/> is the
 /// right-hand side's, where a diagnostic about the update as a whole points.</summary>
 public sealed record BoundUpdate(string Target, BoundExpression Value, SourceSpan Span);

@@ -17,6 +17,8 @@ public enum DiagnosticCode
     TargetShapeMismatch = 1003,
     /// <summary>An operator that needs a square matrix (<c>tril</c>) applied to a non-square one.</summary>
     NotSquare = 1004,
+    /// <summary>A <c>state</c> whose update gives it a shape its uses cannot read, or a shape a state cannot have.</summary>
+    StateShapeMismatch = 1005,
     UnknownSymbol = 2001,
     DuplicateTarget = 2002,
     UnknownTarget = 2003,
@@ -33,6 +35,11 @@ public enum DiagnosticCode
     UnsupportedTriangular = 2011,
     /// <summary>An elementwise function or product of weight matrices where it is not a term of the update.</summary>
     UnsupportedElementwise = 2012,
+    /// <summary>A <c>state</c> with no update statement <c>dNAME = …</c>.</summary>
+    StateWithoutUpdate = 2013,
+    /// <summary>A <c>state</c> whose name is taken (a symbol, a function, a let, a param, another state), or a state in a
+    /// recurrent rule.</summary>
+    StateNameClash = 2014,
     InternalError = 9001,
 }
 

@@ -87,6 +87,11 @@ public static class KernelEmitter
         string streamed = products == 0 ? "once" : $"{products + 1} times ({products} matrix-vector product{(products == 1 ? "" : "s")}, then one fused update pass)";
         w.Line($"/// Cost per update: {Xml(model.Layout.Cost)} multiply-adds; W is streamed {streamed}, never an n×n temporary.");
         w.Line($"/// Reads: {Xml(string.Join(", ", kernel.Declared.Select(s => s.Signal.ToString())))}.");
+        if (model.Plan.States.Count > 0)
+        {
+            w.Line($"/// State per layer, updated after the weights from the values before this step: {Xml(string.Join(", ", model.Plan.States.Select(s => $"{s.State.Name} [{Shape.Name(s.State.Length)}] from {s.Initial.ToString("R", System.Globalization.CultureInfo.InvariantCulture)}")))}.");
+        }
+
         if (model.Tangent is { } tangent)
         {
             w.Line($"/// Tangent (forward-mode derivative of the update, for meta-learning): {Xml(tangent.Layout.Cost)} multiply-adds per direction,");
@@ -110,6 +115,7 @@ public static class KernelEmitter
         w.Line();
         w.Line($"public int ScratchLength(int rows, int columns) => {ScratchSize(model.Layout)};");
         w.Line();
+        StateMembers(w, model.Plan);
         if (model.Tangent is not null)
         {
             w.Line($"public int TangentScratchLength(int rows, int columns) => {ScratchSize(model.Tangent.Layout)};");
@@ -118,6 +124,64 @@ public static class KernelEmitter
 
         Parameters(w, model);
         ActivationAccessor(w, kernel);
+    }
+
+    /// <summary>Where each state lies in the layer's state buffer: its offset and length as C# expressions.</summary>
+    private static IEnumerable<(StateUpdate State, string Offset, string Length)> StateSlices(KernelPlan plan)
+    {
+        var before = new List<string>();
+        foreach (StateUpdate state in plan.States)
+        {
+            string length = KernelContext.Size(state.State.Length);
+            yield return (state, before.Count == 0 ? "0" : string.Join(" + ", before), length);
+            before.Add(length);
+        }
+    }
+
+    /// <summary>The size of a rule's per-layer state and its initial values; nothing for a rule without state (the
+    /// interface's defaults say 0).</summary>
+    private static void StateMembers(IndentedWriter w, KernelPlan plan)
+    {
+        if (plan.States.Count == 0) return;
+        w.Line($"public int StateLength(int rows, int columns) => {string.Join(" + ", plan.States.Select(s => KernelContext.Size(s.State.Length)))};");
+        w.Line();
+        w.Open("public void InitializeState(global::System.Span<float> state, int rows, int columns)");
+        w.Line("if (state.Length != StateLength(rows, columns)) throw new global::System.ArgumentException(\"state must hold StateLength(rows, columns) values.\", nameof(state));");
+        foreach ((StateUpdate state, string offset, string length) in StateSlices(plan))
+        {
+            w.Line($"state.Slice({offset}, {length}).Fill({FloatLiteral(state.Initial)}); // {state.State.Name}");
+        }
+
+        w.Close();
+        w.Line();
+    }
+
+    /// <summary>The states' slices of <c>layer.State</c>, checked for its length.</summary>
+    private static void DeclareStates(IndentedWriter w, KernelSymbols kernel)
+    {
+        if (kernel.Plan.States.Count == 0) return;
+        w.Line("global::System.Span<float> state = layer.State;");
+        w.Line("if (state.Length != StateLength(rows, columns)) throw new global::System.ArgumentException(\"this rule keeps per-layer state: the layer needs it, sized with StateLength and set by InitializeState.\", nameof(layer));");
+        foreach ((StateUpdate state, string offset, string length) in StateSlices(kernel.Plan))
+        {
+            w.Line($"global::System.Span<float> {kernel.Local(state.State)} = state.Slice({offset}, {length}); // {state.State.Name}");
+        }
+    }
+
+    /// <summary>The states' updates, after the passes: their values were computed before the passes, from the values
+    /// before this step, like the weights'.</summary>
+    private static void UpdateStates(IndentedWriter w, KernelSymbols kernel)
+    {
+        if (kernel.Plan.States.Count == 0) return;
+        w.Line();
+        w.Line("// The states, from values computed before the passes.");
+        foreach (StateUpdate state in kernel.Plan.States)
+        {
+            string local = kernel.Local(state.State);
+            w.Line(state.Column is { } column
+                ? $"{Primitives}.AddScaled({local}, 1f, {kernel.Local(column)});"
+                : $"{local}[0] += {Sum(state.Scalar.Select(f => kernel.Factor(f, null)))};");
+        }
     }
 
     /// <summary>An <c>IRecurrentRule</c> (docs/recurrent.md), up to its Apply method.</summary>
@@ -228,6 +292,7 @@ public static class KernelEmitter
         }
 
         DeclareSignals(w, kernel);
+        DeclareStates(w, kernel);
         foreach (CoefficientRef k in kernel.Plan.Coefficients) w.Line($"float {kernel.Coefficient(k)} = {kernel.CoefficientValue(k)};");
 
         foreach (Step step in kernel.Plan.Steps.Where(x => !x.PerTime && x.Operation is not TimeSum))
@@ -254,6 +319,7 @@ public static class KernelEmitter
         }
 
         foreach (UpdatePass pass in kernel.Layout.Passes) Pass(w, kernel, pass);
+        UpdateStates(w, kernel);
         w.Close();
     }
 
@@ -492,6 +558,7 @@ public static class KernelEmitter
     {
         Dot d => $"{Primitives}.Dot({kernel.Local(d.Left)}, {kernel.Local(d.Right)})",
         Reduce r => $"{Primitives}.{r.Reduction}({kernel.Local(r.Operand)})",
+        ReadState r => kernel.Local(r.State) + "[0]",
         MapScalar { Function: ElementFunction.Activation } m => $"Activation({kernel.Context.Parameter}).Apply({Sum(m.Argument.Select(f => kernel.Factor(f, null)))})",
         MapScalar { Function: ElementFunction.ActivationDerivative } m => $"Activation({kernel.Context.Parameter}).Derivative({Sum(m.Argument.Select(f => kernel.Factor(f, null)))})",
         MapScalar m => $"{Primitives}.{m.Function}({Sum(m.Argument.Select(f => kernel.Factor(f, null)))})",

@@ -76,6 +76,7 @@ internal sealed class KernelSymbols
     public string Local(VectorRef vector) => vector switch
     {
         SignalRef s => Context[s].Local,
+        StateRef s => "state" + Int(s.Index),
         ComputedVector v => "v" + Int(v.Index),
         _ => throw new InvalidOperationException("unknown vector " + vector),
     };

@@ -14,8 +14,9 @@ internal static class KernelCost
     private static string Layer(KernelPlan plan)
     {
         int matrixPasses = MatrixPasses(plan);
-        int post = plan.Steps.Count(s => s.Operation is not MultiplyMatrix && s.Length == Dimension.Post);
-        int pre = plan.Steps.Count(s => s.Operation is not MultiplyMatrix && s.Length == Dimension.Pre);
+        // A column state's update adds one vector to it.
+        int post = plan.Steps.Count(s => s.Operation is not MultiplyMatrix && s.Length == Dimension.Post) + plan.States.Count(s => s.State.Length == Dimension.Post);
+        int pre = plan.Steps.Count(s => s.Operation is not MultiplyMatrix && s.Length == Dimension.Pre) + plan.States.Count(s => s.State.Length == Dimension.Pre);
         var parts = new List<string>();
         if (matrixPasses > 0) parts.Add(Times(matrixPasses) + "n_l·n_<l-1>");
         if (post > 0) parts.Add(Times(post) + "n_l");

@@ -32,6 +32,7 @@ internal sealed class CommonSubexpressions
             ReducedScalar r => NewScalar(r.Operand.Length, new Reduce(r.Reduction, Reference(r.Operand)), r),
             MappedScalar m => NewScalar(Binding.Dimension.One, new MapScalar(m.Function, m.Argument.Select(Factor).ToEquatableArray()), m),
             TimeSummedScalar t => NewScalar(Binding.Dimension.One, new TimeSum(Factor(t.Summand)), t),
+            StateScalar s => NewScalar(Binding.Dimension.One, new ReadState(s.State), s),
             _ => throw new InvalidOperationException("unknown scalar " + value),
         };
         _steps.Add((value, step));
@@ -44,6 +45,7 @@ internal sealed class CommonSubexpressions
     public VectorRef Reference(VectorValue value)
     {
         if (value is SignalVector s) return s.Signal;
+        if (value is StateVector state) return state.State;
         int existing = _steps.FindIndex(x => x.Value.Equals(value));
         if (existing >= 0) return new ComputedVector(_steps[existing].Step.Index);
         Step step = value switch

@@ -99,6 +99,10 @@ internal static class Expansion
                 return Expand(ts.Operand)?.Select(t => t with { PerTime = true }).ToList();
             case BoundSignal s:
                 return new[] { Term.Of(new VectorAtom(new SignalVector(new SignalRef(s.Signal)), false)) };
+            case BoundState { Shape.IsScalar: true } state:
+                return new[] { Term.Of(new StateScalar(new StateRef(state.Index, state.Name, Dimension.One))) };
+            case BoundState state:
+                return new[] { Term.Of(new VectorAtom(new StateVector(new StateRef(state.Index, state.Name, state.Shape.Rows)), false)) };
             case BoundNegate neg:
                 return Expand(neg.Operand)?.Select(t => t with { Constant = -t.Constant }).ToList();
             case BoundTranspose tr:
@@ -292,7 +296,7 @@ internal static class Expansion
         return t with { Scalars = scalars, Chain = Array.Empty<Atom>() };
     }
 
-    private static ScalarProduct AsScalarProduct(Term t)
+    public static ScalarProduct AsScalarProduct(Term t)
     {
         Term scalar = AsScalar(t);
         return Chains.Product(scalar.Constant, scalar.Coefficients, scalar.Scalars);

@@ -21,6 +21,13 @@ public sealed record SignalRef(Signal Signal, bool Tangent = false) : VectorRef
     internal static string Dotted(string spelling) => spelling.Substring(0, 1) + "\u0307" + spelling.Substring(1);
 }
 
+/// <summary>The per-layer state <paramref name="Name"/> (number <paramref name="Index"/>), <paramref name="Length"/>
+/// entries (1 for a scalar state), as it was before this step.</summary>
+public sealed record StateRef(int Index, string Name, Dimension Length) : VectorRef
+{
+    public override string ToString() => Name;
+}
+
 /// <summary>The vector computed by the vector step <paramref name="Index"/>.</summary>
 public sealed record ComputedVector(int Index) : VectorRef;
 
@@ -92,6 +99,12 @@ public sealed record Reduce(Reduction Reduction, VectorRef Operand) : Operation
     public override bool IsScalar => true;
 
     public override IEnumerable<VectorRef> Operands => new[] { Operand };
+}
+
+/// <summary>s = the value of a scalar state before this step.</summary>
+public sealed record ReadState(StateRef State) : Operation
+{
+    public override bool IsScalar => true;
 }
 
 /// <summary>s = f(Σ factors).</summary>
@@ -180,6 +193,11 @@ public sealed record TargetUpdate(string Target, SignalRef Matrix, EquatableArra
     public IEnumerable<SignalRef> WholeMatrixReads => Scales.Where(x => x.ColumnScale is not null || x.Matrix != Matrix).Select(x => x.Matrix);
 }
 
+/// <summary>The update of a state after the passes over the weights, from values computed before them: a column state
+/// adds the vector <paramref name="Column"/>, a scalar state the sum of <paramref name="Scalar"/>. Every entry starts at
+/// <paramref name="Initial"/>.</summary>
+public sealed record StateUpdate(StateRef State, double Initial, VectorRef? Column, EquatableArray<ScalarFactor> Scalar);
+
 /// <summary>A <c>param</c>: θ[Index] named <see cref="Name"/>, <see cref="Default"/> unless given.</summary>
 public sealed record ParameterSpec(string Name, int Index, double Default);
 
@@ -191,7 +209,8 @@ public sealed record KernelPlan(
     EquatableArray<CoefficientRef> Coefficients,
     EquatableArray<Step> Steps,
     EquatableArray<TargetUpdate> Targets,
-    bool Recurrent)
+    bool Recurrent,
+    EquatableArray<StateUpdate> States = default)
 {
     /// <summary>Every signal the steps and updates read or update, vectors and matrices, in enum order.</summary>
     public IEnumerable<SignalRef> Signals =>
@@ -201,6 +220,7 @@ public sealed record KernelPlan(
                 .Concat(t.Triangles.SelectMany(x => x.Terms.Select(r => r.Column).Append(x.Weights).Append(x.Matrix)))
                 .Concat(t.Elementwise.SelectMany(x => x.Factors.Select(f => (VectorRef?)f.Matrix).Concat(x.Terms.Select(r => r.Column)).Append(x.ColumnScale)))
                 .Append(t.Matrix)))
+            .Concat(States.Select(s => s.Column))
             .OfType<SignalRef>().Distinct().OrderBy(s => s.Signal).ThenBy(s => s.Tangent);
 }
 

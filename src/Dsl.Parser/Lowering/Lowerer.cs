@@ -14,7 +14,10 @@ public static class Lowerer
     /// <summary>Lowers the updates of a rule that bound without errors; false, with a located diagnostic, when an
     /// update expands to more terms than a kernel may have. With <paramref name="tangent"/>, the updates are the
     /// tangents of a rule's (<see cref="Differentiation.Differentiator"/>) and their targets Ẇ and Ḃ.</summary>
-    public static bool TryLower(IReadOnlyList<BoundUpdate> updates, out KernelPlan? plan, out RuleDiagnostic? diagnostic, bool tangent = false)
+    /// <remarks>The updates of <paramref name="states"/> are computed with the other steps, before the passes, and
+    /// applied after them.</remarks>
+    public static bool TryLower(IReadOnlyList<BoundUpdate> updates, out KernelPlan? plan, out RuleDiagnostic? diagnostic, bool tangent = false,
+        IReadOnlyList<BoundStateUpdate>? states = null)
     {
         var values = new CommonSubexpressions();
         var targets = new List<TargetUpdate>();
@@ -30,8 +33,25 @@ public static class Lowerer
             targets.Add(LowerTarget(update.Target, new SignalRef(Binder.TargetMatrix(update.Target), tangent), terms!, values));
         }
 
+        var stateUpdates = new List<StateUpdate>();
+        foreach (BoundStateUpdate update in states ?? Array.Empty<BoundStateUpdate>())
+        {
+            if (Expansion.Expand(update.Value) is not { } terms)
+            {
+                plan = null;
+                diagnostic = new RuleDiagnostic(DiagnosticCode.RuleTooLarge, update.Span,
+                    $"this expression expands to more than {Expansion.MaxTerms} terms (products of sums multiply out); factor it into fewer sums");
+                return false;
+            }
+
+            var state = new StateRef(update.State.Index, update.State.Name, update.State.Shape.Rows);
+            stateUpdates.Add(update.State.Shape.IsScalar
+                ? new StateUpdate(state, update.State.Initial, null, terms.Select(t => values.Factor(Expansion.AsScalarProduct(t))).ToEquatableArray())
+                : new StateUpdate(state, update.State.Initial, values.Reference(Chains.Combine(terms, row: false)), EquatableArray<ScalarFactor>.Empty));
+        }
+
         plan = new KernelPlan(values.Coefficients.ToEquatableArray(), values.Steps.ToEquatableArray(), targets.ToEquatableArray(),
-            updates.Any(u => Binder.IsRecurrentTarget(u.Target)));
+            updates.Any(u => Binder.IsRecurrentTarget(u.Target)), stateUpdates.ToEquatableArray());
         diagnostic = null;
         return true;
     }

@@ -12,7 +12,7 @@ internal abstract record VectorValue
     public abstract Dimension Length { get; }
 
     /// <summary>As a factor in a description: parenthesized unless it is a single symbol.</summary>
-    public string AsFactor => this is SignalVector or OnesVector ? ToString() : "(" + this + ")";
+    public string AsFactor => this is SignalVector or OnesVector or StateVector ? ToString() : "(" + this + ")";
 }
 
 /// <summary>A signal read as it is.</summary>
@@ -21,6 +21,14 @@ internal sealed record SignalVector(SignalRef Signal) : VectorValue
     public override Dimension Length => Signal.Shape.Rows;
 
     public override string ToString() => Signal.ToString();
+}
+
+/// <summary>A column state read as it is.</summary>
+internal sealed record StateVector(StateRef State) : VectorValue
+{
+    public override Dimension Length => State.Length;
+
+    public override string ToString() => State.ToString();
 }
 
 /// <summary>A vector of ones: what broadcasting multiplies by.</summary>
@@ -96,6 +104,12 @@ internal sealed record ScaledVector(ScalarProduct Factor, VectorValue Vector);
 
 /// <summary>A scalar the kernel computes once per update.</summary>
 internal abstract record ScalarValue;
+
+/// <summary>A scalar state read as it is.</summary>
+internal sealed record StateScalar(StateRef State) : ScalarValue
+{
+    public override string ToString() => State.ToString();
+}
 
 /// <summary>aᵀb.</summary>
 internal sealed record DotScalar(VectorValue Left, VectorValue Right) : ScalarValue

@@ -12,6 +12,7 @@ public static class PrettyPrinter
     {
         LetSyntax let => "let " + let.Name + " = " + Print(let.Value),
         ParamSyntax param => "param " + param.Name + " = " + param.Default.ToString("R", CultureInfo.InvariantCulture),
+        StateSyntax state => "state " + state.Name + " = " + state.Initial.ToString("R", CultureInfo.InvariantCulture),
         UpdateSyntax update => update.Target + " = " + Print(update.Value),
         _ => throw new InvalidOperationException("unknown statement " + statement.GetType().Name),
     };

@@ -163,7 +163,16 @@ public static class RuleParser
     private static readonly Parser<ExpressionSyntax> Expression =
         LeftAssociative(Product, Operator('+', BinaryOperator.Add).XOr(Operator('-', BinaryOperator.Subtract)));
 
-    // A statement starts with an identifier: the keywords `let` and `param`, or the update's target.
+    // `name = number` after `param` or `state`; the number may be negative.
+    private static readonly Parser<(string Name, SourceSpan NameSpan, double Value, SourceSpan ValueSpan)> NamedNumber =
+        from name in Identifier.Named("a name")
+        from assign in Symbol('=', "`=`")
+        from minus in Symbol('-', "a number").Optional()
+        from value in NumberText
+        select (name.Value, ToSpan(name), (minus.IsDefined ? -1 : 1) * Literal(value.Value),
+            minus.IsDefined ? SourceSpan.Cover(ToSpan(minus.Get()), ToSpan(value)) : ToSpan(value));
+
+    // A statement starts with an identifier: the keywords `let`, `param` and `state`, or the update's target.
     private static readonly Parser<StatementSyntax> Statement =
         from head in Identifier.Named("an update such as `dW = …`")
         from statement in head.Value switch
@@ -172,13 +181,8 @@ public static class RuleParser
                      from assign in Symbol('=', "`=`")
                      from value in Expression
                      select (StatementSyntax)new LetSyntax(name.Value, ToSpan(name), value),
-            "param" => from name in Identifier.Named("a name")
-                       from assign in Symbol('=', "`=`")
-                       from minus in Symbol('-', "a number").Optional()
-                       from value in NumberText
-                       select (StatementSyntax)new ParamSyntax(name.Value, ToSpan(name),
-                           (minus.IsDefined ? -1 : 1) * Literal(value.Value),
-                           minus.IsDefined ? SourceSpan.Cover(ToSpan(minus.Get()), ToSpan(value)) : ToSpan(value)),
+            "param" => NamedNumber.Select(n => (StatementSyntax)new ParamSyntax(n.Name, n.NameSpan, n.Value, n.ValueSpan)),
+            "state" => NamedNumber.Select(n => (StatementSyntax)new StateSyntax(n.Name, n.NameSpan, n.Value, n.ValueSpan)),
             _ => from assign in Symbol('=', "`=`")
                  from value in Expression
                  select (StatementSyntax)new UpdateSyntax(head.Value, ToSpan(head), value),

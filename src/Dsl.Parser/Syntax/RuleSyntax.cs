@@ -40,6 +40,10 @@ public sealed record LetSyntax(string Name, SourceSpan NameSpan, ExpressionSynta
 /// <summary><c>param name = number</c>: a named coefficient with a default, given at training time like t0…t9.</summary>
 public sealed record ParamSyntax(string Name, SourceSpan NameSpan, double Default, SourceSpan DefaultSpan) : StatementSyntax;
 
+/// <summary><c>state name = number</c>: a per-layer variable, updated by its statement <c>dname = …</c>, starting at the
+/// number in every entry.</summary>
+public sealed record StateSyntax(string Name, SourceSpan NameSpan, double Initial, SourceSpan InitialSpan) : StatementSyntax;
+
 /// <summary>A whole file: an optional <c>rule Name</c> header and its statements, in order.</summary>
 public sealed record RuleFileSyntax(string? Name, SourceSpan? NameSpan, IReadOnlyList<StatementSyntax> Statements)
 {

@@ -158,11 +158,11 @@ public sealed record RunCheckpoint(
         }
     }
 
-    /// <summary>Loads the checkpoint's W (and B) into <paramref name="network"/>.</summary>
+    /// <summary>Loads the checkpoint's W (and B, and the rule's per-layer state) into <paramref name="network"/>.</summary>
     public void Restore(Mlp network)
     {
         string path = Path.Combine(Directory, WeightsFile);
-        if (!WeightFiles.Load(path, network) && network.HasSeparateFeedback)
+        if (!WeightFiles.Load(path, network, withState: true) && network.HasSeparateFeedback)
         {
             throw new DataFileException(path, "has no feedback weights B1…BL, but the run has separate feedback");
         }

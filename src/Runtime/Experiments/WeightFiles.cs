@@ -4,7 +4,8 @@ namespace PlasticityDsl.Runtime.Experiments;
 
 /// <summary>
 /// Network weights as numpy .npz archives: arrays W1…WL and, for a network with separate feedback, B1…BL; float32,
-/// shape n_l × n_(l-1).
+/// shape n_l × n_(l-1); and, when the rule that trains it keeps per-layer state, S1…SL, the state of each layer as one
+/// column (the rule's <c>state</c> variables one after another, in declaration order).
 /// </summary>
 public static class WeightFiles
 {
@@ -19,6 +20,10 @@ public static class WeightFiles
         {
             arrays.Add(("B" + (l + 1), network.Feedback[l], network.LayerSizes[l + 1], network.LayerSizes[l]));
         }
+        for (int l = 0; l < network.LayerCount && network.State[l].Length > 0; l++)
+        {
+            arrays.Add(("S" + (l + 1), network.State[l], network.State[l].Length, 1));
+        }
 
         Npz.Write(path, arrays);
     }
@@ -26,13 +31,20 @@ public static class WeightFiles
     /// <summary>
     /// Loads W1…WL into <paramref name="network"/> and, if it has separate feedback and the file holds B1…BL, those too.
     /// Returns whether B was loaded. A missing W, a partial set of B arrays or a wrong shape is a
-    /// <see cref="DataFileException"/> naming the array.
+    /// <see cref="DataFileException"/> naming the array. New weights start the rule's state afresh (<c>--init</c>), unless
+    /// <paramref name="withState"/> (a checkpoint resumed) and the file holds S1…SL.
     /// </summary>
-    public static bool Load(string path, Mlp network)
+    public static bool Load(string path, Mlp network, bool withState = false)
     {
         // Only the arrays this network has are read, each at most as large as its shape in float64 plus a header.
-        IReadOnlyDictionary<string, (float[] Data, int Rows, int Cols)> arrays = Npz.Read(path, name => MaxBytes(network, name));
+        IReadOnlyDictionary<string, (float[] Data, int Rows, int Cols)> arrays = Npz.Read(path, name => MaxBytes(network, name, withState));
         network.LoadWeights(Matrices(path, arrays, network, "W"));
+        if (withState && arrays.ContainsKey("S1"))
+        {
+            network.LoadState(Enumerable.Range(1, network.LayerCount).Select(l => arrays.TryGetValue("S" + l, out var s) && s.Cols == 1
+                ? s.Data : throw new DataFileException(path, $"has S1 but no column S{l}: the state of every layer is saved together")).ToList());
+        }
+
         if (!network.HasSeparateFeedback || !arrays.Keys.Any(k => k.StartsWith('B')))
         {
             return false;
@@ -42,14 +54,19 @@ public static class WeightFiles
         return true;
     }
 
-    /// <summary>The most bytes array <paramref name="name"/> (W1…WL, B1…BL) may take in a file for <paramref name="network"/>; 0 for any other.</summary>
-    private static long MaxBytes(Mlp network, string name)
+    /// <summary>The most bytes array <paramref name="name"/> (W1…WL, B1…BL, and S1…SL <paramref name="withState"/>) may take in
+    /// a file for <paramref name="network"/>; 0 for any other. A layer's state is at most a few vectors of its sizes.</summary>
+    private static long MaxBytes(Mlp network, string name, bool withState)
     {
-        if (name.Length < 2 || (name[0] != 'W' && name[0] != 'B')) return 0;
+        if (name.Length < 2 || (name[0] != 'W' && name[0] != 'B' && !(withState && name[0] == 'S'))) return 0;
         if (!int.TryParse(name.AsSpan(1), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int l)) return 0;
         if (l < 1 || l > network.LayerCount) return 0;
-        return (long)network.LayerSizes[l] * network.LayerSizes[l - 1] * sizeof(double) + Npz.MaxHeaderBytes + 12;
+        long floats = name[0] == 'S' ? MaxStateVectors * (network.LayerSizes[l] + network.LayerSizes[l - 1] + 1L) : (long)network.LayerSizes[l] * network.LayerSizes[l - 1];
+        return floats * sizeof(double) + Npz.MaxHeaderBytes + 12;
     }
+
+    /// <summary>The most state variables of each shape a saved layer state may hold.</summary>
+    private const int MaxStateVectors = 64;
 
     private static List<float[]> Matrices(string path, IReadOnlyDictionary<string, (float[] Data, int Rows, int Cols)> arrays, Mlp shape, string symbol)
     {

@@ -138,8 +138,19 @@ public static class UpdateNorms
         if (separateFeedback) backward[layer - 1].CopyTo(feedback);
         var signals = new LayerSignals(weights, feedback, probe.Size(layer), probe.Size(layer - 1),
             probe.Activations(layer), probe.Activations(layer - 1), probe.PreActivations(layer), errors[layer], errors[layer - 1],
-            probe.Network.Activation);
+            probe.Network.Activation) { State = StateCopy(probe, layer, rule) };
         rule.Apply(in signals, theta, kernelScratch);
+    }
+
+    // The kernel updates a rule's state in place too: it gets a copy of the network's (its initial values before a first step).
+    private static float[] StateCopy(ProbeSignals probe, int layer, IPlasticityRule rule)
+    {
+        int rows = probe.Size(layer), columns = probe.Size(layer - 1);
+        int length = rule.StateLength(rows, columns);
+        if (length == 0) return [];
+        float[] state = probe.Network.State[layer - 1].Length == length ? (float[])probe.Network.State[layer - 1].Clone() : new float[length];
+        if (probe.Network.State[layer - 1].Length != length) rule.InitializeState(state, rows, columns);
+        return state;
     }
 
     // ‖updated − original‖_F; adds updated − original to accumulate unless it is empty.

@@ -49,6 +49,10 @@ public readonly ref struct LayerSignals
     public ReadOnlySpan<float> PostError { get; }
     /// <summary>e_(l-1); empty when the rule does not read it.</summary>
     public ReadOnlySpan<float> PreError { get; }
+
+    /// <summary>The layer's state (<c>state</c> variables of the rule, <see cref="IPlasticityRule.StateLength"/> floats),
+    /// updated in place; empty for rules without state.</summary>
+    public Span<float> State { get; init; }
 }
 
 /// <summary>Which signals a rule reads, so that the runtime computes only those.</summary>
@@ -81,13 +85,23 @@ public interface ICompiledRule
 }
 
 /// <summary>A compiled plasticity rule: W_l += ΔW_l(signals, θ), applied in place.</summary>
-/// <remarks>Implementations hold no state: the update is a function of the layer's signals and θ alone.</remarks>
+/// <remarks>Implementations hold no state: the update is a function of the layer's signals (its <c>state</c> variables among them) and θ alone.</remarks>
 public interface IPlasticityRule : ICompiledRule
 {
     RuleSignals Signals { get; }
     /// <summary>Floats of scratch space <see cref="Apply"/> needs for a layer of the given shape.</summary>
     int ScratchLength(int rows, int columns);
-    /// <summary>Applies ΔW (and ΔB) in place, both from the pre-update state. θ holds t0..t9, then the parameters.</summary>
+    /// <summary>Floats of per-layer state (the rule's <c>state</c> variables, one after another) for a layer of the
+    /// given shape; 0 for a rule without state.</summary>
+    int StateLength(int rows, int columns) => 0;
+
+    /// <summary>Sets a layer's state to the rule's initial values.</summary>
+    void InitializeState(Span<float> state, int rows, int columns)
+    {
+    }
+
+    /// <summary>Applies ΔW (and ΔB, and the state's updates) in place, all from the pre-update values. θ holds t0..t9,
+    /// then the parameters.</summary>
     void Apply(in LayerSignals layer, ReadOnlySpan<float> theta, Span<float> scratch);
 }
 

@@ -54,6 +54,7 @@ public sealed class Mlp
         ParameterCount = total;
         FeedbackMode = feedback;
         Feedback = feedback == FeedbackMode.Symmetric ? [] : Weights.Select(w => new float[w.Length]).ToArray();
+        State = Weights.Select(_ => Array.Empty<float>()).ToArray();
     }
 
     /// <summary>n_0 … n_L.</summary>
@@ -83,6 +84,39 @@ public sealed class Mlp
     /// <summary>B_1 … B_L in W's shapes (<c>Feedback[l - 1]</c> is B_l); empty with <see cref="FeedbackMode.Symmetric"/>.</summary>
     public float[][] Feedback { get; }
 
+    /// <summary>
+    /// The per-layer state of the rule that trains the network (its <c>state</c> variables), S_1 … S_L: empty until a
+    /// learner sizes it for its rule with <see cref="ResetState"/>, and emptied again by new weights
+    /// (<see cref="Initialize"/>, <see cref="LoadWeights(IReadOnlyList{float[]})"/>), so that a run from them starts
+    /// from the rule's initial values.
+    /// </summary>
+    public float[][] State { get; }
+
+    /// <summary>Sizes the state of every layer for <paramref name="rule"/> and sets it to the rule's initial values.</summary>
+    public void ResetState(IPlasticityRule rule)
+    {
+        ArgumentNullException.ThrowIfNull(rule);
+        for (int l = 1; l <= LayerCount; l++)
+        {
+            int length = rule.StateLength(_sizes[l], _sizes[l - 1]);
+            if (State[l - 1].Length != length) State[l - 1] = new float[length];
+            rule.InitializeState(State[l - 1], _sizes[l], _sizes[l - 1]);
+        }
+    }
+
+    /// <summary>Copies saved state (S_1 … S_L, as <see cref="State"/> held it) into <see cref="State"/>.</summary>
+    public void LoadState(IReadOnlyList<float[]> state)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        if (state.Count != LayerCount) throw new ArgumentException($"expected the state of {LayerCount} layers for {this}, got {state.Count}.", nameof(state));
+        for (int l = 0; l < LayerCount; l++) State[l] = (float[])state[l].Clone();
+    }
+
+    private void ForgetState()
+    {
+        for (int l = 0; l < LayerCount; l++) State[l] = [];
+    }
+
     /// <summary>Total number of forward weights (B not counted).</summary>
     public long ParameterCount { get; }
 
@@ -99,6 +133,7 @@ public sealed class Mlp
             Initialization.Fill(Weights[l - 1], _sizes[l], _sizes[l - 1], scheme, random);
         }
         InitializeFeedback(seed);
+        ForgetState();
     }
 
     /// <summary>Draws every B_l Xavier-uniform (fixed random feedback, as the predecessor's code), independently of W;
@@ -130,6 +165,7 @@ public sealed class Mlp
     {
         ArgumentNullException.ThrowIfNull(weights);
         CopyChecked(weights, Weights, "W", nameof(weights));
+        ForgetState();
     }
 
     // Checks every source matrix before copying any, so that a bad list leaves the network unchanged.
@@ -196,6 +232,7 @@ public sealed class Mlp
         var clone = new Mlp(_sizes, Activation, FeedbackMode);
         clone.LoadWeights(Weights);
         if (HasSeparateFeedback) clone.LoadFeedback(Feedback);
+        clone.LoadState(State);
         return clone;
     }
 

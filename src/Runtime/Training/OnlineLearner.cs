@@ -205,8 +205,10 @@ public sealed class OnlineLearner
         bool postError = (signals & RuleSignals.PostError) != 0;
         bool preError = (signals & RuleSignals.PreError) != 0;
         Span<float> b = Network.HasSeparateFeedback ? Network.Feedback[layer - 1] : default;
+        // A rule with state finds it at its initial values on its first step after new weights (allocated then, once).
+        if (Network.State[layer - 1].Length != rule.StateLength(_sizes[layer], _sizes[layer - 1])) Network.ResetState(rule);
         return new LayerSignals(Network.Weights[layer - 1], b, _sizes[layer], _sizes[layer - 1], _y[layer], _y[layer - 1], _z[layer],
-            postError ? _e[layer] : default, preError ? _e[layer - 1] : default, Network.Activation);
+            postError ? _e[layer] : default, preError ? _e[layer - 1] : default, Network.Activation) { State = Network.State[layer - 1] };
     }
 
     /// <summary>

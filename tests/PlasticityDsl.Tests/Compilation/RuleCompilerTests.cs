@@ -264,8 +264,9 @@ public sealed class RuleCompilerTests
         Assert.True(changed, "the rule never changed a weight: the comparison would prove nothing");
     }
 
-    /// <summary>300 applications of each kernel to its own copy of the same W and B, on the same random signals
-    /// (errors, B and σ included, whether or not the rule reads them): W and B equal bit for bit after every one.</summary>
+    /// <summary>300 applications of each kernel to its own copy of the same W and B (and state, from its initial values), on
+    /// the same random signals (errors, B and σ included, whether or not the rule reads them): W, B and the state equal bit
+    /// for bit after every one.</summary>
     private static void AssertSameApplication(IPlasticityRule expected, IPlasticityRule actual)
     {
         const int rows = 7, columns = 11;
@@ -276,15 +277,19 @@ public sealed class RuleCompilerTests
         float[] initialW = (float[])w1.Clone(), initialB = (float[])b1.Clone();
         float[] scratch1 = new float[expected.ScratchLength(rows, columns)], scratch2 = new float[actual.ScratchLength(rows, columns)];
         float[] theta = Theta(expected);
+        float[] state1 = new float[expected.StateLength(rows, columns)], state2 = new float[actual.StateLength(rows, columns)];
+        expected.InitializeState(state1, rows, columns);
+        actual.InitializeState(state2, rows, columns);
         for (int step = 0; step < 300; step++)
         {
             float[] post = Random(rows, 1), pre = Random(columns, 1), z = Random(rows, 2), postError = Random(rows, 0.5), preError = Random(columns, 0.5);
-            var layer1 = new LayerSignals(w1, b1, rows, columns, post, pre, z, postError, preError, Activation.Softplus);
+            var layer1 = new LayerSignals(w1, b1, rows, columns, post, pre, z, postError, preError, Activation.Softplus) { State = state1 };
             expected.Apply(in layer1, theta, scratch1);
-            var layer2 = new LayerSignals(w2, b2, rows, columns, post, pre, z, postError, preError, Activation.Softplus);
+            var layer2 = new LayerSignals(w2, b2, rows, columns, post, pre, z, postError, preError, Activation.Softplus) { State = state2 };
             actual.Apply(in layer2, theta, scratch2);
             Assert.Equal(Bits(w1), Bits(w2));
             Assert.Equal(Bits(b1), Bits(b2));
+            Assert.Equal(Bits(state1), Bits(state2));
         }
 
         Assert.True(!Bits(w1).SequenceEqual(Bits(initialW)) || !Bits(b1).SequenceEqual(Bits(initialB)), "the kernel changed neither W nor B");

@@ -16,6 +16,7 @@ internal static class RuleFuzzer
         "dW", "dW", "W", "W", "y_l", "y_<l-1>", "z_l", "e_l", "e_<l-1>", "y_l", "e_l", "y_<l-1>",
         "t0", "t1", "t2", "t3", "t4", "t5", "t6", "t7", "t8", "t9",
         "dB", "B", "dWh", "Wh", "x_t", "z_t", "z_<t+1>", "e_<t+1>", "y_<l+1>", "eta", "x", "y_", "y_<", "y_<>", "e_<l-1",
+        "th", "dth",
     };
 
     public static readonly string[] Numbers =
@@ -31,7 +32,7 @@ internal static class RuleFuzzer
         "f(", "df(", "exp(", "log(", "tanh(", "sigmoid(", "relu(", "abs(", "sign(", "sq(", "sqrt(", "sum(", "norm2(", "sum_t(", "tril(",
     };
 
-    public static readonly string[] Keywords = { "rule Name\n", "rule ", "rule", "rule my-rule_2 ", "let ", "let a = ", "param ", "param eta = 0.01\n" };
+    public static readonly string[] Keywords = { "rule Name\n", "rule ", "rule", "rule my-rule_2 ", "let ", "let a = ", "param ", "param eta = 0.01\n", "state ", "state th = 1\n" };
 
     public static readonly string[] Layout = { " ", " ", " ", "\n", "\r\n", "\t", "# comment\n", "// c\n", "#", "//", "\r", "" };
 
@@ -95,7 +96,18 @@ internal static class RuleFuzzer
         var text = new StringBuilder();
         if (random.Next(6) == 0) text.Append("# generated\n");
         if (random.Next(5) == 0) text.Append("rule Gen_").Append(random.Next(1000)).Append(random.Next(2) == 0 ? "\n" : " // header\n");
+        // A per-layer state now and then: its update first (well formed, random or missing), then read by a term of dW.
+        bool state = random.Next(5) == 0;
+        if (state)
+        {
+            text.Append("state th = ").Append(Pick(random, Numbers)).Append('\n');
+            int update = random.Next(4);
+            if (update < 2) text.Append(Pick(random, StateUpdates)).Append('\n');
+            else if (update == 2) text.Append("dth = ").Append(RandomExpression(random, 1 + random.Next(3))).Append('\n');
+        }
+
         text.Append(random.Next(4) == 0 ? "dW=" : "dW = ");
+        if (state) text.Append(Pick(random, Scalars)).Append("*(y_l .* (y_l - th))*y_<l-1>' + ");
         int terms = 1 + random.Next(5);
         for (int i = 0; i < terms; i++)
         {
@@ -115,6 +127,11 @@ internal static class RuleFuzzer
         if (random.Next(10) == 0) text.Append("\ndW = t3*W\n"); // a second update of the same target
         return text.ToString();
     }
+
+    private static readonly string[] StateUpdates =
+    {
+        "dth = t5*(sq(y_l) - th)", "dth = t5*(sum(y_<l-1>) - th)", "dth = t5*(y_<l-1> - th)", "dth = e_l .* th", "dth = t5*W",
+    };
 
     /// <summary>A random expression over the symbols, at most <paramref name="depth"/> levels deep.</summary>
     public static string RandomExpression(Random random, int depth)

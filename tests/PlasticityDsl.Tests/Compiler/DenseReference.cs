@@ -38,9 +38,12 @@ internal sealed class DenseMatrix
 }
 
 /// <summary>The signals of one layer, as the kernel sees them (floats) and the reference reads them (doubles).</summary>
-/// <remarks><see cref="Tangent"/> holds v̇ and θ̇ for rules differentiated by the compiler, in the same layout.</remarks>
+/// <remarks><see cref="Tangent"/> holds v̇ and θ̇ for rules differentiated by the compiler, in the same layout;
+/// <see cref="States"/> the value of each <c>state</c> of the rule before the step, by its index.</remarks>
 internal sealed record LayerValues(int Rows, int Columns, float[] Weights, float[] Post, float[] Pre, float[] Potential, float[] PostError, float[] PreError, float[] Theta, float[]? Feedback = null, LayerValues? Tangent = null)
 {
+    public IReadOnlyList<float[]> States { get; init; } = Array.Empty<float[]>();
+
     public static LayerValues Random(int rows, int columns, Random random)
     {
         float[] Vector(int n)
@@ -50,7 +53,9 @@ internal sealed record LayerValues(int Rows, int Columns, float[] Weights, float
             return v;
         }
 
-        return new LayerValues(rows, columns, Vector(rows * columns), Vector(rows), Vector(columns), Vector(rows), Vector(rows), Vector(columns), Vector(12), Vector(rows * columns));
+        var values = new LayerValues(rows, columns, Vector(rows * columns), Vector(rows), Vector(columns), Vector(rows), Vector(rows), Vector(columns), Vector(12), Vector(rows * columns));
+        // θ holds t0…t9 and up to 14 parameters (the pool has 8); the first 12 are drawn as before.
+        return values with { Theta = values.Theta.Concat(Vector(12)).ToArray() };
     }
 }
 
@@ -74,6 +79,7 @@ internal static class DenseReference
             BoundNumber n => Scalar(absolute ? Math.Abs(n.Value) : n.Value),
             BoundCoefficient c => Scalar(absolute ? Math.Abs(layer.Theta[c.Index]) : layer.Theta[c.Index]),
             BoundSignal s => Signal(s.Signal, layer, absolute),
+            BoundState s => Column(layer.States[s.Index], absolute),
             BoundCoefficientTangent c => Scalar(absolute ? Math.Abs(layer.Tangent!.Theta[c.Index]) : layer.Tangent!.Theta[c.Index]),
             BoundSignalTangent s => Signal(s.Signal, layer.Tangent!, absolute),
             BoundTranspose t => Transpose(Eval(t.Operand, layer, absolute)),
@@ -117,6 +123,9 @@ internal static class DenseReference
         Dimension.Pre => layer.Columns,
         _ => 1,
     };
+
+    private static DenseMatrix Column(float[] values, bool absolute) =>
+        DenseMatrix.FromFloats(absolute ? values.Select(Math.Abs).ToArray() : values, values.Length, 1);
 
     private static DenseMatrix Signal(Signal signal, LayerValues layer, bool absolute)
     {

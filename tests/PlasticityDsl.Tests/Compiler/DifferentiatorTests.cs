@@ -20,10 +20,13 @@ public sealed class DifferentiatorTests
 {
     private const double Step = 1.0 / 256;
 
-    /// <summary>The language differential rules whose functions all have derivatives, and every layer example.</summary>
+    /// <summary>The language differential rules whose functions all have derivatives, and every layer example, but those
+    /// with per-layer state (no tangent kernel yet).</summary>
     public static TheoryData<string> Differentiable => new(LanguageDifferentialTests.Rules
         .Where(r => r.Name is not ("functions" or "lets" or "feedback_error"))
-        .Select(r => r.Name).Concat(ExampleRules.Layer.Select(r => r.Stem)));
+        .Concat(ExampleRules.Layer.Select(r => (Name: r.Stem, r.Text)))
+        .Where(r => RuleFrontEnd.Compile(r.Name, r.Text).Model!.Plan.States.Count == 0)
+        .Select(r => r.Name));
 
     [Theory]
     [MemberData(nameof(Differentiable))]

@@ -28,6 +28,10 @@ public sealed class LanguageDifferentialTests
         ("feedback_products", "dW = t0*(B .* e_<l-1>') + t1*W*B'*e_l*y_<l-1>'\ndB = (y_l'*B*e_<l-1>)*B - t2*B*W'*y_l*e_<l-1>'"),
         ("vectors", "dW = (e_l .* y_l + 2*z_l .* z_l)*(y_<l-1> .* e_<l-1> - 0.5)'"),
         ("elementwise_weights", "dW = -t3*sign(W) + t1*abs(B) .* W - t2*(y_l*y_<l-1>') .* (1 - sq(W)) + t4*(e_l .* relu(W) .* tanh(B)) .* e_<l-1>' + t5*W .* W\ndB = t6*sq(W) .* B - t7*sigmoid(B) + t8*f(W) + t9*(W .* y_<l-1>') .* exp(B)"),
+        // A state of each shape, read in vector steps, row coefficients, a whole-matrix scale and a column scale, and by the
+        // other states' updates: each from its value before the step.
+        ("states", "state th = 0.5\nstate m = 2\nstate c = -1\ndth = t5*(sq(y_l) - th) + e_l .* th\ndm = t6*(sum(y_<l-1>) - m*m) + norm2(W'*y_l)\n" +
+            "dc = W'*(y_l .* th) - m*c\ndW = t2*(y_l .* (y_l - th))*y_<l-1>' - t3*m*W + (e_l*c') .* W\ndB = t1*th .* B"),
         ("triangles", "let C = tril(y_l*y_l')\ndW = t2*(y_l*y_<l-1>' - C*W) + t1*tril(e_l*(W*y_<l-1>)' + (e_l'*z_l)*z_l*y_l')*B - (W'*tril(z_l*e_l')')' - t3*tril(t4 + y_l*e_l')*W\ndB = -C*B + t5*tril(z_l*z_l')*W"),
     };
 
@@ -65,13 +69,27 @@ public sealed class LanguageDifferentialTests
             LayerValues values = LayerValues.Random(rows, columns, random);
             // log and sqrt of the parameters' defaults stay real; params read their defaults.
             foreach (RuleParameter p in kernel.Parameters) values.Theta[p.Index] = p.Default;
+            // Each state starts somewhere random, not at its initial value, laid out one after another as the kernel reads them.
+            values = values with { States = binder.States.Select(s => Enumerable.Range(0, s.Shape.IsScalar ? 1 : s.Shape.Rows == Dimension.Post ? rows : columns)
+                .Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray()).ToArray() };
+            float[] state = values.States.SelectMany(s => s).ToArray();
+            Assert.Equal(kernel.StateLength(rows, columns), state.Length);
             float[] weights = (float[])values.Weights.Clone(), feedback = (float[])values.Feedback!.Clone();
             float[] scratch = new float[kernel.ScratchLength(rows, columns)];
             Array.Fill(scratch, float.NaN);
             var layer = new LayerSignals(weights, feedback, rows, columns, values.Post, values.Pre, values.Potential,
                 kernel.Signals.HasFlag(RuleSignals.PostError) ? values.PostError : ReadOnlySpan<float>.Empty,
-                kernel.Signals.HasFlag(RuleSignals.PreError) ? values.PreError : ReadOnlySpan<float>.Empty, DenseReference.Activation);
+                kernel.Signals.HasFlag(RuleSignals.PreError) ? values.PreError : ReadOnlySpan<float>.Empty, DenseReference.Activation) { State = state };
             kernel.Apply(in layer, values.Theta, scratch);
+
+            int offset = 0;
+            foreach (BoundStateUpdate update in binder.StateUpdates)
+            {
+                float[] before = values.States[update.State.Index];
+                UpdateComparison.Check(before, state.AsSpan(offset, before.Length).ToArray(), DenseReference.Evaluate(update.Value, values),
+                    DenseReference.Magnitude(update.Value, values).FrobeniusNorm(), $"{name} d{update.State.Name} on {rows}×{columns}");
+                offset += before.Length;
+            }
 
             foreach (BoundUpdate update in updates)
             {

@@ -10,6 +10,7 @@ namespace PlasticityDsl.Rules
         public static global::System.Collections.Generic.IReadOnlyList<global::PlasticityDsl.Runtime.IPlasticityRule> All { get; } = new global::PlasticityDsl.Runtime.IPlasticityRule[]
         {
             AntiHebbianRule.Instance,
+            BcmRule.Instance,
             BoundedHebbRule.Instance,
             BpRule.Instance,
             BpOjaRule.Instance,

@@ -264,6 +264,58 @@ public sealed class ClassicRuleTests(Xunit.Abstractions.ITestOutputHelper output
         }
     }
 
+    /// <summary>
+    /// BCM: four orthonormal input patterns, presented at random with equal probability, to three linear units. The
+    /// measure of selectivity: a unit's response to its preferred pattern (its largest) is at least 2 (the selective fixed
+    /// point is 4 = 1/p) and every other response at most 5 % of it. At the start, all responses are within a factor 2.
+    /// With the threshold held at its initial value (t5 = 0), no unit becomes selective: every response decays to zero.
+    /// </summary>
+    [Fact]
+    public void Bcm_makes_each_unit_selective_for_one_of_several_input_patterns()
+    {
+        IPlasticityRule rule = Rule("bcm");
+        const int inputs = 8, units = 3, patterns = 4;
+        float[][] pattern = Enumerable.Range(0, patterns).Select(k =>
+            Enumerable.Range(0, inputs).Select(j => j / 2 == k ? (float)Math.Sqrt(0.5) : 0f).ToArray()).ToArray();
+        double[][] Responses(float[] weights) => Enumerable.Range(0, units).Select(u =>
+            pattern.Select(p => (double)KernelPrimitives.Dot(weights.AsSpan(u * inputs, inputs), p)).ToArray()).ToArray();
+
+        (double[][] Before, double[][] After) Train(float slidingRate)
+        {
+            var random = new DeterministicRandom(31);
+            float[] weights = Enumerable.Range(0, units * inputs).Select(_ => (float)random.NextDouble(0.1, 0.3)).ToArray();
+            double[][] before = Responses(weights);
+            var state = new float[rule.StateLength(units, inputs)];
+            rule.InitializeState(state, units, inputs);
+            Assert.All(state, th => Assert.Equal(1f, th));
+            var scratch = new float[rule.ScratchLength(units, inputs)];
+            var y = new float[units];
+            float[] theta = Theta(rule, (2, 0.02f), (5, slidingRate));
+            for (int step = 0; step < 5000; step++)
+            {
+                float[] x = pattern[random.NextInt(patterns)];
+                KernelPrimitives.MultiplyVector(weights, units, inputs, x, y);
+                var layer = new LayerSignals(weights, default, units, inputs, y, x, y, default, default, null) { State = state };
+                rule.Apply(in layer, theta, scratch);
+            }
+
+            return (before, Responses(weights));
+        }
+
+        (double[][] start, double[][] selective) = Train(0.1f);
+        foreach (double[] r in start) Assert.True(r.Max() < 2 * r.Min(), $"already selective at the start: {string.Join(", ", r)}");
+        foreach (double[] r in selective)
+        {
+            output.WriteLine("BCM responses: " + string.Join(", ", r.Select(v => v.ToString("F3", System.Globalization.CultureInfo.InvariantCulture))));
+            double preferred = r.Max();
+            Assert.True(preferred >= 2, $"preferred response {preferred}");
+            Assert.All(r.Where(v => v != preferred), v => Assert.True(Math.Abs(v) <= 0.05 * preferred, $"a non-preferred response {v} of {preferred}"));
+        }
+
+        (_, double[][] fixedThreshold) = Train(0f);
+        Assert.All(fixedThreshold.SelectMany(r => r), v => Assert.True(Math.Abs(v) < 0.01, $"with a fixed threshold: {v}"));
+    }
+
     [Fact]
     public void Weight_bounded_hebbian_learning_saturates_at_one_where_plain_hebb_grows_without_bound()
     {
