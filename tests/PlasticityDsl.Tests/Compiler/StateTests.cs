@@ -117,6 +117,10 @@ public sealed class StateTests : IDisposable
         }
 
         Assert.Equal(new[] { 3, 2 }, network.State.Select(s => s.Length));
+        Allocations.AssertNone(() =>
+        {
+            for (int step = 0; step < 50; step++) learner.Step(x, 0, BcmRule.Instance, theta);
+        });
         Assert.Contains(network.State[0], th => th != 1f);
         string path = _dir.File("w.npz");
         WeightFiles.Write(path, network);

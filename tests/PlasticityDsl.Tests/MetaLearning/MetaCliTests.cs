@@ -30,36 +30,48 @@ public sealed class MetaCliTests : IDisposable
         return path;
     }
 
-    [Fact]
-    public void Gradient_writes_the_engines_query_loss_and_a_gradient_entry_per_coefficient()
+    /// <summary>Runs <c>meta gradient</c> in-process for <paramref name="rule"/> on a fresh 784-12-10 feedback-alignment network
+    /// and synthetic data, and the engine on the same episode with the same θ: the command's report, and the engine's result
+    /// and gradient along each of the rule's coefficients.</summary>
+    private (JsonDocument Report, EpisodeResult Engine, double[] Gradient) GradientBesideTheEngine(IDifferentiableRule rule, string thetaOption, float[] theta,
+        ulong seed, int[] train, int[] query)
     {
         string data = IdxFiles.WriteSyntheticMnist(_dir.File("mnist"));
         var network = new Mlp([784, 12, 10], Activation.Softplus, FeedbackMode.Random);
-        network.Initialize(InitScheme.Xavier, 3);
+        network.Initialize(InitScheme.Xavier, seed);
         WeightFiles.Write(_dir.File("init.npz"), network);
-        int[] train = [5, 17, 3, 250, 9, 11, 10150, 2], query = [7, 8, 1000];
         string episode = Episode(JsonSerializer.Serialize(new { train, query }));
         string output = _dir.File("grad.json");
-
         var root = new RootCommand { MetaCommand.Create() };
-        int exit = root.Parse(["meta", "gradient", "--rule", "eq9", "--feedback", "fa", "--layers", "784,12,10", "--init", _dir.File("init.npz"),
-            "--theta", "t0=0.05,t1=0.01,t2=0.02,t3=0.001,t4=0.03,t9=-0.001", "--episode", episode, "--out", output, "--data", data]).Invoke();
-
+        int exit = root.Parse(["meta", "gradient", "--rule", rule.Name, "--feedback", "fa", "--layers", "784,12,10", "--init", _dir.File("init.npz"),
+            "--theta", thetaOption, "--episode", episode, "--out", output, "--data", data]).Invoke();
         Assert.Equal(0, exit);
+
         (Dataset images, _) = MnistData.Load(data);
-        int[] directions = [0, 1, 2, 3, 4, 9];
-        var expected = new double[directions.Length];
-        EpisodeResult result = new ForwardModeEpisode(network, Eq9Rule.Instance, directions)
-            .Run([0.05f, 0.01f, 0.02f, 0.001f, 0.03f, 0, 0, 0, 0, -0.001f], images.Images, images.Labels, train, query, expected);
-        using JsonDocument report = JsonDocument.Parse(File.ReadAllBytes(output));
-        Assert.Equal(result.QueryLoss, report.RootElement.GetProperty("query_loss").GetDouble());
-        JsonElement gradient = report.RootElement.GetProperty("gradient");
-        Assert.Equal(["t0", "t1", "t2", "t3", "t4", "t9"], gradient.EnumerateObject().Select(p => p.Name));
-        for (int d = 0; d < directions.Length; d++)
+        var gradient = new double[rule.Coefficients.Count];
+        EpisodeResult result = new ForwardModeEpisode(network, rule, rule.Coefficients.ToArray())
+            .Run(theta, images.Images, images.Labels, train, query, gradient);
+        return (JsonDocument.Parse(File.ReadAllBytes(output)), result, gradient);
+    }
+
+    [Fact]
+    public void Gradient_writes_the_engines_query_loss_and_a_gradient_entry_per_coefficient()
+    {
+        (JsonDocument report, EpisodeResult result, double[] expected) = GradientBesideTheEngine(Eq9Rule.Instance,
+            "t0=0.05,t1=0.01,t2=0.02,t3=0.001,t4=0.03,t9=-0.001", [0.05f, 0.01f, 0.02f, 0.001f, 0.03f, 0, 0, 0, 0, -0.001f], 3,
+            [5, 17, 3, 250, 9, 11, 10150, 2], [7, 8, 1000]);
+        using (report)
         {
-            Assert.Equal(expected[d], gradient.GetProperty("t" + directions[d]).GetDouble());
+            Assert.Equal(result.QueryLoss, report.RootElement.GetProperty("query_loss").GetDouble());
+            JsonElement gradient = report.RootElement.GetProperty("gradient");
+            int[] directions = [0, 1, 2, 3, 4, 9];
+            Assert.Equal(["t0", "t1", "t2", "t3", "t4", "t9"], gradient.EnumerateObject().Select(p => p.Name));
+            for (int d = 0; d < directions.Length; d++)
+            {
+                Assert.Equal(expected[d], gradient.GetProperty("t" + directions[d]).GetDouble());
+            }
+            Assert.Contains(expected, g => g != 0);
         }
-        Assert.Contains(expected, g => g != 0);
     }
 
     /// <summary>examples/rules/pool.rule, the predecessor's seventeen candidate terms in one rule, is differentiable and
@@ -70,31 +82,19 @@ public sealed class MetaCliTests : IDisposable
         Assert.IsAssignableFrom<IDifferentiableRule>(PoolRule.Instance);
         string[] names = ["t0", "t1", "t2", "t3", "t4", "t5", "t6", "t7", "t8", "t9", "f10", "f11", "f12", "f13", "f14", "f15", "f16", "c"];
         Assert.Equal(names, PoolRule.Instance.Coefficients.Select(k => PoolRule.Instance.CoefficientName(k)));
-
-        string data = IdxFiles.WriteSyntheticMnist(_dir.File("mnist"));
-        var network = new Mlp([784, 12, 10], Activation.Softplus, FeedbackMode.Random);
-        network.Initialize(InitScheme.Xavier, 5);
-        WeightFiles.Write(_dir.File("init.npz"), network);
-        int[] train = [5, 17, 3, 250, 9, 11], query = [7, 8, 1000];
-        string episode = Episode(JsonSerializer.Serialize(new { train, query }));
-        string output = _dir.File("grad.json");
-        var root = new RootCommand { MetaCommand.Create() };
-        int exit = root.Parse(["meta", "gradient", "--rule", "pool", "--feedback", "fa", "--layers", "784,12,10", "--init", _dir.File("init.npz"),
-            "--theta", "t0=0.05,t1=0,t2=0,t3=0.01,t4=0,t5=0,t6=0,t7=0,t8=0,t9=0,f12=0.02,f16=-0.001", "--episode", episode, "--out", output, "--data", data]).Invoke();
-
-        Assert.Equal(0, exit);
-        (Dataset images, _) = MnistData.Load(data);
-        int[] directions = PoolRule.Instance.Coefficients.ToArray();
         var theta = new float[18];
         (theta[0], theta[3], theta[12], theta[16], theta[17]) = (0.05f, 0.01f, 0.02f, -0.001f, 0.5f);
-        var expected = new double[directions.Length];
-        EpisodeResult result = new ForwardModeEpisode(network, PoolRule.Instance, directions)
-            .Run(theta, images.Images, images.Labels, train, query, expected);
-        using JsonDocument report = JsonDocument.Parse(File.ReadAllBytes(output));
-        Assert.Equal(result.QueryLoss, report.RootElement.GetProperty("query_loss").GetDouble());
-        JsonElement gradient = report.RootElement.GetProperty("gradient");
-        Assert.Equal(names, gradient.EnumerateObject().Select(p => p.Name));
-        for (int d = 0; d < directions.Length; d++) Assert.Equal(expected[d], gradient.GetProperty(names[d]).GetDouble());
+
+        (JsonDocument report, EpisodeResult result, double[] expected) = GradientBesideTheEngine(PoolRule.Instance,
+            "t0=0.05,t1=0,t2=0,t3=0.01,t4=0,t5=0,t6=0,t7=0,t8=0,t9=0,f12=0.02,f16=-0.001", theta, 5, [5, 17, 3, 250, 9, 11], [7, 8, 1000]);
+        using (report)
+        {
+            Assert.Equal(result.QueryLoss, report.RootElement.GetProperty("query_loss").GetDouble());
+            JsonElement gradient = report.RootElement.GetProperty("gradient");
+            Assert.Equal(names, gradient.EnumerateObject().Select(p => p.Name));
+            for (int d = 0; d < names.Length; d++) Assert.Equal(expected[d], gradient.GetProperty(names[d]).GetDouble());
+        }
+
         Assert.All(expected, g => Assert.True(double.IsFinite(g)));
         Assert.True(expected.Count(g => g != 0) >= 10, "most candidate terms move the query loss");
     }
