@@ -28,11 +28,12 @@ public sealed class CheckpointTests : IDisposable
     [Theory]
     [InlineData("bp_oja", "sym")]
     [InlineData("eq9", "fa")] // plastic B: the checkpoint must carry it
+    [InlineData("bcm", "sym")] // per-layer state (BCM's thresholds, rate t5): so must it
     public void StoppedAndResumedRunEqualsAnUninterruptedOne(string ruleName, string feedback)
     {
         IPlasticityRule rule = GeneratedRules.All.Single(r => r.Name == ruleName);
         var theta = new float[10];
-        theta[0] = 0.01f; theta[2] = 1e-4f; theta[4] = 1e-3f; theta[9] = -1e-4f;
+        theta[0] = 0.01f; theta[2] = 1e-4f; theta[4] = 1e-3f; theta[5] = 0.05f; theta[9] = -1e-4f;
         Dataset train = SyntheticData(300, 1), test = SyntheticData(40, 2);
         var spec = new RunSpec([784, 30, 20, 10], "softplus", "xavier", theta, 500, SampleOrder.Shuffle, 7, 100, FeedbackModes.Parse(feedback));
 
@@ -52,6 +53,8 @@ public sealed class CheckpointTests : IDisposable
         {
             Assert.Equal(uninterrupted.Weights[l], resumed.Weights[l]);
             Assert.Equal(uninterrupted.Feedback.ElementAtOrDefault(l), resumed.Feedback.ElementAtOrDefault(l));
+            Assert.Equal(uninterrupted.State[l], resumed.State[l]);
+            Assert.Equal(rule.StateLength(spec.Layers[l + 1], spec.Layers[l]), resumed.State[l].Length);
         }
         Assert.Equal(whole.Curve, rest.Curve);
         Assert.Single(Directory.GetFiles(directory, "*.npz")); // older weights files are removed once unreferenced
