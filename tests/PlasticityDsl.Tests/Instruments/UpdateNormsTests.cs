@@ -38,6 +38,26 @@ public class UpdateNormsTests
         return sum / Labels.Length;
     }
 
+    /// <summary>A rule with per-layer state is measured with the network's state (its initial values before a first step),
+    /// which the measurement leaves as it was.</summary>
+    [Fact]
+    public void A_rule_with_state_is_measured_with_the_networks_state_and_leaves_it_unchanged()
+    {
+        Mlp network = ProbeNetworks.Xavier(Sizes, seed: 12);
+        IPlasticityRule bcm = Rule("bcm");
+        float[] theta = Theta(bcm, (2, 0.05f), (5, 0.1f));
+        LayerProfile beforeAnyStep = UpdateNorms.Measure(network, null, Inputs, Labels, bcm, theta).Total;
+        network.ResetState(bcm);
+        Assert.Equal(beforeAnyStep.Values, UpdateNorms.Measure(network, null, Inputs, Labels, bcm, theta).Total.Values);
+
+        Array.Fill(network.State[0], -2f);
+        float[][] state = ProbeNetworks.Snapshot(network.State);
+        LayerProfile lowered = UpdateNorms.Measure(network, null, Inputs, Labels, bcm, theta).Total;
+        ProbeNetworks.AssertUnchanged(state, network.State);
+        Assert.NotEqual(beforeAnyStep[1], lowered[1]);
+        Assert.Equal(beforeAnyStep[2], lowered[2]);
+    }
+
     [Fact]
     public void Backprop_updates_are_all_backprop_component_and_rank_one()
     {
