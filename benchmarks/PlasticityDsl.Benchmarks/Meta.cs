@@ -132,7 +132,8 @@ public static class Meta
             }
         }
         // The engine's other matrix passes, with the same primitives: forward tangent (Ẇ_l y_(l−1) per direction, W_l ẏ
-        // for all directions at once), error tangent (B_lᵀ ė_l and Ḃ_lᵀ e_l per direction), finiteness of Ẇ and Ḃ.
+        // for all directions at once), error tangent (B_lᵀ ė_l for all directions at once, Ḃ_lᵀ e_l per direction),
+        // finiteness of Ẇ and Ḃ (here cold; the engine checks each direction right after its tangent kernel).
         float[] block = new float[6 * 784], blockOut = new float[6 * 784], column = new float[784];
         void ForwardTangent()
         {
@@ -146,11 +147,8 @@ public static class Meta
         {
             foreach (var (layer, _, bDot, v, _) in layers)
             {
-                for (int d = 0; d < 6; d++)
-                {
-                    KernelPrimitives.MultiplyTransposedVector(layer.Feedback, layer.Rows, layer.Columns, v[3], column.AsSpan(0, layer.Columns));
-                    KernelPrimitives.MultiplyTransposedVector(bDot[d], layer.Rows, layer.Columns, v[3], column.AsSpan(0, layer.Columns));
-                }
+                KernelPrimitives.MultiplyTransposedBlock(layer.Feedback, layer.Rows, layer.Columns, block.AsSpan(0, 6 * layer.Rows), 6, blockOut.AsSpan(0, 6 * layer.Columns));
+                for (int d = 0; d < 6; d++) KernelPrimitives.MultiplyTransposedVector(bDot[d], layer.Rows, layer.Columns, v[3], column.AsSpan(0, layer.Columns));
             }
         }
         bool finite = true;
@@ -163,7 +161,7 @@ public static class Meta
         }
         Action[] operations = [MetaStep, PlainStep, Kernels, ForwardTangent, ErrorTangent, Finite];
         string[] names = ["ForwardModeEpisode.Step, D = 6", "OnlineLearner.Step (plain)", "tangent kernels alone, 6 × 5 layers",
-            "forward tangent products (W once, Ẇ × 6)", "error tangent products (B × 6, Ḃ × 6)", "AllFinite(Ẇ, Ḃ) × 6"];
+            "forward tangent products (W once, Ẇ × 6)", "error tangent products (B once, Ḃ × 6)", "AllFinite(Ẇ, Ḃ) × 6"];
         Measure.WarmUp(operations, 1.0);
         var results = new List<double>[operations.Length];
         for (int k = 0; k < operations.Length; k++) results[k] = [];

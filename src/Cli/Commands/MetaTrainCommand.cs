@@ -27,6 +27,7 @@ internal static class MetaTrainCommand
         var seed = new Option<ulong>("--seed") { Description = "seed of the training episodes and their network inits", DefaultValueFactory = _ => 0 };
         var metaTestEvery = new Option<int>("--meta-test-every") { Description = "run the held-out meta-test episodes every N episodes", DefaultValueFactory = _ => 50 };
         var keepSigns = new Option<bool>("--keep-signs") { Description = "keep each learned coefficient on the side of zero it starts on (docs/metalearning.md, Stability policy)", DefaultValueFactory = _ => true };
+        var rollBack = new Option<bool>("--roll-back") { Description = "after a divergent episode, roll θ and Adam back to before the last converged episode's step and shrink the step for a while (docs/metalearning.md, Stability policy)", DefaultValueFactory = _ => true };
         var bounds = new Option<string[]>("--bound") { Description = "keep a coefficient in [MIN, MAX], e.g. --bound t3=0:0.01 (repeat per coefficient)", AllowMultipleArgumentsPerToken = false };
         var clip = new Option<double?>("--max-gradient-norm") { Description = "rescale each meta-gradient to at most this L2 norm" };
         var output = new Option<string>("--out") { Description = "directory for meta.json, meta.csv and meta-metatest.csv", DefaultValueFactory = _ => "results/meta" };
@@ -36,7 +37,7 @@ internal static class MetaTrainCommand
         var fashionData = new Option<string?>("--fashion-data") { Description = "directory holding FashionMNIST's 0.json … 9.json (default: $PLASTICITY_FASHION_DATA, else a cache fetched on first use)" };
         var command = new Command("train", "Meta-learn a rule's coefficients on episodes of the 20-class MNIST + FashionMNIST pool (Adam on exact forward-mode meta-gradients).")
         {
-            rule, feedback, layers, learn, theta, episodes, learningRate, l1, seed, metaTestEvery, keepSigns, bounds, clip, output, writeRule, dropBelow, data, fashionData,
+            rule, feedback, layers, learn, theta, episodes, learningRate, l1, seed, metaTestEvery, keepSigns, rollBack, bounds, clip, output, writeRule, dropBelow, data, fashionData,
         };
         command.SetAction(result => CliErrors.Guard(() =>
         {
@@ -60,6 +61,7 @@ internal static class MetaTrainCommand
                     KeepSigns = result.GetValue(keepSigns),
                     Bounds = ParseBounds(result.GetValue(bounds) ?? [], differentiable),
                     MaxGradientNorm = result.GetValue(clip),
+                    Recovery = result.GetValue(rollBack) ? new DivergenceRecovery() : null,
                 },
             };
             string directory = result.GetValue(output)!;
@@ -78,7 +80,7 @@ internal static class MetaTrainCommand
             (string json, _, _) = MetaTrainingFiles.Write(directory, "meta", trained);
             MetaTestRecord last = trained.MetaTests[^1];
             Console.WriteLine($"{differentiable.Name}: meta-test accuracy {last.MeanAccuracy:F3} [{last.AccuracyLower:F3}, {last.AccuracyUpper:F3}] after {last.AfterEpisodes} episodes "
-                + $"({trained.SkippedEpisodes} skipped as divergent); θ = {string.Join(", ", learned.Select(k => $"{differentiable.CoefficientName(k)}={trained.FinalTheta[k].ToString("G6", CultureInfo.InvariantCulture)}"))}; {json}");
+                + $"({trained.SkippedEpisodes} skipped as divergent, {trained.Rollbacks} rolled back); θ = {string.Join(", ", learned.Select(k => $"{differentiable.CoefficientName(k)}={trained.FinalTheta[k].ToString("G6", CultureInfo.InvariantCulture)}"))}; {json}");
             if (rulePath is not null)
             {
                 ResultsWriter.WriteText(rulePath, LearnedRuleWriter.Write(differentiable.Source, trained.FinalValues(), result.GetValue(dropBelow)) + "\n");

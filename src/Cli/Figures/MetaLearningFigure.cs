@@ -35,7 +35,7 @@ internal static class MetaLearningFigure
 
     /// <summary>What one trial leaves for the figure: its curves and final coefficients.</summary>
     public sealed record Trial(int Arm, int Index, double[] QueryAccuracy, double[] MovingAverage, int[] MetaTestAfter, double[] MetaTestAccuracy,
-        IReadOnlyDictionary<string, float> FinalTheta, int SkippedEpisodes, int SignStops, int BoundStops);
+        IReadOnlyDictionary<string, float> FinalTheta, int SkippedEpisodes, int SignStops, int BoundStops, int Rollbacks);
 
     public static void Figure8(FigureContext context)
     {
@@ -65,12 +65,12 @@ internal static class MetaLearningFigure
         // Trial t of every arm meta-trains on the same episodes (same seed), so the arms are compared task by task.
         MetaTrainingResult result = pools.Train(rule, Layers, arm.Feedback, options, (ulong)trial, progress: null);
         MetaTestRecord last = result.MetaTests[^1];
-        log($"fig8: {arm.Label} trial {trial}: meta-test accuracy {last.MeanAccuracy:F3}, moving average {result.Episodes[^1].AccuracyMovingAverage:F3}, {result.SkippedEpisodes} skipped");
+        log($"fig8: {arm.Label} trial {trial}: meta-test accuracy {last.MeanAccuracy:F3}, moving average {result.Episodes[^1].AccuracyMovingAverage:F3}, {result.SkippedEpisodes} skipped, {result.Rollbacks} rolled back");
         IReadOnlyDictionary<string, float> final = result.FinalValues();
         return new Trial(armIndex, trial,
             [.. result.Episodes.Select(e => e.QueryAccuracy)], [.. result.Episodes.Select(e => e.AccuracyMovingAverage)],
             [.. result.MetaTests.Select(m => m.AfterEpisodes)], [.. result.MetaTests.Select(m => m.MeanAccuracy)],
-            arm.Learn.ToDictionary(name => name, name => final[name], StringComparer.Ordinal), result.SkippedEpisodes, result.SignStops, result.BoundStops);
+            arm.Learn.ToDictionary(name => name, name => final[name], StringComparer.Ordinal), result.SkippedEpisodes, result.SignStops, result.BoundStops, result.Rollbacks);
     }
 
     private static void WriteOutputs(string directory, IReadOnlyList<Trial> results, int trials, int episodes, FigureContext context, double seconds)
@@ -103,7 +103,7 @@ internal static class MetaLearningFigure
                 FinalMetaTest = new { metaTest.Mean, metaTest.Lower, metaTest.Upper },
                 Theta = theta,
                 Surviving = Arms[a].Learn.Where(name => theta[name].MeanAbsolute >= SurvivalThreshold).ToArray(),
-                SkippedEpisodes = runs.Sum(r => r.SkippedEpisodes), SignStops = runs.Sum(r => r.SignStops), BoundStops = runs.Sum(r => r.BoundStops),
+                SkippedEpisodes = runs.Sum(r => r.SkippedEpisodes), SignStops = runs.Sum(r => r.SignStops), BoundStops = runs.Sum(r => r.BoundStops), Rollbacks = runs.Sum(r => r.Rollbacks),
             });
         }
 
@@ -115,9 +115,9 @@ internal static class MetaLearningFigure
         string[] names = [.. Arms.SelectMany(a => a.Learn).Distinct().Order(StringComparer.Ordinal)];
         ResultsWriter.WriteCsv(Path.Combine(directory, "fig8.csv"), ["arm", "trial", "episode", "query_accuracy", "moving_average"],
             results.OrderBy(r => r.Arm).ThenBy(r => r.Index).SelectMany(r => r.QueryAccuracy.Select((q, e) => (IReadOnlyList<object>)[Arms[r.Arm].Label, r.Index, e + 1, q, r.MovingAverage[e]])));
-        ResultsWriter.WriteCsv(Path.Combine(directory, "fig8-theta.csv"), ["arm", "trial", .. names, "skipped_episodes"],
+        ResultsWriter.WriteCsv(Path.Combine(directory, "fig8-theta.csv"), ["arm", "trial", .. names, "skipped_episodes", "rollbacks"],
             results.OrderBy(r => r.Arm).ThenBy(r => r.Index).Select(r => (IReadOnlyList<object>)[Arms[r.Arm].Label, r.Index,
-                .. names.Select(n => r.FinalTheta.TryGetValue(n, out float v) ? (object)v : ""), r.SkippedEpisodes]));
+                .. names.Select(n => r.FinalTheta.TryGetValue(n, out float v) ? (object)v : ""), r.SkippedEpisodes, r.Rollbacks]));
         ResultsWriter.WriteJson(Path.Combine(directory, "fig8.json"), new
         {
             Figure = "Figure 8", Trials = trials, Episodes = episodes, Layers, Activation = "softplus", Pool = "MNIST + FashionMNIST, 20 classes",

@@ -178,19 +178,23 @@ public sealed class ForwardModeEpisode
             // Every tangent of layer l is taken at the pre-update W_l and B_l, so before the primal update.
             LayerSignals signals = _learner.Signals(l, Rule);
             Span<float> scratch = _tangentScratch[l - 1];
+            (int Direction, string Quantity)? tangentDivergence = null;
             for (int d = 0; d < _directions.Length; d++)
             {
                 var tangent = new LayerTangents(_wDot[d][l - 1], _plasticFeedback ? _bDot[d][l - 1] : default,
                     Slice(_yDot, l, d), Slice(_yDot, l - 1, d), Slice(_zDot, l, d),
                     _postError ? Slice(_eDot, l, d) : default, _preError ? Slice(_eDot, l - 1, d) : default);
                 Rule.ApplyTangent(in signals, in tangent, theta, _thetaTangent[d], scratch);
+                // Checked now, while the kernel's last rows of Ẇ and Ḃ are still in cache; reported after the primal
+                // update, whose own divergence comes first.
+                if (tangentDivergence is null)
+                {
+                    if (!KernelPrimitives.AllFinite(_wDot[d][l - 1])) tangentDivergence = (d, "W");
+                    else if (_plasticFeedback && !KernelPrimitives.AllFinite(_bDot[d][l - 1])) tangentDivergence = (d, "B");
+                }
             }
             if (_learner.UpdateLayer(l, Rule, theta) is { } matrix) return Diverge(l, matrix, -1);
-            for (int d = 0; d < _directions.Length; d++)
-            {
-                if (!KernelPrimitives.AllFinite(_wDot[d][l - 1])) return Diverge(l, "W", d);
-                if (_plasticFeedback && !KernelPrimitives.AllFinite(_bDot[d][l - 1])) return Diverge(l, "B", d);
-            }
+            if (tangentDivergence is { } found) return Diverge(l, found.Quantity, found.Direction);
         }
         return null;
     }
@@ -337,10 +341,11 @@ public sealed class ForwardModeEpisode
                 Network.Activation.SecondDerivative(_learner.PreActivations(l), second);
                 TensorPrimitives.Multiply(curvature, second, curvature);
             }
+            // B_(l+1)ᵀ ė_(l+1) for all directions at once: B is streamed once, not D times.
+            KernelPrimitives.MultiplyTransposedBlock(backward[l], rows, columns, _eDot[l + 1], count, _eDot[l]);
             for (int d = 0; d < count; d++)
             {
                 Span<float> ed = _eDot[l].AsSpan(d * columns, columns);
-                KernelPrimitives.MultiplyTransposedVector(backward[l], rows, columns, _eDot[l + 1].AsSpan(d * rows, rows), ed);
                 float[]? feedbackTangent = !_separateFeedback ? _wDot[d][l] : _plasticFeedback ? _bDot[d][l] : null;
                 if (feedbackTangent is not null)
                 {

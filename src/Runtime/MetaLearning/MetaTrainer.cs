@@ -6,8 +6,9 @@ namespace PlasticityDsl.Runtime.MetaLearning;
 
 /// <summary>
 /// Meta-learns rule coefficients: for each episode of the training sampler, the objective returns the query loss and its
-/// gradient, and Adam takes one step on the learned coefficients of θ — unless the episode diverged, in which case θ and
-/// Adam's state stay as they were (see <see cref="MetaStability"/>). Deterministic: the same objective, samplers and options
+/// gradient, and Adam takes one step on the learned coefficients of θ — unless the episode diverged, in which case the step
+/// is skipped and, by default, θ and Adam's state roll back to before the last converged episode's step, with smaller steps
+/// for a while (see <see cref="MetaStability"/>). Deterministic: the same objective, samplers and options
 /// give the same trajectory.
 /// </summary>
 public sealed class MetaTrainer
@@ -51,22 +52,23 @@ public sealed class MetaTrainer
     /// <param name="progress">Receives one line per episode (episode, moving-average accuracy, learned θ, skips, ETA), e.g. for stderr.</param>
     public MetaTrainingResult Run(Action<string>? progress = null, CancellationToken cancellation = default)
     {
-        float[] theta = InitialTheta();
         int n = _learn.Length;
-        var adamM = new double[n];
-        var adamV = new double[n];
-        var lockedSign = new int[n];
-        for (int i = 0; i < n; i++) lockedSign[i] = Math.Sign(theta[_learn[i]]);
-        int adamSteps = 0, skipped = 0, signStops = 0, boundStops = 0;
+        var state = new AdamState(InitialTheta(), n, _learn);
+        // The state before the meta-step of the last converged episode: where a divergent episode rolls back to.
+        var lastConverged = new AdamState(state.Theta.ToArray(), n, _learn);
+        DivergenceRecovery? recovery = _options.Stability.Recovery;
+        double stepScale = 1;
+        int skipped = 0, signStops = 0, boundStops = 0, rollbacks = 0, convergedInARow = 0;
         var gradient = new double[n];
         var episodes = new List<MetaEpisodeRecord>(_options.Episodes);
         var metaTests = new List<MetaTestRecord>();
         var clock = Stopwatch.StartNew();
 
-        if (_test is not null) metaTests.Add(MetaTest(theta, 0));
+        if (_test is not null) metaTests.Add(MetaTest(state.Theta, 0));
         for (int e = 0; e < _options.Episodes; e++)
         {
             cancellation.ThrowIfCancellationRequested();
+            float[] theta = state.Theta;
             float[] used = (float[])theta.Clone();
             Array.Clear(gradient);
             EpisodeOutcome outcome = _objective.Evaluate(_train.Sample(e), theta, _learn, gradient);
@@ -75,24 +77,35 @@ public sealed class MetaTrainer
             double metaLoss = outcome.QueryLoss + _options.L1 * penalty;
 
             string? skipReason = SkipReason(outcome, gradient);
+            bool rolledBack = false;
             if (skipReason is null)
             {
+                if (recovery is not null)
+                {
+                    lastConverged.CopyFrom(state);
+                    if (++convergedInARow == recovery.RecoverAfter)
+                    {
+                        stepScale = Math.Min(1, stepScale / recovery.Shrink);
+                        convergedInARow = 0;
+                    }
+                }
+
                 for (int i = 0; i < n; i++) gradient[i] += _options.L1 * Math.Sign(theta[_learn[i]]);
                 Clip(gradient);
-                adamSteps++;
-                double correction1 = 1 - Math.Pow(_options.Beta1, adamSteps);
-                double correction2 = 1 - Math.Pow(_options.Beta2, adamSteps);
+                state.Steps++;
+                double correction1 = 1 - Math.Pow(_options.Beta1, state.Steps);
+                double correction2 = 1 - Math.Pow(_options.Beta2, state.Steps);
                 for (int i = 0; i < n; i++)
                 {
                     int k = _learn[i];
-                    adamM[i] = _options.Beta1 * adamM[i] + (1 - _options.Beta1) * gradient[i];
-                    adamV[i] = _options.Beta2 * adamV[i] + (1 - _options.Beta2) * gradient[i] * gradient[i];
-                    double step = LearningRate(k) * (adamM[i] / correction1) / (Math.Sqrt(adamV[i] / correction2) + _options.Epsilon);
+                    state.M[i] = _options.Beta1 * state.M[i] + (1 - _options.Beta1) * gradient[i];
+                    state.V[i] = _options.Beta2 * state.V[i] + (1 - _options.Beta2) * gradient[i] * gradient[i];
+                    double step = stepScale * LearningRate(k) * (state.M[i] / correction1) / (Math.Sqrt(state.V[i] / correction2) + _options.Epsilon);
                     double next = theta[k] - step;
                     if (_options.Stability.KeepSigns)
                     {
-                        if (lockedSign[i] == 0) lockedSign[i] = Math.Sign(next);
-                        else if (Math.Sign(next) == -lockedSign[i]) { next = 0; signStops++; }
+                        if (state.LockedSign[i] == 0) state.LockedSign[i] = Math.Sign(next);
+                        else if (Math.Sign(next) == -state.LockedSign[i]) { next = 0; signStops++; }
                     }
 
                     if (_options.Stability.Bounds is { } bounds && bounds.TryGetValue(k, out CoefficientBounds b) && (next < b.Min || next > b.Max))
@@ -107,20 +120,55 @@ public sealed class MetaTrainer
             else
             {
                 skipped++;
+                if (recovery is not null)
+                {
+                    convergedInARow = 0;
+                    stepScale = Math.Max(recovery.MinStepScale, stepScale * recovery.Shrink);
+                    // Nothing to undo when θ is still the last converged one (the divergence came from the episode drawn).
+                    if (!theta.AsSpan().SequenceEqual(lastConverged.Theta))
+                    {
+                        state.CopyFrom(lastConverged);
+                        rolledBack = true;
+                        rollbacks++;
+                    }
+
+                    // Adam's momentum is what carried θ over the edge; restored, it would retake the same step every time
+                    // (the restart of accelerated methods when progress fails).
+                    Array.Clear(state.M);
+                }
             }
 
             double movingAverage = MovingAverage(episodes, outcome.QueryAccuracy);
             episodes.Add(new MetaEpisodeRecord(e, used, metaLoss, outcome.QueryLoss, outcome.QueryAccuracy, movingAverage,
-                skipReason is not null, skipReason, skipReason is null ? gradient.ToArray() : []));
-            progress?.Invoke(ProgressLine(e, movingAverage, theta, skipped, clock.Elapsed));
+                skipReason is not null, skipReason, skipReason is null ? gradient.ToArray() : [], rolledBack, stepScale));
+            progress?.Invoke(ProgressLine(e, movingAverage, state.Theta, skipped, rollbacks, clock.Elapsed));
 
             int done = e + 1;
             if (_test is not null && (done == _options.Episodes || (_options.MetaTestEvery > 0 && done % _options.MetaTestEvery == 0)))
-                metaTests.Add(MetaTest(theta, done));
+                metaTests.Add(MetaTest(state.Theta, done));
         }
 
         return new MetaTrainingResult(_options, _train.Shape, _train.Seed, _test?.Seed,
-            _learn.Select(k => _options.CoefficientNames[k]).ToArray(), episodes, metaTests, theta, skipped, signStops, boundStops);
+            _learn.Select(k => _options.CoefficientNames[k]).ToArray(), episodes, metaTests, state.Theta, skipped, signStops, boundStops, rollbacks);
+    }
+
+    /// <summary>θ with Adam's moments and step count and the signs the sign rule keeps: everything a meta-step changes.</summary>
+    private sealed class AdamState(float[] theta, int learned, int[] learn)
+    {
+        public float[] Theta { get; } = theta;
+        public double[] M { get; } = new double[learned];
+        public double[] V { get; } = new double[learned];
+        public int[] LockedSign { get; } = learn.Select(k => Math.Sign(theta[k])).ToArray();
+        public int Steps { get; set; }
+
+        public void CopyFrom(AdamState other)
+        {
+            other.Theta.CopyTo(Theta, 0);
+            other.M.CopyTo(M, 0);
+            other.V.CopyTo(V, 0);
+            other.LockedSign.CopyTo(LockedSign, 0);
+            Steps = other.Steps;
+        }
     }
 
     /// <summary>Runs the held-out episodes 0 … <see cref="MetaTrainerOptions.MetaTestEpisodes"/>−1 with θ frozen.</summary>
@@ -181,13 +229,13 @@ public sealed class MetaTrainer
         return sum / window;
     }
 
-    private string ProgressLine(int episode, double movingAverage, float[] theta, int skipped, TimeSpan elapsed)
+    private string ProgressLine(int episode, double movingAverage, float[] theta, int skipped, int rollbacks, TimeSpan elapsed)
     {
         int done = episode + 1;
         TimeSpan eta = TimeSpan.FromTicks(elapsed.Ticks / done * (_options.Episodes - done));
         string learned = string.Join(" ", _learn.Select(k => $"{_options.CoefficientNames[k]}={theta[k].ToString("G4", CultureInfo.InvariantCulture)}"));
         return string.Create(CultureInfo.InvariantCulture,
-            $"meta {done}/{_options.Episodes}  query acc (avg {_options.MovingAverageWindow}) {movingAverage:F3}  {learned}  skipped {skipped}  ETA {eta:hh\\:mm\\:ss}");
+            $"meta {done}/{_options.Episodes}  query acc (avg {_options.MovingAverageWindow}) {movingAverage:F3}  {learned}  skipped {skipped}  rolled back {rollbacks}  ETA {eta:hh\\:mm\\:ss}");
     }
 
     private static void Validate(MetaTrainerOptions o)
@@ -212,5 +260,7 @@ public sealed class MetaTrainer
         if (s.MaxQueryLoss is { } maxLoss && !(maxLoss > 0)) throw new ArgumentException("MaxQueryLoss must be positive", nameof(o));
         if (s.MaxGradientNorm is { } maxNorm && !(maxNorm > 0)) throw new ArgumentException("MaxGradientNorm must be positive", nameof(o));
         if (s.Bounds?.Any(b => !(b.Value.Min <= b.Value.Max)) ?? false) throw new ArgumentException("every bound needs Min ≤ Max", nameof(o));
+        if (s.Recovery is { } r && (!(r.Shrink is > 0 and < 1) || !(r.MinStepScale is > 0 and <= 1) || r.RecoverAfter < 1))
+            throw new ArgumentException("Recovery needs 0 < Shrink < 1, 0 < MinStepScale ≤ 1 and RecoverAfter ≥ 1", nameof(o));
     }
 }

@@ -18,9 +18,9 @@ public static class MetaTrainingFiles
 
         ResultsWriter.WriteJson(json, result);
         ResultsWriter.WriteCsv(episodes,
-            ["episode", .. names, "meta_loss", "query_loss", "query_accuracy", "accuracy_moving_average", "skipped", "skip_reason"],
+            ["episode", .. names, "meta_loss", "query_loss", "query_accuracy", "accuracy_moving_average", "skipped", "skip_reason", "rolled_back", "step_scale"],
             result.Episodes.Select(e => (IReadOnlyList<object>)[e.Episode, .. e.Theta.Cast<object>(), e.MetaLoss, e.QueryLoss, e.QueryAccuracy,
-                e.AccuracyMovingAverage, e.Skipped ? 1 : 0, e.SkipReason!]));
+                e.AccuracyMovingAverage, e.Skipped ? 1 : 0, e.SkipReason!, e.RolledBack ? 1 : 0, e.StepScale]));
         ResultsWriter.WriteCsv(metaTest,
             ["after_episodes", .. names, "mean_accuracy", "accuracy_lower", "accuracy_upper", "mean_query_loss", "diverged_episodes"],
             result.MetaTests.Select(t => (IReadOnlyList<object>)[t.AfterEpisodes, .. t.Theta.Cast<object>(), t.MeanAccuracy, t.AccuracyLower,

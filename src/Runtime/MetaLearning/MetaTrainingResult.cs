@@ -5,8 +5,10 @@ namespace PlasticityDsl.Runtime.MetaLearning;
 /// <param name="Theta">All coefficients the episode ran with (θ before this episode's meta-step).</param>
 /// <param name="MetaLoss">Query loss + λ·Σ|θ_k| over the learned coefficients.</param>
 /// <param name="AccuracyMovingAverage">Mean query accuracy of the last <see cref="MetaTrainerOptions.MovingAverageWindow"/> episodes up to this one (fewer at the start), skipped ones included: they are how θ performed.</param>
-/// <param name="Skipped">The meta-step was skipped because the episode diverged; θ and Adam's state did not change.</param>
+/// <param name="Skipped">The meta-step was skipped because the episode diverged: θ and Adam's state did not move, or rolled back.</param>
 /// <param name="SkipReason">Why, when skipped.</param>
+/// <param name="RolledBack">This divergent episode rolled θ and Adam's state back (<see cref="MetaStability.Recovery"/>).</param>
+/// <param name="StepScale">The factor on every learning rate after this episode (1 without recovery).</param>
 /// <param name="Gradient">∂(meta-loss)/∂θ for the learned coefficients as Adam received it (after clipping); empty when skipped.</param>
 public sealed record MetaEpisodeRecord(
     int Episode,
@@ -17,7 +19,9 @@ public sealed record MetaEpisodeRecord(
     double AccuracyMovingAverage,
     bool Skipped,
     string? SkipReason,
-    IReadOnlyList<double> Gradient);
+    IReadOnlyList<double> Gradient,
+    bool RolledBack,
+    double StepScale);
 
 /// <summary>A meta-test: θ frozen, the same held-out episodes run, accuracy averaged with a 98 % bootstrap interval.</summary>
 /// <param name="AfterEpisodes">Meta-training episodes completed before it (0: the initial θ).</param>
@@ -35,6 +39,7 @@ public sealed record MetaTestRecord(
 /// <param name="SkippedEpisodes">Episodes whose meta-step was skipped as divergent.</param>
 /// <param name="SignStops">Meta-steps at which <see cref="MetaStability.KeepSigns"/> stopped a coefficient at zero.</param>
 /// <param name="BoundStops">Meta-steps at which <see cref="MetaStability.Bounds"/> clamped a coefficient.</param>
+/// <param name="Rollbacks">Divergent episodes after which <see cref="MetaStability.Recovery"/> rolled θ back.</param>
 public sealed record MetaTrainingResult(
     MetaTrainerOptions Options,
     EpisodeShape Shape,
@@ -46,7 +51,8 @@ public sealed record MetaTrainingResult(
     IReadOnlyList<float> FinalTheta,
     int SkippedEpisodes,
     int SignStops,
-    int BoundStops)
+    int BoundStops,
+    int Rollbacks)
 {
     /// <summary>The final θ by coefficient name, as <c>LearnedRuleWriter.Write</c> takes it.</summary>
     public IReadOnlyDictionary<string, float> FinalValues() =>

@@ -94,33 +94,51 @@ public static class KernelPrimitives
     /// <summary>destination = Wᵀ v, with W of shape rows × columns; streams W once, row by row.</summary>
     /// <remarks>Rows with v[i] = 0 are skipped. Four rows at a time otherwise: one load and store of destination per
     /// four rows instead of per row.</remarks>
-    public static void MultiplyTransposedVector(ReadOnlySpan<float> weights, int rows, int columns, ReadOnlySpan<float> v, Span<float> destination)
+    public static void MultiplyTransposedVector(ReadOnlySpan<float> weights, int rows, int columns, ReadOnlySpan<float> v, Span<float> destination) =>
+        MultiplyTransposedBlock(weights, rows, columns, v, 1, destination);
+
+    /// <summary>
+    /// outputs[k] = Wᵀ inputs[k] for a block of <paramref name="count"/> inputs stored one after another (count × rows in,
+    /// count × columns out). W is streamed once: each group of four rows is applied to every input while it is in cache,
+    /// instead of W being read once per input.
+    /// </summary>
+    public static void MultiplyTransposedBlock(ReadOnlySpan<float> weights, int rows, int columns, ReadOnlySpan<float> inputs, int count, Span<float> outputs)
     {
-        CheckShape(weights, rows, columns, v.Length, rows, destination.Length, columns);
-        destination.Clear();
+        CheckShape(weights, rows, columns, inputs.Length, count * rows, outputs.Length, count * columns);
+        outputs.Clear();
         ref float w = ref MemoryMarshal.GetReference(weights);
-        ref float d = ref MemoryMarshal.GetReference(destination);
+        ref float input = ref MemoryMarshal.GetReference(inputs);
+        ref float output = ref MemoryMarshal.GetReference(outputs);
         int i = 0;
         for (; i + 4 <= rows; i += 4)
         {
-            float a0 = v[i], a1 = v[i + 1], a2 = v[i + 2], a3 = v[i + 3];
             ref float r0 = ref Unsafe.Add(ref w, (nint)i * columns);
-            if (a0 != 0f && a1 != 0f && a2 != 0f && a3 != 0f)
+            for (int k = 0; k < count; k++)
             {
-                AddFourScaled(ref d, a0, ref r0, a1, ref Unsafe.Add(ref r0, columns), a2, ref Unsafe.Add(ref r0, 2 * columns), a3, ref Unsafe.Add(ref r0, 3 * columns), columns);
-            }
-            else
-            {
-                for (int k = 0; k < 4; k++)
+                ref float v = ref Unsafe.Add(ref input, (nint)k * rows + i); // the four coefficients of rows i … i + 3
+                ref float d = ref Unsafe.Add(ref output, (nint)k * columns);
+                float a0 = v, a1 = Unsafe.Add(ref v, 1), a2 = Unsafe.Add(ref v, 2), a3 = Unsafe.Add(ref v, 3);
+                if (a0 != 0f && a1 != 0f && a2 != 0f && a3 != 0f)
                 {
-                    if (v[i + k] != 0f) AddScaledCore(ref d, v[i + k], ref Unsafe.Add(ref r0, k * columns), columns);
+                    AddFourScaled(ref d, a0, ref r0, a1, ref Unsafe.Add(ref r0, columns), a2, ref Unsafe.Add(ref r0, 2 * columns), a3, ref Unsafe.Add(ref r0, 3 * columns), columns);
+                    continue;
+                }
+                for (int j = 0; j < 4; j++)
+                {
+                    float a = Unsafe.Add(ref v, j);
+                    if (a != 0f) AddScaledCore(ref d, a, ref Unsafe.Add(ref r0, j * columns), columns);
                 }
             }
         }
 
         for (; i < rows; i++)
         {
-            if (v[i] != 0f) AddScaledCore(ref d, v[i], ref Unsafe.Add(ref w, (nint)i * columns), columns);
+            ref float row = ref Unsafe.Add(ref w, (nint)i * columns);
+            for (int k = 0; k < count; k++)
+            {
+                float a = Unsafe.Add(ref input, (nint)k * rows + i);
+                if (a != 0f) AddScaledCore(ref Unsafe.Add(ref output, (nint)k * columns), a, ref row, columns);
+            }
         }
     }
 

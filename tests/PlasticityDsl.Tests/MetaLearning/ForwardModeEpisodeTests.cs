@@ -134,6 +134,47 @@ public sealed class ForwardModeEpisodeTests(ITestOutputHelper output)
         output.WriteLine(divergence.ToString());
     }
 
+    /// <summary>Eq. 9 whose tangent kernel spoils one tangent (Ẇ or Ḃ of one layer along one direction) at one step.</summary>
+    private sealed class SpoiledTangent(int step, int layerColumns, int direction, bool feedback) : IDifferentiableRule
+    {
+        private readonly IDifferentiableRule _rule = Eq9Oracle.Full;
+        private int _calls;
+
+        public string Name => _rule.Name;
+        public string Source => _rule.Source;
+        public IReadOnlyList<int> Coefficients => _rule.Coefficients;
+        public RuleSignals Signals => _rule.Signals;
+        public int ScratchLength(int rows, int columns) => _rule.ScratchLength(rows, columns);
+        public void Apply(in LayerSignals layer, ReadOnlySpan<float> theta, Span<float> scratch) => _rule.Apply(in layer, theta, scratch);
+        public int TangentScratchLength(int rows, int columns) => _rule.TangentScratchLength(rows, columns);
+
+        public void ApplyTangent(in LayerSignals layer, in LayerTangents tangent, ReadOnlySpan<float> theta, ReadOnlySpan<float> thetaTangent, Span<float> scratch)
+        {
+            _rule.ApplyTangent(in layer, in tangent, theta, thetaTangent, scratch);
+            // The engine calls the kernel once per layer and direction, layers in order, directions in order within each.
+            int layers = Sizes.Length - 1, directions = 2, perStep = layers * directions;
+            int call = _calls++, atStep = call / perStep + 1, d = call % directions;
+            if (atStep == step && layer.Columns == layerColumns && d == direction)
+            {
+                (feedback ? tangent.Feedback : tangent.Weights)[3] = float.NaN;
+            }
+        }
+    }
+
+    [Theory]
+    [InlineData(5, 2, 1, false)]
+    [InlineData(9, 1, 0, true)]
+    public void A_non_finite_tangent_is_reported_with_its_step_layer_quantity_and_direction(int step, int layer, int direction, bool feedback)
+    {
+        Mlp network = Network(FeedbackMode.Random, seed: 11);
+        var engine = new ForwardModeEpisode(network, new SpoiledTangent(step, Sizes[layer - 1], direction, feedback), [0, 3]);
+
+        EpisodeResult result = engine.Run(Theta, Data.Images, Data.Labels, Train, Query, new double[2]);
+
+        Assert.Equal(new EpisodeDivergence(step, layer, feedback ? "B" : "W", direction), result.Divergence);
+        Assert.Equal(step, engine.StepCount);
+    }
+
     [Fact]
     public void Bad_episodes_and_directions_are_argument_errors_naming_the_problem()
     {

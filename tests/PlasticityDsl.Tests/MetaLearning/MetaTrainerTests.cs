@@ -78,7 +78,7 @@ public sealed class MetaTrainerTests
     }
 
     [Fact]
-    public void Diverged_episodes_leave_theta_and_Adam_untouched_and_are_counted()
+    public void Without_recovery_diverged_episodes_leave_theta_and_Adam_untouched_and_are_counted()
     {
         int[] bad = [3, 7, 8];
         var spoiled = new Quadratic(0.02, 0, 0.01, 0)
@@ -91,10 +91,12 @@ public sealed class MetaTrainerTests
                 _ => null,
             },
         };
-        var result = Run(spoiled, Options(20 + bad.Length, 0, 2));
-        var clean = Run(new Quadratic(0.02, 0, 0.01, 0), Options(20, 0, 2));
+        var skipOnly = new MetaStability { Recovery = null };
+        var result = Run(spoiled, Options(20 + bad.Length, 0, 2) with { Stability = skipOnly });
+        var clean = Run(new Quadratic(0.02, 0, 0.01, 0), Options(20, 0, 2) with { Stability = skipOnly });
 
         Assert.Equal(3, result.SkippedEpisodes);
+        Assert.Equal(0, result.Rollbacks);
         Assert.Equal(bad, result.Episodes.Where(e => e.Skipped).Select(e => e.Episode));
         foreach (int e in bad) Assert.Equal(result.Episodes[e].Theta, result.Episodes[e + 1].Theta);
         Assert.Contains("not finite", result.Episodes[3].SkipReason, StringComparison.Ordinal);
@@ -103,6 +105,80 @@ public sealed class MetaTrainerTests
         Assert.Empty(result.Episodes[3].Gradient);
         // Adam's moments and step count did not see the bad episodes: the trajectory is the clean one with them removed.
         Assert.Equal(clean.FinalTheta, result.FinalTheta);
+    }
+
+    [Fact]
+    public void A_diverged_episode_rolls_back_to_before_the_last_converged_step_and_halves_the_step()
+    {
+        var spoiled = new Quadratic(0.02, 0, 0.01, 0) { Fail = e => e.Index == 5 ? new EpisodeOutcome(double.NaN, 0.1) : null };
+        var result = Run(spoiled, Options(12, 0, 2));
+
+        Assert.Equal(1, result.SkippedEpisodes);
+        Assert.Equal(1, result.Rollbacks);
+        Assert.True(result.Episodes[5].RolledBack);
+        Assert.Equal([1, 1, 1, 1, 1, 0.5], result.Episodes.Take(6).Select(e => e.StepScale));
+        // Episode 6 runs with the θ episode 4 ran with (the last converged one) and retakes its step, shorter: half the
+        // learning rate, and no momentum (cleared at the rollback), so the step is the new gradient's share of Adam's.
+        Assert.Equal(result.Episodes[4].Theta, result.Episodes[6].Theta);
+        Assert.Equal(result.Episodes[4].Gradient, result.Episodes[6].Gradient);
+        double fullStep = result.Episodes[5].Theta[0] - result.Episodes[4].Theta[0];
+        double retaken = result.Episodes[7].Theta[0] - result.Episodes[6].Theta[0];
+        Assert.True(fullStep > 0 && retaken > 0 && retaken < fullStep / 2);
+        // Ten converged episodes in a row would give the full step back; here the scale is still halved.
+        Assert.Equal(0.5, result.Episodes[^1].StepScale);
+    }
+
+    /// <summary>
+    /// θ0 pulled towards 0.005, but every episode with θ0 below 0.003 diverges (NaN loss and gradient), as the inner loop did
+    /// in Figure 8 once θ0 or Oja's θ2 approached 0. From 0.03 at a large rate Adam overshoots into that region.
+    /// </summary>
+    private sealed class CliffObjective : IEpisodeObjective
+    {
+        public EpisodeOutcome Evaluate(Episode episode, ReadOnlySpan<float> theta, ReadOnlySpan<int> learn, Span<double> gradient)
+        {
+            if (theta[0] < 0.003f)
+            {
+                gradient.Fill(double.NaN);
+                return new EpisodeOutcome(double.NaN, 0.05, Diverged: true, DivergedStep: 40, DivergedLayer: 1);
+            }
+            double distance = theta[0] - 0.005;
+            gradient[0] = 2 * distance;
+            return new EpisodeOutcome(1 + distance * distance, 0.9);
+        }
+    }
+
+    [Fact]
+    public void A_trainer_driven_into_a_diverging_region_recovers_and_continues_where_skipping_alone_stays_stuck()
+    {
+        var options = Options(300, 0) with { InitialTheta = [0.03f, 0f, 0f, 0f], LearningRate = 4e-3 };
+        var stuck = Run(new CliffObjective(), options with { Stability = new MetaStability { Recovery = null } });
+        var recovered = Run(new CliffObjective(), options);
+
+        // Skipping alone: once θ0 has stepped over the edge, no episode converges again and θ never moves.
+        int firstDivergence = stuck.Episodes.First(e => e.Skipped).Episode;
+        Assert.True(firstDivergence < 100);
+        Assert.All(stuck.Episodes.Skip(firstDivergence), e => Assert.True(e.Skipped));
+        Assert.True(stuck.FinalTheta[0] < 0.003f);
+
+        // Recovery: the same first divergence, rolled back; θ settles at the optimum and the run keeps converging.
+        Assert.Equal(firstDivergence, recovered.Episodes.First(e => e.Skipped).Episode);
+        Assert.True(recovered.Rollbacks >= 1);
+        Assert.Equal(recovered.Episodes.Count(e => e.RolledBack), recovered.Rollbacks);
+        Assert.All(recovered.Episodes.Where(e => e.RolledBack), e => Assert.True(e.Skipped));
+        Assert.All(recovered.Episodes.TakeLast(100), e => Assert.False(e.Skipped));
+        Assert.Equal(0.005, recovered.FinalTheta[0], 1e-3);
+        Assert.Equal(1, recovered.Episodes[^1].StepScale);
+        Assert.All(recovered.Episodes, e => Assert.All(e.Theta, v => Assert.True(float.IsFinite(v))));
+        Assert.All(recovered.FinalTheta, v => Assert.True(float.IsFinite(v)));
+    }
+
+    [Fact]
+    public void Recovery_options_must_shrink_and_recover()
+    {
+        foreach (var recovery in new[] { new DivergenceRecovery { Shrink = 1 }, new DivergenceRecovery { MinStepScale = 0 }, new DivergenceRecovery { RecoverAfter = 0 } })
+        {
+            Assert.Throws<ArgumentException>(() => new MetaTrainer(new Quadratic(0), Sampler(), null, Options(1, 0) with { Stability = new MetaStability { Recovery = recovery } }));
+        }
     }
 
     [Fact]
@@ -242,7 +318,7 @@ public sealed class MetaTrainerTests
         Assert.Equal(10, lines.Count);
         Assert.StartsWith("meta 10/10  query acc (avg 10) ", lines[^1], StringComparison.Ordinal);
         Assert.Contains("t0=", lines[^1], StringComparison.Ordinal);
-        Assert.Contains("skipped 0  ETA ", lines[^1], StringComparison.Ordinal);
+        Assert.Contains("skipped 0  rolled back 0  ETA ", lines[^1], StringComparison.Ordinal);
     }
 
     private sealed class CovarianceLike : ICompiledRule
@@ -286,11 +362,11 @@ public sealed class MetaTrainerTests
         var (json, csv, metaTest) = MetaTrainingFiles.Write(dir.Path, "meta", result);
 
         string[] rows = File.ReadAllLines(csv);
-        Assert.Equal("episode,t0,t1,t2,t3,meta_loss,query_loss,query_accuracy,accuracy_moving_average,skipped,skip_reason", rows[0]);
+        Assert.Equal("episode,t0,t1,t2,t3,meta_loss,query_loss,query_accuracy,accuracy_moving_average,skipped,skip_reason,rolled_back,step_scale", rows[0]);
         Assert.Equal(4, rows.Length);
         Assert.StartsWith("1,", rows[2], StringComparison.Ordinal);
         Assert.Contains(",NaN,NaN,0,", rows[2], StringComparison.Ordinal);
-        Assert.EndsWith(",1,query loss is not finite", rows[2], StringComparison.Ordinal);
+        Assert.EndsWith(",1,query loss is not finite,1,0.5", rows[2], StringComparison.Ordinal);
         Assert.Equal(["after_episodes", "t0", "t1", "t2", "t3", "mean_accuracy", "accuracy_lower", "accuracy_upper", "mean_query_loss", "diverged_episodes"], File.ReadAllLines(metaTest)[0].Split(','));
         Assert.Equal(4, File.ReadAllLines(metaTest).Length); // before, after 2, after 3
 

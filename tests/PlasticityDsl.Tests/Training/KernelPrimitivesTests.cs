@@ -85,6 +85,42 @@ public class KernelPrimitivesTests
     }
 
     [Fact]
+    public void MultiplyTransposedBlock_gives_each_input_its_own_transposed_product()
+    {
+        foreach (int rows in new[] { 1, 4, 7, 70 })
+        {
+            foreach (int columns in new[] { 1, 17, 100 })
+            {
+                foreach (int count in new[] { 1, 3, 6 })
+                {
+                    float[] w = RandomVector(rows * columns, rows * 100 + columns);
+                    float[] inputs = RandomVector(count * rows, count);
+                    if (rows > 1) inputs[rows + 1 - (count == 1 ? rows : 0)] = 0f; // a skipped row inside a four-row block
+                    var block = new float[count * columns];
+                    var single = new float[columns];
+                    KernelPrimitives.MultiplyTransposedBlock(w, rows, columns, inputs, count, block);
+                    for (int k = 0; k < count; k++)
+                    {
+                        KernelPrimitives.MultiplyTransposedVector(w, rows, columns, inputs.AsSpan(k * rows, rows), single);
+                        for (int j = 0; j < columns; j++)
+                        {
+                            double sum = 0, magnitude = 0;
+                            for (int i = 0; i < rows; i++)
+                            {
+                                sum += (double)w[i * columns + j] * inputs[k * rows + i];
+                                magnitude += Math.Abs((double)w[i * columns + j] * inputs[k * rows + i]);
+                            }
+                            Close(sum, block[k * columns + j], magnitude);
+                            Assert.Equal(single[j], block[k * columns + j]); // the same sums in the same order
+                        }
+                    }
+                }
+            }
+        }
+        Assert.Throws<ArgumentException>(() => KernelPrimitives.MultiplyTransposedBlock(new float[6], 2, 3, new float[4], 3, new float[9]));
+    }
+
+    [Fact]
     public void MultiplyTransposedVector_skips_rows_whose_coefficient_is_zero()
     {
         const int rows = 8, columns = 20;
