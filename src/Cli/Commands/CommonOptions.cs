@@ -2,7 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using PlasticityDsl.Rules;
 using PlasticityDsl.Runtime;
-using PlasticityDsl.Runtime.Compilation;
+using PlasticityDsl.Compiler;
 using PlasticityDsl.Runtime.Experiments;
 
 namespace PlasticityDsl.Cli.Commands;

@@ -1,7 +1,7 @@
 using System.CommandLine;
 using PlasticityDsl.Rules;
 using PlasticityDsl.Runtime;
-using PlasticityDsl.Runtime.Compilation;
+using PlasticityDsl.Compiler;
 using PlasticityDsl.Runtime.Data;
 using PlasticityDsl.Runtime.Experiments;
 using PlasticityDsl.Runtime.IO;

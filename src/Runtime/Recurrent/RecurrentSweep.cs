@@ -32,7 +32,7 @@ public sealed record RecurrentSweepOptions(
 /// </summary>
 public static class RecurrentSweep
 {
-    /// <returns>One summary per (panel, arm), in the order given; write them with <see cref="SeedSweep.WriteOutputs"/>.</returns>
+    /// <returns>One summary per (panel, arm), in the order given; write them with the command's figure writers.</returns>
     public static IReadOnlyList<ArmSummary> Run(IReadOnlyList<RecurrentComparison> comparisons, RecurrentSweepOptions options, Dataset train, Dataset evaluation,
         Action<string>? log = null, CancellationToken cancellationToken = default) =>
         Run(SweepJobs.Local, "sweep", comparisons, options, train, evaluation, log, cancellationToken)!;
