@@ -82,7 +82,7 @@ internal static class TrainCommand
             }
 
             CommonOptions.Validate(spec);
-            FeedbackModes.CheckRule(spec.Feedback, plasticityRule);
+            CommonOptions.CheckFeedback(spec.Feedback, plasticityRule);
             string? checkpointDirectory = result.GetValue(checkpoint) ?? resumed?.Directory;
             string? weightsPath = result.GetValue(saveWeights), outputPath = result.GetValue(output);
 

@@ -29,7 +29,7 @@ public class ConsumerTests
         var environment = new Dictionary<string, string> { ["NUGET_PACKAGES"] = Directory.CreateDirectory(work.File("packages")).FullName };
 
         Run(repository, environment, "pack", "PlasticityDsl.sln", "-c", configuration, "--no-build", "--disable-build-servers", "-o", feed);
-        foreach (string id in new[] { "PlasticityDsl", "PlasticityDsl.Compiler", "PlasticityDsl.Cli" })
+        foreach (string id in new[] { "PlasticityDsl", "PlasticityDsl.Compiler", "PlasticityDsl.Cli", "PlasticityDsl.Testing" })
         {
             Assert.True(File.Exists(Path.Combine(feed, $"{id}.{version}.nupkg")), $"{id}.{version}.nupkg is missing from the feed");
             Assert.True(File.Exists(Path.Combine(feed, $"{id}.{version}.snupkg")), $"{id}.{version}.snupkg is missing from the feed");
