@@ -122,7 +122,7 @@ public sealed record RunCheckpoint(
 
     /// <summary>Throws <see cref="IO.OutputPathException"/> if one of <paramref name="files"/> lies in <paramref name="directory"/>
     /// under a name the checkpointing run rewrites or deletes (<see cref="Owns"/>).</summary>
-    public static void CheckNotOwned(string directory, IEnumerable<IO.IoPath> files)
+    internal static void CheckNotOwned(string directory, IEnumerable<IO.IoPath> files)
     {
         foreach (IO.IoPath file in files)
         {

@@ -79,7 +79,7 @@ public static class SeedSweep
     /// <summary>Runs the sweep's jobs where <paramref name="jobs"/> says: all here, one shard's (then null is returned and the
     /// results are in the shard's part file), or none (the results come from the parts of every shard).</summary>
     /// <param name="name">The sweep's name within the command, for its part files.</param>
-    public static IReadOnlyList<ArmSummary>? Run(SweepJobs jobs, string name, IReadOnlyList<Comparison> comparisons, SweepOptions options, Dataset train, Dataset test,
+    internal static IReadOnlyList<ArmSummary>? Run(SweepJobs jobs, string name, IReadOnlyList<Comparison> comparisons, SweepOptions options, Dataset train, Dataset test,
         Action<string>? log = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(jobs);
@@ -95,7 +95,7 @@ public static class SeedSweep
     /// a sharded sweep travel in its part files with the runs.</summary>
     /// <param name="measure">Called at every evaluation point of every run, from that run's thread, with the samples done and the
     /// learner (whose last forward pass it may overwrite); returns the measurements to keep, or none.</param>
-    public static MeasuredSweep<TMeasure>? RunMeasured<TMeasure>(SweepJobs jobs, string name, IReadOnlyList<Comparison> comparisons, SweepOptions options,
+    internal static MeasuredSweep<TMeasure>? RunMeasured<TMeasure>(SweepJobs jobs, string name, IReadOnlyList<Comparison> comparisons, SweepOptions options,
         Dataset train, Dataset test, Func<Comparison, Arm, ulong, int, OnlineLearner, IEnumerable<TMeasure>> measure,
         Action<string>? log = null, CancellationToken cancellationToken = default)
     {

@@ -39,7 +39,7 @@ public static class RecurrentSweep
 
     /// <summary>Runs the sweep's jobs where <paramref name="jobs"/> says (see <see cref="SeedSweep.Run(SweepJobs, string, IReadOnlyList{Comparison}, SweepOptions, Dataset, Dataset, Action{string}?, CancellationToken)"/>);
     /// null for a shard.</summary>
-    public static IReadOnlyList<ArmSummary>? Run(SweepJobs jobs, string name, IReadOnlyList<RecurrentComparison> comparisons, RecurrentSweepOptions options,
+    internal static IReadOnlyList<ArmSummary>? Run(SweepJobs jobs, string name, IReadOnlyList<RecurrentComparison> comparisons, RecurrentSweepOptions options,
         Dataset train, Dataset evaluation, Action<string>? log = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(comparisons);
