@@ -60,6 +60,13 @@ public class ConsumerTests
         Assert.Matches(@"rules[/\\]my_bp\.rule\(1,\d+\): error PDSL1002: ", broken);
         Assert.DoesNotMatch(@"error CS\d+", broken);
 
+        // Opted out of the **/*.rule default, the project compiles no rule: no PDSL diagnostic, and MyBpRule is unknown
+        // (not incremental: with the rule gone from the inputs, the first build's App.dll would look up to date).
+        var (optedOutExit, optedOut) = Start(app, environment, "build", "-c", "Release", "--disable-build-servers", "--no-incremental", "-p:PlasticityDslIncludeRules=false");
+        Assert.NotEqual(0, optedOutExit);
+        Assert.DoesNotContain("PDSL", optedOut);
+        Assert.Contains("error CS0103: The name 'MyBpRule' does not exist", optedOut);
+
         string tools = work.File("tools");
         Run(work.Path, environment, "tool", "install", "--tool-path", tools, "PlasticityDsl.Cli", "--version", version);
         string plasticity = Path.Combine(tools, OperatingSystem.IsWindows() ? "plasticity.exe" : "plasticity");
