@@ -40,6 +40,25 @@ public sealed class RuleGenerator : IIncrementalGenerator
             spc.AddSource("GeneratedRules.g.cs", KernelEmitter.EmitRegistry(all));
         });
 
+        // A broken rule file still gets its class (a shell), named after the file's stem, unless a kernel has that name:
+        // the user's code then compiles, and the rule's own diagnostics are the build's only errors.
+        IncrementalValueProvider<EquatableArray<string>> brokenRuleNames = compiled
+            .Where(static r => r.Rule.Model is null)
+            .Select(static (r, _) => Path.GetFileNameWithoutExtension(r.Path))
+            .Where(RuleFrontEnd.IsValidRuleName)
+            .Collect()
+            .Select(static (names, _) => names.Distinct(StringComparer.Ordinal).OrderBy(n => n, StringComparer.Ordinal).ToEquatableArray())
+            .WithTrackingName(TrackingNames.BrokenRules);
+
+        context.RegisterSourceOutput(brokenRuleNames.Combine(kernels), static (spc, input) =>
+        {
+            var kernelClasses = new HashSet<string>(input.Right.Select(m => m.ClassName), StringComparer.Ordinal);
+            foreach (var shell in input.Left.GroupBy(RuleFrontEnd.ClassName, StringComparer.Ordinal).Where(g => !kernelClasses.Contains(g.Key)))
+            {
+                spc.AddSource(shell.Key + ".g.cs", KernelEmitter.EmitShell(shell.First()));
+            }
+        });
+
         context.RegisterSourceOutput(compiled.Select(static (r, _) => (r.Path, r.Rule.Diagnostics)), static (spc, file) =>
         {
             foreach (RuleDiagnostic d in file.Diagnostics) spc.ReportDiagnostic(ToRoslyn(file.Path, d));

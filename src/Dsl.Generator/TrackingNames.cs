@@ -6,4 +6,5 @@ public static class TrackingNames
     public const string Compiled = nameof(Compiled);
     public const string Model = nameof(Model);
     public const string Kernels = nameof(Kernels);
+    public const string BrokenRules = nameof(BrokenRules);
 }

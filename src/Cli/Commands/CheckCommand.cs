@@ -1,6 +1,6 @@
 using System.CommandLine;
 using PlasticityDsl.Language;
-using PlasticityDsl.Runtime.Compilation;
+using PlasticityDsl.Compiler;
 using PlasticityDsl.Runtime.Data;
 
 namespace PlasticityDsl.Cli.Commands;

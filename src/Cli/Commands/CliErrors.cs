@@ -1,5 +1,5 @@
 using PlasticityDsl.Runtime;
-using PlasticityDsl.Runtime.Compilation;
+using PlasticityDsl.Compiler;
 using PlasticityDsl.Runtime.Data;
 using PlasticityDsl.Runtime.IO;
 

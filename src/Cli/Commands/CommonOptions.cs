@@ -2,7 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using PlasticityDsl.Rules;
 using PlasticityDsl.Runtime;
-using PlasticityDsl.Runtime.Compilation;
+using PlasticityDsl.Compiler;
 using PlasticityDsl.Runtime.Experiments;
 
 namespace PlasticityDsl.Cli.Commands;
@@ -178,7 +178,21 @@ internal static class CommonOptions
         return value;
     }
 
-    /// <summary><see cref="RunSpec.Validate"/>, its complaints being about command-line values (exit code 2).</summary>
+    /// <summary><see cref="FeedbackModes.CheckRule"/>, naming the option that gives the network its own B.</summary>
+    public static void CheckFeedback(FeedbackMode mode, IPlasticityRule rule)
+    {
+        try
+        {
+            FeedbackModes.CheckRule(mode, rule);
+        }
+        catch (ArgumentException ex)
+        {
+            throw new ArgumentException($"{ex.Message} Use --feedback fa.", ex);
+        }
+    }
+
+    /// <summary><see cref="RunSpec.Validate"/>, its complaints being about command-line values (exit code 2), each
+    /// named by the option that sets it.</summary>
     public static void Validate(RunSpec spec)
     {
         try
@@ -187,9 +201,20 @@ internal static class CommonOptions
         }
         catch (ArgumentException ex)
         {
-            throw new UsageException(ex.Message);
+            throw new UsageException(ex.ParamName is { } setting && SpecOptions.TryGetValue(setting, out string? option)
+                ? $"{option} {ex.Message.Replace($" (Parameter '{setting}')", "", StringComparison.Ordinal).TrimEnd('.')}"
+                : ex.Message);
         }
     }
+
+    /// <summary>The option behind each <see cref="RunSpec"/> setting that <see cref="RunSpec.Validate"/> checks.</summary>
+    private static readonly Dictionary<string, string> SpecOptions = new(StringComparer.Ordinal)
+    {
+        [nameof(RunSpec.Layers)] = "--layers",
+        [nameof(RunSpec.Theta)] = "--theta",
+        [nameof(RunSpec.Samples)] = "--samples",
+        [nameof(RunSpec.EvalEvery)] = "--eval-every",
+    };
 
     /// <summary>The file a --rule value names, or null for a built-in rule (or none).</summary>
     public static string? RulePath(string? nameOrPath) =>

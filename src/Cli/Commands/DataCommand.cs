@@ -19,7 +19,7 @@ internal static class DataCommand
         {
             string directory = result.GetValue(dataset) == "fashion-mnist"
                 ? FetchFashionMnist(result.GetValue(data))
-                : DataLocator.EnsureMnist(result.GetValue(data), Console.Error.WriteLine);
+                : DataLocator.EnsureMnist(result.GetValue(data), Console.Error.WriteLine, "--data");
             Console.WriteLine(directory);
             return CliErrors.Ok;
         }));
@@ -29,7 +29,7 @@ internal static class DataCommand
     /// <summary>Locates (fetching if needed) and then reads the class files, so that a corrupt file is reported now rather than at meta-training time.</summary>
     private static string FetchFashionMnist(string? explicitDir)
     {
-        string directory = DataLocator.EnsureFashionMnist(explicitDir, Console.Error.WriteLine);
+        string directory = DataLocator.EnsureFashionMnist(explicitDir, Console.Error.WriteLine, "--data");
         var (train, heldOut) = FashionMnistData.Load(directory);
         Console.Error.WriteLine($"FashionMNIST: {train.Count} training and {heldOut.Count} held-out images");
         return directory;

@@ -47,7 +47,7 @@ internal static class GridCommand
                 CommonOptions.CheckSeeds(result.GetValue(seeds), recurrentGrid.Count);
                 int hiddenUnits = CommonOptions.CheckHidden(result.GetValue(hidden));
                 SweepJobs recurrentJobs = sharding.Jobs(result, result.GetValue(output));
-                string recurrentData = DataLocator.EnsureMnist(result.GetValue(data), Console.Error.WriteLine);
+                string recurrentData = DataLocator.EnsureMnist(result.GetValue(data), Console.Error.WriteLine, "--data");
                 using DirectoryLock? recurrentLock = PrepareOutput(result.GetValue(output), result.GetValue(rule)!, recurrentData, sharding.Inputs(result));
                 return RecurrentGrid(recurrentJobs, recurrentRule, recurrentGrid, hiddenUnits,
                     result.GetValue(seeds), result.GetValue(samples), recurrentData, result.GetValue(output));
@@ -56,7 +56,7 @@ internal static class GridCommand
             IPlasticityRule plasticityRule = CommonOptions.Rule(result.GetValue(rule)!);
             IReadOnlyList<int> layerSizes = CommonOptions.ParseLayers(result.GetValue(layers)!);
             FeedbackMode feedbackMode = CommonOptions.ParseFeedback(result.GetValue(feedback)!);
-            FeedbackModes.CheckRule(feedbackMode, plasticityRule);
+            CommonOptions.CheckFeedback(feedbackMode, plasticityRule);
             List<float[]> grid = Expand(result.GetValue(axes)!, plasticityRule);
             CommonOptions.CheckSeeds(result.GetValue(seeds), grid.Count);
             SweepJobs jobs = sharding.Jobs(result, result.GetValue(output));
@@ -64,7 +64,7 @@ internal static class GridCommand
             var arms = grid.Select(theta => new Arm(Label(theta, plasticityRule), plasticityRule, theta)).ToArray();
             var options = new SweepOptions(result.GetValue(seeds), sampleCount, sampleCount, 1000, result.GetValue(init)!, result.GetValue(activation)!, SampleOrder.Shuffle, Environment.ProcessorCount);
             CommonOptions.Validate(new RunSpec(layerSizes, options.Activation, options.Init, grid[0], sampleCount, options.Order, 0, sampleCount, feedbackMode));
-            string dataDirectory = DataLocator.EnsureMnist(result.GetValue(data), Console.Error.WriteLine);
+            string dataDirectory = DataLocator.EnsureMnist(result.GetValue(data), Console.Error.WriteLine, "--data");
             // Checked before the first run, and held for the grid's life: a second grid writing the same --out is refused.
             using DirectoryLock? outputLock = PrepareOutput(result.GetValue(output), result.GetValue(rule)!, dataDirectory, sharding.Inputs(result));
             (Dataset train, _) = MnistData.Load(dataDirectory);

@@ -43,11 +43,11 @@ internal static class MetaGradientCommand
             EpisodeFile episodeFile = EpisodeFile.Read(result.GetValue(episode)!);
             IDifferentiableRule differentiable = MetaCommand.DifferentiableRule(result.GetValue(rule)!);
             FeedbackMode mode = CommonOptions.ParseFeedback(result.GetValue(feedback)!);
-            FeedbackModes.CheckRule(mode, differentiable);
+            CommonOptions.CheckFeedback(mode, differentiable);
             float[] coefficients = CommonOptions.ParseTheta(result.GetValue(theta)!, differentiable);
             var spec = new RunSpec(CommonOptions.ParseLayers(result.GetValue(layers)!), result.GetValue(activation)!, result.GetValue(init)!,
                 coefficients, episodeFile.Train.Count, SampleOrder.File, result.GetValue(seed), episodeFile.Train.Count, mode);
-            string dataDirectory = DataLocator.EnsureMnist(result.GetValue(data), Console.Error.WriteLine);
+            string dataDirectory = DataLocator.EnsureMnist(result.GetValue(data), Console.Error.WriteLine, "--data");
 
             // --out is checked before anything is loaded or run: a regular file (or absent) in a writable directory, and
             // none of the inputs (the episode, the rule file, the --init weights, the MNIST files).

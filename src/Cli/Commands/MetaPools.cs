@@ -9,8 +9,8 @@ internal sealed record MetaPools(ClassPool TrainingPool, ClassPool TestPool)
 {
     public static MetaPools Load(string? mnistDirectory, string? fashionDirectory, Action<string> log)
     {
-        (Dataset mnistTrain, Dataset mnistTest) = MnistData.Load(DataLocator.EnsureMnist(mnistDirectory, log));
-        (Dataset fashionTrain, Dataset fashionHeldOut) = FashionMnistData.Load(DataLocator.EnsureFashionMnist(fashionDirectory, log));
+        (Dataset mnistTrain, Dataset mnistTest) = MnistData.Load(DataLocator.EnsureMnist(mnistDirectory, log, "--data"));
+        (Dataset fashionTrain, Dataset fashionHeldOut) = FashionMnistData.Load(DataLocator.EnsureFashionMnist(fashionDirectory, log, "--fashion-data"));
         return new MetaPools(ClassPool.MetaTraining(mnistTrain, fashionTrain), ClassPool.MetaTest(mnistTest, fashionHeldOut));
     }
 

@@ -43,7 +43,7 @@ internal static class MetaTrainCommand
         {
             IDifferentiableRule differentiable = MetaCommand.DifferentiableRule(result.GetValue(rule)!);
             FeedbackMode mode = CommonOptions.ParseFeedback(result.GetValue(feedback)!);
-            FeedbackModes.CheckRule(mode, differentiable);
+            CommonOptions.CheckFeedback(mode, differentiable);
             IReadOnlyList<int> layerSizes = CommonOptions.ParseLayers(result.GetValue(layers)!);
             int[] learned = ParseLearn(result.GetValue(learn), differentiable);
             if (result.GetValue(episodes) < 1) throw new UsageException("--episodes must be at least 1");

@@ -59,7 +59,7 @@ internal static class ReproduceCommand
             ThetaFile thetas = ResultsWriter.ReadJson<ThetaFile>(thetaPath);
             SweepJobs jobs = sharding.Jobs(result, result.GetValue(output));
 
-            string dataDirectory = DataLocator.EnsureMnist(result.GetValue(data), Console.Error.WriteLine);
+            string dataDirectory = DataLocator.EnsureMnist(result.GetValue(data), Console.Error.WriteLine, "--data");
             // The output is checked and locked before the first run, for the life of the command: the figures' directory, or
             // a shard's part file; never the θ file or a part being merged.
             string outputPath = result.GetValue(output)!;

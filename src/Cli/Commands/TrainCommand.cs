@@ -1,7 +1,7 @@
 using System.CommandLine;
 using PlasticityDsl.Rules;
 using PlasticityDsl.Runtime;
-using PlasticityDsl.Runtime.Compilation;
+using PlasticityDsl.Compiler;
 using PlasticityDsl.Runtime.Data;
 using PlasticityDsl.Runtime.Experiments;
 using PlasticityDsl.Runtime.IO;
@@ -82,7 +82,7 @@ internal static class TrainCommand
             }
 
             CommonOptions.Validate(spec);
-            FeedbackModes.CheckRule(spec.Feedback, plasticityRule);
+            CommonOptions.CheckFeedback(spec.Feedback, plasticityRule);
             string? checkpointDirectory = result.GetValue(checkpoint) ?? resumed?.Directory;
             string? weightsPath = result.GetValue(saveWeights), outputPath = result.GetValue(output);
 

@@ -96,7 +96,7 @@ internal static class InstrumentFigures
         foreach (MeasuredJob<Reconstructions> job in sweep.Jobs)
         {
             foreach (Reconstructions r in job.Measurements.Where(r => r.Shown is not null))
-                ImageReconstruction.SavePng(Path.Combine(directory, $"fig4-{job.Comparison.Panel}-{FileName(job.Arm.Label)}.png"), r.Shown!);
+                ImageGrid.Save(Path.Combine(directory, $"fig4-{job.Comparison.Panel}-{FileName(job.Arm.Label)}.png"), r.Shown!);
         }
         // In job order, so seeds ascending within each group: the bootstrap sees the same sequence on every run.
         var similarity = sweep.Jobs.SelectMany(j => j.Measurements.SelectMany(r => r.Layers.Select((layer, c) =>

@@ -22,7 +22,7 @@ internal static class RecurrentFigure
             options, context.Train, evaluation, context.Log);
         if (summaries is null) return; // one shard: its runs are in the part file
         string directory = context.Directory("fig7");
-        SeedSweep.WriteOutputs(directory, "fig7", "Figure 7", summaries, new
+        SweepOutputs.Write(directory, "fig7", "Figure 7", summaries, new
         {
             Figure = context.Settings(options.Init), options.Steps, options.PresentationSteps, Hidden = context.RecurrentHidden, options.Activation,
             GradientRateOfWxAndWo = "-t1", EvaluationImages = evaluation.Count, WallSeconds = clock.Elapsed.TotalSeconds,

@@ -42,6 +42,21 @@ public static class KernelEmitter
         return w.ToString();
     }
 
+    /// <summary>The class of a rule file that has errors, under the name its kernel would have: the build then reports
+    /// the rule's diagnostics, located in the .rule file, rather than C# errors wherever a program names the kernel.
+    /// Never run (the build fails on the rule); <paramref name="ruleName"/> must be a valid rule name.</summary>
+    public static string EmitShell(string ruleName)
+    {
+        IndentedWriter w = OpenFile();
+        w.Line($"/// <summary>Stands in for the kernel of the rule <c>{ruleName}</c>, which has errors: see its .rule file's diagnostics.</summary>");
+        w.Line(GeneratedCode);
+        w.Open($"public sealed partial class {RuleFrontEnd.ClassName(ruleName)}");
+        w.Line($"public static {Runtime}.IPlasticityRule Instance => throw new global::System.InvalidOperationException(\"the rule {ruleName} has errors; see its diagnostics in the build\");");
+        w.Close();
+        w.Close();
+        return w.ToString();
+    }
+
     /// <summary>The list of all rules of a compilation, so that a program can look kernels up by name.</summary>
     public static string EmitRegistry(IEnumerable<KernelModel> rules)
     {

@@ -150,7 +150,7 @@ public static class DataCache
         catch (Win32Exception e)
         {
             throw new DataFileException(cacheDir,
-                $"cannot fetch {label}: npm could not be started ({e.Message}); install Node.js/npm, or pass --data DIR or set {environmentVariable} to a directory holding the {label} files", e);
+                $"cannot fetch {label}: npm could not be started ({e.Message}); install Node.js/npm, or name a directory holding the {label} files (or set {environmentVariable} to one)", e);
         }
 
         using (process)

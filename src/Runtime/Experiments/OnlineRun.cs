@@ -25,18 +25,18 @@ public sealed record RunSpec(
     /// <summary>t0..t9; a rule's named parameters follow them in θ.</summary>
     public const int CoefficientCount = 10;
 
-    /// <summary>Throws <see cref="ArgumentException"/> naming the offending setting.</summary>
+    /// <summary>Throws <see cref="ArgumentException"/> whose <see cref="ArgumentException.ParamName"/> is the offending setting.</summary>
     public void Validate()
     {
-        if (Layers.Count < 2 || Layers.Any(n => n < 1)) throw new ArgumentException("--layers needs at least two positive sizes, e.g. 784,100,10.");
-        if (Layers[0] != IdxReader.PixelsPerImage) throw new ArgumentException($"--layers must start with {IdxReader.PixelsPerImage} inputs for MNIST, not {Layers[0]}.");
-        if (Layers[^1] != IdxReader.ClassCount) throw new ArgumentException($"--layers must end with {IdxReader.ClassCount} outputs for MNIST, not {Layers[^1]}.");
-        if (Theta.Count < CoefficientCount) throw new ArgumentException("theta must hold t0..t9 (and the rule's parameters).");
-        if (Samples < 1) throw new ArgumentException("--samples must be at least 1.");
-        if (EvalEvery < 1) throw new ArgumentException("--eval-every must be at least 1.");
+        if (Layers.Count < 2 || Layers.Any(n => n < 1)) throw new ArgumentException("needs at least two positive sizes, e.g. 784,100,10.", nameof(Layers));
+        if (Layers[0] != IdxReader.PixelsPerImage) throw new ArgumentException($"must start with {IdxReader.PixelsPerImage} inputs for MNIST, not {Layers[0]}.", nameof(Layers));
+        if (Layers[^1] != IdxReader.ClassCount) throw new ArgumentException($"must end with {IdxReader.ClassCount} outputs for MNIST, not {Layers[^1]}.", nameof(Layers));
+        if (Theta.Count < CoefficientCount) throw new ArgumentException("must hold t0..t9 (and the rule's parameters).", nameof(Theta));
+        if (Samples < 1) throw new ArgumentException("must be at least 1.", nameof(Samples));
+        if (EvalEvery < 1) throw new ArgumentException("must be at least 1.", nameof(EvalEvery));
         if ((Samples - 1L) / EvalEvery + 2 > MaxEvaluations)
         {
-            throw new ArgumentException($"--samples {Samples} with --eval-every {EvalEvery} asks for {(Samples - 1L) / EvalEvery + 2} evaluations; at most {MaxEvaluations} are kept (raise --eval-every).");
+            throw new ArgumentException($"{Samples} samples evaluated every {EvalEvery} ask for {(Samples - 1L) / EvalEvery + 2} evaluations; at most {MaxEvaluations} are kept (evaluate less often).", nameof(Samples));
         }
     }
 

@@ -122,14 +122,14 @@ public sealed record RunCheckpoint(
 
     /// <summary>Throws <see cref="IO.OutputPathException"/> if one of <paramref name="files"/> lies in <paramref name="directory"/>
     /// under a name the checkpointing run rewrites or deletes (<see cref="Owns"/>).</summary>
-    public static void CheckNotOwned(string directory, IEnumerable<IO.IoPath> files)
+    internal static void CheckNotOwned(string directory, IEnumerable<IO.IoPath> files)
     {
         foreach (IO.IoPath file in files)
         {
             string? parent = Path.GetDirectoryName(Path.GetFullPath(file.Path));
             if (parent is not null && Owns(Path.GetFileName(file.Path)) && IO.OutputPaths.SameLocation(parent, directory))
             {
-                throw new IO.OutputPathException(file.Path, $"{file.Option} lies in the --checkpoint directory {directory}, under a name the run rewrites or deletes; copy it elsewhere or choose another directory");
+                throw new IO.OutputPathException(file.Path, $"{file.Option} lies in the checkpoint directory {directory}, under a name the run rewrites or deletes; copy it elsewhere or choose another directory");
             }
         }
     }
@@ -137,7 +137,7 @@ public sealed record RunCheckpoint(
     /// <summary>The spec of the resumed run: the checkpoint's, trained to <paramref name="samples"/> in all.</summary>
     public RunSpec ResumedSpec(int samples) =>
         samples < Samples
-            ? throw new ArgumentException($"the checkpoint is already at {Samples} samples; --samples {samples} would go back")
+            ? throw new ArgumentException($"the checkpoint is already at {Samples} samples; training to {samples} would go back")
             : Spec with { Samples = samples };
 
     /// <summary>Throws <see cref="ArgumentException"/> unless <paramref name="spec"/> and <paramref name="rule"/> continue this run.</summary>

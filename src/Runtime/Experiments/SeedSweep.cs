@@ -79,7 +79,7 @@ public static class SeedSweep
     /// <summary>Runs the sweep's jobs where <paramref name="jobs"/> says: all here, one shard's (then null is returned and the
     /// results are in the shard's part file), or none (the results come from the parts of every shard).</summary>
     /// <param name="name">The sweep's name within the command, for its part files.</param>
-    public static IReadOnlyList<ArmSummary>? Run(SweepJobs jobs, string name, IReadOnlyList<Comparison> comparisons, SweepOptions options, Dataset train, Dataset test,
+    internal static IReadOnlyList<ArmSummary>? Run(SweepJobs jobs, string name, IReadOnlyList<Comparison> comparisons, SweepOptions options, Dataset train, Dataset test,
         Action<string>? log = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(jobs);
@@ -95,7 +95,7 @@ public static class SeedSweep
     /// a sharded sweep travel in its part files with the runs.</summary>
     /// <param name="measure">Called at every evaluation point of every run, from that run's thread, with the samples done and the
     /// learner (whose last forward pass it may overwrite); returns the measurements to keep, or none.</param>
-    public static MeasuredSweep<TMeasure>? RunMeasured<TMeasure>(SweepJobs jobs, string name, IReadOnlyList<Comparison> comparisons, SweepOptions options,
+    internal static MeasuredSweep<TMeasure>? RunMeasured<TMeasure>(SweepJobs jobs, string name, IReadOnlyList<Comparison> comparisons, SweepOptions options,
         Dataset train, Dataset test, Func<Comparison, Arm, ulong, int, OnlineLearner, IEnumerable<TMeasure>> measure,
         Action<string>? log = null, CancellationToken cancellationToken = default)
     {
@@ -176,22 +176,5 @@ public static class SeedSweep
         }
 
         return summaries;
-    }
-
-    /// <summary>Writes the summaries as JSON and CSV and one PNG panel per comparison.</summary>
-    /// <param name="accuracyLabel">What the curves measure: "test accuracy", or "validation accuracy".</param>
-    public static void WriteOutputs(string directory, string name, string title, IReadOnlyList<ArmSummary> summaries, object settings, string accuracyLabel = "test accuracy")
-    {
-        Directory.CreateDirectory(directory);
-        ResultsWriter.WriteJson(Path.Combine(directory, name + ".json"), new { Figure = name, Settings = settings, Arms = summaries });
-        var rows = from s in summaries
-                   from i in Enumerable.Range(0, s.Samples.Count)
-                   select (IReadOnlyList<object>)new object[] { s.Panel, s.Arm, s.Samples[i], s.Accuracy.Mean[i], s.Accuracy.Lower[i], s.Accuracy.Upper[i] };
-        ResultsWriter.WriteCsv(Path.Combine(directory, name + ".csv"), new[] { "panel", "arm", "samples", "test_accuracy_mean", "ci_lower", "ci_upper" }, rows);
-        var panels = summaries.GroupBy(s => s.Panel).Select(g => new Panel(
-            $"{title} {g.Key}", "training samples", accuracyLabel,
-            g.Select(s => new CurveSeries($"{s.Arm} ({string.Join(", ", s.Theta.Select(t => $"{t.Key}={t.Value:G3}"))})", s.Samples.Select(x => (double)x).ToArray(), s.Accuracy)).ToArray()))
-            .ToArray();
-        CurvePlot.SaveGrid(Path.Combine(directory, name + ".png"), panels, columns: panels.Length);
     }
 }

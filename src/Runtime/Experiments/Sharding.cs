@@ -8,7 +8,7 @@ namespace PlasticityDsl.Runtime.Experiments;
 
 /// <summary>Shard <see cref="Index"/> (0-based) of <see cref="Count"/>: job j of a sweep belongs to shard j mod Count, so every
 /// job belongs to exactly one shard for any count, and consecutive jobs (seeds of one arm) spread over the shards.</summary>
-public sealed record Shard(int Index, int Count)
+internal sealed record Shard(int Index, int Count)
 {
     public Shard Validated() =>
         Count >= 1 && Index >= 0 && Index < Count ? this : throw new ArgumentException($"shard {Index} of {Count}: the index must be in [0, {Count}) and the count at least 1.");
@@ -88,7 +88,7 @@ public sealed record Shard(int Index, int Count)
 /// job beside its part file (<c>PART.jobs/</c>), so a shard that is killed and started again (a requeued Slurm task)
 /// runs only the jobs it had not finished.
 /// </remarks>
-public sealed class SweepJobs
+internal sealed class SweepJobs
 {
     private readonly Shard? _shard;
     private readonly string? _partPath;
@@ -239,16 +239,16 @@ public sealed class SweepJobs
 }
 
 /// <summary>One finished job of a sweep, as a part file stores it.</summary>
-public sealed record JobResult(int Job, JsonElement Result);
+internal sealed record JobResult(int Job, JsonElement Result);
 
 /// <summary>One sweep's jobs in a part file: the shard's results of the <see cref="Jobs"/> of the whole sweep.</summary>
-public sealed record SweepPart(string Name, int Jobs, string Key, IReadOnlyList<JobResult> Results);
+internal sealed record SweepPart(string Name, int Jobs, string Key, IReadOnlyList<JobResult> Results);
 
 /// <summary>
 /// A part file: what one shard of a sharded command computed, and what it was computed by (the command line without
 /// the shard and output options, the program's version, the SIMD width its kernels used).
 /// </summary>
-public sealed record ShardPart(int Format, string Kind, string Version, string Vector, IReadOnlyList<string> Command, int Shard, int Shards, IReadOnlyList<SweepPart> Sweeps)
+internal sealed record ShardPart(int Format, string Kind, string Version, string Vector, IReadOnlyList<string> Command, int Shard, int Shards, IReadOnlyList<SweepPart> Sweeps)
 {
     public const int CurrentFormat = 1;
     public const string PartKind = "plasticity shard part";
@@ -268,7 +268,7 @@ public sealed record ShardPart(int Format, string Kind, string Version, string V
 }
 
 /// <summary>Reading and checking the part files of a sharded command before they are merged.</summary>
-public static class ShardParts
+internal static class ShardParts
 {
     public static ShardPart Read(string path)
     {

@@ -5,7 +5,7 @@ namespace PlasticityDsl.Runtime.IO;
 /// file <see cref="FileName"/> inside it (<c>flock</c> on Unix, a share-none handle on Windows). The OS releases it
 /// when the process ends, however it ends, so a crashed run never blocks a later one. The lock file itself stays.
 /// </summary>
-public sealed class DirectoryLock : IDisposable
+internal sealed class DirectoryLock : IDisposable
 {
     public const string FileName = ".plasticity.lock";
 

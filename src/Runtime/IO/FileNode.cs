@@ -3,7 +3,7 @@ using System.Runtime.InteropServices;
 namespace PlasticityDsl.Runtime.IO;
 
 /// <summary>What sits at a path, as <c>lstat</c> sees it (a symbolic link is reported as one, not followed).</summary>
-public enum FileNodeKind
+internal enum FileNodeKind
 {
     Missing,
     RegularFile,
@@ -21,7 +21,7 @@ public enum FileNodeKind
 /// paths name the same file exactly when device and inode agree, hard links included; elsewhere the kind comes from
 /// the file attributes and the identity from the fully resolved path.
 /// </summary>
-public readonly record struct FileNode(FileNodeKind Kind, ulong Device, ulong Inode, string ResolvedPath)
+internal readonly record struct FileNode(FileNodeKind Kind, ulong Device, ulong Inode, string ResolvedPath)
 {
     public bool Exists => Kind != FileNodeKind.Missing;
 

@@ -5,7 +5,7 @@ namespace PlasticityDsl.Runtime.IO;
 /// wanted, the same file as an input or another output, unwritable, or locked by another run. Raised before any work
 /// starts; the CLI reports it as a usage error.
 /// </summary>
-public sealed class OutputPathException(string path, string problem) : IOException($"{path}: {problem}")
+internal sealed class OutputPathException(string path, string problem) : IOException($"{path}: {problem}")
 {
     /// <summary>The path as the user gave it.</summary>
     public string FilePath { get; } = path;

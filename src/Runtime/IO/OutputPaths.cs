@@ -3,7 +3,7 @@ namespace PlasticityDsl.Runtime.IO;
 /// <summary>One path a command reads or writes, with the option that named it (for messages).</summary>
 /// <param name="IsOutput">Written by the command (else only read).</param>
 /// <param name="IsDirectory">A directory the command owns (a checkpoint or figure directory), else a file.</param>
-public sealed record IoPath(string Option, string Path, bool IsOutput, bool IsDirectory = false)
+internal sealed record IoPath(string Option, string Path, bool IsOutput, bool IsDirectory = false)
 {
     public static IoPath InputFile(string option, string path) => new(option, path, IsOutput: false);
 
@@ -18,7 +18,7 @@ public sealed record IoPath(string Option, string Path, bool IsOutput, bool IsDi
 /// The checks every command runs on its outputs before its first step, so that a long run never ends in an output it
 /// cannot write, and no output destroys an input or another output.
 /// </summary>
-public static class OutputPaths
+internal static class OutputPaths
 {
     /// <summary>
     /// Throws <see cref="OutputPathException"/> unless every output can be written: a file output is a regular file

@@ -32,16 +32,16 @@ public sealed record RecurrentRunSpec(
     /// <summary>n_h of our Figure 7 protocol (the paper does not give it).</summary>
     public const int DefaultHidden = 128;
 
-    /// <summary>Throws <see cref="ArgumentException"/> naming the offending setting.</summary>
+    /// <summary>Throws <see cref="ArgumentException"/> whose <see cref="ArgumentException.ParamName"/> is the offending setting.</summary>
     public void Validate()
     {
-        if (Hidden < 1) throw new ArgumentException("--hidden must be at least 1.");
-        if (Steps < 1) throw new ArgumentException("--steps must be at least 1.");
-        if (PresentationSteps < 1 || PresentationSteps > Steps) throw new ArgumentException($"--presentation-steps must be in 1 … {Steps} (T).");
-        if (Theta.Count < RunSpec.CoefficientCount) throw new ArgumentException("theta must hold t0..t9 (and the rule's parameters).");
-        if (!(GradientRate >= 0f) || !float.IsFinite(GradientRate)) throw new ArgumentException("--gradient-rate must be finite and non-negative.");
-        if (Samples < 1) throw new ArgumentException("--samples must be at least 1.");
-        if (EvalEvery < 1) throw new ArgumentException("--eval-every must be at least 1.");
+        if (Hidden < 1) throw new ArgumentException("must be at least 1.", nameof(Hidden));
+        if (Steps < 1) throw new ArgumentException("must be at least 1.", nameof(Steps));
+        if (PresentationSteps < 1 || PresentationSteps > Steps) throw new ArgumentException($"must be in 1 … {Steps} (T).", nameof(PresentationSteps));
+        if (Theta.Count < RunSpec.CoefficientCount) throw new ArgumentException("must hold t0..t9 (and the rule's parameters).", nameof(Theta));
+        if (!(GradientRate >= 0f) || !float.IsFinite(GradientRate)) throw new ArgumentException("must be finite and non-negative.", nameof(GradientRate));
+        if (Samples < 1) throw new ArgumentException("must be at least 1.", nameof(Samples));
+        if (EvalEvery < 1) throw new ArgumentException("must be at least 1.", nameof(EvalEvery));
     }
 }
 

@@ -32,14 +32,14 @@ public sealed record RecurrentSweepOptions(
 /// </summary>
 public static class RecurrentSweep
 {
-    /// <returns>One summary per (panel, arm), in the order given; write them with <see cref="SeedSweep.WriteOutputs"/>.</returns>
+    /// <returns>One summary per (panel, arm), in the order given; write them with the command's figure writers.</returns>
     public static IReadOnlyList<ArmSummary> Run(IReadOnlyList<RecurrentComparison> comparisons, RecurrentSweepOptions options, Dataset train, Dataset evaluation,
         Action<string>? log = null, CancellationToken cancellationToken = default) =>
         Run(SweepJobs.Local, "sweep", comparisons, options, train, evaluation, log, cancellationToken)!;
 
     /// <summary>Runs the sweep's jobs where <paramref name="jobs"/> says (see <see cref="SeedSweep.Run(SweepJobs, string, IReadOnlyList{Comparison}, SweepOptions, Dataset, Dataset, Action{string}?, CancellationToken)"/>);
     /// null for a shard.</summary>
-    public static IReadOnlyList<ArmSummary>? Run(SweepJobs jobs, string name, IReadOnlyList<RecurrentComparison> comparisons, RecurrentSweepOptions options,
+    internal static IReadOnlyList<ArmSummary>? Run(SweepJobs jobs, string name, IReadOnlyList<RecurrentComparison> comparisons, RecurrentSweepOptions options,
         Dataset train, Dataset evaluation, Action<string>? log = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(comparisons);

@@ -260,7 +260,7 @@ public enum FeedbackMode
 
 public static class FeedbackModes
 {
-    /// <summary>The command-line names: sym, fa.</summary>
+    /// <summary>The names of the modes, as <see cref="Parse"/> reads them: sym, fa.</summary>
     public static IReadOnlyList<string> Names { get; } = ["sym", "fa"];
 
     public static string Name(FeedbackMode mode) => mode == FeedbackMode.Symmetric ? "sym" : "fa";
@@ -271,7 +271,7 @@ public static class FeedbackModes
     {
         if (mode == FeedbackMode.Symmetric && (rule.Signals & (RuleSignals.Feedback | RuleSignals.FeedbackUpdate)) != 0)
         {
-            throw new ArgumentException($"rule '{rule.Name}' reads or updates B, but with sym feedback B is W itself (backprop); give the network separate feedback weights (--feedback fa).");
+            throw new ArgumentException($"rule '{rule.Name}' reads or updates B, but with sym feedback B is W itself (backprop); give the network separate feedback weights (FeedbackMode.Random).");
         }
     }
 

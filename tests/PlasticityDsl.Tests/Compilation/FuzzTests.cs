@@ -7,7 +7,7 @@ using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
 using PlasticityDsl.Language;
 using PlasticityDsl.Language.Emit;
-using PlasticityDsl.Runtime.Compilation;
+using PlasticityDsl.Compiler;
 using PlasticityDsl.Tests.Cli;
 
 namespace PlasticityDsl.Tests.RuleCompilation;

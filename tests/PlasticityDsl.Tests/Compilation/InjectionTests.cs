@@ -6,7 +6,7 @@ using PlasticityDsl.Language;
 using PlasticityDsl.Language.Emit;
 using PlasticityDsl.Language.Lowering;
 using PlasticityDsl.Runtime;
-using PlasticityDsl.Runtime.Compilation;
+using PlasticityDsl.Compiler;
 
 namespace PlasticityDsl.Tests.RuleCompilation;
 

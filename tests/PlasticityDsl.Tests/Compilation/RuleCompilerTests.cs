@@ -2,7 +2,7 @@ using Xunit;
 using PlasticityDsl.Language;
 using PlasticityDsl.Rules;
 using PlasticityDsl.Runtime;
-using PlasticityDsl.Runtime.Compilation;
+using PlasticityDsl.Compiler;
 
 namespace PlasticityDsl.Tests.RuleCompilation;
 

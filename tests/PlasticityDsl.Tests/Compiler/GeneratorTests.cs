@@ -2,6 +2,7 @@ using System.Collections.Immutable;
 using System.Globalization;
 using System.Reflection;
 using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.Text;
 using PlasticityDsl.Language;
 using PlasticityDsl.Language.Binding;
@@ -9,8 +10,8 @@ using PlasticityDsl.Language.Emit;
 using PlasticityDsl.Language.Layout;
 using PlasticityDsl.Language.Lowering;
 using PlasticityDsl.Runtime;
+using PlasticityDsl.Testing;
 using Xunit;
-using Xunit.Sdk;
 
 namespace PlasticityDsl.Tests.Compiler;
 
@@ -18,6 +19,9 @@ namespace PlasticityDsl.Tests.Compiler;
 public sealed class GeneratorTests
 {
     private const string RegistryHint = "GeneratedRules.g.cs";
+
+    /// <summary>The project's snapshots live in one folder beside the test folders (data, never compiled).</summary>
+    private const string SnapshotFolder = "../Snapshots";
 
     private static string VirtualPath(string fileName) => Path.Combine(Path.GetTempPath(), "virtual-project", "rules", fileName);
 
@@ -75,8 +79,8 @@ public sealed class GeneratorTests
         // Roslyn's own line map of the file agrees with the reported line/column.
         Assert.Equal(lines.StartLinePosition, SourceText.From(text).Lines.GetLinePosition(diagnostic.Location.SourceSpan.Start));
 
-        // No kernel for the broken file; the (empty) registry still compiles.
-        Assert.Equal(new[] { RegistryHint }, result.GeneratedSources.Select(s => s.HintName));
+        // No kernel for the broken file, only its shell (so that code naming it compiles); the (empty) registry still compiles.
+        Assert.Equal(new[] { "BrokenRule.g.cs", RegistryHint }, result.GeneratedSources.Select(s => s.HintName).OrderBy(h => h, StringComparer.Ordinal));
         Assert.Empty(RoslynHarness.Problems(output));
     }
 
@@ -84,18 +88,23 @@ public sealed class GeneratorTests
     public void A_valid_kernel_is_still_emitted_next_to_an_invalid_rule()
     {
         string broken = VirtualPath("broken.rule");
+        // A program that names both kernels: the broken rule's shell keeps it free of C# errors.
+        CSharpCompilation consumer = RoslynHarness.CreateCompilation([RoslynHarness.Parse(
+            "namespace Consumer { public static class Uses { public static PlasticityDsl.Runtime.IPlasticityRule[] Rules => new PlasticityDsl.Runtime.IPlasticityRule[] { PlasticityDsl.Rules.BpOjaRule.Instance, PlasticityDsl.Rules.BrokenRule.Instance }; } }\n",
+            "Uses.cs")], "Consumer");
         (_, GeneratorRunResult result, Compilation output) = GeneratorHarness.Run(new AdditionalText[]
         {
             GeneratorHarness.Example("bp_oja"),
             new InMemoryAdditionalText(broken, "dW = e_l*y_l"),
-        });
+        }, consumer);
 
         Assert.Null(result.Exception);
         Diagnostic diagnostic = Assert.Single(result.Diagnostics);
         Assert.Equal("PDSL1001", diagnostic.Id);
         Assert.Equal(broken, diagnostic.Location.GetLineSpan().Path);
-        Assert.Equal(new[] { "BpOjaRule.g.cs", RegistryHint }, result.GeneratedSources.Select(s => s.HintName).OrderBy(h => h, StringComparer.Ordinal));
+        Assert.Equal(new[] { "BpOjaRule.g.cs", "BrokenRule.g.cs", RegistryHint }, result.GeneratedSources.Select(s => s.HintName).OrderBy(h => h, StringComparer.Ordinal));
         Assert.Empty(RoslynHarness.Problems(output));
+        Assert.DoesNotContain("BrokenRule", result.GeneratedSources.Single(s => s.HintName == RegistryHint).SourceText.ToString());
     }
 
     [Fact]
@@ -158,9 +167,9 @@ public sealed class GeneratorTests
         {
             try
             {
-                Snapshot.Verify(source.SourceText.ToString(), source.HintName);
+                Snapshot.Verify(source.SourceText.ToString(), source.HintName, SnapshotFolder);
             }
-            catch (XunitException ex)
+            catch (SnapshotMismatchException ex)
             {
                 failures.Add(ex.Message);
             }
@@ -223,7 +232,7 @@ public sealed class GeneratorTests
             plan, KernelLayout.Of(plan) with { Cost = "8·n_l·n_<l-1> + 6·n_l + 3·n_<l-1>" });
 
         string source = KernelEmitter.Emit(model);
-        Snapshot.Verify(source, KernelEmitter.HintName(model));
+        Snapshot.Verify(source, KernelEmitter.HintName(model), SnapshotFolder);
         Assert.Empty(RoslynHarness.Problems(RoslynHarness.CreateCompilation(new[] { RoslynHarness.Parse(source) })));
     }
 

@@ -101,6 +101,7 @@ public sealed class IncrementalityTests
 
         Assert.Contains(TrackingNames.Compiled, result.TrackedSteps.Keys);
         Assert.Contains(TrackingNames.Model, result.TrackedSteps.Keys);
+        Assert.Contains(TrackingNames.BrokenRules, result.TrackedSteps.Keys);
         foreach (string step in result.TrackedSteps.Keys.Where(k => !InputNames.Contains(k)))
         {
             Assert.All(Outputs(result, step), o => Assert.True(o.Reason == IncrementalStepRunReason.Cached, $"step {step}: {o.Reason}"));

@@ -128,7 +128,7 @@ public sealed class DataLocatorTests : IDisposable
 
     private string Ensure(string? explicitDir, string? envDir, string? cache = null, Action<string, Action<string>>? fetch = null) =>
         DataLocator.EnsureMnist(explicitDir, envDir, cache ?? _dir.File("unused-cache"), _log.Add,
-            fetch ?? ((dir, _) => _fetches.Add(dir)));
+            fetch ?? ((dir, _) => _fetches.Add(dir)), "--data");
 
     private string CompleteDirectory(string name)
     {

@@ -134,7 +134,7 @@ public sealed class FashionMnistDataTests : IDisposable
             fetches.Add(dir);
             Directory.CreateDirectory(dir);
             foreach (string name in FashionMnistData.FileNames) File.WriteAllText(Path.Combine(dir, name), Json(Image(0)));
-        });
+        }, "--data");
 
         Assert.Equal(cache, Ensure(null));
         Assert.Equal(cache, Ensure(null));

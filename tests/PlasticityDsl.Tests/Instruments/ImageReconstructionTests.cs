@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using PlasticityDsl.Runtime;
 using PlasticityDsl.Runtime.Data;
+using PlasticityDsl.Cli.Figures;
 using PlasticityDsl.Runtime.Instruments;
 using PlasticityDsl.Tests.Training;
 using SkiaSharp;
@@ -64,19 +65,19 @@ public class ImageReconstructionTests
         using var dir = new TempDirectory();
         string path = dir.File("figure4.png");
 
-        ImageReconstruction.SavePng(path, columns, scale: 2);
+        ImageGrid.Save(path, columns, scale: 2);
 
         byte[] png = File.ReadAllBytes(path);
-        int gap = ImageReconstruction.Gap;
+        int gap = ImageGrid.Gap;
         int width = BinaryPrimitives.ReadInt32BigEndian(png.AsSpan(16)), height = BinaryPrimitives.ReadInt32BigEndian(png.AsSpan(20));
         Assert.Equal(3 * 56 + 4 * gap, width);
-        Assert.Equal(ImageReconstruction.TitleHeight + 3 * 56 + 4 * gap, height);
+        Assert.Equal(ImageGrid.TitleHeight + 3 * 56 + 4 * gap, height);
 
         // The darkest pixel of a reconstruction is drawn black and the brightest white, whatever their values.
         using SKBitmap bitmap = SKBitmap.Decode(png);
         float[] image = columns[1].Images[0];
         int darkest = Array.IndexOf(image, image.Min()), brightest = Array.IndexOf(image, image.Max());
-        int left = 2 * gap + 56, top = ImageReconstruction.TitleHeight + gap;
+        int left = 2 * gap + 56, top = ImageGrid.TitleHeight + gap;
         Assert.Equal(SKColors.Black, bitmap.GetPixel(left + 2 * (darkest % 28), top + 2 * (darkest / 28)));
         Assert.Equal(SKColors.White, bitmap.GetPixel(left + 2 * (brightest % 28) + 1, top + 2 * (brightest / 28) + 1));
     }
@@ -87,8 +88,8 @@ public class ImageReconstructionTests
         using var dir = new TempDirectory();
         ImageColumn[] columns = [new("x", [new float[4], new float[4]]), new("y_1", [new float[4]])];
 
-        Assert.Throws<ArgumentException>(() => ImageReconstruction.SavePng(dir.File("bad.png"), columns, 2, 2));
-        Assert.Throws<ArgumentException>(() => ImageReconstruction.SavePng(dir.File("bad.png"), [new("x", [new float[5]])], 2, 2));
+        Assert.Throws<ArgumentException>(() => ImageGrid.Save(dir.File("bad.png"), columns, 2, 2));
+        Assert.Throws<ArgumentException>(() => ImageGrid.Save(dir.File("bad.png"), [new("x", [new float[5]])], 2, 2));
         Assert.Empty(Directory.GetFiles(dir.Path));
     }
 }

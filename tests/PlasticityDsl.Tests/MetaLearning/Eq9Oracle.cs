@@ -1,6 +1,6 @@
 using PlasticityDsl.Rules;
 using PlasticityDsl.Runtime;
-using PlasticityDsl.Runtime.Compilation;
+using PlasticityDsl.Compiler;
 
 namespace PlasticityDsl.Tests.MetaLearning;
 

@@ -1,4 +1,4 @@
-using PlasticityDsl.Runtime.Compilation;
+using PlasticityDsl.Compiler;
 using PlasticityDsl.Rules;
 using PlasticityDsl.Runtime;
 using PlasticityDsl.Runtime.MetaLearning;

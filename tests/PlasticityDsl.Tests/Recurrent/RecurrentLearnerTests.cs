@@ -1,6 +1,6 @@
 using PlasticityDsl.Rules;
 using PlasticityDsl.Runtime;
-using PlasticityDsl.Runtime.Compilation;
+using PlasticityDsl.Compiler;
 using PlasticityDsl.Runtime.Recurrent;
 using Xunit;
 using Xunit.Abstractions;

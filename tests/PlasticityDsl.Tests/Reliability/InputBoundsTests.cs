@@ -3,7 +3,7 @@ using System.IO.Compression;
 using PlasticityDsl.Language;
 using PlasticityDsl.Rules;
 using PlasticityDsl.Runtime;
-using PlasticityDsl.Runtime.Compilation;
+using PlasticityDsl.Compiler;
 using PlasticityDsl.Runtime.Data;
 using PlasticityDsl.Runtime.Experiments;
 using PlasticityDsl.Tests.Data;

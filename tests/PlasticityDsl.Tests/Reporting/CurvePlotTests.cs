@@ -1,3 +1,4 @@
+using PlasticityDsl.Cli.Figures;
 using PlasticityDsl.Runtime.Reporting;
 using Xunit;
 

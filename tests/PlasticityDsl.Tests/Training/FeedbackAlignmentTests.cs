@@ -127,7 +127,7 @@ public sealed class FeedbackAlignmentTests : IDisposable
     {
         var network = new Mlp([4, 3, 2]);
         var exception = Assert.Throws<ArgumentException>(() => new OnlineLearner(network).Step(new float[4], 0, Rule("eq9"), Theta()));
-        Assert.Contains("--feedback fa", exception.Message);
+        Assert.Contains("FeedbackMode.Random", exception.Message);
         Assert.Throws<InvalidOperationException>(() => network.LoadFeedback(network.Weights));
         Assert.Empty(network.Feedback);
     }

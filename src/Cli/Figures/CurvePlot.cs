@@ -1,19 +1,21 @@
 using System.Runtime.CompilerServices;
 using ScottPlot;
 using SkiaSharp;
+using PlasticityDsl.Runtime;
+using PlasticityDsl.Runtime.Reporting;
 
-namespace PlasticityDsl.Runtime.Reporting;
+namespace PlasticityDsl.Cli.Figures;
 
 /// <summary>One labelled curve of a figure: x positions and the band (mean and interval) at each of them.</summary>
-public sealed record CurveSeries(string Label, double[] X, ConfidenceBand Band);
+internal sealed record CurveSeries(string Label, double[] X, ConfidenceBand Band);
 
 /// <summary>One panel of a multi-panel figure.</summary>
-public sealed record Panel(string Title, string XLabel, string YLabel, IReadOnlyList<CurveSeries> Series);
+internal sealed record Panel(string Title, string XLabel, string YLabel, IReadOnlyList<CurveSeries> Series);
 
 /// <summary>
 /// Renders curves with shaded confidence bands to PNG files with ScottPlot.
 /// </summary>
-public static class CurvePlot
+internal static class CurvePlot
 {
     // Category10: distinguishable colours; the nth series gets the same colour in every panel, so callers that
     // list rules in the same order get a consistent colour per rule across the panels of a figure.

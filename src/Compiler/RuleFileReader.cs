@@ -3,7 +3,7 @@ using PlasticityDsl.Language;
 using PlasticityDsl.Runtime.Data;
 using PlasticityDsl.Runtime.IO;
 
-namespace PlasticityDsl.Runtime.Compilation;
+namespace PlasticityDsl.Compiler;
 
 /// <summary>
 /// Reads <c>.rule</c> files for <see cref="RuleCompiler.CompileFile"/> and the CLI: regular files only (a FIFO would

@@ -7,10 +7,11 @@ using System.Text;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
 using PlasticityDsl.Language;
+using PlasticityDsl.Runtime;
 using PlasticityDsl.Language.Emit;
 using PlasticityDsl.Language.Lowering;
 
-namespace PlasticityDsl.Runtime.Compilation;
+namespace PlasticityDsl.Compiler;
 
 /// <summary>
 /// Compiles a <c>.rule</c> file at run time into the same kernel the source generator builds into a project:

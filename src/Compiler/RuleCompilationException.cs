@@ -1,6 +1,7 @@
 using PlasticityDsl.Language;
+using PlasticityDsl.Runtime;
 
-namespace PlasticityDsl.Runtime.Compilation;
+namespace PlasticityDsl.Compiler;
 
 /// <summary>
 /// A rule that <see cref="RuleCompiler"/> could not turn into a kernel. Either the rule has errors
