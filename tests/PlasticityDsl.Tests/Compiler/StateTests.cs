@@ -1,7 +1,7 @@
 using PlasticityDsl.Language;
 using PlasticityDsl.Language.Lowering;
 using PlasticityDsl.Runtime;
-using PlasticityDsl.Runtime.Compilation;
+using PlasticityDsl.Compiler;
 using PlasticityDsl.Runtime.Experiments;
 using PlasticityDsl.Rules;
 using Xunit;
