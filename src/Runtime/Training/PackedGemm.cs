@@ -121,6 +121,7 @@ public static class PackedGemm
 
     // One row of W (or one input; zeros when `source` is empty) into position `at` of a panel (or tile) `width` wide:
     // lane-major for the columns k < 8⌊columns/8⌋ (lane k mod 8, group k / 8), then the tail columns in order.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // optimized from the first call: no slow first evaluation
     private static void PackLine(ReadOnlySpan<float> source, int columns, Span<float> packed, int at, int width)
     {
         int groups = columns / Lanes;
@@ -136,6 +137,7 @@ public static class PackedGemm
 
     // The 8 partial sums of a tile's 8 inputs × 32 rows: partials[(L·8 + r)·32 + j]. One lane at a time, so a pass
     // touches one lane's slice of the panel and the tile (≤ 16 KiB for 784 columns): they stay in L1.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // optimized from the first call: no slow first evaluation
     private static void Tile(ReadOnlySpan<float> panel, ReadOnlySpan<float> tile, int columns, Span<float> partials)
     {
         int groups = columns / Lanes;
@@ -150,9 +152,11 @@ public static class PackedGemm
             Vector512<float> a4 = default, b4 = default, a5 = default, b5 = default, a6 = default, b6 = default, a7 = default, b7 = default;
             for (int g = 0; g < groups; g++)
             {
-                Vector512<float> w0 = Vector512.LoadUnsafe(ref wl, (nuint)(g * PanelRows));
-                Vector512<float> w1 = Vector512.LoadUnsafe(ref wl, (nuint)(g * PanelRows + 16));
-                ref float xg = ref Unsafe.Add(ref xl, g * TileInputs);
+                Vector512<float> w0 = Vector512.LoadUnsafe(ref wl);
+                Vector512<float> w1 = Vector512.LoadUnsafe(ref wl, 16);
+                ref float xg = ref xl;
+                wl = ref Unsafe.Add(ref wl, PanelRows);
+                xl = ref Unsafe.Add(ref xl, TileInputs);
                 Vector512<float> x0 = Vector512.Create(xg);
                 a0 = Vector512.FusedMultiplyAdd(w0, x0, a0);
                 b0 = Vector512.FusedMultiplyAdd(w1, x0, b0);
@@ -193,6 +197,7 @@ public static class PackedGemm
 
     // Adds the partials pairwise, then the tail columns (product rounded, then added), and stores the valid rows and
     // inputs of the tile.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // optimized from the first call: no slow first evaluation
     private static void Finish(ReadOnlySpan<float> panel, ReadOnlySpan<float> tile, int columns, ReadOnlySpan<float> partials,
         Span<float> outputs, int rows, int firstRow, int panelRows, int firstInput, int validInputs)
     {
