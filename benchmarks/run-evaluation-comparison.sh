@@ -3,10 +3,5 @@
 # against PyTorch's single-thread sgemm, interleaved in the same run on one pinned core, and prints one table.
 # Arguments go to peer/evaluation.py (e.g. --rounds 5 --seconds 5 --cpu 1). Needs the .NET 10 SDK, Debian's
 # python3-torch and libopenblas0-pthread (docs/performance.md).
-set -euo pipefail
-cd "$(dirname "$0")/.."
-artifacts=${PLASTICITY_BENCH_ARTIFACTS:-/tmp/plasticity-bench-artifacts}
-python=${PYTHON:-/usr/bin/python3}
-dotnet build benchmarks/PlasticityDsl.Benchmarks -c Release --artifacts-path "$artifacts" -nologo -v q >&2
-bench="$artifacts/bin/PlasticityDsl.Benchmarks/release/PlasticityDsl.Benchmarks.dll"
+source "$(dirname "$0")/build-benchmarks.sh"
 "$python" benchmarks/peer/evaluation.py --ours "dotnet $bench" "$@"
