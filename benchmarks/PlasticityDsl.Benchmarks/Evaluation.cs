@@ -13,9 +13,10 @@ namespace PlasticityDsl.Benchmarks;
 public sealed class EvaluationFixture
 {
     public const int Images = 10_000;
-    private const int Block = 128;
+    private const int Block = 128; // as OnlineLearner.Accuracy
+    private const int BlockBefore = 16; // as Accuracy ran MultiplyBlock
     private readonly int _rows, _columns;
-    private readonly float[] _weights, _packed, _inputs, _outputs, _packedInputs, _partials;
+    private readonly float[] _weights, _packed, _inputs, _outputs, _partials;
 
     public EvaluationFixture(int rows, int columns)
     {
@@ -27,7 +28,6 @@ public sealed class EvaluationFixture
         for (int i = 0; i < _inputs.Length; i++) _inputs[i] = (float)random.NextDouble();
         _outputs = new float[Images * rows];
         _packed = new float[PackedGemm.PackedWeightsLength(rows, columns)];
-        _packedInputs = new float[PackedGemm.PackedInputsLength(columns, Block)];
         _partials = new float[PackedGemm.PartialsLength];
     }
 
@@ -41,11 +41,18 @@ public sealed class EvaluationFixture
         {
             int count = Math.Min(Block, Images - start);
             PackedGemm.Multiply(_packed, _rows, _columns, _inputs.AsSpan(start * _columns, count * _columns), count,
-                _outputs.AsSpan(start * _rows, count * _rows), _packedInputs, _partials);
+                _outputs.AsSpan(start * _rows, count * _rows), _partials);
         }
     }
 
-    public void MultiplyBlock() => KernelPrimitives.MultiplyBlock(_weights, _rows, _columns, _inputs, Images, _outputs);
+    public void MultiplyBlock()
+    {
+        for (int start = 0; start < Images; start += BlockBefore)
+        {
+            int count = Math.Min(BlockBefore, Images - start);
+            KernelPrimitives.MultiplyBlock(_weights, _rows, _columns, _inputs.AsSpan(start * _columns, count * _columns), count, _outputs.AsSpan(start * _rows, count * _rows));
+        }
+    }
 }
 
 /// <summary>The whole evaluation of the 5-layer network (Xavier weights) on 10,000 synthetic MNIST-like images.</summary>

@@ -22,7 +22,7 @@ public sealed class OnlineLearner
     private readonly float[][] _z;  // z_1 … z_L at indices 1 … L; _z[0] is empty
     private readonly float[][] _e;  // e_0 … e_L
     private readonly float[] _derivative; // σ'(z_l) for the widest hidden layer
-    private const int EvaluationBlock = 128; // inputs per pass of Accuracy through the layers (16 tiles of PackedGemm)
+    private const int EvaluationBlock = 128; // inputs per pass of Accuracy through the layers: their activations stay in L2
     private EvaluationSpace? _evaluation; // Accuracy's buffers, made by its first call
     private readonly float[][] _scratch; // kernel scratch of W_1 … W_L at indices 0 … L − 1
     private long _stepCount;
@@ -287,7 +287,7 @@ public sealed class OnlineLearner
             for (int l = 1; l <= layers; l++)
             {
                 output = (l % 2 == 1 ? space.BlockA : space.BlockB).AsSpan(0, block * _sizes[l]);
-                PackedGemm.Multiply(space.PackedWeights[l - 1], _sizes[l], _sizes[l - 1], input, block, output, space.PackedInputs, space.Partials);
+                PackedGemm.Multiply(space.PackedWeights[l - 1], _sizes[l], _sizes[l - 1], input, block, output, space.Partials);
                 if (l < layers) Network.Activation.Apply(output, output);
                 input = output;
             }
@@ -395,22 +395,19 @@ public sealed class OnlineLearner
         }
     }
 
-    // Accuracy's buffers: the packed W_1 … W_L, two blocks of activations of the widest layer, the packed inputs of a
-    // block and the kernel's partial sums.
+    // Accuracy's buffers: the packed W_1 … W_L, two blocks of activations of the widest layer and the kernel's partial
+    // sums.
     private sealed class EvaluationSpace
     {
         public EvaluationSpace(int[] sizes, int block)
         {
             PackedWeights = new float[sizes.Length - 1][];
-            int widestInput = 0;
             for (int l = 1; l < sizes.Length; l++)
             {
                 PackedWeights[l - 1] = new float[PackedGemm.PackedWeightsLength(sizes[l], sizes[l - 1])];
-                widestInput = Math.Max(widestInput, sizes[l - 1]);
             }
             BlockA = new float[block * sizes.Skip(1).Max()];
             BlockB = new float[BlockA.Length];
-            PackedInputs = new float[PackedGemm.PackedInputsLength(widestInput, block)];
             Partials = new float[PackedGemm.PartialsLength];
         }
 
@@ -419,8 +416,6 @@ public sealed class OnlineLearner
         public float[] BlockA { get; }
 
         public float[] BlockB { get; }
-
-        public float[] PackedInputs { get; }
 
         public float[] Partials { get; }
     }

@@ -6,9 +6,9 @@ namespace PlasticityDsl.Runtime;
 
 /// <summary>
 /// outputs[n] = W inputs[n] for many inputs at once (evaluation on a test set): a register-blocked SGEMM over packed
-/// panels. W (rows × columns) is packed once per call of <see cref="PackWeights"/> into panels of
-/// <see cref="PanelRows"/> rows; each block of inputs into tiles of <see cref="TileInputs"/> inputs. The micro-kernel
-/// keeps a tile's 8 × 32 outputs in 16 Vector512 accumulators, so each value it loads serves 8 or 16 FMAs.
+/// panels. W (rows × columns) is packed by <see cref="PackWeights"/> into panels of <see cref="PanelRows"/> rows; the
+/// inputs are read in place, <see cref="TileInputs"/> at a time. The micro-kernel keeps a tile's 8 × 32 outputs in 16
+/// Vector512 accumulators, so each value it loads serves 8 or 16 FMAs.
 /// </summary>
 /// <remarks>
 /// Summation order, the same for every output, shape and block (tests check it bit for bit against a scalar
@@ -37,10 +37,6 @@ public static class PackedGemm
     public static int PackedWeightsLength(int rows, int columns) =>
         IsPacked ? (rows + PanelRows - 1) / PanelRows * PanelRows * columns : rows * columns;
 
-    /// <summary>Values of the input scratch that <see cref="Multiply"/> needs for <paramref name="count"/> inputs.</summary>
-    public static int PackedInputsLength(int columns, int count) =>
-        IsPacked ? (count + TileInputs - 1) / TileInputs * TileInputs * columns : 0;
-
     /// <summary>Values of the partial-sum scratch that <see cref="Multiply"/> needs.</summary>
     public const int PartialsLength = Lanes * TileInputs * PanelRows;
 
@@ -60,30 +56,25 @@ public static class PackedGemm
             return;
         }
         int panels = (rows + PanelRows - 1) / PanelRows;
-        for (int p = 0; p < panels; p++)
+        packed.Slice(0, panels * PanelRows * columns).Clear(); // the rows past the last are zeros
+        for (int i = 0; i < rows; i++)
         {
-            Span<float> panel = packed.Slice(p * PanelRows * columns, PanelRows * columns);
-            for (int j = 0; j < PanelRows; j++)
-            {
-                int row = p * PanelRows + j;
-                PackLine(row < rows ? weights.Slice(row * columns, columns) : default, columns, panel, j, PanelRows);
-            }
+            PackRow(weights.Slice(i * columns, columns), packed.Slice(i / PanelRows * PanelRows * columns), i % PanelRows);
         }
     }
 
     /// <summary>
     /// outputs[n·rows + i] = Σ_k W[i, k] inputs[n·columns + k] for n &lt; <paramref name="count"/>, with W packed by
-    /// <see cref="PackWeights"/>. Allocates nothing: the caller
-    /// passes scratch of <see cref="PackedInputsLength"/> and <see cref="PartialsLength"/> values.
+    /// <see cref="PackWeights"/>. Allocates nothing: the caller passes the scratch for the partial sums
+    /// (<see cref="PartialsLength"/> values).
     /// </summary>
     public static void Multiply(ReadOnlySpan<float> packedWeights, int rows, int columns, ReadOnlySpan<float> inputs, int count,
-        Span<float> outputs, Span<float> packedInputs, Span<float> partials)
+        Span<float> outputs, Span<float> partials)
     {
         if (inputs.Length != count * columns || outputs.Length != count * rows
-            || packedWeights.Length < PackedWeightsLength(rows, columns)
-            || packedInputs.Length < PackedInputsLength(columns, count) || partials.Length < PartialsLength)
+            || packedWeights.Length < PackedWeightsLength(rows, columns) || partials.Length < PartialsLength)
         {
-            throw new ArgumentException($"Shape mismatch: W is {rows}×{columns} ({packedWeights.Length} packed values), input {inputs.Length} (expected {count * columns}), output {outputs.Length} (expected {count * rows}), scratch {packedInputs.Length} and {partials.Length}.");
+            throw new ArgumentException($"Shape mismatch: W is {rows}×{columns} ({packedWeights.Length} packed values), input {inputs.Length} (expected {count * columns}), output {outputs.Length} (expected {count * rows}), scratch {partials.Length}.");
         }
         if (!IsPacked)
         {
@@ -91,96 +82,85 @@ public static class PackedGemm
             return;
         }
 
-        int tiles = (count + TileInputs - 1) / TileInputs;
-        for (int t = 0; t < tiles; t++)
-        {
-            PackInputs(inputs, columns, t * TileInputs, Math.Min(TileInputs, count - t * TileInputs), packedInputs.Slice(t * TileInputs * columns, TileInputs * columns));
-        }
         int panels = (rows + PanelRows - 1) / PanelRows;
         for (int p = 0; p < panels; p++)
         {
             ReadOnlySpan<float> panel = packedWeights.Slice(p * PanelRows * columns, PanelRows * columns);
             int panelRows = Math.Min(PanelRows, rows - p * PanelRows);
-            for (int t = 0; t < tiles; t++)
+            for (int first = 0; first < count; first += TileInputs)
             {
-                Tile(panel, packedInputs.Slice(t * TileInputs * columns, TileInputs * columns), columns, partials);
-                Finish(panel, packedInputs.Slice(t * TileInputs * columns, TileInputs * columns), columns, partials,
-                    outputs, rows, p * PanelRows, panelRows, t * TileInputs, Math.Min(TileInputs, count - t * TileInputs));
+                int valid = Math.Min(TileInputs, count - first);
+                ReadOnlySpan<float> tile = inputs.Slice(first * columns, valid * columns);
+                Tile(panel, tile, columns, valid, partials);
+                Finish(panel, tile, columns, valid, partials, outputs.Slice(first * rows, valid * rows), rows, p * PanelRows, panelRows);
             }
         }
     }
 
-    // Inputs first … first + valid − 1 into one tile; missing inputs of the last tile are zeros.
-    private static void PackInputs(ReadOnlySpan<float> inputs, int columns, int first, int valid, Span<float> tile)
+    // Row `at` of a panel: lane-major for the columns k < 8⌊columns/8⌋ (lane k mod 8, group k / 8), then the tail
+    // columns in order, each column's 32 rows side by side.
+    private static void PackRow(ReadOnlySpan<float> row, Span<float> panel, int at)
     {
-        for (int r = 0; r < TileInputs; r++)
-        {
-            PackLine(r < valid ? inputs.Slice((first + r) * columns, columns) : default, columns, tile, r, TileInputs);
-        }
-    }
-
-    // One row of W (or one input; zeros when `source` is empty) into position `at` of a panel (or tile) `width` wide:
-    // lane-major for the columns k < 8⌊columns/8⌋ (lane k mod 8, group k / 8), then the tail columns in order.
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // optimized from the first call: no slow first evaluation
-    private static void PackLine(ReadOnlySpan<float> source, int columns, Span<float> packed, int at, int width)
-    {
-        int groups = columns / Lanes;
+        int columns = row.Length, groups = columns / Lanes;
         for (int g = 0; g < groups; g++)
         {
-            for (int lane = 0; lane < Lanes; lane++)
-            {
-                packed[((lane * groups) + g) * width + at] = source.IsEmpty ? 0f : source[g * Lanes + lane];
-            }
+            for (int lane = 0; lane < Lanes; lane++) panel[((lane * groups) + g) * PanelRows + at] = row[g * Lanes + lane];
         }
-        for (int k = groups * Lanes; k < columns; k++) packed[k * width + at] = source.IsEmpty ? 0f : source[k];
+        for (int k = groups * Lanes; k < columns; k++) panel[k * PanelRows + at] = row[k];
     }
 
-    // The 8 partial sums of a tile's 8 inputs × 32 rows: partials[(L·8 + r)·32 + j]. One lane at a time, so a pass
-    // touches one lane's slice of the panel and the tile (≤ 16 KiB for 784 columns): they stay in L1.
+    // The 8 partial sums of a tile's 8 inputs × 32 rows: partials[(L·8 + r)·32 + j]. The inputs are read where they
+    // are (row r of the tile at x_r, the broadcasts from 8 rows with one shared index); missing inputs of the last tile
+    // repeat the first, and their outputs are not stored. One lane at a time, so a pass touches one lane's slice of the
+    // panel (12.5 KiB for 784 columns) and the tile's 8 rows (25 KiB): they stay in L1.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // optimized from the first call: no slow first evaluation
-    private static void Tile(ReadOnlySpan<float> panel, ReadOnlySpan<float> tile, int columns, Span<float> partials)
+    private static void Tile(ReadOnlySpan<float> panel, ReadOnlySpan<float> tile, int columns, int valid, Span<float> partials)
     {
         int groups = columns / Lanes;
         ref float w = ref MemoryMarshal.GetReference(panel);
-        ref float x = ref MemoryMarshal.GetReference(tile);
+        ref float x0 = ref MemoryMarshal.GetReference(tile);
+        ref float x1 = ref Unsafe.Add(ref x0, valid > 1 ? columns : 0);
+        ref float x2 = ref Unsafe.Add(ref x0, valid > 2 ? 2 * columns : 0);
+        ref float x3 = ref Unsafe.Add(ref x0, valid > 3 ? 3 * columns : 0);
+        ref float x4 = ref Unsafe.Add(ref x0, valid > 4 ? 4 * columns : 0);
+        ref float x5 = ref Unsafe.Add(ref x0, valid > 5 ? 5 * columns : 0);
+        ref float x6 = ref Unsafe.Add(ref x0, valid > 6 ? 6 * columns : 0);
+        ref float x7 = ref Unsafe.Add(ref x0, valid > 7 ? 7 * columns : 0);
         ref float p = ref MemoryMarshal.GetReference(partials);
         for (int lane = 0; lane < Lanes; lane++)
         {
             ref float wl = ref Unsafe.Add(ref w, lane * groups * PanelRows);
-            ref float xl = ref Unsafe.Add(ref x, lane * groups * TileInputs);
             Vector512<float> a0 = default, b0 = default, a1 = default, b1 = default, a2 = default, b2 = default, a3 = default, b3 = default;
             Vector512<float> a4 = default, b4 = default, a5 = default, b5 = default, a6 = default, b6 = default, a7 = default, b7 = default;
-            for (int g = 0; g < groups; g++)
+            for (nint k = lane, end = groups * Lanes; k < end; k += Lanes)
             {
                 Vector512<float> w0 = Vector512.LoadUnsafe(ref wl);
                 Vector512<float> w1 = Vector512.LoadUnsafe(ref wl, 16);
-                ref float xg = ref xl;
                 wl = ref Unsafe.Add(ref wl, PanelRows);
-                xl = ref Unsafe.Add(ref xl, TileInputs);
-                Vector512<float> x0 = Vector512.Create(xg);
-                a0 = Vector512.FusedMultiplyAdd(w0, x0, a0);
-                b0 = Vector512.FusedMultiplyAdd(w1, x0, b0);
-                Vector512<float> x1 = Vector512.Create(Unsafe.Add(ref xg, 1));
-                a1 = Vector512.FusedMultiplyAdd(w0, x1, a1);
-                b1 = Vector512.FusedMultiplyAdd(w1, x1, b1);
-                Vector512<float> x2 = Vector512.Create(Unsafe.Add(ref xg, 2));
-                a2 = Vector512.FusedMultiplyAdd(w0, x2, a2);
-                b2 = Vector512.FusedMultiplyAdd(w1, x2, b2);
-                Vector512<float> x3 = Vector512.Create(Unsafe.Add(ref xg, 3));
-                a3 = Vector512.FusedMultiplyAdd(w0, x3, a3);
-                b3 = Vector512.FusedMultiplyAdd(w1, x3, b3);
-                Vector512<float> x4 = Vector512.Create(Unsafe.Add(ref xg, 4));
-                a4 = Vector512.FusedMultiplyAdd(w0, x4, a4);
-                b4 = Vector512.FusedMultiplyAdd(w1, x4, b4);
-                Vector512<float> x5 = Vector512.Create(Unsafe.Add(ref xg, 5));
-                a5 = Vector512.FusedMultiplyAdd(w0, x5, a5);
-                b5 = Vector512.FusedMultiplyAdd(w1, x5, b5);
-                Vector512<float> x6 = Vector512.Create(Unsafe.Add(ref xg, 6));
-                a6 = Vector512.FusedMultiplyAdd(w0, x6, a6);
-                b6 = Vector512.FusedMultiplyAdd(w1, x6, b6);
-                Vector512<float> x7 = Vector512.Create(Unsafe.Add(ref xg, 7));
-                a7 = Vector512.FusedMultiplyAdd(w0, x7, a7);
-                b7 = Vector512.FusedMultiplyAdd(w1, x7, b7);
+                Vector512<float> v = Vector512.Create(Unsafe.Add(ref x0, k));
+                a0 = Vector512.FusedMultiplyAdd(w0, v, a0);
+                b0 = Vector512.FusedMultiplyAdd(w1, v, b0);
+                v = Vector512.Create(Unsafe.Add(ref x1, k));
+                a1 = Vector512.FusedMultiplyAdd(w0, v, a1);
+                b1 = Vector512.FusedMultiplyAdd(w1, v, b1);
+                v = Vector512.Create(Unsafe.Add(ref x2, k));
+                a2 = Vector512.FusedMultiplyAdd(w0, v, a2);
+                b2 = Vector512.FusedMultiplyAdd(w1, v, b2);
+                v = Vector512.Create(Unsafe.Add(ref x3, k));
+                a3 = Vector512.FusedMultiplyAdd(w0, v, a3);
+                b3 = Vector512.FusedMultiplyAdd(w1, v, b3);
+                v = Vector512.Create(Unsafe.Add(ref x4, k));
+                a4 = Vector512.FusedMultiplyAdd(w0, v, a4);
+                b4 = Vector512.FusedMultiplyAdd(w1, v, b4);
+                v = Vector512.Create(Unsafe.Add(ref x5, k));
+                a5 = Vector512.FusedMultiplyAdd(w0, v, a5);
+                b5 = Vector512.FusedMultiplyAdd(w1, v, b5);
+                v = Vector512.Create(Unsafe.Add(ref x6, k));
+                a6 = Vector512.FusedMultiplyAdd(w0, v, a6);
+                b6 = Vector512.FusedMultiplyAdd(w1, v, b6);
+                v = Vector512.Create(Unsafe.Add(ref x7, k));
+                a7 = Vector512.FusedMultiplyAdd(w0, v, a7);
+                b7 = Vector512.FusedMultiplyAdd(w1, v, b7);
             }
 
             ref float pl = ref Unsafe.Add(ref p, lane * TileInputs * PanelRows);
@@ -195,35 +175,35 @@ public static class PackedGemm
         }
     }
 
-    // Adds the partials pairwise, then the tail columns (product rounded, then added), and stores the valid rows and
-    // inputs of the tile.
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // optimized from the first call: no slow first evaluation
-    private static void Finish(ReadOnlySpan<float> panel, ReadOnlySpan<float> tile, int columns, ReadOnlySpan<float> partials,
-        Span<float> outputs, int rows, int firstRow, int panelRows, int firstInput, int validInputs)
+    // Adds the partials pairwise, then the tail columns (product rounded, then added), and stores the panel's rows of
+    // the tile's valid inputs (outputs: the tile's inputs × all rows).
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Finish(ReadOnlySpan<float> panel, ReadOnlySpan<float> tile, int columns, int valid, ReadOnlySpan<float> partials,
+        Span<float> outputs, int rows, int firstRow, int panelRows)
     {
         const int LaneStride = TileInputs * PanelRows;
         int tailStart = columns / Lanes * Lanes;
         ref float w = ref MemoryMarshal.GetReference(panel);
-        ref float x = ref MemoryMarshal.GetReference(tile);
         ref float p = ref MemoryMarshal.GetReference(partials);
-        Span<float> edge = stackalloc float[PanelRows];
-        for (int r = 0; r < validInputs; r++)
+        Span<float> sums = stackalloc float[PanelRows];
+        ref float s0 = ref MemoryMarshal.GetReference(sums);
+        for (int r = 0; r < valid; r++)
         {
-            for (int half = 0; half < 2; half++)
+            ref float x = ref MemoryMarshal.GetReference(tile.Slice(r * columns, columns));
+            for (int half = 0; half < PanelRows; half += 16)
             {
-                nuint at = (nuint)(r * PanelRows + half * 16);
+                nuint at = (nuint)(r * PanelRows + half);
                 Vector512<float> s = ((Vector512.LoadUnsafe(ref p, at) + Vector512.LoadUnsafe(ref p, at + LaneStride))
                         + (Vector512.LoadUnsafe(ref p, at + 2 * LaneStride) + Vector512.LoadUnsafe(ref p, at + 3 * LaneStride)))
                     + ((Vector512.LoadUnsafe(ref p, at + 4 * LaneStride) + Vector512.LoadUnsafe(ref p, at + 5 * LaneStride))
                         + (Vector512.LoadUnsafe(ref p, at + 6 * LaneStride) + Vector512.LoadUnsafe(ref p, at + 7 * LaneStride)));
                 for (int k = tailStart; k < columns; k++)
                 {
-                    Vector512<float> product = Vector512.LoadUnsafe(ref w, (nuint)(k * PanelRows + half * 16)) * Vector512.Create(Unsafe.Add(ref x, k * TileInputs + r));
-                    s += product;
+                    s += Vector512.LoadUnsafe(ref w, (nuint)(k * PanelRows + half)) * Vector512.Create(Unsafe.Add(ref x, k));
                 }
-                s.StoreUnsafe(ref MemoryMarshal.GetReference(edge), (nuint)(half * 16));
+                s.StoreUnsafe(ref s0, (nuint)half);
             }
-            edge.Slice(0, panelRows).CopyTo(outputs.Slice((firstInput + r) * rows + firstRow, panelRows));
+            sums.Slice(0, panelRows).CopyTo(outputs.Slice(r * rows + firstRow, panelRows));
         }
     }
 }

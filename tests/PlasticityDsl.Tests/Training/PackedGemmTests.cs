@@ -28,8 +28,7 @@ public class PackedGemmTests
         var packed = new float[PackedGemm.PackedWeightsLength(rows, columns)];
         PackedGemm.PackWeights(weights, rows, columns, packed);
         var outputs = new float[count * rows];
-        PackedGemm.Multiply(packed, rows, columns, inputs, count, outputs,
-            new float[PackedGemm.PackedInputsLength(columns, count)], new float[PackedGemm.PartialsLength]);
+        PackedGemm.Multiply(packed, rows, columns, inputs, count, outputs, new float[PackedGemm.PartialsLength]);
         return outputs;
     }
 
@@ -108,7 +107,7 @@ public class PackedGemmTests
         var packed = new float[PackedGemm.PackedWeightsLength(3, 4)];
         PackedGemm.PackWeights(new float[12], 3, 4, packed);
         var error = Assert.Throws<ArgumentException>(() =>
-            PackedGemm.Multiply(packed, 3, 4, new float[8], 2, new float[5], new float[PackedGemm.PackedInputsLength(4, 2)], new float[PackedGemm.PartialsLength]));
+            PackedGemm.Multiply(packed, 3, 4, new float[8], 2, new float[5], new float[PackedGemm.PartialsLength]));
         Assert.Contains("output 5 (expected 6)", error.Message);
         Assert.Throws<ArgumentException>(() => PackedGemm.PackWeights(new float[11], 3, 4, packed));
     }
