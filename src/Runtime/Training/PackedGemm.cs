@@ -6,9 +6,9 @@ namespace PlasticityDsl.Runtime;
 
 /// <summary>
 /// outputs[n] = W inputs[n] for many inputs at once (evaluation on a test set): a register-blocked SGEMM over packed
-/// panels. W (rows × columns) is packed by <see cref="PackWeights"/> into panels of <see cref="PanelRows"/> rows; the
-/// inputs are read in place, <see cref="TileInputs"/> at a time. The micro-kernel keeps a tile's 8 × 32 outputs in 16
-/// Vector512 accumulators, so each value it loads serves 8 or 16 FMAs.
+/// panels. W (rows × columns) is packed by <see cref="PackWeights"/> into panels of 32 rows; the inputs are read in
+/// place, 8 at a time. The micro-kernel keeps a tile's 8 × 32 outputs in 16 Vector512 accumulators, so each value it
+/// loads serves 8 or 16 FMAs.
 /// </summary>
 /// <remarks>
 /// Summation order, the same for every output, shape and block (tests check it bit for bit against a scalar
@@ -17,15 +17,13 @@ namespace PlasticityDsl.Runtime;
 /// columns are added in ascending order, each product rounded before the addition. This is the order of
 /// <see cref="KernelPrimitives.MultiplyBlock"/> (8-wide <c>Vector&lt;float&gt;</c>, its sum, its scalar tail) for
 /// inputs in groups of four, so evaluation gives the results it gave before (docs/performance.md). Without AVX-512 the
-/// block goes through <see cref="KernelPrimitives.MultiplyBlock"/>, which computes the same sums.
+/// block goes through <see cref="KernelPrimitives.MultiplyBlock"/>: the same sums where <c>Vector&lt;float&gt;</c> is 8
+/// wide (AVX2), except for the last count mod 4 inputs.
 /// </remarks>
 public static class PackedGemm
 {
-    /// <summary>Rows of W per packed panel: two Vector512 of outputs.</summary>
-    public const int PanelRows = 32;
-
-    /// <summary>Inputs per packed tile: the micro-kernel's 8 × 32 outputs are 16 accumulators.</summary>
-    public const int TileInputs = 8;
+    private const int PanelRows = 32; // rows of W per packed panel: two Vector512 of outputs
+    private const int TileInputs = 8; // inputs per tile: the micro-kernel's 8 × 32 outputs are 16 accumulators
 
     private const int Lanes = 8; // the partial sums per output (k mod 8)
 
@@ -127,6 +125,7 @@ public static class PackedGemm
         ref float x6 = ref Unsafe.Add(ref x0, valid > 6 ? 6 * columns : 0);
         ref float x7 = ref Unsafe.Add(ref x0, valid > 7 ? 7 * columns : 0);
         ref float p = ref MemoryMarshal.GetReference(partials);
+        // Unrolled by hand: 16 named accumulators (and 8 named input rows) are what the JIT keeps in registers.
         for (int lane = 0; lane < Lanes; lane++)
         {
             ref float wl = ref Unsafe.Add(ref w, lane * groups * PanelRows);
