@@ -3,10 +3,5 @@
 # (ours: ForwardModeEpisode, forward mode; PyTorch: reverse-mode autograd through the unrolled episode,
 # peer/meta_episode.py), each pinned to one core, interleaved in rounds, and prints one table (ms per episode, memory
 # against the episode length, ratios). Arguments go to peer/compare_meta.py (e.g. --rounds 3 --forms reassoc,literal).
-set -euo pipefail
-cd "$(dirname "$0")/.."
-artifacts=${PLASTICITY_BENCH_ARTIFACTS:-/tmp/plasticity-bench-artifacts}
-python=${PYTHON:-/usr/bin/python3}
-dotnet build benchmarks/PlasticityDsl.Benchmarks -c Release --artifacts-path "$artifacts" -nologo -v q >&2
-bench="$artifacts/bin/PlasticityDsl.Benchmarks/release/PlasticityDsl.Benchmarks.dll"
+source "$(dirname "$0")/build-benchmarks.sh"
 "$python" benchmarks/peer/compare_meta.py --ours "dotnet $bench" "$@"

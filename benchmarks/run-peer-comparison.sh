@@ -3,12 +3,7 @@
 # on this machine in the same run and prints one table (samples/s and ratios). Arguments go to peer/compare.py
 # (e.g. --rounds 5 --seconds 3, --blas reference). Needs the .NET 10 SDK and Debian's python3-torch
 # (apt-get install python3-torch; libopenblas0-pthread gives PyTorch an optimized BLAS, see docs/performance.md).
-set -euo pipefail
-cd "$(dirname "$0")/.."
-artifacts=${PLASTICITY_BENCH_ARTIFACTS:-/tmp/plasticity-bench-artifacts}
-python=${PYTHON:-/usr/bin/python3}
-dotnet build benchmarks/PlasticityDsl.Benchmarks -c Release --artifacts-path "$artifacts" -nologo -v q >&2
-bench="$artifacts/bin/PlasticityDsl.Benchmarks/release/PlasticityDsl.Benchmarks.dll"
+source "$(dirname "$0")/build-benchmarks.sh"
 check=$(mktemp -d)
 trap 'rm -rf "$check"' EXIT
 dotnet "$bench" --peer-check "$check/weights.npz" >&2

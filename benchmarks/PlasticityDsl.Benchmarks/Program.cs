@@ -15,6 +15,7 @@ using PlasticityDsl.Benchmarks;
 //   --meta [--steps N] [--repeat R] [--arms plain,meta6,plain_bp,meta1]
 //                                 one episode with and without its forward-mode meta-gradient (benchmarks/peer/compare_meta.py)
 //   --meta-breakdown              where a forward-mode step (D = 6) goes: whole step, plain step, tangent kernels alone
+//   --evaluation [--seconds S]    evaluation products and Accuracy on 10,000 images (benchmarks/peer/evaluation.py)
 //   anything else                 BenchmarkDotNet (e.g. --filter '*', --list flat, --job short)
 string? Option(string name) => Array.IndexOf(args, name) is int i and >= 0 && i + 1 < args.Length ? args[i + 1] : null;
 int[] Ints(string? text, int[] fallback) => text is null ? fallback : text.Split(',').Select(s => int.Parse(s, System.Globalization.CultureInfo.InvariantCulture)).ToArray();
@@ -39,6 +40,7 @@ if (args.Contains("--meta"))
     return Meta.Run(Ints(Option("--steps"), [250])[0], Ints(Option("--repeat"), [5])[0],
         Option("--arms")?.Split(',') ?? ["plain", "meta6", "plain_bp", "meta1"]);
 }
+if (args.Contains("--evaluation")) return Evaluation.Run(Seconds(Option("--seconds")));
 if (Option("--drift") is string driftRule) return Drift.Run(driftRule, Option("--network") ?? "10-layer");
 
 // In-process by default (add --inProcess unless a toolchain is chosen): no separate benchmark project to build, which the
@@ -47,5 +49,5 @@ if (Option("--drift") is string driftRule) return Drift.Run(driftRule, Option("-
 string[] bdnArgs = args.Any(a => a is "--inProcess" or "-i" or "--runtimes" or "-r") ? args : [.. args, "--inProcess"];
 if (!bdnArgs.Contains("--artifacts")) bdnArgs = [.. bdnArgs, "--artifacts", Path.Combine("artifacts", "benchmarks")];
 IConfig config = DefaultConfig.Instance.AddDiagnoser(MemoryDiagnoser.Default);
-BenchmarkSwitcher.FromTypes([typeof(KernelBenchmarks), typeof(GeneratedVersusHandWrittenBenchmarks), typeof(OnlineStepBenchmarks)]).Run(bdnArgs, config);
+BenchmarkSwitcher.FromTypes([typeof(KernelBenchmarks), typeof(GeneratedVersusHandWrittenBenchmarks), typeof(OnlineStepBenchmarks), typeof(EvaluationBenchmarks)]).Run(bdnArgs, config);
 return 0;

@@ -29,6 +29,7 @@ internal static class TrainCommand
         string TestSet,
         double FinalTestAccuracy,
         double SamplesPerSecond,
+        double EvaluationImagesPerSecond,
         IReadOnlyList<CurvePoint> Curve,
         [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
         DivergencePoint? Diverged = null);
@@ -148,7 +149,7 @@ internal static class TrainCommand
                     spec.Layers, spec.Activation, spec.Init, FeedbackModes.Name(spec.Feedback), spec.Seed,
                     spec.Order == SampleOrder.File ? "file" : "shuffle", spec.Samples, spec.EvalEvery,
                     $"MNIST train[0, {trainingSplit.Count})", $"MNIST test ({test.Count})",
-                    run.FinalTestAccuracy, run.SamplesPerSecond, run.Curve, run.Diverged)));
+                    run.FinalTestAccuracy, run.SamplesPerSecond, run.EvaluationImagesPerSecond, run.Curve, run.Diverged)));
             }
 
             foreach (string failure in failures) Console.Error.WriteLine("error: " + failure);

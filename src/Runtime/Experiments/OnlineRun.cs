@@ -59,6 +59,9 @@ public sealed record RunResult(
 {
     /// <summary>Where a diverged run stopped: the matrix (or signal), its layer and the step; null if it did not diverge.</summary>
     public DivergencePoint? Diverged { get; init; }
+
+    /// <summary>Test images forward-passed per second of evaluation time (the evaluations of this process; 0 if it made none).</summary>
+    public double EvaluationImagesPerSecond { get; init; }
 }
 
 /// <summary>Where training diverged: <paramref name="Matrix"/> as the message names it (W_3, B_2, y_5, Wh), its 1-based
@@ -94,7 +97,7 @@ public sealed record RunOptions
 
 /// <summary>
 /// One online run: batch size 1, test accuracy measured every <see cref="RunSpec.EvalEvery"/> samples (and
-/// before the first). The clock covers the training steps only, never evaluation.
+/// before the first). The training clock covers the training steps only, never evaluation, which has its own.
 /// </summary>
 public static class OnlineRun
 {
@@ -149,6 +152,8 @@ public static class OnlineRun
         var order = new SampleSequence(train.Count, spec.Order, spec.Seed);
         var curve = new List<CurvePoint>();
         var clock = new Stopwatch();
+        var evaluationClock = new Stopwatch();
+        long evaluatedImages = 0;
         double trainingSecondsBefore = 0;
         int done = 0;
         if (options.ResumeFrom is { } checkpoint)
@@ -165,10 +170,15 @@ public static class OnlineRun
         }
 
         double SamplesPerSecond() => done / Math.Max(trainingSecondsBefore + clock.Elapsed.TotalSeconds, 1e-9);
+        double EvaluationImagesPerSecond() => evaluatedImages / Math.Max(evaluationClock.Elapsed.TotalSeconds, 1e-9);
 
         void Evaluate(int samples)
         {
-            curve.Add(new CurvePoint(samples, learner.Accuracy(test.Images, test.Labels, test.Count)));
+            evaluationClock.Start();
+            double accuracy = learner.Accuracy(test.Images, test.Labels, test.Count);
+            evaluationClock.Stop();
+            evaluatedImages += test.Count;
+            curve.Add(new CurvePoint(samples, accuracy));
             options.Observe?.Invoke(samples, learner);
             if (options.CheckpointDirectory is { } directory)
             {
@@ -193,7 +203,11 @@ public static class OnlineRun
             {
                 // Scored at chance from here on: a diverged network predicts nothing.
                 clock.Stop();
-                return new RunResult(rule.Name, spec.Seed, ChanceAccuracy, SamplesPerSecond(), curve, ex.Message) { Diverged = DivergencePoint.Of(ex) };
+                return new RunResult(rule.Name, spec.Seed, ChanceAccuracy, SamplesPerSecond(), curve, ex.Message)
+                {
+                    Diverged = DivergencePoint.Of(ex),
+                    EvaluationImagesPerSecond = EvaluationImagesPerSecond(),
+                };
             }
 
             clock.Stop();
@@ -201,6 +215,9 @@ public static class OnlineRun
             options.Progress?.Invoke(done);
         }
 
-        return new RunResult(rule.Name, spec.Seed, curve[^1].TestAccuracy, SamplesPerSecond(), curve);
+        return new RunResult(rule.Name, spec.Seed, curve[^1].TestAccuracy, SamplesPerSecond(), curve)
+        {
+            EvaluationImagesPerSecond = EvaluationImagesPerSecond(),
+        };
     }
 }

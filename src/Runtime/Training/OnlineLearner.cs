@@ -5,7 +5,8 @@ namespace PlasticityDsl.Runtime;
 /// <summary>
 /// Trains one <see cref="Mlp"/> online (batch size 1) with a plasticity rule. Owns a preallocated workspace, so
 /// <see cref="Step"/>, <see cref="Forward"/>, <see cref="Predict"/> and <see cref="Accuracy"/> allocate nothing
-/// once the kernel scratch has been sized for the rule (by the constructor, <see cref="Prepare"/> or the first step).
+/// once the kernel scratch has been sized for the rule (by the constructor, <see cref="Prepare"/> or the first step) and,
+/// for <see cref="Accuracy"/>, after its first call (which makes the evaluation buffers).
 /// </summary>
 /// <remarks>
 /// One step is a function of (weights, sample, θ) alone: every signal is recomputed from the current weights, and the
@@ -21,9 +22,8 @@ public sealed class OnlineLearner
     private readonly float[][] _z;  // z_1 … z_L at indices 1 … L; _z[0] is empty
     private readonly float[][] _e;  // e_0 … e_L
     private readonly float[] _derivative; // σ'(z_l) for the widest hidden layer
-    private const int EvaluationBlock = 16;
-    private readonly float[] _blockA; // EvaluationBlock activations of the widest layer, for Accuracy
-    private readonly float[] _blockB;
+    private const int EvaluationBlock = 128; // inputs per pass of Accuracy through the layers: their activations stay in L2
+    private EvaluationSpace? _evaluation; // Accuracy's buffers, made by its first call
     private readonly float[][] _scratch; // kernel scratch of W_1 … W_L at indices 0 … L − 1
     private long _stepCount;
 
@@ -55,8 +55,6 @@ public sealed class OnlineLearner
             }
         }
         _derivative = new float[widestHidden];
-        _blockA = new float[EvaluationBlock * _sizes.Skip(1).Max()];
-        _blockB = new float[_blockA.Length];
         _scratch = new float[layers][];
         for (int l = 0; l < layers; l++)
         {
@@ -275,9 +273,14 @@ public sealed class OnlineLearner
             throw new ArgumentException(
                 $"need {count} samples of {inputs} values and {count} labels, got {images.Length} values and {labels.Length} labels.");
         }
-        // Blocks of inputs go through the network together: each weight row is read once per block.
+        // Blocks of inputs go through the network together, one packed product per layer (PackedGemm).
+        EvaluationSpace space = _evaluation ??= new EvaluationSpace(_sizes, EvaluationBlock);
         float[][] weights = Network.Weights;
         int layers = LayerCount, correct = 0;
+        for (int l = 1; l <= layers; l++)
+        {
+            PackedGemm.PackWeights(weights[l - 1], _sizes[l], _sizes[l - 1], space.PackedWeights[l - 1]);
+        }
         for (int start = 0; start < count; start += EvaluationBlock)
         {
             int block = Math.Min(EvaluationBlock, count - start);
@@ -285,8 +288,8 @@ public sealed class OnlineLearner
             Span<float> output = default;
             for (int l = 1; l <= layers; l++)
             {
-                output = (l % 2 == 1 ? _blockA : _blockB).AsSpan(0, block * _sizes[l]);
-                KernelPrimitives.MultiplyBlock(weights[l - 1], _sizes[l], _sizes[l - 1], input, block, output);
+                output = (l % 2 == 1 ? space.BlockA : space.BlockB).AsSpan(0, block * _sizes[l]);
+                PackedGemm.Multiply(space.PackedWeights[l - 1], _sizes[l], _sizes[l - 1], input, block, output, space.Partials);
                 if (l < layers) Network.Activation.Apply(output, output);
                 input = output;
             }
@@ -392,5 +395,30 @@ public sealed class OnlineLearner
         {
             throw new ArgumentOutOfRangeException(nameof(layer), layer, $"layer must be in {lowest} … {LayerCount}.");
         }
+    }
+
+    // Accuracy's buffers: the packed W_1 … W_L, two blocks of activations of the widest layer and the kernel's partial
+    // sums.
+    private sealed class EvaluationSpace
+    {
+        public EvaluationSpace(int[] sizes, int block)
+        {
+            PackedWeights = new float[sizes.Length - 1][];
+            for (int l = 1; l < sizes.Length; l++)
+            {
+                PackedWeights[l - 1] = new float[PackedGemm.PackedWeightsLength(sizes[l], sizes[l - 1])];
+            }
+            BlockA = new float[block * sizes.Skip(1).Max()];
+            BlockB = new float[BlockA.Length];
+            Partials = new float[PackedGemm.PartialsLength];
+        }
+
+        public float[][] PackedWeights { get; }
+
+        public float[] BlockA { get; }
+
+        public float[] BlockB { get; }
+
+        public float[] Partials { get; }
     }
 }

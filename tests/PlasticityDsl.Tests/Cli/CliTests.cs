@@ -67,6 +67,7 @@ public sealed class CliTests : IDisposable
         var report = ResultsWriter.ReadJson<System.Text.Json.JsonElement>(_dir.File("results.json"));
         Assert.InRange(report.GetProperty("final_test_accuracy").GetDouble(), 0, 1);
         Assert.True(report.GetProperty("samples_per_second").GetDouble() > 0);
+        Assert.True(report.GetProperty("evaluation_images_per_second").GetDouble() > 0);
         Assert.Equal(new[] { 0, 100, 200 }, report.GetProperty("curve").EnumerateArray().Select(p => p.GetProperty("samples").GetInt32()));
 
         var trained = new Mlp([784, 20, 10]);
