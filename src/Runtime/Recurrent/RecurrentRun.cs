@@ -42,6 +42,10 @@ public sealed record RecurrentRunSpec(
         if (!(GradientRate >= 0f) || !float.IsFinite(GradientRate)) throw new ArgumentException("--gradient-rate must be finite and non-negative.");
         if (Samples < 1) throw new ArgumentException("--samples must be at least 1.");
         if (EvalEvery < 1) throw new ArgumentException("--eval-every must be at least 1.");
+        if ((Samples - 1L) / EvalEvery + 2 > RunSpec.MaxEvaluations)
+        {
+            throw new ArgumentException($"--samples {Samples} with --eval-every {EvalEvery} asks for {(Samples - 1L) / EvalEvery + 2} evaluations; at most {RunSpec.MaxEvaluations} are kept (raise --eval-every).");
+        }
     }
 }
 
@@ -52,22 +56,36 @@ public sealed record RecurrentRunSpec(
 /// </summary>
 public static class RecurrentRun
 {
-    /// <summary>A network of n_x = 784, n_h = <see cref="RecurrentRunSpec.Hidden"/>, n_o = 10, initialized from the seed.</summary>
-    public static RecurrentNetwork CreateNetwork(RecurrentRunSpec spec)
+    /// <summary>A network of n_x = 784, n_h = <see cref="RecurrentRunSpec.Hidden"/>, n_o = 10: initialized from the seed, read
+    /// from a .npz with Wh, Wx and Wo (<see cref="RecurrentRunSpec.Init"/> a path), or, to resume, as <paramref name="resumeFrom"/> left it.</summary>
+    public static RecurrentNetwork CreateNetwork(RecurrentRunSpec spec, RunCheckpoint? resumeFrom = null)
     {
         ArgumentNullException.ThrowIfNull(spec);
         spec.Validate();
         var network = new RecurrentNetwork(IdxReader.PixelsPerImage, spec.Hidden, IdxReader.ClassCount, Runtime.Activation.Parse(spec.Activation));
-        network.Initialize(Initialization.ParseScheme(spec.Init), spec.Seed);
+        if (resumeFrom is not null)
+        {
+            resumeFrom.Restore(network);
+        }
+        else if (spec.Init.EndsWith(".npz", StringComparison.OrdinalIgnoreCase))
+        {
+            WeightFiles.Load(spec.Init, network);
+        }
+        else
+        {
+            network.Initialize(Initialization.ParseScheme(spec.Init), spec.Seed);
+        }
+
         return network;
     }
 
+    /// <summary>Trains <paramref name="network"/> (from <see cref="CreateNetwork"/>; given the checkpoint when resuming) to
+    /// <see cref="RecurrentRunSpec.Samples"/> samples in all, as <see cref="OnlineRun.Run"/> trains a layered network.</summary>
     /// <param name="evaluation">The images whose accuracy makes the curve (all of them, each time).</param>
-    /// <param name="progress">Called with the samples done after every evaluation.</param>
-    /// <param name="continueOnDivergence">false: a divergence throws <see cref="TrainingDivergedException"/>; true: it ends the
-    /// run, which scores <see cref="OnlineRun.ChanceAccuracy"/>, and is recorded in the result (sweeps go on).</param>
+    /// <param name="options">Progress, divergence handling, checkpoints and resuming as for <see cref="OnlineRun.Run"/>;
+    /// <see cref="RunOptions.Observe"/> watches a layered network's learner and is refused here.</param>
     public static RunResult Run(RecurrentRunSpec spec, IRecurrentRule rule, RecurrentNetwork network, Dataset train, Dataset evaluation,
-        Action<int>? progress = null, bool continueOnDivergence = false, CancellationToken cancellationToken = default)
+        RunOptions? options = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(spec);
         ArgumentNullException.ThrowIfNull(rule);
@@ -75,13 +93,41 @@ public static class RecurrentRun
         ArgumentNullException.ThrowIfNull(train);
         ArgumentNullException.ThrowIfNull(evaluation);
         spec.Validate();
+        options ??= new RunOptions();
+        if (options.Observe is not null) throw new ArgumentException("RunOptions.Observe watches a layered network; a recurrent run has none.", nameof(options));
         float[] theta = spec.Theta.ToArray();
         var task = new DelayedMemoryTask(network.Inputs, spec.Steps, spec.PresentationSteps);
         var learner = new RecurrentLearner(network, spec.Steps, rule);
         var order = new SampleSequence(train.Count, spec.Order, spec.Seed);
-        var curve = new List<CurvePoint> { new(0, Accuracy()) };
+        var curve = new List<CurvePoint>();
         var clock = new Stopwatch();
-        for (int done = 0; done < spec.Samples;)
+        double trainingSecondsBefore = 0;
+        int done = 0;
+        if (options.ResumeFrom is { } checkpoint)
+        {
+            checkpoint.CheckResumable(spec, rule);
+            done = checkpoint.Samples;
+            learner.StepCount = done;
+            curve.AddRange(checkpoint.Curve);
+            trainingSecondsBefore = checkpoint.TrainingSeconds;
+        }
+        else
+        {
+            Evaluate(0);
+        }
+
+        double SamplesPerSecond() => done / Math.Max(trainingSecondsBefore + clock.Elapsed.TotalSeconds, 1e-9);
+
+        void Evaluate(int samples)
+        {
+            curve.Add(new CurvePoint(samples, task.Accuracy(learner, evaluation.Images, evaluation.Labels, evaluation.Count)));
+            if (options.CheckpointDirectory is { } directory)
+            {
+                RunCheckpoint.Write(directory, spec, rule, network, samples, curve, trainingSecondsBefore + clock.Elapsed.TotalSeconds, options.DataDirectory);
+            }
+        }
+
+        while (done < spec.Samples)
         {
             cancellationToken.ThrowIfCancellationRequested();
             int until = Math.Min(spec.Samples, done + spec.EvalEvery);
@@ -94,19 +140,17 @@ public static class RecurrentRun
                     learner.Step(task.Sequence(train.Image(index)), train.Labels[index], rule, theta, spec.GradientRate);
                 }
             }
-            catch (TrainingDivergedException ex) when (continueOnDivergence)
+            catch (TrainingDivergedException ex) when (options.ContinueOnDivergence)
             {
                 clock.Stop();
-                return new RunResult(rule.Name, spec.Seed, OnlineRun.ChanceAccuracy, done / Math.Max(clock.Elapsed.TotalSeconds, 1e-9), curve, ex.Message);
+                return new RunResult(rule.Name, spec.Seed, OnlineRun.ChanceAccuracy, SamplesPerSecond(), curve, ex.Message) { Diverged = DivergencePoint.Of(ex) };
             }
 
             clock.Stop();
-            curve.Add(new CurvePoint(done, Accuracy()));
-            progress?.Invoke(done);
+            Evaluate(done);
+            options.Progress?.Invoke(done);
         }
 
-        return new RunResult(rule.Name, spec.Seed, curve[^1].TestAccuracy, spec.Samples / Math.Max(clock.Elapsed.TotalSeconds, 1e-9), curve);
-
-        double Accuracy() => task.Accuracy(learner, evaluation.Images, evaluation.Labels, evaluation.Count);
+        return new RunResult(rule.Name, spec.Seed, curve[^1].TestAccuracy, SamplesPerSecond(), curve);
     }
 }
