@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using PlasticityDsl.Runtime.Data;
 using PlasticityDsl.Runtime.Experiments;
 
@@ -98,59 +97,16 @@ public static class RecurrentRun
         float[] theta = spec.Theta.ToArray();
         var task = new DelayedMemoryTask(network.Inputs, spec.Steps, spec.PresentationSteps);
         var learner = new RecurrentLearner(network, spec.Steps, rule);
-        var order = new SampleSequence(train.Count, spec.Order, spec.Seed);
-        var curve = new List<CurvePoint>();
-        var clock = new Stopwatch();
-        double trainingSecondsBefore = 0;
-        int done = 0;
         if (options.ResumeFrom is { } checkpoint)
         {
             checkpoint.CheckResumable(spec, rule);
-            done = checkpoint.Samples;
-            learner.StepCount = done;
-            curve.AddRange(checkpoint.Curve);
-            trainingSecondsBefore = checkpoint.TrainingSeconds;
-        }
-        else
-        {
-            Evaluate(0);
+            learner.StepCount = checkpoint.Samples;
         }
 
-        double SamplesPerSecond() => done / Math.Max(trainingSecondsBefore + clock.Elapsed.TotalSeconds, 1e-9);
-
-        void Evaluate(int samples)
-        {
-            curve.Add(new CurvePoint(samples, task.Accuracy(learner, evaluation.Images, evaluation.Labels, evaluation.Count)));
-            if (options.CheckpointDirectory is { } directory)
-            {
-                RunCheckpoint.Write(directory, spec, rule, network, samples, curve, trainingSecondsBefore + clock.Elapsed.TotalSeconds, options.DataDirectory);
-            }
-        }
-
-        while (done < spec.Samples)
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            int until = Math.Min(spec.Samples, done + spec.EvalEvery);
-            clock.Start();
-            try
-            {
-                for (; done < until; done++)
-                {
-                    int index = order[done];
-                    learner.Step(task.Sequence(train.Image(index)), train.Labels[index], rule, theta, spec.GradientRate);
-                }
-            }
-            catch (TrainingDivergedException ex) when (options.ContinueOnDivergence)
-            {
-                clock.Stop();
-                return new RunResult(rule.Name, spec.Seed, OnlineRun.ChanceAccuracy, SamplesPerSecond(), curve, ex.Message) { Diverged = DivergencePoint.Of(ex) };
-            }
-
-            clock.Stop();
-            Evaluate(done);
-            options.Progress?.Invoke(done);
-        }
-
-        return new RunResult(rule.Name, spec.Seed, curve[^1].TestAccuracy, SamplesPerSecond(), curve);
+        return OnlineRun.Drive(rule.Name, spec.Seed, spec.Samples, spec.EvalEvery, new SampleSequence(train.Count, spec.Order, spec.Seed), options,
+            index => learner.Step(task.Sequence(train.Image(index)), train.Labels[index], rule, theta, spec.GradientRate),
+            _ => task.Accuracy(learner, evaluation.Images, evaluation.Labels, evaluation.Count),
+            (directory, samples, curve, seconds) => RunCheckpoint.Write(directory, spec, rule, network, samples, curve, seconds, options.DataDirectory),
+            cancellationToken);
     }
 }
