@@ -136,24 +136,18 @@ public sealed class CliTests : IDisposable
         Assert.Equal(trained.InputWeights, reloaded.InputWeights);
         Assert.Equal(trained.ReadoutWeights, reloaded.ReadoutWeights);
 
-        var otherSize = CliRunner.Run(_dir.Path, "train", "--rule", "bptt", "--theta", "t1=0", "--hidden", "9", "--init", "rnn.npz", "--samples", "1", "--data", data);
-        Assert.Equal(1, otherSize.ExitCode);
-        Assert.Contains("array Wh has shape (8, 8) but the recurrent network 784-9-10 needs (9, 9)", otherSize.Error);
+        Assert.Contains("array Wh has shape (8, 8) but the recurrent network 784-9-10 needs (9, 9)",
+            CliRunner.Run(_dir.Path, "train", "--rule", "bptt", "--theta", "t1=0", "--hidden", "9", "--init", "rnn.npz", "--samples", "1", "--data", data).Failure(1));
     }
 
     [Fact]
     public void TrainRefusesTheOptionsOfTheOtherNetworkKind()
     {
-        var layers = CliRunner.Run(_dir.Path, "train", "--rule", "bptt_oja", "--theta", "t1=-0.001,t2=0.0001", "--layers", "784,20,10");
-        Assert.Equal(2, layers.ExitCode);
-        Assert.Contains("--layers does not apply: `bptt_oja` is a recurrent rule", layers.Error);
-        Assert.Contains("--hidden", layers.Error);
-        var feedback = CliRunner.Run(_dir.Path, "train", "--rule", "bptt", "--theta", "t1=-0.001", "--feedback", "fa");
-        Assert.Equal(2, feedback.ExitCode);
-        Assert.Contains("--feedback does not apply", feedback.Error);
-        var hidden = CliRunner.Run(_dir.Path, "train", "--rule", "bp", "--theta", "t0=0.01", "--hidden", "8");
-        Assert.Equal(2, hidden.ExitCode);
-        Assert.Contains("--hidden does not apply: `bp` is a layer rule", hidden.Error);
+        string layers = CliRunner.Run(_dir.Path, "train", "--rule", "bptt_oja", "--theta", "t1=-0.001,t2=0.0001", "--layers", "784,20,10").Failure(2);
+        Assert.Contains("--layers does not apply: `bptt_oja` is a recurrent rule", layers);
+        Assert.Contains("--hidden", layers);
+        Assert.Contains("--feedback does not apply", CliRunner.Run(_dir.Path, "train", "--rule", "bptt", "--theta", "t1=-0.001", "--feedback", "fa").Failure(2));
+        Assert.Contains("--hidden does not apply: `bp` is a layer rule", CliRunner.Run(_dir.Path, "train", "--rule", "bp", "--theta", "t0=0.01", "--hidden", "8").Failure(2));
     }
 
     [Fact]
