@@ -63,6 +63,8 @@ internal static class TrainCommand
         public readonly Option<string?> Output = new("--out") { Description = "write results as JSON" };
         public readonly Option<string?> Data = CommonOptions.Data();
 
+        public Options() => Activation.Description += " (the default is the MLP's; the recurrent network's is tanh)";
+
         public IEnumerable<Option> All => [Rule, Layers, Hidden, Theta, Init, Samples, Order, Seed, EvalEvery, Activation, Feedback, SaveWeights, Checkpoint, Resume, Output, Data];
     }
 
