@@ -81,7 +81,7 @@ internal static class CommonOptions
 
         if (GeneratedRules.Recurrent.Any(r => r.Name == nameOrPath))
         {
-            throw new UsageException($"--rule: `{nameOrPath}` is a recurrent rule; it trains the recurrent network of the delayed-memory task: `plasticity grid --rule {nameOrPath} …` or `plasticity reproduce fig7`");
+            throw new UsageException($"--rule: `{nameOrPath}` is a recurrent rule; it trains the recurrent network of the delayed-memory task: `plasticity train --rule {nameOrPath} …`, `plasticity grid --rule {nameOrPath} …` or `plasticity reproduce fig7`");
         }
         return builtIn
             ?? throw new UsageException($"--rule: no rule named `{nameOrPath}`; built-in rules: {string.Join(", ", GeneratedRules.All.Select(r => r.Name))}; or give the path of a .rule file");
@@ -193,11 +193,16 @@ internal static class CommonOptions
 
     /// <summary><see cref="RunSpec.Validate"/>, its complaints being about command-line values (exit code 2), each
     /// named by the option that sets it.</summary>
-    public static void Validate(RunSpec spec)
+    public static void Validate(RunSpec spec) => AsUsage(spec.Validate);
+
+    /// <summary><see cref="Runtime.Recurrent.RecurrentRunSpec.Validate"/>, its complaints being about command-line values (exit code 2).</summary>
+    public static void Validate(Runtime.Recurrent.RecurrentRunSpec spec) => AsUsage(spec.Validate);
+
+    private static void AsUsage(Action validate)
     {
         try
         {
-            spec.Validate();
+            validate();
         }
         catch (ArgumentException ex)
         {
@@ -207,13 +212,14 @@ internal static class CommonOptions
         }
     }
 
-    /// <summary>The option behind each <see cref="RunSpec"/> setting that <see cref="RunSpec.Validate"/> checks.</summary>
+    /// <summary>The option behind each setting that <see cref="RunSpec.Validate"/> or <see cref="Runtime.Recurrent.RecurrentRunSpec.Validate"/> checks.</summary>
     private static readonly Dictionary<string, string> SpecOptions = new(StringComparer.Ordinal)
     {
         [nameof(RunSpec.Layers)] = "--layers",
         [nameof(RunSpec.Theta)] = "--theta",
         [nameof(RunSpec.Samples)] = "--samples",
         [nameof(RunSpec.EvalEvery)] = "--eval-every",
+        [nameof(Runtime.Recurrent.RecurrentRunSpec.Hidden)] = "--hidden",
     };
 
     /// <summary>The file a --rule value names, or null for a built-in rule (or none).</summary>

@@ -149,7 +149,34 @@ public static class OnlineRun
         options ??= new RunOptions();
         float[] theta = spec.Theta.ToArray();
         var learner = new OnlineLearner(network, rule);
-        var order = new SampleSequence(train.Count, spec.Order, spec.Seed);
+        if (options.ResumeFrom is { } checkpoint)
+        {
+            checkpoint.CheckResumable(spec, rule);
+            learner.StepCount = checkpoint.Samples;
+        }
+
+        return Drive(rule.Name, spec.Seed, spec.Samples, spec.EvalEvery, new SampleSequence(train.Count, spec.Order, spec.Seed), options,
+            index => learner.Step(train.Image(index), train.Labels[index], rule, theta),
+            _ => learner.Accuracy(test.Images, test.Labels, test.Count), test.Count,
+            options.Observe is { } observe ? samples => observe(samples, learner) : null,
+            (directory, samples, curve, seconds) => RunCheckpoint.Write(directory, spec, rule, network, samples, curve, seconds, options.DataDirectory),
+            cancellationToken);
+    }
+
+    /// <summary>
+    /// The loop of an online run, whichever network it trains: continues <see cref="RunOptions.ResumeFrom"/> (which the
+    /// caller has checked) or evaluates before the first sample; then trains <paramref name="evalEvery"/> samples at a
+    /// time, each by <paramref name="step"/> with its index in the training set, and after each block evaluates, writes
+    /// the checkpoint and reports progress. The clock covers the steps only.
+    /// </summary>
+    /// <param name="evaluate">The accuracy after the samples given, on <paramref name="evaluationImages"/> images (timed for
+    /// <see cref="RunResult.EvaluationImagesPerSecond"/>).</param>
+    /// <param name="observe">Called after each evaluation with the samples done (instruments), outside both clocks.</param>
+    /// <param name="writeCheckpoint">Writes the checkpoint into the directory after the samples given, with the curve so far and the training seconds.</param>
+    internal static RunResult Drive(string rule, ulong seed, int samples, int evalEvery, SampleSequence order, RunOptions options,
+        Action<int> step, Func<int, double> evaluate, int evaluationImages, Action<int>? observe, Action<string, int, IReadOnlyList<CurvePoint>, double> writeCheckpoint,
+        CancellationToken cancellationToken)
+    {
         var curve = new List<CurvePoint>();
         var clock = new Stopwatch();
         var evaluationClock = new Stopwatch();
@@ -158,9 +185,7 @@ public static class OnlineRun
         int done = 0;
         if (options.ResumeFrom is { } checkpoint)
         {
-            checkpoint.CheckResumable(spec, rule);
             done = checkpoint.Samples;
-            learner.StepCount = done;
             curve.AddRange(checkpoint.Curve);
             trainingSecondsBefore = checkpoint.TrainingSeconds;
         }
@@ -172,38 +197,31 @@ public static class OnlineRun
         double SamplesPerSecond() => done / Math.Max(trainingSecondsBefore + clock.Elapsed.TotalSeconds, 1e-9);
         double EvaluationImagesPerSecond() => evaluatedImages / Math.Max(evaluationClock.Elapsed.TotalSeconds, 1e-9);
 
-        void Evaluate(int samples)
+        void Evaluate(int samplesDone)
         {
             evaluationClock.Start();
-            double accuracy = learner.Accuracy(test.Images, test.Labels, test.Count);
+            double accuracy = evaluate(samplesDone);
             evaluationClock.Stop();
-            evaluatedImages += test.Count;
-            curve.Add(new CurvePoint(samples, accuracy));
-            options.Observe?.Invoke(samples, learner);
-            if (options.CheckpointDirectory is { } directory)
-            {
-                RunCheckpoint.Write(directory, spec, rule, network, samples, curve, trainingSecondsBefore + clock.Elapsed.TotalSeconds, options.DataDirectory);
-            }
+            evaluatedImages += evaluationImages;
+            curve.Add(new CurvePoint(samplesDone, accuracy));
+            observe?.Invoke(samplesDone);
+            if (options.CheckpointDirectory is { } directory) writeCheckpoint(directory, samplesDone, curve, trainingSecondsBefore + clock.Elapsed.TotalSeconds);
         }
 
-        while (done < spec.Samples)
+        while (done < samples)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            int until = Math.Min(spec.Samples, done + spec.EvalEvery);
+            int until = Math.Min(samples, done + evalEvery);
             clock.Start();
             try
             {
-                for (; done < until; done++)
-                {
-                    int index = order[done];
-                    learner.Step(train.Image(index), train.Labels[index], rule, theta);
-                }
+                for (; done < until; done++) step(order[done]);
             }
             catch (TrainingDivergedException ex) when (options.ContinueOnDivergence)
             {
                 // Scored at chance from here on: a diverged network predicts nothing.
                 clock.Stop();
-                return new RunResult(rule.Name, spec.Seed, ChanceAccuracy, SamplesPerSecond(), curve, ex.Message)
+                return new RunResult(rule, seed, ChanceAccuracy, SamplesPerSecond(), curve, ex.Message)
                 {
                     Diverged = DivergencePoint.Of(ex),
                     EvaluationImagesPerSecond = EvaluationImagesPerSecond(),
@@ -215,7 +233,7 @@ public static class OnlineRun
             options.Progress?.Invoke(done);
         }
 
-        return new RunResult(rule.Name, spec.Seed, curve[^1].TestAccuracy, SamplesPerSecond(), curve)
+        return new RunResult(rule, seed, curve[^1].TestAccuracy, SamplesPerSecond(), curve)
         {
             EvaluationImagesPerSecond = EvaluationImagesPerSecond(),
         };

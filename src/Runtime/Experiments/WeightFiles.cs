@@ -1,11 +1,13 @@
 using PlasticityDsl.Runtime.Data;
+using PlasticityDsl.Runtime.Recurrent;
 
 namespace PlasticityDsl.Runtime.Experiments;
 
 /// <summary>
 /// Network weights as numpy .npz archives: arrays W1…WL and, for a network with separate feedback, B1…BL; float32,
 /// shape n_l × n_(l-1); and, when the rule that trains it keeps per-layer state, S1…SL, the state of each layer as one
-/// column (the rule's <c>state</c> variables one after another, in declaration order).
+/// column (the rule's <c>state</c> variables one after another, in declaration order). A recurrent network's file holds
+/// Wh (n_h × n_h), Wx (n_h × n_x) and Wo (n_o × n_h).
 /// </summary>
 public static class WeightFiles
 {
@@ -27,6 +29,29 @@ public static class WeightFiles
 
         Npz.Write(path, arrays);
     }
+
+    /// <summary>Writes a recurrent network's Wh, Wx and Wo.</summary>
+    public static void Write(string path, RecurrentNetwork network) =>
+        Npz.Write(path, [.. RecurrentArrays(network).Select(a => (a.Name, a.Weights, a.Rows, a.Columns))]);
+
+    /// <summary>Loads Wh, Wx and Wo into <paramref name="network"/>; a missing array, a wrong shape or a non-finite value is a
+    /// <see cref="DataFileException"/> naming the array.</summary>
+    public static void Load(string path, RecurrentNetwork network)
+    {
+        var shapes = RecurrentArrays(network).ToDictionary(a => a.Name);
+        var arrays = Npz.Read(path, name => shapes.TryGetValue(name, out var a) ? (long)a.Rows * a.Columns * sizeof(double) + Npz.MaxHeaderBytes + 12 : 0);
+        foreach (var (name, weights, rows, columns) in shapes.Values)
+        {
+            Matrix(path, arrays, name, rows, columns, $"the recurrent network {network.Inputs}-{network.Hidden}-{network.Outputs}").CopyTo(weights, 0);
+        }
+    }
+
+    private static IEnumerable<(string Name, float[] Weights, int Rows, int Columns)> RecurrentArrays(RecurrentNetwork network) =>
+    [
+        ("Wh", network.RecurrentWeights, network.Hidden, network.Hidden),
+        ("Wx", network.InputWeights, network.Hidden, network.Inputs),
+        ("Wo", network.ReadoutWeights, network.Outputs, network.Hidden),
+    ];
 
     /// <summary>
     /// Loads W1…WL into <paramref name="network"/> and, if it has separate feedback and the file holds B1…BL, those too.
@@ -74,26 +99,32 @@ public static class WeightFiles
         for (int l = 0; l < shape.LayerCount; l++)
         {
             string name = symbol + (l + 1);
-            int rows = shape.LayerSizes[l + 1], columns = shape.LayerSizes[l];
-            if (!arrays.TryGetValue(name, out var array))
+            if (!arrays.ContainsKey(name))
             {
                 throw new DataFileException(path, $"has no array {name} (expected {symbol}1…{symbol}{shape.LayerCount} for layers {string.Join(",", shape.LayerSizes)})");
             }
 
-            if (array.Rows != rows || array.Cols != columns)
-            {
-                throw new DataFileException(path, $"array {name} has shape ({array.Rows}, {array.Cols}) but layer {l + 1} needs ({rows}, {columns})");
-            }
-
-            int bad = Array.FindIndex(array.Data, v => !float.IsFinite(v));
-            if (bad >= 0)
-            {
-                throw new DataFileException(path, $"array {name} holds a non-finite value ({array.Data[bad]}) at ({bad / columns}, {bad % columns}); the weights cannot be used");
-            }
-
-            matrices.Add(array.Data);
+            matrices.Add(Matrix(path, arrays, name, shape.LayerSizes[l + 1], shape.LayerSizes[l], $"layer {l + 1}"));
         }
 
         return matrices;
+    }
+
+    /// <summary>Array <paramref name="name"/>, checked to be present, <paramref name="rows"/> × <paramref name="columns"/> and finite.</summary>
+    private static float[] Matrix(string path, IReadOnlyDictionary<string, (float[] Data, int Rows, int Cols)> arrays, string name, int rows, int columns, string owner)
+    {
+        if (!arrays.TryGetValue(name, out var array)) throw new DataFileException(path, $"has no array {name} (needed by {owner})");
+        if (array.Rows != rows || array.Cols != columns)
+        {
+            throw new DataFileException(path, $"array {name} has shape ({array.Rows}, {array.Cols}) but {owner} needs ({rows}, {columns})");
+        }
+
+        int bad = Array.FindIndex(array.Data, v => !float.IsFinite(v));
+        if (bad >= 0)
+        {
+            throw new DataFileException(path, $"array {name} holds a non-finite value ({array.Data[bad]}) at ({bad / columns}, {bad % columns}); the weights cannot be used");
+        }
+
+        return array.Data;
     }
 }

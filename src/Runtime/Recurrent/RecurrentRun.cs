@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using PlasticityDsl.Runtime.Data;
 using PlasticityDsl.Runtime.Experiments;
 
@@ -42,6 +41,10 @@ public sealed record RecurrentRunSpec(
         if (!(GradientRate >= 0f) || !float.IsFinite(GradientRate)) throw new ArgumentException("must be finite and non-negative.", nameof(GradientRate));
         if (Samples < 1) throw new ArgumentException("must be at least 1.", nameof(Samples));
         if (EvalEvery < 1) throw new ArgumentException("must be at least 1.", nameof(EvalEvery));
+        if ((Samples - 1L) / EvalEvery + 2 > RunSpec.MaxEvaluations)
+        {
+            throw new ArgumentException($"{Samples} samples evaluated every {EvalEvery} ask for {(Samples - 1L) / EvalEvery + 2} evaluations; at most {RunSpec.MaxEvaluations} are kept (evaluate less often).", nameof(Samples));
+        }
     }
 }
 
@@ -52,22 +55,36 @@ public sealed record RecurrentRunSpec(
 /// </summary>
 public static class RecurrentRun
 {
-    /// <summary>A network of n_x = 784, n_h = <see cref="RecurrentRunSpec.Hidden"/>, n_o = 10, initialized from the seed.</summary>
-    public static RecurrentNetwork CreateNetwork(RecurrentRunSpec spec)
+    /// <summary>A network of n_x = 784, n_h = <see cref="RecurrentRunSpec.Hidden"/>, n_o = 10: initialized from the seed, read
+    /// from a .npz with Wh, Wx and Wo (<see cref="RecurrentRunSpec.Init"/> a path), or, to resume, as <paramref name="resumeFrom"/> left it.</summary>
+    public static RecurrentNetwork CreateNetwork(RecurrentRunSpec spec, RunCheckpoint? resumeFrom = null)
     {
         ArgumentNullException.ThrowIfNull(spec);
         spec.Validate();
         var network = new RecurrentNetwork(IdxReader.PixelsPerImage, spec.Hidden, IdxReader.ClassCount, Runtime.Activation.Parse(spec.Activation));
-        network.Initialize(Initialization.ParseScheme(spec.Init), spec.Seed);
+        if (resumeFrom is not null)
+        {
+            resumeFrom.Restore(network);
+        }
+        else if (spec.Init.EndsWith(".npz", StringComparison.OrdinalIgnoreCase))
+        {
+            WeightFiles.Load(spec.Init, network);
+        }
+        else
+        {
+            network.Initialize(Initialization.ParseScheme(spec.Init), spec.Seed);
+        }
+
         return network;
     }
 
+    /// <summary>Trains <paramref name="network"/> (from <see cref="CreateNetwork"/>; given the checkpoint when resuming) to
+    /// <see cref="RecurrentRunSpec.Samples"/> samples in all, as <see cref="OnlineRun.Run"/> trains a layered network.</summary>
     /// <param name="evaluation">The images whose accuracy makes the curve (all of them, each time).</param>
-    /// <param name="progress">Called with the samples done after every evaluation.</param>
-    /// <param name="continueOnDivergence">false: a divergence throws <see cref="TrainingDivergedException"/>; true: it ends the
-    /// run, which scores <see cref="OnlineRun.ChanceAccuracy"/>, and is recorded in the result (sweeps go on).</param>
+    /// <param name="options">Progress, divergence handling, checkpoints and resuming as for <see cref="OnlineRun.Run"/>;
+    /// <see cref="RunOptions.Observe"/> watches a layered network's learner and is refused here.</param>
     public static RunResult Run(RecurrentRunSpec spec, IRecurrentRule rule, RecurrentNetwork network, Dataset train, Dataset evaluation,
-        Action<int>? progress = null, bool continueOnDivergence = false, CancellationToken cancellationToken = default)
+        RunOptions? options = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(spec);
         ArgumentNullException.ThrowIfNull(rule);
@@ -75,38 +92,21 @@ public static class RecurrentRun
         ArgumentNullException.ThrowIfNull(train);
         ArgumentNullException.ThrowIfNull(evaluation);
         spec.Validate();
+        options ??= new RunOptions();
+        if (options.Observe is not null) throw new ArgumentException("RunOptions.Observe watches a layered network; a recurrent run has none.", nameof(options));
         float[] theta = spec.Theta.ToArray();
         var task = new DelayedMemoryTask(network.Inputs, spec.Steps, spec.PresentationSteps);
         var learner = new RecurrentLearner(network, spec.Steps, rule);
-        var order = new SampleSequence(train.Count, spec.Order, spec.Seed);
-        var curve = new List<CurvePoint> { new(0, Accuracy()) };
-        var clock = new Stopwatch();
-        for (int done = 0; done < spec.Samples;)
+        if (options.ResumeFrom is { } checkpoint)
         {
-            cancellationToken.ThrowIfCancellationRequested();
-            int until = Math.Min(spec.Samples, done + spec.EvalEvery);
-            clock.Start();
-            try
-            {
-                for (; done < until; done++)
-                {
-                    int index = order[done];
-                    learner.Step(task.Sequence(train.Image(index)), train.Labels[index], rule, theta, spec.GradientRate);
-                }
-            }
-            catch (TrainingDivergedException ex) when (continueOnDivergence)
-            {
-                clock.Stop();
-                return new RunResult(rule.Name, spec.Seed, OnlineRun.ChanceAccuracy, done / Math.Max(clock.Elapsed.TotalSeconds, 1e-9), curve, ex.Message);
-            }
-
-            clock.Stop();
-            curve.Add(new CurvePoint(done, Accuracy()));
-            progress?.Invoke(done);
+            checkpoint.CheckResumable(spec, rule);
+            learner.StepCount = checkpoint.Samples;
         }
 
-        return new RunResult(rule.Name, spec.Seed, curve[^1].TestAccuracy, spec.Samples / Math.Max(clock.Elapsed.TotalSeconds, 1e-9), curve);
-
-        double Accuracy() => task.Accuracy(learner, evaluation.Images, evaluation.Labels, evaluation.Count);
+        return OnlineRun.Drive(rule.Name, spec.Seed, spec.Samples, spec.EvalEvery, new SampleSequence(train.Count, spec.Order, spec.Seed), options,
+            index => learner.Step(task.Sequence(train.Image(index)), train.Labels[index], rule, theta, spec.GradientRate),
+            _ => task.Accuracy(learner, evaluation.Images, evaluation.Labels, evaluation.Count), evaluation.Count, null,
+            (directory, samples, curve, seconds) => RunCheckpoint.Write(directory, spec, rule, network, samples, curve, seconds, options.DataDirectory),
+            cancellationToken);
     }
 }

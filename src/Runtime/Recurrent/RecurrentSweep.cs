@@ -61,7 +61,7 @@ public static class RecurrentSweep
             var spec = new RecurrentRunSpec(comparison.Hidden, options.Steps, options.PresentationSteps, options.Activation, options.Init,
                 arm.Theta, arm.GradientRate, options.Samples, options.Order, seed, options.EvalEvery);
             RunResult result = RecurrentRun.Run(spec, arm.Rule, RecurrentRun.CreateNetwork(spec), train, evaluation,
-                continueOnDivergence: true, cancellationToken: cancellationToken);
+                new RunOptions { ContinueOnDivergence = true }, cancellationToken);
             int done = Interlocked.Increment(ref finished);
             string outcome = result.Divergence ?? $"accuracy {result.FinalTestAccuracy:P2}, {result.SamplesPerSecond:F0} samples/s";
             log?.Invoke($"[{done}] job {i + 1}/{list.Length}: {comparison.Panel} {arm.Label} seed {seed}: {outcome}");

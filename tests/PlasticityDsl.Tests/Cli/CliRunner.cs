@@ -5,7 +5,15 @@ namespace PlasticityDsl.Tests.Cli;
 /// <summary>Runs the real <c>plasticity</c> program (copied beside the tests) as a user would.</summary>
 internal static class CliRunner
 {
-    public sealed record Outcome(int ExitCode, string Output, string Error);
+    public sealed record Outcome(int ExitCode, string Output, string Error)
+    {
+        /// <summary>The error output of a run that must end with <paramref name="exitCode"/> (the assertion shows it otherwise).</summary>
+        public string Failure(int exitCode)
+        {
+            Xunit.Assert.True(ExitCode == exitCode, $"exit code {ExitCode}, expected {exitCode}: {Error}");
+            return Error;
+        }
+    }
 
     public static Outcome Run(string workingDirectory, params string[] args)
     {

@@ -103,12 +103,52 @@ public sealed class CliTests : IDisposable
     }
 
     [Fact]
-    public void TrainPointsRecurrentRulesToTheirTask()
+    public void TrainRunsARecurrentRuleAndItsWeightsLoadBackWithInit()
     {
-        var result = CliRunner.Run(_dir.Path, "train", "--rule", "bptt_oja", "--theta", "t1=-0.001,t2=0.0001");
-        Assert.Equal(2, result.ExitCode);
-        Assert.Contains("`bptt_oja` is a recurrent rule", result.Error);
-        Assert.Contains("reproduce fig7", result.Error);
+        string data = IdxFiles.WriteSyntheticMnist(_dir.File("mnist"));
+        var result = CliRunner.Run(_dir.Path, "train", "--rule", "bptt_oja", "--theta", "t1=-0.001,t2=0.0001", "--hidden", "8",
+            "--samples", "60", "--eval-every", "30", "--order", "file", "--seed", "3", "--data", data, "--out", "rnn.json", "--save-weights", "rnn.npz");
+        Assert.True(result.ExitCode == 0, result.Error);
+        Assert.StartsWith("bptt_oja: test accuracy ", result.Output);
+
+        var report = ResultsWriter.ReadJson<System.Text.Json.JsonElement>(_dir.File("rnn.json"));
+        Assert.Equal(new[] { 784, 8, 10 }, report.GetProperty("layers").EnumerateArray().Select(n => n.GetInt32()));
+        Assert.Equal("rnn", report.GetProperty("feedback").GetString());
+        Assert.Equal("tanh", report.GetProperty("activation").GetString());
+        Assert.Equal(3UL, report.GetProperty("seed").GetUInt64());
+        Assert.Equal(50, report.GetProperty("recurrent").GetProperty("steps").GetInt32());
+        Assert.Equal(0.001f, report.GetProperty("recurrent").GetProperty("gradient_rate").GetSingle());
+        Assert.Equal(new[] { 0, 30, 60 }, report.GetProperty("curve").EnumerateArray().Select(p => p.GetProperty("samples").GetInt32()));
+
+        var trained = new Runtime.Recurrent.RecurrentNetwork(784, 8, 10);
+        WeightFiles.Load(_dir.File("rnn.npz"), trained);
+        var initial = new Runtime.Recurrent.RecurrentNetwork(784, 8, 10);
+        initial.Initialize(InitScheme.Xavier, 3);
+        Assert.NotEqual(initial.RecurrentWeights, trained.RecurrentWeights);
+        Assert.NotEqual(initial.ReadoutWeights, trained.ReadoutWeights);
+
+        // With every rate zero a step changes nothing, so the weights a run started from --init ends with are those it read.
+        var restarted = CliRunner.Run(_dir.Path, "train", "--rule", "bptt", "--theta", "t1=0", "--hidden", "8", "--init", "rnn.npz",
+            "--samples", "1", "--eval-every", "1", "--data", data, "--save-weights", "rnn2.npz");
+        Assert.True(restarted.ExitCode == 0, restarted.Error);
+        var reloaded = new Runtime.Recurrent.RecurrentNetwork(784, 8, 10);
+        WeightFiles.Load(_dir.File("rnn2.npz"), reloaded);
+        Assert.Equal(trained.RecurrentWeights, reloaded.RecurrentWeights);
+        Assert.Equal(trained.InputWeights, reloaded.InputWeights);
+        Assert.Equal(trained.ReadoutWeights, reloaded.ReadoutWeights);
+
+        Assert.Contains("array Wh has shape (8, 8) but the recurrent network 784-9-10 needs (9, 9)",
+            CliRunner.Run(_dir.Path, "train", "--rule", "bptt", "--theta", "t1=0", "--hidden", "9", "--init", "rnn.npz", "--samples", "1", "--data", data).Failure(1));
+    }
+
+    [Fact]
+    public void TrainRefusesTheOptionsOfTheOtherNetworkKind()
+    {
+        string layers = CliRunner.Run(_dir.Path, "train", "--rule", "bptt_oja", "--theta", "t1=-0.001,t2=0.0001", "--layers", "784,20,10").Failure(2);
+        Assert.Contains("--layers does not apply: `bptt_oja` is a recurrent rule", layers);
+        Assert.Contains("--hidden", layers);
+        Assert.Contains("--feedback does not apply", CliRunner.Run(_dir.Path, "train", "--rule", "bptt", "--theta", "t1=-0.001", "--feedback", "fa").Failure(2));
+        Assert.Contains("--hidden does not apply: `bp` is a layer rule", CliRunner.Run(_dir.Path, "train", "--rule", "bp", "--theta", "t0=0.01", "--hidden", "8").Failure(2));
     }
 
     [Fact]

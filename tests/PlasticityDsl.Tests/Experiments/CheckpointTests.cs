@@ -115,6 +115,33 @@ public sealed class CheckpointTests : IDisposable
         Assert.Equal(target, RunCheckpoint.Read(_dir.File("ck")).Samples);
     }
 
+    [Fact]
+    public void StoppedAndResumedRecurrentRunEqualsAnUninterruptedOneThroughTheCli()
+    {
+        string data = IdxFiles.WriteSyntheticMnist(_dir.File("mnist"));
+        string[] settings = ["train", "--rule", "bptt_oja", "--theta", "t1=-0.001,t2=0.0001", "--hidden", "8", "--eval-every", "20", "--seed", "5", "--data", data];
+
+        var first = CliRunner.Run(_dir.Path, [.. settings, "--samples", "40", "--checkpoint", "ck"]);
+        Assert.True(first.ExitCode == 0, first.Error);
+        Assert.NotNull(RunCheckpoint.Read(_dir.File("ck")).Recurrent);
+        var resumed = CliRunner.Run(_dir.Path, "train", "--resume", "ck", "--samples", "80", "--save-weights", "resumed.npz", "--out", "resumed.json");
+        Assert.True(resumed.ExitCode == 0, resumed.Error);
+        var straight = CliRunner.Run(_dir.Path, [.. settings, "--samples", "80", "--save-weights", "straight.npz", "--out", "straight.json"]);
+        Assert.True(straight.ExitCode == 0, straight.Error);
+
+        Assert.Equal(File.ReadAllBytes(_dir.File("straight.npz")), File.ReadAllBytes(_dir.File("resumed.npz")));
+        Assert.Equal(Curve("straight.json"), Curve("resumed.json"));
+        Assert.Equal(80, RunCheckpoint.Read(_dir.File("ck")).Samples);
+
+        // The checkpoint fixes the network: another n_h, or an MLP's option, is refused before anything runs.
+        Assert.Contains("--hidden: the checkpoint in ck was made with --hidden 8", CliRunner.Run(_dir.Path, "train", "--resume", "ck", "--samples", "100", "--hidden", "9").Failure(2));
+        Assert.Contains("--layers does not apply: `bptt_oja` is a recurrent rule", CliRunner.Run(_dir.Path, "train", "--resume", "ck", "--samples", "100", "--layers", "784,8,10").Failure(2));
+        Assert.Contains("is of a recurrent network", CliRunner.Run(_dir.Path, "train", "--resume", "ck", "--rule", "bp", "--samples", "100").Failure(1));
+        Assert.Equal(80, RunCheckpoint.Read(_dir.File("ck")).Samples);
+    }
+
+    private string Curve(string report) => ResultsWriter.ReadJson<JsonElement>(_dir.File(report)).GetProperty("curve").GetRawText();
+
     // Reads the JSON the run may be replacing at this moment: the rename is atomic, so the file is always whole.
     private static int SamplesIn(string path) =>
         ResultsWriter.ReadJson<JsonElement>(path).GetProperty("samples").GetInt32();

@@ -98,7 +98,7 @@ public sealed class DelayedMemoryTaskTests(ITestOutputHelper output)
 
         RecurrentRunSpec diverging = spec with { Theta = Theta(t1: float.NaN) };
         Assert.Throws<TrainingDivergedException>(() => RecurrentRun.Run(diverging, Bptt, RecurrentRun.CreateNetwork(diverging), train, held));
-        RunResult recorded = RecurrentRun.Run(diverging, Bptt, RecurrentRun.CreateNetwork(diverging), train, held, continueOnDivergence: true);
+        RunResult recorded = RecurrentRun.Run(diverging, Bptt, RecurrentRun.CreateNetwork(diverging), train, held, new RunOptions { ContinueOnDivergence = true });
         Assert.Contains("Wh", recorded.Divergence);
         Assert.Equal(OnlineRun.ChanceAccuracy, recorded.FinalTestAccuracy);
         Assert.Single(recorded.Curve);

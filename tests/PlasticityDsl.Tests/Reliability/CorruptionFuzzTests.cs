@@ -184,7 +184,7 @@ public sealed class CorruptionFuzzTests : IDisposable
             {
                 RunCheckpoint read = RunCheckpoint.Read(checkpoint);
                 // Readable: then it must resume.
-                RunSpec resumed = read.ResumedSpec(read.Spec.Samples);
+                RunSpec resumed = read.ResumedSpec(read.LayeredSpec.Samples);
                 Mlp network = OnlineRun.CreateNetwork(resumed, read);
                 OnlineRun.Run(resumed, bp, network, train, train, new RunOptions { ResumeFrom = read });
             }, alsoClear: typeof(ArgumentException)); // "the checkpoint was made by rule X / with other settings": CheckResumable's refusal
