@@ -9,14 +9,14 @@ namespace PlasticityDsl.Language;
 
 /// <summary>The result of compiling one .rule file: a kernel plan when there were no errors, and the
 /// diagnostics either way. Equatable, position-free apart from the diagnostics' spans.</summary>
-public sealed record CompiledRule(KernelModel? Model, EquatableArray<RuleDiagnostic> Diagnostics)
+internal sealed record CompiledRule(KernelModel? Model, EquatableArray<RuleDiagnostic> Diagnostics)
 {
     public bool Succeeded => Model is not null;
 }
 
 /// <summary>Parse → bind and check shapes → lower → lay out: the one code path behind the source generator, the
 /// <c>plasticity check</c> and <c>plasticity emit</c> commands, and the tests.</summary>
-public static class RuleFrontEnd
+internal static class RuleFrontEnd
 {
     /// <summary>Compiles <paramref name="text"/>; <paramref name="fileStem"/> names the rule unless a
     /// <c>rule Name</c> header does. Never throws on user input.</summary>

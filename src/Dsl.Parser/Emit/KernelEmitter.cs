@@ -11,7 +11,7 @@ namespace PlasticityDsl.Language.Emit;
 /// Deterministic and culture-invariant; names in the output come only from the model, whose names the front end
 /// validated, and from the tables.
 /// </summary>
-public static class KernelEmitter
+internal static class KernelEmitter
 {
     /// <summary>The namespace of generated kernels unless the project sets another (PlasticityDslNamespace, or an
     /// AdditionalFiles item's Namespace metadata).</summary>
