@@ -137,7 +137,7 @@ public static class RuleCompiler
     {
         string source = KernelEmitter.Emit(model);
         SyntaxTree tree = CSharpSyntaxTree.ParseText(source, ParseOptions, KernelEmitter.HintName(model), Encoding.UTF8);
-        string assemblyName = $"{KernelEmitter.Namespace}.{model.ClassName}.{key.Substring(0, 16)}";
+        string assemblyName = $"{KernelEmitter.DefaultNamespace}.{model.ClassName}.{key.Substring(0, 16)}";
         CSharpCompilation compilation = CreateCompilation(assemblyName, new[] { tree });
 
         using var image = new MemoryStream();
@@ -157,7 +157,7 @@ public static class RuleCompiler
         Assembly runtime = typeof(IPlasticityRule).Assembly;
         var context = new KernelLoadContext(assemblyName, AssemblyLoadContext.GetLoadContext(runtime) ?? AssemblyLoadContext.Default);
         Assembly assembly = context.LoadFromStream(image);
-        string typeName = $"{KernelEmitter.Namespace}.{model.ClassName}";
+        string typeName = $"{KernelEmitter.DefaultNamespace}.{model.ClassName}";
         object? instance = assembly.GetType(typeName, throwOnError: false)
             ?.GetProperty("Instance", BindingFlags.Public | BindingFlags.Static)
             ?.GetValue(null);

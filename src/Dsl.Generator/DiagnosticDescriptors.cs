@@ -38,6 +38,10 @@ internal static class DiagnosticDescriptors
         "PDSL0007", "Rule file too large", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true,
         description: "Rule file too large.", helpLinkUri: HelpRoot + "pdsl0007");
 
+    public static readonly DiagnosticDescriptor InvalidNamespace = new(
+        "PDSL0008", "Invalid namespace for generated kernels", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true,
+        description: "Invalid namespace for generated kernels.", helpLinkUri: HelpRoot + "pdsl0008");
+
     public static readonly DiagnosticDescriptor MultiplyShapeMismatch = new(
         "PDSL1001", "Matrix product with mismatched inner dimensions", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true,
         description: "Matrix product with mismatched inner dimensions.", helpLinkUri: HelpRoot + "pdsl1001");
@@ -49,6 +53,10 @@ internal static class DiagnosticDescriptors
     public static readonly DiagnosticDescriptor TargetShapeMismatch = new(
         "PDSL1003", "Update has the wrong shape for its target", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true,
         description: "Update has the wrong shape for its target.", helpLinkUri: HelpRoot + "pdsl1003");
+
+    public static readonly DiagnosticDescriptor StateShapeMismatch = new(
+        "PDSL1005", "State shape mismatch", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true,
+        description: "State shape mismatch.", helpLinkUri: HelpRoot + "pdsl1005");
 
     public static readonly DiagnosticDescriptor UnknownSymbol = new(
         "PDSL2001", "Unknown symbol", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true,
@@ -102,6 +110,14 @@ internal static class DiagnosticDescriptors
         "PDSL2012", "Unsupported use of an elementwise matrix term", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true,
         description: "Unsupported use of an elementwise matrix term.", helpLinkUri: HelpRoot + "pdsl2012");
 
+    public static readonly DiagnosticDescriptor StateWithoutUpdate = new(
+        "PDSL2013", "State without an update", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true,
+        description: "State without an update.", helpLinkUri: HelpRoot + "pdsl2013");
+
+    public static readonly DiagnosticDescriptor StateNameClash = new(
+        "PDSL2014", "State name clash", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true,
+        description: "State name clash.", helpLinkUri: HelpRoot + "pdsl2014");
+
     public static readonly DiagnosticDescriptor InternalError = new(
         "PDSL9001", "Internal compiler error", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true,
         description: "Internal compiler error.", helpLinkUri: HelpRoot + "pdsl9001");
@@ -115,6 +131,7 @@ internal static class DiagnosticDescriptors
         DiagnosticCode.NestingTooDeep => NestingTooDeep,
         DiagnosticCode.RuleTooLarge => RuleTooLarge,
         DiagnosticCode.RuleFileTooLarge => RuleFileTooLarge,
+        DiagnosticCode.InvalidNamespace => InvalidNamespace,
         DiagnosticCode.MultiplyShapeMismatch => MultiplyShapeMismatch,
         DiagnosticCode.AddShapeMismatch => AddShapeMismatch,
         DiagnosticCode.TargetShapeMismatch => TargetShapeMismatch,
@@ -129,8 +146,11 @@ internal static class DiagnosticDescriptors
         DiagnosticCode.MixedContexts => MixedContexts,
         DiagnosticCode.TimeIndexMisuse => TimeIndexMisuse,
         DiagnosticCode.NotSquare => NotSquare,
+        DiagnosticCode.StateShapeMismatch => StateShapeMismatch,
         DiagnosticCode.UnsupportedTriangular => UnsupportedTriangular,
         DiagnosticCode.UnsupportedElementwise => UnsupportedElementwise,
+        DiagnosticCode.StateWithoutUpdate => StateWithoutUpdate,
+        DiagnosticCode.StateNameClash => StateNameClash,
         DiagnosticCode.InternalError => InternalError,
         _ => InternalError,
     };

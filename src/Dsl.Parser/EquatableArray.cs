@@ -6,7 +6,7 @@ namespace PlasticityDsl.Language;
 
 /// <summary>An immutable array with value equality, so that records holding it compare by content
 /// (the incremental generator caches on that equality).</summary>
-public readonly struct EquatableArray<T> : IEquatable<EquatableArray<T>>, IReadOnlyList<T>
+internal readonly struct EquatableArray<T> : IEquatable<EquatableArray<T>>, IReadOnlyList<T>
     where T : IEquatable<T>
 {
     private readonly T[]? _items;
@@ -50,7 +50,7 @@ public readonly struct EquatableArray<T> : IEquatable<EquatableArray<T>>, IReadO
     public static bool operator !=(EquatableArray<T> left, EquatableArray<T> right) => !left.Equals(right);
 }
 
-public static class EquatableArray
+internal static class EquatableArray
 {
     public static EquatableArray<T> ToEquatableArray<T>(this IEnumerable<T> items) where T : IEquatable<T> => new(items);
 }

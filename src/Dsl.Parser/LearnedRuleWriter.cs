@@ -18,7 +18,7 @@ namespace PlasticityDsl.Language;
 /// <para>Signs are folded into each term: <c>-t0*e_l*y_&lt;l-1&gt;'</c> at t0 = −0.01 is written <c>0.01*e_l*y_&lt;l-1&gt;'</c>.
 /// Comments and layout do not survive (the text is printed from the tree, as <see cref="PrettyPrinter"/> does).</para>
 /// </remarks>
-public static class LearnedRuleWriter
+internal static class LearnedRuleWriter
 {
     /// <summary>A threshold for callers without their own: far below a useful online learning rate (≈ 1e-2), above float noise.</summary>
     public const float DefaultDropBelow = 1e-6f;

@@ -9,14 +9,14 @@ namespace PlasticityDsl.Language;
 
 /// <summary>The result of compiling one .rule file: a kernel plan when there were no errors, and the
 /// diagnostics either way. Equatable, position-free apart from the diagnostics' spans.</summary>
-public sealed record CompiledRule(KernelModel? Model, EquatableArray<RuleDiagnostic> Diagnostics)
+internal sealed record CompiledRule(KernelModel? Model, EquatableArray<RuleDiagnostic> Diagnostics)
 {
     public bool Succeeded => Model is not null;
 }
 
 /// <summary>Parse → bind and check shapes → lower → lay out: the one code path behind the source generator, the
 /// <c>plasticity check</c> and <c>plasticity emit</c> commands, and the tests.</summary>
-public static class RuleFrontEnd
+internal static class RuleFrontEnd
 {
     /// <summary>Compiles <paramref name="text"/>; <paramref name="fileStem"/> names the rule unless a
     /// <c>rule Name</c> header does. Never throws on user input.</summary>
@@ -138,6 +138,39 @@ public static class RuleFrontEnd
         name.Length is > 0 and <= 128
         && IsAsciiLetter(name[0])
         && name.All(c => IsAsciiLetter(c) || c is >= '0' and <= '9' or '_' or '-');
+
+    /// <summary>The longest namespace accepted for generated kernels.</summary>
+    public const int MaxNamespaceLength = 512;
+
+    /// <summary>PDSL0008, located at the start of the rule file, when <paramref name="namespace"/> cannot hold its kernel;
+    /// null when it can. <paramref name="setBy"/> names where the value was set, for the message.</summary>
+    public static RuleDiagnostic? CheckNamespace(string @namespace, string setBy) =>
+        IsValidNamespace(@namespace)
+            ? null
+            : new RuleDiagnostic(DiagnosticCode.InvalidNamespace, SourceSpan.Empty,
+                $"`{Sanitize(@namespace)}` (set by {setBy}) is not a valid namespace for the generated kernels: write C# identifiers separated by `.`, none of them a keyword, such as `My.Rules`");
+
+    /// <summary>A dotted list of C# identifiers (letters, digits and <c>_</c>, not starting with a digit), none of them a
+    /// reserved keyword: the emitter prints it verbatim after <c>namespace</c>, so nothing else may pass.</summary>
+    public static bool IsValidNamespace(string @namespace) =>
+        @namespace.Length is > 0 and <= MaxNamespaceLength
+        && @namespace.Split('.').All(part =>
+            part.Length > 0
+            && (char.IsLetter(part[0]) || part[0] == '_')
+            && part.All(c => char.IsLetterOrDigit(c) || c == '_')
+            && !ReservedWords.Contains(part));
+
+    /// <summary>C#'s reserved keywords, and <c>global</c>, which as a namespace would read as the alias qualifier.</summary>
+    private static readonly HashSet<string> ReservedWords = new(StringComparer.Ordinal)
+    {
+        "abstract", "as", "base", "bool", "break", "byte", "case", "catch", "char", "checked", "class", "const", "continue",
+        "decimal", "default", "delegate", "do", "double", "else", "enum", "event", "explicit", "extern", "false", "finally",
+        "fixed", "float", "for", "foreach", "goto", "if", "implicit", "in", "int", "interface", "internal", "is", "lock",
+        "long", "namespace", "new", "null", "object", "operator", "out", "override", "params", "private", "protected",
+        "public", "readonly", "ref", "return", "sbyte", "sealed", "short", "sizeof", "stackalloc", "static", "string",
+        "struct", "switch", "this", "throw", "true", "try", "typeof", "uint", "ulong", "unchecked", "unsafe", "ushort",
+        "using", "virtual", "void", "volatile", "while", "global",
+    };
 
     private static bool IsAsciiLetter(char c) => c is >= 'a' and <= 'z' or >= 'A' and <= 'Z';
 

@@ -4,7 +4,7 @@ namespace PlasticityDsl.Language.Binding;
 
 /// <summary>Resolves symbols and checks shapes. Reports every independent error once: a subtree that
 /// failed yields null and its parents stay silent, so one mistake gives one diagnostic.</summary>
-public sealed class Binder
+internal sealed class Binder
 {
     private static readonly IReadOnlyDictionary<string, Shape> Targets = new Dictionary<string, Shape>(StringComparer.Ordinal)
     {

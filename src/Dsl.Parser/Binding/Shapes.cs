@@ -2,7 +2,7 @@ namespace PlasticityDsl.Language.Binding;
 
 /// <summary>A symbolic matrix dimension: n_l, n_(l-1) of layer l, n_h, n_x, n_o of a recurrent network
 /// (docs/recurrent.md), or 1.</summary>
-public enum Dimension
+internal enum Dimension
 {
     One,
     Post,
@@ -16,7 +16,7 @@ public enum Dimension
 }
 
 /// <summary>A symbolic shape [rows × columns]; printed in the user's terms, e.g. <c>[n_l × n_&lt;l-1&gt;]</c>.</summary>
-public sealed record Shape(Dimension Rows, Dimension Columns)
+internal sealed record Shape(Dimension Rows, Dimension Columns)
 {
     public static Shape Scalar { get; } = new(Dimension.One, Dimension.One);
 
@@ -41,7 +41,7 @@ public sealed record Shape(Dimension Rows, Dimension Columns)
 
 /// <summary>The layer-context signals a rule can read. W is the weight matrix itself, B the feedback
 /// matrix (stored in W's shape; errors flow down as e_(l-1) = (Bᵀe_l) ⊙ σ').</summary>
-public enum Signal
+internal enum Signal
 {
     Weights,
     Feedback,
@@ -82,7 +82,7 @@ public enum Signal
     OutputError,
 }
 
-public static class Signals
+internal static class Signals
 {
     /// <summary>Symbols as the user writes them, in the order the docs list them.</summary>
     public static IReadOnlyList<(string Spelling, Signal Signal)> All { get; } = new[]
@@ -139,7 +139,7 @@ public static class Signals
 }
 
 /// <summary>Elementwise functions of vectors and scalars. f and df are the network's activation and its derivative.</summary>
-public enum ElementFunction
+internal enum ElementFunction
 {
     Activation,
     ActivationDerivative,
@@ -155,7 +155,7 @@ public enum ElementFunction
 }
 
 /// <summary>Reductions of a vector to a scalar.</summary>
-public enum Reduction
+internal enum Reduction
 {
     /// <summary>Σ_i v_i.</summary>
     Sum,
@@ -163,7 +163,7 @@ public enum Reduction
     Norm2,
 }
 
-public static class Functions
+internal static class Functions
 {
     public static IReadOnlyList<(string Spelling, ElementFunction Function)> Elementwise { get; } = new[]
     {

@@ -12,6 +12,9 @@ public enum DiagnosticCode
     RuleTooLarge = 6,
     /// <summary>A rule file larger than <see cref="RuleFrontEnd.MaxRuleFileBytes"/>; refused before it is read.</summary>
     RuleFileTooLarge = 7,
+    /// <summary>A namespace for generated kernels (PlasticityDslNamespace, or an AdditionalFiles item's Namespace
+    /// metadata) that is not a dotted list of C# identifiers.</summary>
+    InvalidNamespace = 8,
     MultiplyShapeMismatch = 1001,
     AddShapeMismatch = 1002,
     TargetShapeMismatch = 1003,

@@ -3,7 +3,7 @@ using PlasticityDsl.Language.Binding;
 namespace PlasticityDsl.Language.Differentiation;
 
 /// <summary>Why a rule has no tangent: the first node whose derivative the language cannot write.</summary>
-public sealed record NotDifferentiable(BoundExpression Node, string Message);
+internal sealed record NotDifferentiable(BoundExpression Node, string Message);
 
 /// <summary>
 /// Forward-mode differentiation of a bound rule: the tangent of an update ΔW(x, θ) along a direction (ẋ, θ̇) is
@@ -19,7 +19,7 @@ public sealed record NotDifferentiable(BoundExpression Node, string Message);
 /// make the rule not differentiable; <see cref="NotDifferentiable"/> names the node. A constant subtree has
 /// the tangent null (zero), which keeps the derived expression free of zero terms.
 /// </remarks>
-public static class Differentiator
+internal static class Differentiator
 {
     /// <summary>The tangent of every update, in order; an update whose tangent is zero is left out. A matrix that no
     /// update of the rule changes (B of a rule without dB) is a constant of the episode: its tangent is zero.</summary>

@@ -11,9 +11,11 @@ namespace PlasticityDsl.Language.Emit;
 /// Deterministic and culture-invariant; names in the output come only from the model, whose names the front end
 /// validated, and from the tables.
 /// </summary>
-public static class KernelEmitter
+internal static class KernelEmitter
 {
-    public const string Namespace = "PlasticityDsl.Rules";
+    /// <summary>The namespace of generated kernels unless the project sets another (PlasticityDslNamespace, or an
+    /// AdditionalFiles item's Namespace metadata).</summary>
+    public const string DefaultNamespace = "PlasticityDsl.Rules";
     private const string Runtime = "global::PlasticityDsl.Runtime";
     private const string Primitives = Runtime + ".KernelPrimitives";
     private const string GeneratedCode = "[global::System.CodeDom.Compiler.GeneratedCode(\"PlasticityDsl.Generator\", \"1.0.0\")]";
@@ -24,10 +26,12 @@ public static class KernelEmitter
 
     public static string HintName(KernelModel model) => model.ClassName + ".g.cs";
 
-    public static string Emit(KernelModel model)
+    /// <summary>The kernel class of <paramref name="model"/> in <paramref name="namespace"/>, which must be valid
+    /// (<see cref="RuleFrontEnd.IsValidNamespace"/>).</summary>
+    public static string Emit(KernelModel model, string @namespace = DefaultNamespace)
     {
         var kernel = new KernelSymbols(model);
-        IndentedWriter w = OpenFile();
+        IndentedWriter w = OpenFile(@namespace);
         if (model.Plan.Recurrent) RecurrentClass(w, kernel);
         else LayerClass(w, kernel);
         EmitApply(w, kernel);
@@ -45,9 +49,9 @@ public static class KernelEmitter
     /// <summary>The class of a rule file that has errors, under the name its kernel would have: the build then reports
     /// the rule's diagnostics, located in the .rule file, rather than C# errors wherever a program names the kernel.
     /// Never run (the build fails on the rule); <paramref name="ruleName"/> must be a valid rule name.</summary>
-    public static string EmitShell(string ruleName)
+    public static string EmitShell(string ruleName, string @namespace)
     {
-        IndentedWriter w = OpenFile();
+        IndentedWriter w = OpenFile(@namespace);
         w.Line($"/// <summary>Stands in for the kernel of the rule <c>{ruleName}</c>, which has errors: see its .rule file's diagnostics.</summary>");
         w.Line(GeneratedCode);
         w.Open($"public sealed partial class {RuleFrontEnd.ClassName(ruleName)}");
@@ -57,36 +61,39 @@ public static class KernelEmitter
         return w.ToString();
     }
 
-    /// <summary>The list of all rules of a compilation, so that a program can look kernels up by name.</summary>
-    public static string EmitRegistry(IEnumerable<KernelModel> rules)
+    /// <summary>The list of all rules of a compilation, so that a program can look kernels up by name; it lives in the
+    /// project's namespace and names each kernel in its own.</summary>
+    public static string EmitRegistry(IEnumerable<(string Namespace, KernelModel Model)> rules, string @namespace)
     {
-        IndentedWriter w = OpenFile();
+        IndentedWriter w = OpenFile(@namespace);
         w.Line("/// <summary>Every rule compiled from this project's .rule files, ordered by name.</summary>");
         w.Line(GeneratedCode);
         w.Open("public static partial class GeneratedRules");
         w.Line($"public static global::System.Collections.Generic.IReadOnlyList<{Runtime}.IPlasticityRule> All {{ get; }} = new {Runtime}.IPlasticityRule[]");
         w.Line("{");
-        foreach (KernelModel rule in rules.Where(r => !r.Plan.Recurrent).OrderBy(r => r.RuleName, StringComparer.Ordinal)) w.Line($"    {rule.ClassName}.Instance,");
+        foreach (var rule in rules.Where(r => !r.Model.Plan.Recurrent).OrderBy(r => r.Model.RuleName, StringComparer.Ordinal)) w.Line($"    global::{rule.Namespace}.{rule.Model.ClassName}.Instance,");
         w.Line("};");
         w.Line();
         w.Line("/// <summary>The recurrent rules (those that update dWh, dWx or dWo), ordered by name.</summary>");
         w.Line($"public static global::System.Collections.Generic.IReadOnlyList<{Runtime}.IRecurrentRule> Recurrent {{ get; }} = new {Runtime}.IRecurrentRule[]");
         w.Line("{");
-        foreach (KernelModel rule in rules.Where(r => r.Plan.Recurrent).OrderBy(r => r.RuleName, StringComparer.Ordinal)) w.Line($"    {rule.ClassName}.Instance,");
+        foreach (var rule in rules.Where(r => r.Model.Plan.Recurrent).OrderBy(r => r.Model.RuleName, StringComparer.Ordinal)) w.Line($"    global::{rule.Namespace}.{rule.Model.ClassName}.Instance,");
         w.Line("};");
         w.Close();
         w.Close();
         return w.ToString();
     }
 
-    /// <summary>The header every generated file starts with, up to the opened namespace.</summary>
-    private static IndentedWriter OpenFile()
+    /// <summary>The header every generated file starts with, up to the opened namespace. The namespace is printed
+    /// verbatim, so an invalid one is a bug of the caller, never emitted.</summary>
+    private static IndentedWriter OpenFile(string @namespace)
     {
+        if (!RuleFrontEnd.IsValidNamespace(@namespace)) throw new ArgumentException($"not a valid namespace: `{@namespace}`", nameof(@namespace));
         var w = new IndentedWriter();
         w.Line("// <auto-generated/>");
         w.Line("#nullable enable");
         w.Line();
-        w.Open("namespace " + Namespace);
+        w.Open("namespace " + @namespace);
         return w;
     }
 

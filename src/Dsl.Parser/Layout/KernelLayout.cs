@@ -5,35 +5,35 @@ namespace PlasticityDsl.Language.Layout;
 
 /// <summary>A region of the kernel's scratch buffer: <see cref="Length"/> floats, or T−1 times as many when
 /// <see cref="PerTime"/> (one per transition t of a recurrent rule).</summary>
-public abstract record ScratchSlice(Dimension Length, bool PerTime);
+internal abstract record ScratchSlice(Dimension Length, bool PerTime);
 
 /// <summary>The vector of vector step <paramref name="Step"/> (of every t, when per-t).</summary>
-public sealed record VectorSlice(int Step, Dimension Length, bool PerTime) : ScratchSlice(Length, PerTime);
+internal sealed record VectorSlice(int Step, Dimension Length, bool PerTime) : ScratchSlice(Length, PerTime);
 
 /// <summary>The value at every t of the per-t scalar step <paramref name="Step"/>, kept for the update pass.</summary>
-public sealed record ScalarSlice(int Step) : ScratchSlice(Dimension.One, PerTime: true);
+internal sealed record ScalarSlice(int Step) : ScratchSlice(Dimension.One, PerTime: true);
 
 /// <summary>A copy of the current row of <paramref name="Matrix"/>, taken before the pass changes it, for a term
 /// that reads the matrix whole.</summary>
-public sealed record OldRowSlice(SignalRef Matrix) : ScratchSlice(Matrix.Shape.Columns, PerTime: false);
+internal sealed record OldRowSlice(SignalRef Matrix) : ScratchSlice(Matrix.Shape.Columns, PerTime: false);
 
 /// <summary>The running sum Σ_(k ≤ i) Weights[k]·Matrix[k,:] of the terms c·tril(a bᵀ)·M, grown by one row per row of the
 /// pass (<see cref="TriangularUpdate"/>); zero before the pass.</summary>
-public sealed record RunningSumSlice(VectorRef Weights, SignalRef Matrix) : ScratchSlice(Matrix.Shape.Columns, PerTime: false);
+internal sealed record RunningSumSlice(VectorRef Weights, SignalRef Matrix) : ScratchSlice(Matrix.Shape.Columns, PerTime: false);
 
 /// <summary><paramref name="Count"/> slices of one length, a term of the scratch size.</summary>
-public sealed record ScratchTerm(int Count, Dimension Length, bool PerTime);
+internal sealed record ScratchTerm(int Count, Dimension Length, bool PerTime);
 
 /// <summary>One loop over the rows of its <paramref name="Targets"/> (of one shape): each row gets all its terms
 /// while it is in cache, after the rows in <paramref name="OldRowCopies"/> are copied.</summary>
-public sealed record UpdatePass(EquatableArray<SignalRef> Targets, EquatableArray<SignalRef> OldRowCopies);
+internal sealed record UpdatePass(EquatableArray<SignalRef> Targets, EquatableArray<SignalRef> OldRowCopies);
 
 /// <summary>
 /// Where a <see cref="KernelPlan"/> lives when it runs: the scratch slices in order (their offsets follow), the
 /// scratch size, the targets whose keep factor (1 + Σ c, for c·M terms) is computed once before the passes instead of
 /// per row, the passes over the targets, the signals the kernel reads, and its cost. Equatable, like the plan.
 /// </summary>
-public sealed record KernelLayout(
+internal sealed record KernelLayout(
     EquatableArray<ScratchSlice> Scratch,
     EquatableArray<ScratchTerm> ScratchSize,
     EquatableArray<SignalRef> HoistedKeeps,

@@ -3,7 +3,7 @@ using PlasticityDsl.Language.Binding;
 namespace PlasticityDsl.Language.Lowering;
 
 /// <summary>A vector a step or an update reads: a signal of the kernel's context, or a vector a step computed.</summary>
-public abstract record VectorRef;
+internal abstract record VectorRef;
 
 /// <summary>
 /// A signal of the kernel's context, read as it is: a vector (y_l, e_(l-1), z_t, …) or, where a matrix is expected,
@@ -11,7 +11,7 @@ public abstract record VectorRef;
 /// the kernel (a local, a slice of a sequence, the span updated in place) is the printer's signal table's business,
 /// keyed by this reference.
 /// </summary>
-public sealed record SignalRef(Signal Signal, bool Tangent = false) : VectorRef
+internal sealed record SignalRef(Signal Signal, bool Tangent = false) : VectorRef
 {
     public Shape Shape => Signals.ShapeOf(Signal);
 
@@ -23,16 +23,16 @@ public sealed record SignalRef(Signal Signal, bool Tangent = false) : VectorRef
 
 /// <summary>The per-layer state <paramref name="Name"/> (number <paramref name="Index"/>), <paramref name="Length"/>
 /// entries (1 for a scalar state), as it was before this step.</summary>
-public sealed record StateRef(int Index, string Name, Dimension Length) : VectorRef
+internal sealed record StateRef(int Index, string Name, Dimension Length) : VectorRef
 {
     public override string ToString() => Name;
 }
 
 /// <summary>The vector computed by the vector step <paramref name="Index"/>.</summary>
-public sealed record ComputedVector(int Index) : VectorRef;
+internal sealed record ComputedVector(int Index) : VectorRef;
 
 /// <summary>The coefficient θ[Index]: t0…t9, or a named <c>param</c>; with <paramref name="Tangent"/>, its tangent θ̇[Index].</summary>
-public sealed record CoefficientRef(int Index, bool Tangent = false)
+internal sealed record CoefficientRef(int Index, bool Tangent = false)
 {
     public override string ToString()
     {
@@ -43,13 +43,13 @@ public sealed record CoefficientRef(int Index, bool Tangent = false)
 
 /// <summary>constant · Π coefficients · Π scalars, where the scalars are those the kernel's scalar steps of these
 /// indices compute: the scalar factor of one term.</summary>
-public sealed record ScalarFactor(double Constant, EquatableArray<CoefficientRef> Coefficients, EquatableArray<int> Scalars);
+internal sealed record ScalarFactor(double Constant, EquatableArray<CoefficientRef> Coefficients, EquatableArray<int> Scalars);
 
 /// <summary>factor · vector: one term of a linear combination.</summary>
-public sealed record ScaledRef(ScalarFactor Factor, VectorRef Vector);
+internal sealed record ScaledRef(ScalarFactor Factor, VectorRef Vector);
 
 /// <summary>What a step computes, from typed references to signals and earlier steps.</summary>
-public abstract record Operation
+internal abstract record Operation
 {
     /// <summary>Whether the step computes a scalar rather than a vector.</summary>
     public virtual bool IsScalar => false;
@@ -59,34 +59,34 @@ public abstract record Operation
 }
 
 /// <summary>v = M·x, or Mᵀ·x when <paramref name="Transposed"/>: one streaming pass over the matrix.</summary>
-public sealed record MultiplyMatrix(SignalRef Matrix, bool Transposed, VectorRef Operand) : Operation
+internal sealed record MultiplyMatrix(SignalRef Matrix, bool Transposed, VectorRef Operand) : Operation
 {
     public override IEnumerable<VectorRef> Operands => new[] { Matrix, Operand };
 }
 
 /// <summary>v = a ⊙ b.</summary>
-public sealed record Hadamard(VectorRef Left, VectorRef Right) : Operation
+internal sealed record Hadamard(VectorRef Left, VectorRef Right) : Operation
 {
     public override IEnumerable<VectorRef> Operands => new[] { Left, Right };
 }
 
 /// <summary>v = f(x), elementwise.</summary>
-public sealed record MapVector(ElementFunction Function, VectorRef Operand) : Operation
+internal sealed record MapVector(ElementFunction Function, VectorRef Operand) : Operation
 {
     public override IEnumerable<VectorRef> Operands => new[] { Operand };
 }
 
 /// <summary>v = Σ factor_k · x_k.</summary>
-public sealed record Combine(EquatableArray<ScaledRef> Terms) : Operation
+internal sealed record Combine(EquatableArray<ScaledRef> Terms) : Operation
 {
     public override IEnumerable<VectorRef> Operands => Terms.Select(t => t.Vector);
 }
 
 /// <summary>v = 1.</summary>
-public sealed record Ones : Operation;
+internal sealed record Ones : Operation;
 
 /// <summary>s = aᵀb.</summary>
-public sealed record Dot(VectorRef Left, VectorRef Right) : Operation
+internal sealed record Dot(VectorRef Left, VectorRef Right) : Operation
 {
     public override bool IsScalar => true;
 
@@ -94,7 +94,7 @@ public sealed record Dot(VectorRef Left, VectorRef Right) : Operation
 }
 
 /// <summary>s = sum(x) or norm2(x).</summary>
-public sealed record Reduce(Reduction Reduction, VectorRef Operand) : Operation
+internal sealed record Reduce(Reduction Reduction, VectorRef Operand) : Operation
 {
     public override bool IsScalar => true;
 
@@ -102,19 +102,19 @@ public sealed record Reduce(Reduction Reduction, VectorRef Operand) : Operation
 }
 
 /// <summary>s = the value of a scalar state before this step.</summary>
-public sealed record ReadState(StateRef State) : Operation
+internal sealed record ReadState(StateRef State) : Operation
 {
     public override bool IsScalar => true;
 }
 
 /// <summary>s = f(Σ factors).</summary>
-public sealed record MapScalar(ElementFunction Function, EquatableArray<ScalarFactor> Argument) : Operation
+internal sealed record MapScalar(ElementFunction Function, EquatableArray<ScalarFactor> Argument) : Operation
 {
     public override bool IsScalar => true;
 }
 
 /// <summary>s = Σ_t summand, accumulated over the time steps t = 1…T−1 of a recurrent rule.</summary>
-public sealed record TimeSum(ScalarFactor Summand) : Operation
+internal sealed record TimeSum(ScalarFactor Summand) : Operation
 {
     public override bool IsScalar => true;
 }
@@ -127,32 +127,32 @@ public sealed record TimeSum(ScalarFactor Summand) : Operation
 /// </summary>
 /// <remarks>In a recurrent rule, a step with <see cref="PerTime"/> is computed for every t = 1…T−1 from the
 /// pre-update weights; a <see cref="TimeSum"/> is accumulated over t.</remarks>
-public sealed record Step(int Index, Dimension Length, Operation Operation, string Description, bool PerTime = false)
+internal sealed record Step(int Index, Dimension Length, Operation Operation, string Description, bool PerTime = false)
 {
     public bool IsScalar => Operation.IsScalar;
 }
 
 /// <summary>One term of a row coefficient: Factor · Column[i] (Column null: the factor alone).</summary>
-public sealed record RowTerm(ScalarFactor Factor, VectorRef? Column);
+internal sealed record RowTerm(ScalarFactor Factor, VectorRef? Column);
 
 /// <summary>For each row i: row_i += (Σ terms evaluated at i) · RowVector; with <see cref="PerTime"/>, for each t
 /// as well (recurrent rules), the vectors and scalars taken at t.</summary>
-public sealed record RowUpdate(VectorRef RowVector, EquatableArray<RowTerm> Terms, bool PerTime = false);
+internal sealed record RowUpdate(VectorRef RowVector, EquatableArray<RowTerm> Terms, bool PerTime = false);
 
 /// <summary>For each row i: row_i += (Σ terms evaluated at i) · Σ_(k ≤ i) Weights[k]·Matrix[k,:], the terms c·tril(a bᵀ)·M
 /// with b = <paramref name="Weights"/>: the running sum over the rows of the pre-update matrix grows by one row per row
 /// of the pass, so no n×n matrix is formed (O(n·m)).</summary>
-public sealed record TriangularUpdate(VectorRef Weights, SignalRef Matrix, EquatableArray<RowTerm> Terms);
+internal sealed record TriangularUpdate(VectorRef Weights, SignalRef Matrix, EquatableArray<RowTerm> Terms);
 
 /// <summary>A weight read elementwise in an elementwise-matrix term: M[i,j] itself, or a function of it.</summary>
-public abstract record MatrixFactor
+internal abstract record MatrixFactor
 {
     /// <summary>The matrix the factor reads.</summary>
     public abstract SignalRef Matrix { get; }
 }
 
 /// <summary>M[i,j].</summary>
-public sealed record MatrixElement(SignalRef Source) : MatrixFactor
+internal sealed record MatrixElement(SignalRef Source) : MatrixFactor
 {
     public override SignalRef Matrix => Source;
 
@@ -160,7 +160,7 @@ public sealed record MatrixElement(SignalRef Source) : MatrixFactor
 }
 
 /// <summary>f(Operand[i,j]).</summary>
-public sealed record MappedElement(ElementFunction Function, MatrixFactor Operand) : MatrixFactor
+internal sealed record MappedElement(ElementFunction Function, MatrixFactor Operand) : MatrixFactor
 {
     public override SignalRef Matrix => Operand.Matrix;
 
@@ -171,15 +171,15 @@ public sealed record MappedElement(ElementFunction Function, MatrixFactor Operan
 /// c·diag(a)·(⊙ F_k)·diag(b) that read weights elementwise (<c>-t3*sign(W)</c>, <c>W .* B</c>,
 /// <c>(y_l*y_&lt;l-1&gt;') .* sq(W)</c>) with one product of factors and one column scale b, applied to each row in the same
 /// pass, one element at a time; a term's row scale a is its <see cref="RowTerm.Column"/>. A null column scale is the identity.</summary>
-public sealed record ElementwiseUpdate(EquatableArray<MatrixFactor> Factors, VectorRef? ColumnScale, EquatableArray<RowTerm> Terms);
+internal sealed record ElementwiseUpdate(EquatableArray<MatrixFactor> Factors, VectorRef? ColumnScale, EquatableArray<RowTerm> Terms);
 
 /// <summary>Factor · diag(RowScale) · Matrix · diag(ColumnScale): a term that reads a whole matrix (decay is
 /// the plainest: c·W). Null scales are the identity.</summary>
-public sealed record ScaleTerm(ScalarFactor Factor, VectorRef? RowScale, SignalRef Matrix, VectorRef? ColumnScale);
+internal sealed record ScaleTerm(ScalarFactor Factor, VectorRef? RowScale, SignalRef Matrix, VectorRef? ColumnScale);
 
 /// <summary>The update of one matrix, in place: <paramref name="Target"/> is the statement (dW, dB, dWh, …) and
 /// <paramref name="Matrix"/> the signal it changes.</summary>
-public sealed record TargetUpdate(string Target, SignalRef Matrix, EquatableArray<ScaleTerm> Scales, EquatableArray<RowUpdate> Rows,
+internal sealed record TargetUpdate(string Target, SignalRef Matrix, EquatableArray<ScaleTerm> Scales, EquatableArray<RowUpdate> Rows,
     EquatableArray<TriangularUpdate> Triangles = default, EquatableArray<ElementwiseUpdate> Elementwise = default)
 {
     /// <summary>The matrices the elementwise terms read: their rows are copied before the pass when the pass changes them.</summary>
@@ -196,16 +196,16 @@ public sealed record TargetUpdate(string Target, SignalRef Matrix, EquatableArra
 /// <summary>The update of a state after the passes over the weights, from values computed before them: a column state
 /// adds the vector <paramref name="Column"/>, a scalar state the sum of <paramref name="Scalar"/>. Every entry starts at
 /// <paramref name="Initial"/>.</summary>
-public sealed record StateUpdate(StateRef State, double Initial, VectorRef? Column, EquatableArray<ScalarFactor> Scalar);
+internal sealed record StateUpdate(StateRef State, double Initial, VectorRef? Column, EquatableArray<ScalarFactor> Scalar);
 
 /// <summary>A <c>param</c>: θ[Index] named <see cref="Name"/>, <see cref="Default"/> unless given.</summary>
-public sealed record ParameterSpec(string Name, int Index, double Default);
+internal sealed record ParameterSpec(string Name, int Index, double Default);
 
 /// <summary>
 /// A rule's algebra, lowered: the steps that compute its vectors and scalars once each, and the updates of its
 /// target matrices in terms of them. It names nothing in C#; <see cref="Layout.KernelLayout"/> places it in memory.
 /// </summary>
-public sealed record KernelPlan(
+internal sealed record KernelPlan(
     EquatableArray<CoefficientRef> Coefficients,
     EquatableArray<Step> Steps,
     EquatableArray<TargetUpdate> Targets,
@@ -226,14 +226,14 @@ public sealed record KernelPlan(
 
 /// <summary>The tangent kernel of a rule (forward-mode derivative of its update, for meta-learning): a plan over the
 /// signals and their tangents that updates Ẇ (and Ḃ) in place, and its layout.</summary>
-public sealed record TangentKernel(KernelPlan Plan, Layout.KernelLayout Layout);
+internal sealed record TangentKernel(KernelPlan Plan, Layout.KernelLayout Layout);
 
 /// <summary>
 /// A rule compiled to its kernel: the plan (what to compute) and its layout (where, in which passes, at what cost),
 /// and its tangent kernel, or why it has none. Everything the printer prints, nothing it must decide. Position-free
 /// and equatable, so the incremental generator re-emits only when the algebra changes.
 /// </summary>
-public sealed record KernelModel(
+internal sealed record KernelModel(
     string RuleName,
     string ClassName,
     string Source,

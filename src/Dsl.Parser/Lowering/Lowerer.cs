@@ -9,7 +9,7 @@ namespace PlasticityDsl.Language.Lowering;
 /// with proportional coefficients adding one combination of their vectors (<see cref="TermMerging"/>); equal vectors
 /// and scalars are computed once, across terms and across targets (<see cref="CommonSubexpressions"/>).
 /// </summary>
-public static class Lowerer
+internal static class Lowerer
 {
     /// <summary>Lowers the updates of a rule that bound without errors; false, with a located diagnostic, when an
     /// update expands to more terms than a kernel may have. With <paramref name="tangent"/>, the updates are the

@@ -5,7 +5,7 @@ namespace PlasticityDsl.Language.Syntax;
 /// lowering (all recursive over the tree). Checked without recursion: before parsing for parentheses and runs
 /// of prefix operators, after parsing for the depth of the tree (long chains of binary operators).
 /// </summary>
-public static class NestingLimit
+internal static class NestingLimit
 {
     /// <summary>Parentheses, calls and runs of unary minus or transposes.</summary>
     public const int MaxNesting = 100;

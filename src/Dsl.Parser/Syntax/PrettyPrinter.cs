@@ -4,7 +4,7 @@ namespace PlasticityDsl.Language.Syntax;
 
 /// <summary>Prints a rule back in its own notation, from the tree: whitespace and comments do not survive,
 /// so the printed form (and every model that holds it) is insensitive to layout edits.</summary>
-public static class PrettyPrinter
+internal static class PrettyPrinter
 {
     public static string Print(RuleFileSyntax rule) => string.Join("\n", rule.Statements.Select(Print));
 

@@ -8,7 +8,7 @@ namespace PlasticityDsl.Language.Syntax;
 /// The grammar of docs/language.md, in Sprache. <see cref="TryParse"/> never throws on user input: a
 /// failure becomes one PDSL0001 diagnostic at the furthest position reached, naming what was expected.
 /// </summary>
-public static class RuleParser
+internal static class RuleParser
 {
     public static bool TryParse(string text, out RuleFileSyntax? rule, out RuleDiagnostic? diagnostic)
     {

@@ -4,7 +4,7 @@ using System.IO.Compression;
 namespace PlasticityDsl.Runtime.Data;
 
 /// <summary>Reads MNIST IDX files (u8 images and labels), raw or gzip-compressed.</summary>
-public static class IdxReader
+internal static class IdxReader
 {
     public const int ImageMagic = 0x00000803;
     public const int LabelMagic = 0x00000801;

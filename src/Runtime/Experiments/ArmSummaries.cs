@@ -4,7 +4,7 @@ namespace PlasticityDsl.Runtime.Experiments;
 
 /// <summary>Turns one arm's runs (one per seed) into an <see cref="ArmSummary"/>: the bootstrapped band of the curves and of
 /// the final accuracy, at <see cref="SeedSweep.ConfidenceLevel"/> with <see cref="SeedSweep.BootstrapResamples"/> resamples.</summary>
-public static class ArmSummaries
+internal static class ArmSummaries
 {
     /// <param name="theta">The coefficients the rule reads, by name.</param>
     /// <param name="runs">At least one run; a diverged run's curve is continued at chance accuracy, so every seed counts in the band.</param>

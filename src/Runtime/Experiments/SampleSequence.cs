@@ -8,7 +8,7 @@ namespace PlasticityDsl.Runtime.Experiments;
 /// </summary>
 /// <remarks>Reads must not go back to an earlier epoch (training reads forward); a resume that starts late replays the
 /// shuffles of the epochs before it, which costs one shuffle of the training set per epoch skipped. Not thread-safe.</remarks>
-public sealed class SampleSequence
+internal sealed class SampleSequence
 {
     private readonly int _available;
     private readonly SampleOrder _order;

@@ -6,7 +6,7 @@ namespace PlasticityDsl.Runtime.Instruments;
 /// CSV files of instrument results, written through <see cref="ResultsWriter"/> (invariant culture, atomic). For JSON,
 /// pass the records themselves to <see cref="ResultsWriter.WriteJson{T}"/>: their properties come out in snake_case.
 /// </summary>
-public static class InstrumentFiles
+internal static class InstrumentFiles
 {
     /// <summary>The columns of <see cref="WriteCsv(string, IEnumerable{LayerMeasurement})"/>.</summary>
     public static IReadOnlyList<string> MeasurementHeader { get; } = ["samples", "layer", "quantity", "value"];

@@ -3,7 +3,7 @@ using PlasticityDsl.Runtime.Reporting;
 namespace PlasticityDsl.Runtime.MetaLearning;
 
 /// <summary>Writes a <see cref="MetaTrainingResult"/>: <c>STEM.json</c> (settings, seeds, trajectories, final θ), <c>STEM.csv</c> (one row per episode) and <c>STEM-metatest.csv</c>.</summary>
-public static class MetaTrainingFiles
+internal static class MetaTrainingFiles
 {
     /// <summary>Writes the three files into <paramref name="directory"/>, each atomically, and returns their paths (JSON, episodes CSV, meta-test CSV).</summary>
     public static (string Json, string EpisodesCsv, string MetaTestCsv) Write(string directory, string stem, MetaTrainingResult result)

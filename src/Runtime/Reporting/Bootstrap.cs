@@ -5,7 +5,7 @@ namespace PlasticityDsl.Runtime.Reporting;
 /// <summary>
 /// Percentile-bootstrap confidence intervals for the mean over independent runs (one run per seed).
 /// </summary>
-public static class Bootstrap
+internal static class Bootstrap
 {
     /// <summary>
     /// Pointwise mean of <paramref name="runs"/> and a percentile bootstrap interval of that mean.

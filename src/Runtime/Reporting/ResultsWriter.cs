@@ -9,7 +9,7 @@ namespace PlasticityDsl.Runtime.Reporting;
 /// Writes and reads result files (JSON and CSV) atomically and culture-independently, so that the files are
 /// the same on every machine and readable by Python tooling.
 /// </summary>
-public static class ResultsWriter
+internal static class ResultsWriter
 {
     /// <summary>
     /// The options behind <see cref="WriteJson{T}"/> and <see cref="ReadJson{T}"/>: indented, C# property names

@@ -232,7 +232,7 @@ public sealed class InjectionTests
         Assert.Empty(root.Externs);
         Assert.Empty(root.AttributeLists);
         var ns = Assert.IsAssignableFrom<BaseNamespaceDeclarationSyntax>(Assert.Single(root.Members));
-        Assert.Equal(KernelEmitter.Namespace, ns.Name.ToString());
+        Assert.Equal(KernelEmitter.DefaultNamespace, ns.Name.ToString());
         Assert.Empty(ns.Externs);
         foreach (UsingDirectiveSyntax u in root.Usings.Concat(ns.Usings))
         {

@@ -5,6 +5,7 @@ using System.Text;
 using Basic.Reference.Assemblies;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
+using Microsoft.CodeAnalysis.Diagnostics;
 using Microsoft.CodeAnalysis.Text;
 using PlasticityDsl.Generator;
 using PlasticityDsl.Runtime;
@@ -116,12 +117,14 @@ internal static class RoslynHarness
 /// <summary>Source-generator driver runs over .rule AdditionalTexts.</summary>
 internal static class GeneratorHarness
 {
-    public static GeneratorDriver CreateDriver(IEnumerable<AdditionalText> rules, bool trackSteps = false) =>
+    /// <summary><paramref name="options"/> plays MSBuild's part: the build properties and item metadata the props file
+    /// makes compiler-visible.</summary>
+    public static GeneratorDriver CreateDriver(IEnumerable<AdditionalText> rules, bool trackSteps = false, AnalyzerConfigOptionsProvider? options = null) =>
         CSharpGeneratorDriver.Create(
             new[] { new RuleGenerator().AsSourceGenerator() },
             rules,
             RoslynHarness.ParseOptions,
-            optionsProvider: null,
+            options,
             new GeneratorDriverOptions(IncrementalGeneratorOutputKind.None, trackIncrementalGeneratorSteps: trackSteps));
 
     /// <summary>A compilation with one ordinary C# file, as a consumer project would have.</summary>
@@ -137,9 +140,37 @@ internal static class GeneratorHarness
     public static IEnumerable<AdditionalText> AllExamples() => ExampleRules.All.Select(r => (AdditionalText)new InMemoryAdditionalText(r.Path, r.Text));
 
     /// <summary>Runs the generator once on a fresh driver.</summary>
-    public static (GeneratorDriver Driver, GeneratorRunResult Result, Compilation Output) Run(IEnumerable<AdditionalText> rules, CSharpCompilation? compilation = null)
+    public static (GeneratorDriver Driver, GeneratorRunResult Result, Compilation Output) Run(IEnumerable<AdditionalText> rules, CSharpCompilation? compilation = null, AnalyzerConfigOptionsProvider? options = null)
     {
-        GeneratorDriver driver = CreateDriver(rules).RunGeneratorsAndUpdateCompilation(compilation ?? ConsumerCompilation(), out Compilation output, out _);
+        GeneratorDriver driver = CreateDriver(rules, options: options).RunGeneratorsAndUpdateCompilation(compilation ?? ConsumerCompilation(), out Compilation output, out _);
         return (driver, driver.GetRunResult().Results.Single(), output);
+    }
+}
+
+/// <summary>Analyzer config options as MSBuild passes them: <c>build_property.*</c> for the project, and
+/// <c>build_metadata.AdditionalFiles.*</c> per additional file (by path).</summary>
+internal sealed class BuildOptions : AnalyzerConfigOptionsProvider
+{
+    private readonly Values _global;
+    private readonly IReadOnlyDictionary<string, Values> _files;
+
+    public BuildOptions(IReadOnlyDictionary<string, string>? properties = null, IReadOnlyDictionary<string, IReadOnlyDictionary<string, string>>? fileMetadata = null)
+    {
+        _global = new Values((properties ?? new Dictionary<string, string>()).ToDictionary(p => "build_property." + p.Key, p => p.Value));
+        _files = (fileMetadata ?? new Dictionary<string, IReadOnlyDictionary<string, string>>()).ToDictionary(
+            f => f.Key, f => new Values(f.Value.ToDictionary(m => "build_metadata.AdditionalFiles." + m.Key, m => m.Value)));
+    }
+
+    public override AnalyzerConfigOptions GlobalOptions => _global;
+
+    public override AnalyzerConfigOptions GetOptions(SyntaxTree tree) => Values.None;
+
+    public override AnalyzerConfigOptions GetOptions(AdditionalText textFile) => _files.TryGetValue(textFile.Path, out Values? values) ? values : Values.None;
+
+    private sealed class Values(IReadOnlyDictionary<string, string> values) : AnalyzerConfigOptions
+    {
+        public static Values None { get; } = new(new Dictionary<string, string>());
+
+        public override bool TryGetValue(string key, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out string? value) => values.TryGetValue(key, out value);
     }
 }

@@ -42,9 +42,9 @@ public sealed class GeneratorTests
 
         // The registry lists every kernel, ordered by rule name: layer rules in All, recurrent ones in Recurrent.
         Assembly assembly = RoslynHarness.EmitAndLoad((Microsoft.CodeAnalysis.CSharp.CSharpCompilation)output);
-        var all = (IReadOnlyList<IPlasticityRule>)assembly.GetType(KernelEmitter.Namespace + ".GeneratedRules")!.GetProperty("All")!.GetValue(null)!;
+        var all = (IReadOnlyList<IPlasticityRule>)assembly.GetType(KernelEmitter.DefaultNamespace + ".GeneratedRules")!.GetProperty("All")!.GetValue(null)!;
         Assert.Equal(ExampleRules.Layer.Select(r => r.Stem).OrderBy(s => s, StringComparer.Ordinal), all.Select(r => r.Name));
-        var recurrent = (IReadOnlyList<IRecurrentRule>)assembly.GetType(KernelEmitter.Namespace + ".GeneratedRules")!.GetProperty("Recurrent")!.GetValue(null)!;
+        var recurrent = (IReadOnlyList<IRecurrentRule>)assembly.GetType(KernelEmitter.DefaultNamespace + ".GeneratedRules")!.GetProperty("Recurrent")!.GetValue(null)!;
         Assert.Equal(ExampleRules.Recurrent.Select(r => r.Stem).OrderBy(s => s, StringComparer.Ordinal), recurrent.Select(r => r.Name));
     }
 

@@ -39,7 +39,7 @@ public sealed class IncrementalityTests
         result.TrackedSteps[step].SelectMany(s => s.Outputs);
 
     private static IncrementalStepRunReason ModelReason(GeneratorRunResult result, string ruleName) =>
-        Outputs(result, TrackingNames.Model).Single(o => ((KernelModel)o.Value).RuleName == ruleName).Reason;
+        Outputs(result, TrackingNames.Model).Single(o => (((string Namespace, KernelModel Model))o.Value).Model.RuleName == ruleName).Reason;
 
     private GeneratorRunResult Edit(string newText)
     {
@@ -84,7 +84,7 @@ public sealed class IncrementalityTests
         GeneratorRunResult result = Edit(original.Replace("t2", "t3", StringComparison.Ordinal));
 
         Assert.Equal(IncrementalStepRunReason.Modified, ModelReason(result, "bp_oja"));
-        Assert.All(Outputs(result, TrackingNames.Model).Where(o => ((KernelModel)o.Value).RuleName != "bp_oja"),
+        Assert.All(Outputs(result, TrackingNames.Model).Where(o => (((string Namespace, KernelModel Model))o.Value).Model.RuleName != "bp_oja"),
             o => Assert.Equal(IncrementalStepRunReason.Cached, o.Reason));
 
         string kernel = result.GeneratedSources.Single(s => s.HintName == "BpOjaRule.g.cs").SourceText.ToString();

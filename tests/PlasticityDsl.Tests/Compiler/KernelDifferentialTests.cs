@@ -222,7 +222,7 @@ public sealed class KernelDifferentialTests
 
     private static IPlasticityRule Instantiate(Assembly kernels, string ruleName)
     {
-        string typeName = KernelEmitter.Namespace + "." + RuleFrontEnd.ClassName(ruleName);
+        string typeName = KernelEmitter.DefaultNamespace + "." + RuleFrontEnd.ClassName(ruleName);
         Type type = kernels.GetType(typeName, throwOnError: true)!;
         return (IPlasticityRule)type.GetProperty("Instance")!.GetValue(null)!;
     }

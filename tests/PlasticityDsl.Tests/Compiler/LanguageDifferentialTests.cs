@@ -60,7 +60,7 @@ public sealed class LanguageDifferentialTests
         var binder = new Binder();
         IReadOnlyList<BoundUpdate> updates = binder.Bind(syntax!);
         Assert.Empty(binder.Diagnostics);
-        Type type = Kernels.Value.GetType(KernelEmitter.Namespace + "." + RuleFrontEnd.ClassName(name), throwOnError: true)!;
+        Type type = Kernels.Value.GetType(KernelEmitter.DefaultNamespace + "." + RuleFrontEnd.ClassName(name), throwOnError: true)!;
         var kernel = (IPlasticityRule)type.GetProperty("Instance")!.GetValue(null)!;
 
         var random = new Random(name.Length * 7919);
@@ -120,5 +120,5 @@ public sealed class LanguageDifferentialTests
     }
 
     internal static IPlasticityRule Instantiate(string name) =>
-        (IPlasticityRule)Kernels.Value.GetType(KernelEmitter.Namespace + "." + RuleFrontEnd.ClassName(name), throwOnError: true)!.GetProperty("Instance")!.GetValue(null)!;
+        (IPlasticityRule)Kernels.Value.GetType(KernelEmitter.DefaultNamespace + "." + RuleFrontEnd.ClassName(name), throwOnError: true)!.GetProperty("Instance")!.GetValue(null)!;
 }

@@ -52,7 +52,7 @@ public sealed class RecurrentRuleTests
     });
 
     private static IRecurrentRule Instantiate(string name) =>
-        (IRecurrentRule)Kernels.Value.GetType(KernelEmitter.Namespace + "." + RuleFrontEnd.ClassName(name), throwOnError: true)!.GetProperty("Instance")!.GetValue(null)!;
+        (IRecurrentRule)Kernels.Value.GetType(KernelEmitter.DefaultNamespace + "." + RuleFrontEnd.ClassName(name), throwOnError: true)!.GetProperty("Instance")!.GetValue(null)!;
 
     public static TheoryData<string> Names => new(Rules.Select(r => r.Name).Concat(ExampleRules.Recurrent.Select(r => r.Stem)));
 

@@ -60,6 +60,10 @@ public class ConsumerTests
         Assert.Matches(@"rules[/\\]my_bp\.rule\(1,\d+\): error PDSL1002: ", broken);
         Assert.DoesNotMatch(@"error CS\d+", broken);
 
+        // The package makes PlasticityDslNamespace compiler-visible: an invalid one is PDSL0008, located in the rule file.
+        var (_, badNamespace) = Start(app, environment, "build", "-c", "Release", "--disable-build-servers", "-p:PlasticityDslNamespace=My.class");
+        Assert.Matches(@"rules[/\\]my_bp\.rule\(1,1\): error PDSL0008: `My\.class` \(set by the PlasticityDslNamespace property\)", badNamespace);
+
         // Opted out of the **/*.rule default, the project compiles no rule: no PDSL diagnostic, and MyBpRule is unknown
         // (not incremental: with the rule gone from the inputs, the first build's App.dll would look up to date).
         var (optedOutExit, optedOut) = Start(app, environment, "build", "-c", "Release", "--disable-build-servers", "--no-incremental", "-p:PlasticityDslIncludeRules=false");

@@ -9,28 +9,28 @@ namespace PlasticityDsl.Rules
     {
         public static global::System.Collections.Generic.IReadOnlyList<global::PlasticityDsl.Runtime.IPlasticityRule> All { get; } = new global::PlasticityDsl.Runtime.IPlasticityRule[]
         {
-            AntiHebbianRule.Instance,
-            BcmRule.Instance,
-            BoundedHebbRule.Instance,
-            BpRule.Instance,
-            BpOjaRule.Instance,
-            CovarianceRule.Instance,
-            Eq9Rule.Instance,
-            HebbDecayRule.Instance,
-            KolenPollackRule.Instance,
-            L1BpRule.Instance,
-            OjaRule.Instance,
-            OjaSingleRule.Instance,
-            PoolRule.Instance,
-            SangerRule.Instance,
-            WeightMirrorRule.Instance,
+            global::PlasticityDsl.Rules.AntiHebbianRule.Instance,
+            global::PlasticityDsl.Rules.BcmRule.Instance,
+            global::PlasticityDsl.Rules.BoundedHebbRule.Instance,
+            global::PlasticityDsl.Rules.BpRule.Instance,
+            global::PlasticityDsl.Rules.BpOjaRule.Instance,
+            global::PlasticityDsl.Rules.CovarianceRule.Instance,
+            global::PlasticityDsl.Rules.Eq9Rule.Instance,
+            global::PlasticityDsl.Rules.HebbDecayRule.Instance,
+            global::PlasticityDsl.Rules.KolenPollackRule.Instance,
+            global::PlasticityDsl.Rules.L1BpRule.Instance,
+            global::PlasticityDsl.Rules.OjaRule.Instance,
+            global::PlasticityDsl.Rules.OjaSingleRule.Instance,
+            global::PlasticityDsl.Rules.PoolRule.Instance,
+            global::PlasticityDsl.Rules.SangerRule.Instance,
+            global::PlasticityDsl.Rules.WeightMirrorRule.Instance,
         };
 
         /// <summary>The recurrent rules (those that update dWh, dWx or dWo), ordered by name.</summary>
         public static global::System.Collections.Generic.IReadOnlyList<global::PlasticityDsl.Runtime.IRecurrentRule> Recurrent { get; } = new global::PlasticityDsl.Runtime.IRecurrentRule[]
         {
-            BpttRule.Instance,
-            BpttOjaRule.Instance,
+            global::PlasticityDsl.Rules.BpttRule.Instance,
+            global::PlasticityDsl.Rules.BpttOjaRule.Instance,
         };
     }
 }
