@@ -27,7 +27,7 @@ internal static class MetaTrainCommand
         var seed = new Option<ulong>("--seed") { Description = "seed of the training episodes and their network inits", DefaultValueFactory = _ => 0 };
         var metaTestEvery = new Option<int>("--meta-test-every") { Description = "run the held-out meta-test episodes every N episodes", DefaultValueFactory = _ => 50 };
         var keepSigns = new Option<bool>("--keep-signs") { Description = "keep each learned coefficient on the side of zero it starts on (docs/metalearning.md, Stability policy)", DefaultValueFactory = _ => true };
-        var rollBack = new Option<bool>("--roll-back") { Description = "after a divergent episode, roll θ and Adam back to before the last converged episode's step and shrink the step for a while (docs/metalearning.md, Stability policy)", DefaultValueFactory = _ => true };
+        var rollBack = new Option<bool>("--roll-back") { Description = "after a divergent episode, roll θ and Adam back to before the last converged episode's step and shrink the step for a while (docs/metalearning.md, Stability policy)" };
         var bounds = new Option<string[]>("--bound") { Description = "keep a coefficient in [MIN, MAX], e.g. --bound t3=0:0.01 (repeat per coefficient)", AllowMultipleArgumentsPerToken = false };
         var clip = new Option<double?>("--max-gradient-norm") { Description = "rescale each meta-gradient to at most this L2 norm" };
         var output = new Option<string>("--out") { Description = "directory for meta.json, meta.csv and meta-metatest.csv", DefaultValueFactory = _ => "results/meta" };

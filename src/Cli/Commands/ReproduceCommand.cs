@@ -31,6 +31,7 @@ internal static class ReproduceCommand
         figure.AcceptOnlyFromAmong([.. Figures.Keys, "all"]);
         var seeds = new Option<int>("--seeds") { Description = "independent runs per curve (fig8: meta-training trials per arm)", DefaultValueFactory = _ => 20 };
         var episodes = new Option<int>("--episodes") { Description = "fig8: meta-training episodes per trial", DefaultValueFactory = _ => 600 };
+        var rollBack = new Option<bool>("--roll-back") { Description = "fig8: after a divergent episode, roll θ and Adam back and shrink the step (docs/metalearning.md, stability rule 6)" };
         var fashionData = new Option<string?>("--fashion-data") { Description = "fig8: directory holding FashionMNIST's 0.json … 9.json (default: $PLASTICITY_FASHION_DATA, else a cache fetched on first use)" };
         var samples = CommonOptions.Samples();
         var evalEvery = CommonOptions.EvalEvery(250);
@@ -40,7 +41,7 @@ internal static class ReproduceCommand
         var parallelism = new Option<int>("--parallelism") { Description = "concurrent runs (default: all cores)", DefaultValueFactory = _ => Environment.ProcessorCount };
         var hidden = CommonOptions.Hidden();
         var data = CommonOptions.Data();
-        var command = new Command("reproduce", "Reproduce a figure of the paper: PNG, CSV and JSON.") { figure, seeds, samples, evalEvery, testSize, thetaFile, output, parallelism, hidden, data, episodes, fashionData };
+        var command = new Command("reproduce", "Reproduce a figure of the paper: PNG, CSV and JSON.") { figure, seeds, samples, evalEvery, testSize, thetaFile, output, parallelism, hidden, data, episodes, rollBack, fashionData };
         var sharding = new ShardOptions();
         sharding.AddTo(command);
         command.SetAction(result => CliErrors.Guard(() =>
@@ -71,6 +72,7 @@ internal static class ReproduceCommand
                 hiddenUnits, thetaPath, thetas, MnistData.TrainingSplit(train), MnistData.ValidationSplit(train), test.Slice(0, tests), Console.Error.WriteLine, jobs)
             {
                 MetaEpisodes = result.GetValue(episodes), DataDirectory = result.GetValue(data), FashionDataDirectory = result.GetValue(fashionData),
+                MetaRollBack = result.GetValue(rollBack),
             };
             foreach (var (name, reproduce) in Figures.Where(f => chosen == "all" ? f.Key != "fig8" : f.Key == chosen))
             {

@@ -41,6 +41,9 @@ internal sealed record FigureContext(
     /// <summary>Meta-training episodes per trial (Figure 8).</summary>
     public int MetaEpisodes { get; init; } = 600;
 
+    /// <summary>Whether Figure 8's meta-trainers roll back after a divergent episode (<see cref="Runtime.MetaLearning.MetaStability.Recovery"/>).</summary>
+    public bool MetaRollBack { get; init; }
+
     /// <summary>Where MNIST and FashionMNIST are, as given (null: the cache), for figures that load more than MNIST.</summary>
     public string? DataDirectory { get; init; }
 

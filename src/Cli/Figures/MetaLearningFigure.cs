@@ -43,8 +43,8 @@ internal static class MetaLearningFigure
         context.Log($"fig8: {Arms.Length} arms × {trials} meta-training trials of {episodes} episodes (20-class MNIST + FashionMNIST pool, {string.Join("-", Layers)})");
         MetaPools pools = MetaPools.Load(context.DataDirectory, context.FashionDataDirectory, context.Log);
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        string key = SweepJobs.Key(Arms.Select(a => $"{a.Label}|{a.Rule}|{a.Feedback}|{string.Join(",", a.Learn)}").Append($"episodes={episodes}").Append($"trials={trials}"));
-        IReadOnlyList<Trial>? results = context.Jobs.Run("fig8", Arms.Length * trials, key, job => RunTrial(pools, job / trials, job % trials, episodes, context.Log), context.Parallelism);
+        string key = SweepJobs.Key(Arms.Select(a => $"{a.Label}|{a.Rule}|{a.Feedback}|{string.Join(",", a.Learn)}").Append($"episodes={episodes}").Append($"trials={trials}").Append($"roll-back={context.MetaRollBack}"));
+        IReadOnlyList<Trial>? results = context.Jobs.Run("fig8", Arms.Length * trials, key, job => RunTrial(pools, job / trials, job % trials, episodes, context.MetaRollBack, context.Log), context.Parallelism);
         if (results is null) return; // one shard: its trials are in the part file
 
         string directory = context.Directory("fig8");
@@ -52,7 +52,7 @@ internal static class MetaLearningFigure
         Console.WriteLine($"wrote {Path.Combine(directory, "fig8.png")}, .csv and .json in {clock.Elapsed.TotalSeconds:F0} s");
     }
 
-    private static Trial RunTrial(MetaPools pools, int armIndex, int trial, int episodes, Action<string> log)
+    private static Trial RunTrial(MetaPools pools, int armIndex, int trial, int episodes, bool rollBack, Action<string> log)
     {
         MetaArm arm = Arms[armIndex];
         IDifferentiableRule rule = MetaCommand.DifferentiableRule(arm.Rule);
@@ -60,7 +60,11 @@ internal static class MetaLearningFigure
         MetaTrainerOptions options = MetaTrainerOptions.ForRule(rule, learn) with
         {
             Episodes = episodes,
-            Stability = new MetaStability { Bounds = arm.Bounds?.ToDictionary(b => CommonOptions.ParseCoefficient("fig8", b.Key, rule), b => b.Value) },
+            Stability = new MetaStability
+            {
+                Bounds = arm.Bounds?.ToDictionary(b => CommonOptions.ParseCoefficient("fig8", b.Key, rule), b => b.Value),
+                Recovery = rollBack ? new DivergenceRecovery() : null,
+            },
         };
         // Trial t of every arm meta-trains on the same episodes (same seed), so the arms are compared task by task.
         MetaTrainingResult result = pools.Train(rule, Layers, arm.Feedback, options, (ulong)trial, progress: null);
@@ -120,7 +124,7 @@ internal static class MetaLearningFigure
                 .. names.Select(n => r.FinalTheta.TryGetValue(n, out float v) ? (object)v : ""), r.SkippedEpisodes, r.Rollbacks]));
         ResultsWriter.WriteJson(Path.Combine(directory, "fig8.json"), new
         {
-            Figure = "Figure 8", Trials = trials, Episodes = episodes, Layers, Activation = "softplus", Pool = "MNIST + FashionMNIST, 20 classes",
+            Figure = "Figure 8", Trials = trials, Episodes = episodes, RollBack = context.MetaRollBack, Layers, Activation = "softplus", Pool = "MNIST + FashionMNIST, 20 classes",
             EpisodeShape = new EpisodeShape(), Optimizer = "Adam, lr 1e-3, λ = 0", ConfidenceLevel = 0.98, TrialSeeds = Enumerable.Range(0, trials).ToArray(),
             MetaTestSeed = MetaPools.MetaTestSeed, SurvivalThreshold, Cores = context.Parallelism, WallSeconds = seconds, Arms = summaries,
         });

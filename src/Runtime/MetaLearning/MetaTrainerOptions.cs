@@ -53,11 +53,11 @@ public sealed record MetaStability
     public double? MaxGradientNorm { get; init; }
 
     /// <summary>
-    /// Roll back and shrink the step after a divergent episode (on by default); null only skips it, which leaves θ where the
-    /// last step put it: measured in Figure 8, two of six Eq. 9 trials then stayed in a divergent region for good once θ0 or
-    /// θ2 reached 0 (471 and 337 of 600 episodes skipped).
+    /// Roll back and shrink the step after a divergent episode; null (the default) only skips it, which leaves θ where the
+    /// last step put it. Off by default because it measured worse in Figure 8 (docs/metalearning.md, stability rule 6):
+    /// where single episodes diverged along the way, backtracking undid the progress skipping kept.
     /// </summary>
-    public DivergenceRecovery? Recovery { get; init; } = new();
+    public DivergenceRecovery? Recovery { get; init; }
 }
 
 /// <summary>Settings of a <see cref="MetaTrainer"/> run; the defaults are the predecessor's (Adam, lr 1e-3, λ = 0, 600 episodes).</summary>

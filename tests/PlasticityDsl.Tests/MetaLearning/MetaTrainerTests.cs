@@ -91,7 +91,7 @@ public sealed class MetaTrainerTests
                 _ => null,
             },
         };
-        var skipOnly = new MetaStability { Recovery = null };
+        var skipOnly = new MetaStability();
         var result = Run(spoiled, Options(20 + bad.Length, 0, 2) with { Stability = skipOnly });
         var clean = Run(new Quadratic(0.02, 0, 0.01, 0), Options(20, 0, 2) with { Stability = skipOnly });
 
@@ -111,7 +111,7 @@ public sealed class MetaTrainerTests
     public void A_diverged_episode_rolls_back_to_before_the_last_converged_step_and_halves_the_step()
     {
         var spoiled = new Quadratic(0.02, 0, 0.01, 0) { Fail = e => e.Index == 5 ? new EpisodeOutcome(double.NaN, 0.1) : null };
-        var result = Run(spoiled, Options(12, 0, 2));
+        var result = Run(spoiled, Options(12, 0, 2) with { Stability = new MetaStability { Recovery = new DivergenceRecovery() } });
 
         Assert.Equal(1, result.SkippedEpisodes);
         Assert.Equal(1, result.Rollbacks);
@@ -151,8 +151,8 @@ public sealed class MetaTrainerTests
     public void A_trainer_driven_into_a_diverging_region_recovers_and_continues_where_skipping_alone_stays_stuck()
     {
         var options = Options(300, 0) with { InitialTheta = [0.03f, 0f, 0f, 0f], LearningRate = 4e-3 };
-        var stuck = Run(new CliffObjective(), options with { Stability = new MetaStability { Recovery = null } });
-        var recovered = Run(new CliffObjective(), options);
+        var stuck = Run(new CliffObjective(), options);
+        var recovered = Run(new CliffObjective(), options with { Stability = new MetaStability { Recovery = new DivergenceRecovery() } });
 
         // Skipping alone: once θ0 has stepped over the edge, no episode converges again and θ never moves.
         int firstDivergence = stuck.Episodes.First(e => e.Skipped).Episode;
@@ -357,7 +357,7 @@ public sealed class MetaTrainerTests
     {
         using var dir = new TempDirectory();
         var spoiled = new Quadratic(0.02, 0, 0.01, 0) { Fail = e => e.Index == 1 ? new EpisodeOutcome(double.NaN, 0) : null };
-        var result = Run(spoiled, Options(3, 0, 2) with { MetaTestEvery = 2, MetaTestEpisodes = 2 }, Sampler(seed: 8));
+        var result = Run(spoiled, Options(3, 0, 2) with { MetaTestEvery = 2, MetaTestEpisodes = 2, Stability = new MetaStability { Recovery = new DivergenceRecovery() } }, Sampler(seed: 8));
 
         var (json, csv, metaTest) = MetaTrainingFiles.Write(dir.Path, "meta", result);
 
