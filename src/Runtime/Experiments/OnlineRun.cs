@@ -32,11 +32,18 @@ public sealed record RunSpec(
         if (Layers[0] != IdxReader.PixelsPerImage) throw new ArgumentException($"must start with {IdxReader.PixelsPerImage} inputs for MNIST, not {Layers[0]}.", nameof(Layers));
         if (Layers[^1] != IdxReader.ClassCount) throw new ArgumentException($"must end with {IdxReader.ClassCount} outputs for MNIST, not {Layers[^1]}.", nameof(Layers));
         if (Theta.Count < CoefficientCount) throw new ArgumentException("must hold t0..t9 (and the rule's parameters).", nameof(Theta));
-        if (Samples < 1) throw new ArgumentException("must be at least 1.", nameof(Samples));
-        if (EvalEvery < 1) throw new ArgumentException("must be at least 1.", nameof(EvalEvery));
-        if ((Samples - 1L) / EvalEvery + 2 > MaxEvaluations)
+        CheckSchedule(Samples, EvalEvery);
+    }
+
+    /// <summary>The checks of a run's length and evaluation interval, shared by every network's spec; throws
+    /// <see cref="ArgumentException"/> naming <c>Samples</c> or <c>EvalEvery</c>.</summary>
+    internal static void CheckSchedule(int samples, int evalEvery)
+    {
+        if (samples < 1) throw new ArgumentException("must be at least 1.", nameof(Samples));
+        if (evalEvery < 1) throw new ArgumentException("must be at least 1.", nameof(EvalEvery));
+        if ((samples - 1L) / evalEvery + 2 > MaxEvaluations)
         {
-            throw new ArgumentException($"{Samples} samples evaluated every {EvalEvery} ask for {(Samples - 1L) / EvalEvery + 2} evaluations; at most {MaxEvaluations} are kept (evaluate less often).", nameof(Samples));
+            throw new ArgumentException($"{samples} samples evaluated every {evalEvery} ask for {(samples - 1L) / evalEvery + 2} evaluations; at most {MaxEvaluations} are kept (evaluate less often).", nameof(Samples));
         }
     }
 

@@ -39,12 +39,7 @@ public sealed record RecurrentRunSpec(
         if (PresentationSteps < 1 || PresentationSteps > Steps) throw new ArgumentException($"must be in 1 … {Steps} (T).", nameof(PresentationSteps));
         if (Theta.Count < RunSpec.CoefficientCount) throw new ArgumentException("must hold t0..t9 (and the rule's parameters).", nameof(Theta));
         if (!(GradientRate >= 0f) || !float.IsFinite(GradientRate)) throw new ArgumentException("must be finite and non-negative.", nameof(GradientRate));
-        if (Samples < 1) throw new ArgumentException("must be at least 1.", nameof(Samples));
-        if (EvalEvery < 1) throw new ArgumentException("must be at least 1.", nameof(EvalEvery));
-        if ((Samples - 1L) / EvalEvery + 2 > RunSpec.MaxEvaluations)
-        {
-            throw new ArgumentException($"{Samples} samples evaluated every {EvalEvery} ask for {(Samples - 1L) / EvalEvery + 2} evaluations; at most {RunSpec.MaxEvaluations} are kept (evaluate less often).", nameof(Samples));
-        }
+        RunSpec.CheckSchedule(Samples, EvalEvery);
     }
 }
 
