@@ -259,18 +259,7 @@ public sealed class RecurrentTangentTests
     /// <summary>Every input moved by h·v̇ (θ by h·θ̇); exact for quantized inputs.</summary>
     private static RecurrentValues Shifted(RecurrentValues at, RecurrentValues direction, double h)
     {
-        float[] Move(float[] x, float[] dx)
-        {
-            var moved = new float[x.Length];
-            for (int k = 0; k < x.Length; k++)
-            {
-                moved[k] = (float)(x[k] + h * dx[k]);
-                Assert.Equal(x[k] + h * dx[k], moved[k]);
-            }
-
-            return moved;
-        }
-
+        float[] Move(float[] x, float[] dx) => DifferentiatorTests.MovedExactly(x, dx, h);
         return new RecurrentValues(at.Hidden, at.Inputs, at.Outputs, at.Steps, Move(at.Wh, direction.Wh), Move(at.Wx, direction.Wx), Move(at.Wo, direction.Wo),
             Move(at.Z, direction.Z), Move(at.X, direction.X), Move(at.E, direction.E), Move(at.Output, direction.Output), Move(at.OutputError, direction.OutputError),
             Move(at.Theta, direction.Theta));
