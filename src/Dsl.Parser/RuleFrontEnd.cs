@@ -67,6 +67,13 @@ internal static class RuleFrontEnd
             tangent, notDifferentiable);
         // Terms that share a pass still each cost a product per row: the printed kernel's size bounds that work too.
         int size = KernelEmitter.Emit(model).Length;
+        if (size > MaxKernelCharacters && model.Tangent is not null)
+        {
+            // A tangent too large to print costs the rule its tangent kernel only, like one that streams the weights too often.
+            model = model with { Tangent = null, NotDifferentiable = $"its tangent kernel would make the rule's C# {size / 1024} KiB (at most {MaxKernelCharacters / 1024} KiB)" };
+            size = KernelEmitter.Emit(model).Length;
+        }
+
         if (size > MaxKernelCharacters)
         {
             return Failed(new RuleDiagnostic(DiagnosticCode.RuleTooLarge, updates.OrderByDescending(u => u.Span.Length).First().Span,

@@ -61,6 +61,20 @@ public sealed class RecurrentTangentTests
     }
 
     [Fact]
+    public void A_tangent_too_large_to_print_costs_the_rule_its_tangent_kernel_only()
+    {
+        // Seventeen distinct per-t terms: a 15 KB update whose tangent would make the kernel 78 KiB.
+        string[] signals = { "z_t", "e_t", "z_<t+1>", "e_<t+1>" };
+        string text = "dWh = " + string.Join(" + ", signals.SelectMany(a => signals.Select(b => $"sum_t(exp({a})*(Wh*f({b}))'*Wh)")))
+            + " + sum_t(exp(z_t)*(Wx*x_t)'*Wh)";
+        CompiledRule compiled = RuleFrontEnd.Compile("large", text);
+        Assert.True(compiled.Succeeded, string.Join("; ", compiled.Diagnostics.Select(d => d.Message)));
+        Assert.Null(compiled.Model!.Tangent);
+        Assert.Equal("its tangent kernel would make the rule's C# 78 KiB (at most 64 KiB)", compiled.Model.NotDifferentiable);
+        Assert.InRange(KernelEmitter.Emit(compiled.Model).Length, 1, RuleFrontEnd.MaxKernelCharacters);
+    }
+
+    [Fact]
     public void The_tangent_of_bptt_oja_reads_every_signal_it_depends_on_and_costs_matrix_vector_products_only()
     {
         KernelModel model = RuleFrontEnd.Compile("bptt_oja", ExampleRules.Get("bptt_oja").Text).Model!;
