@@ -67,6 +67,13 @@ internal static class RuleFrontEnd
             tangent, notDifferentiable);
         // Terms that share a pass still each cost a product per row: the printed kernel's size bounds that work too.
         int size = KernelEmitter.Emit(model).Length;
+        if (size > MaxKernelCharacters && model.Tangent is not null)
+        {
+            // A tangent too large to print costs the rule its tangent kernel only, like one that streams the weights too often.
+            model = model with { Tangent = null, NotDifferentiable = $"its tangent kernel would make the rule's C# {size / 1024} KiB (at most {MaxKernelCharacters / 1024} KiB)" };
+            size = KernelEmitter.Emit(model).Length;
+        }
+
         if (size > MaxKernelCharacters)
         {
             return Failed(new RuleDiagnostic(DiagnosticCode.RuleTooLarge, updates.OrderByDescending(u => u.Span.Length).First().Span,
@@ -76,11 +83,10 @@ internal static class RuleFrontEnd
         return new CompiledRule(model, EquatableArray<RuleDiagnostic>.Empty);
     }
 
-    /// <summary>The tangent kernel of a layer rule, or why it has none. Not an error: such a rule trains as before
-    /// and only meta-learning refuses it, with this reason (position-free, like the rest of the model).</summary>
+    /// <summary>The tangent kernel of a rule, layer or recurrent, or why it has none. Not an error: such a rule trains as
+    /// before and only meta-learning refuses it, with this reason (position-free, like the rest of the model).</summary>
     private static (TangentKernel?, string?) Differentiate(IReadOnlyList<BoundUpdate> updates, KernelPlan plan)
     {
-        if (plan.Recurrent) return (null, "recurrent rules have no tangent kernel yet (meta-learning trains layer rules)");
         if (plan.States.Count > 0)
         {
             return (null, $"rules with per-layer state (`state {plan.States[0].State.Name}`) have no tangent kernel yet: the state's tangent would have to be carried through the episode with the weights'");
@@ -96,7 +102,8 @@ internal static class RuleFrontEnd
             return (null, $"its tangent expands to more than {Expansion.MaxTerms} terms");
         }
 
-        if (KernelCost.MatrixPasses(tangentPlan!) > MaxMatrixPasses)
+        // A recurrent kernel's work is bounded by its size, like its update's (TooCostly).
+        if (!plan.Recurrent && KernelCost.MatrixPasses(tangentPlan!) > MaxMatrixPasses)
         {
             return (null, $"its tangent kernel would stream the weights more than {MaxMatrixPasses} times per direction");
         }

@@ -21,11 +21,14 @@ internal sealed record NotDifferentiable(BoundExpression Node, string Message);
 /// </remarks>
 internal static class Differentiator
 {
-    /// <summary>The tangent of every update, in order; an update whose tangent is zero is left out. A matrix that no
-    /// update of the rule changes (B of a rule without dB) is a constant of the episode: its tangent is zero.</summary>
+    /// <summary>The tangent of every update, in order; an update whose tangent is zero is left out. In a layer rule, a
+    /// matrix that no update of the rule changes (B of a rule without dB) is a constant of the episode: its tangent is
+    /// zero. In a recurrent rule every matrix has a tangent: the learner may train Wx and Wo by gradient descent while
+    /// the rule updates Wh.</summary>
     public static bool TryDifferentiate(IReadOnlyList<BoundUpdate> updates, out IReadOnlyList<BoundUpdate> tangents, out NotDifferentiable? reason)
     {
-        var walker = new Walker(new HashSet<Signal>(updates.Select(u => Binder.TargetMatrix(u.Target))));
+        bool recurrent = updates.Any(u => Binder.IsRecurrentTarget(u.Target));
+        var walker = new Walker(recurrent ? null : new HashSet<Signal>(updates.Select(u => Binder.TargetMatrix(u.Target))));
         var result = new List<BoundUpdate>();
         foreach (BoundUpdate update in updates)
         {
@@ -38,8 +41,9 @@ internal static class Differentiator
     }
 
     /// <summary>One differentiation; after the first node without a derivative, <see cref="Failure"/> says which
-    /// and the rest of the walk is discarded.</summary>
-    private sealed class Walker(HashSet<Signal> updated)
+    /// and the rest of the walk is discarded. <paramref name="updated"/>: the matrices with a tangent, or null when
+    /// all have one.</summary>
+    private sealed class Walker(HashSet<Signal>? updated)
     {
         public NotDifferentiable? Failure { get; private set; }
 
@@ -54,7 +58,11 @@ internal static class Differentiator
         {
             BoundNumber => null,
             BoundCoefficient c => new BoundCoefficientTangent(c.Index, c.Span),
-            BoundSignal s when Signals.IsMatrix(s.Signal) && !updated.Contains(s.Signal) => null,
+            BoundSignal s when Signals.IsMatrix(s.Signal) && updated is not null && !updated.Contains(s.Signal) => null,
+            // y_t = f(z_t) is no signal of its own in the network: ẏ_t = f'(z_t) ⊙ ż_t.
+            BoundSignal { Signal: Signal.ActivityNow } y => new BoundElementwise(
+                new BoundCall(ElementFunction.ActivationDerivative, new BoundSignal(Signal.HiddenNow, y.Span), y.Span),
+                new BoundSignalTangent(Signal.HiddenNow, y.Span), y.Span),
             BoundSignal s => new BoundSignalTangent(s.Signal, s.Span),
             BoundTranspose t => Tangent(t.Operand) is { } d ? new BoundTranspose(d, t.Span) : null,
             BoundNegate n => Negate(Tangent(n.Operand)),

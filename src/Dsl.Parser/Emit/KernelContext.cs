@@ -3,9 +3,9 @@ using PlasticityDsl.Language.Lowering;
 
 namespace PlasticityDsl.Language.Emit;
 
-/// <summary>An array of a recurrent network that signals are slices of (z, x, e of every step; y_T; e_o): declared
-/// once and checked for its length.</summary>
-internal sealed record ContextArray(string Local, string Property, string Length, string Spelling);
+/// <summary>An array of a recurrent network that signals are slices of (z, x, e of every step; y_T; e_o), or with
+/// <paramref name="Tangent"/> of its tangents (ż, ẋ, ė, ẏ_T, ė_o): declared once and checked for its length.</summary>
+internal sealed record ContextArray(string Local, string Property, string Length, string Spelling, bool Tangent = false);
 
 /// <summary>
 /// One row of a kernel's signal table: where a signal lives. A signal of its own <paramref name="Local"/> is declared
@@ -27,10 +27,11 @@ internal sealed class KernelContext
 {
     private const string Runtime = "global::PlasticityDsl.Runtime";
 
-    private KernelContext(string parameter, string signalsType, IReadOnlyList<ContextArray> arrays, IReadOnlyList<SignalSource> signals)
+    private KernelContext(string parameter, string signalsType, string tangentsType, IReadOnlyList<ContextArray> arrays, IReadOnlyList<SignalSource> signals)
     {
         Parameter = parameter;
         SignalsType = signalsType;
+        TangentsType = tangentsType;
         Arrays = arrays;
         Signals = signals;
     }
@@ -40,6 +41,9 @@ internal sealed class KernelContext
 
     public string SignalsType { get; }
 
+    /// <summary>The type of the tangent kernel's <c>tangent</c> argument.</summary>
+    public string TangentsType { get; }
+
     public IReadOnlyList<ContextArray> Arrays { get; }
 
     /// <summary>The signal table, in the order the kernel declares them and its doc comment lists them.</summary>
@@ -47,7 +51,7 @@ internal sealed class KernelContext
 
     public SignalSource this[SignalRef signal] => Signals.First(s => s.Signal == signal);
 
-    public static KernelContext Layer { get; } = new("layer", Runtime + ".LayerSignals", Array.Empty<ContextArray>(), new[]
+    public static KernelContext Layer { get; } = new("layer", Runtime + ".LayerSignals", Runtime + ".LayerTangents", Array.Empty<ContextArray>(), new[]
     {
         new SignalSource(new SignalRef(Signal.Weights), "weights", "layer.Weights", Always: true),
         new SignalSource(new SignalRef(Signal.Feedback), "feedback", "layer.Feedback", RowLocal: "feedbackRow"),
@@ -71,8 +75,15 @@ internal sealed class KernelContext
     private static readonly ContextArray Output = new("output", "Output", "outputs", "y_T");
     private static readonly ContextArray OutputError = new("outputError", "OutputError", "outputs", "e_o");
 
-    public static KernelContext Recurrent { get; } = new("network", Runtime + ".RecurrentSignals",
-        new[] { HiddenStates, InputSequence, Errors, Output, OutputError },
+    private static readonly ContextArray HiddenStatesTangent = new("hiddenStatesTangent", "HiddenStates", "network.Steps * hidden", "ż", Tangent: true);
+    private static readonly ContextArray InputSequenceTangent = new("inputSequenceTangent", "InputSequence", "network.Steps * inputs", "ẋ", Tangent: true);
+    private static readonly ContextArray ErrorsTangent = new("errorsTangent", "Errors", "network.Steps * hidden", "ė", Tangent: true);
+    private static readonly ContextArray OutputTangent = new("outputTangent", "Output", "outputs", "ẏ_T", Tangent: true);
+    private static readonly ContextArray OutputErrorTangent = new("outputErrorTangent", "OutputError", "outputs", "ė_o", Tangent: true);
+
+    /// <summary>A recurrent network, and for the tangent kernel its tangents (<c>RecurrentTangents</c>), laid out alike.</summary>
+    public static KernelContext Recurrent { get; } = new("network", Runtime + ".RecurrentSignals", Runtime + ".RecurrentTangents",
+        new[] { HiddenStates, InputSequence, Errors, Output, OutputError, HiddenStatesTangent, InputSequenceTangent, ErrorsTangent, OutputTangent, OutputErrorTangent },
         new[]
         {
             new SignalSource(new SignalRef(Signal.RecurrentWeights), "recurrent", "network.RecurrentWeights"),
@@ -88,6 +99,19 @@ internal sealed class KernelContext
             new SignalSource(new SignalRef(Signal.ErrorLast), "eLast", null, Errors, "transitions * hidden"),
             new SignalSource(new SignalRef(Signal.Output), "output", null, Output, "0"),
             new SignalSource(new SignalRef(Signal.OutputError), "outputError", null, OutputError, "0"),
+            new SignalSource(new SignalRef(Signal.RecurrentWeights, Tangent: true), "recurrentTangent", "tangent.RecurrentWeights"),
+            new SignalSource(new SignalRef(Signal.InputWeights, Tangent: true), "inputTangent", "tangent.InputWeights"),
+            new SignalSource(new SignalRef(Signal.ReadoutWeights, Tangent: true), "readoutTangent", "tangent.ReadoutWeights"),
+            new SignalSource(new SignalRef(Signal.HiddenNow, Tangent: true), "zNowTangent", null, HiddenStatesTangent, "t * hidden", PerTime: true),
+            new SignalSource(new SignalRef(Signal.HiddenNext, Tangent: true), "zNextTangent", null, HiddenStatesTangent, "(t + 1) * hidden", PerTime: true),
+            new SignalSource(new SignalRef(Signal.ErrorNow, Tangent: true), "eNowTangent", null, ErrorsTangent, "t * hidden", PerTime: true),
+            new SignalSource(new SignalRef(Signal.ErrorNext, Tangent: true), "eNextTangent", null, ErrorsTangent, "(t + 1) * hidden", PerTime: true),
+            new SignalSource(new SignalRef(Signal.InputNow, Tangent: true), "xNowTangent", null, InputSequenceTangent, "t * inputs", PerTime: true),
+            new SignalSource(new SignalRef(Signal.InputNext, Tangent: true), "xNextTangent", null, InputSequenceTangent, "(t + 1) * inputs", PerTime: true),
+            new SignalSource(new SignalRef(Signal.HiddenLast, Tangent: true), "zLastTangent", null, HiddenStatesTangent, "transitions * hidden"),
+            new SignalSource(new SignalRef(Signal.ErrorLast, Tangent: true), "eLastTangent", null, ErrorsTangent, "transitions * hidden"),
+            new SignalSource(new SignalRef(Signal.Output, Tangent: true), "outputTangent", null, OutputTangent, "0"),
+            new SignalSource(new SignalRef(Signal.OutputError, Tangent: true), "outputErrorTangent", null, OutputErrorTangent, "0"),
         });
 
     /// <summary>A dimension's size as the C# local that holds it in the kernel.</summary>

@@ -114,16 +114,7 @@ internal static class KernelEmitter
             w.Line($"/// State per layer, updated after the weights from the values before this step: {Xml(string.Join(", ", model.Plan.States.Select(s => $"{s.State.Name} [{Shape.Name(s.State.Length)}] from {s.Initial.ToString("R", System.Globalization.CultureInfo.InvariantCulture)}")))}.");
         }
 
-        if (model.Tangent is { } tangent)
-        {
-            w.Line($"/// Tangent (forward-mode derivative of the update, for meta-learning): {Xml(tangent.Layout.Cost)} multiply-adds per direction,");
-            w.Line($"/// reads {Xml(string.Join(", ", tangent.Layout.Reads.Select(s => s.ToString())))}{(tangent.Plan.Coefficients.Count == 0 ? "" : ", " + Xml(string.Join(", ", tangent.Plan.Coefficients)))}.");
-        }
-        else if (model.NotDifferentiable is { } reason)
-        {
-            w.Line($"/// Not differentiable: {Xml(reason)}.");
-        }
-
+        TangentRemarks(w, model);
         w.Line("/// </remarks>");
         w.Line(GeneratedCode);
         w.Open($"public sealed partial class {model.ClassName} : {Runtime}.{(model.Tangent is null ? "IPlasticityRule" : "IDifferentiableRule")}");
@@ -146,6 +137,20 @@ internal static class KernelEmitter
 
         Parameters(w, model);
         ActivationAccessor(w, kernel);
+    }
+
+    /// <summary>What the tangent kernel costs per direction and reads, or why the rule has none.</summary>
+    private static void TangentRemarks(IndentedWriter w, KernelModel model)
+    {
+        if (model.Tangent is { } tangent)
+        {
+            w.Line($"/// Tangent (forward-mode derivative of the update, for meta-learning): {Xml(tangent.Layout.Cost)} multiply-adds per direction,");
+            w.Line($"/// reads {Xml(string.Join(", ", tangent.Layout.Reads.Select(s => s.ToString())))}{(tangent.Plan.Coefficients.Count == 0 ? "" : ", " + Xml(string.Join(", ", tangent.Plan.Coefficients)))}.");
+        }
+        else if (model.NotDifferentiable is { } reason)
+        {
+            w.Line($"/// Not differentiable: {Xml(reason)}.");
+        }
     }
 
     /// <summary>Where each state lies in the layer's state buffer: its offset and length as C# expressions.</summary>
@@ -218,9 +223,10 @@ internal static class KernelEmitter
         w.Line("/// vectors are built by matrix-vector products only (quadratic per t, never a matrix-matrix product). Every vector");
         w.Line("/// of every t is computed from the pre-update weights first; then one fused pass over each target matrix.");
         w.Line($"/// Reads: {Xml(string.Join(", ", kernel.Declared.Select(s => s.Signal.ToString()).Concat(kernel.UsesActivation ? new[] { "f" } : Array.Empty<string>())))}.");
+        TangentRemarks(w, model);
         w.Line("/// </remarks>");
         w.Line(GeneratedCode);
-        w.Open($"public sealed partial class {model.ClassName} : {Runtime}.IRecurrentRule");
+        w.Open($"public sealed partial class {model.ClassName} : {Runtime}.{(model.Tangent is null ? "IRecurrentRule" : "IDifferentiableRecurrentRule")}");
         Identity(w, model);
         w.Line($"public global::System.Collections.Generic.IReadOnlyList<string> Targets {{ get; }} = new string[] {{ {string.Join(", ", model.Plan.Targets.Select(t => Literal(t.Target)))} }};");
         w.Line();
@@ -229,6 +235,14 @@ internal static class KernelEmitter
         w.Line();
         w.Line($"private static int Scratch(int hidden, int inputs, int outputs, int transitions) => {ScratchSize(model.Layout)};");
         w.Line();
+        if (model.Tangent is not null)
+        {
+            w.Line($"public int TangentScratchLength(int hidden, int inputs, int outputs, int steps) => TangentScratch(hidden, inputs, outputs, global::System.Math.Max(steps - 1, 0));");
+            w.Line();
+            w.Line($"private static int TangentScratch(int hidden, int inputs, int outputs, int transitions) => {ScratchSize(model.Tangent.Layout)};");
+            w.Line();
+        }
+
         ActivationAccessor(w, kernel);
     }
 
@@ -285,7 +299,7 @@ internal static class KernelEmitter
         string thetaLength = model.Parameters.Count == 0 ? "t0..t9" : "t0..t9 and the rule's parameters";
         if (kernel.IsTangent)
         {
-            w.Open($"public void ApplyTangent(in {kernel.Context.SignalsType} {p}, in {Runtime}.LayerTangents tangent, global::System.ReadOnlySpan<float> theta, global::System.ReadOnlySpan<float> thetaTangent, global::System.Span<float> scratch)");
+            w.Open($"public void ApplyTangent(in {kernel.Context.SignalsType} {p}, in {kernel.Context.TangentsType} tangent, global::System.ReadOnlySpan<float> theta, global::System.ReadOnlySpan<float> thetaTangent, global::System.Span<float> scratch)");
         }
         else
         {
@@ -302,7 +316,7 @@ internal static class KernelEmitter
             w.Line("int inputs = network.Inputs;");
             w.Line("int outputs = network.Outputs;");
             w.Line("int transitions = network.Steps - 1;");
-            w.Line("if (scratch.Length < Scratch(hidden, inputs, outputs, transitions)) " + ScratchTooShort);
+            w.Line($"if (scratch.Length < {(kernel.IsTangent ? "TangentScratch" : "Scratch")}(hidden, inputs, outputs, transitions)) " + ScratchTooShort);
         }
         else
         {
@@ -370,13 +384,15 @@ internal static class KernelEmitter
             w.Line($"global::System.Span<float> {matrix.Local} = {matrix.Value};");
             if (!kernel.Model.Plan.Recurrent) continue;
             Shape shape = matrix.Signal.Shape;
-            w.Line($"if ({matrix.Local}.Length != {KernelContext.Size(shape.Rows)} * {KernelContext.Size(shape.Columns)}) throw new global::System.ArgumentException(\"this rule reads or updates {matrix.Signal}: the network needs it.\", nameof({p}));");
+            string needs = matrix.Signal.Tangent ? $"this rule's tangent reads or updates {matrix.Signal}: the tangent needs it.\", nameof(tangent)" : $"this rule reads or updates {matrix.Signal}: the network needs it.\", nameof({p})";
+            w.Line($"if ({matrix.Local}.Length != {KernelContext.Size(shape.Rows)} * {KernelContext.Size(shape.Columns)}) throw new global::System.ArgumentException(\"{needs});");
         }
 
         foreach (ContextArray array in kernel.Context.Arrays.Where(a => kernel.Declared.Any(s => s.Array == a)))
         {
-            w.Line($"global::System.ReadOnlySpan<float> {array.Local} = {p}.{array.Property};");
-            w.Line($"if ({array.Local}.Length != {array.Length}) throw new global::System.ArgumentException(\"this rule reads {array.Spelling}: the network must provide it.\", nameof({p}));");
+            w.Line($"global::System.ReadOnlySpan<float> {array.Local} = {(array.Tangent ? "tangent" : p)}.{array.Property};");
+            string provide = array.Tangent ? $"this rule's tangent reads {array.Spelling}: the tangent must provide it.\", nameof(tangent)" : $"this rule reads {array.Spelling}: the network must provide it.\", nameof({p})";
+            w.Line($"if ({array.Local}.Length != {array.Length}) throw new global::System.ArgumentException(\"{provide});");
         }
 
         foreach (SignalSource signal in kernel.Declared.Where(s => !s.IsMatrix && !s.PerTime && s.Local != s.Array?.Local))

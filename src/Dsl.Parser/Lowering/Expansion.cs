@@ -90,7 +90,8 @@ internal static class Expansion
                 return new[] { Term.Of(new MatrixAtom(new SignalRef(m.Signal), false)) };
             case BoundSignalTangent m when Signals.IsMatrix(m.Signal):
                 return new[] { Term.Of(new MatrixAtom(new SignalRef(m.Signal, Tangent: true), false)) };
-            case BoundSignalTangent s when !Signals.IsTimeIndexed(s.Signal):
+            // ẏ_t is never a leaf: the differentiator writes f'(z_t) ⊙ ż_t.
+            case BoundSignalTangent s when s.Signal != Signal.ActivityNow:
                 return new[] { Term.Of(new VectorAtom(new SignalVector(new SignalRef(s.Signal, Tangent: true)), false)) };
             case BoundSignal { Signal: Signal.ActivityNow }:
                 // y_t = f(z_t): one value, so that y_t and f(z_t) are computed once.

@@ -57,6 +57,18 @@ public sealed class CliTests : IDisposable
     }
 
     [Fact]
+    public void EmitPrintsARecurrentRulesTangentKernelAfterItsUpdate()
+    {
+        var result = CliRunner.Run(CliRunner.RepositoryRoot(), "emit", "examples/rules/bptt_oja.rule");
+        Assert.Equal(0, result.ExitCode);
+        Assert.Contains("public sealed partial class BpttOjaRule : global::PlasticityDsl.Runtime.IDifferentiableRecurrentRule", result.Output);
+        Assert.Contains("(T−1)·(11·n_h² + 5·n_h) multiply-adds per direction", result.Output);
+        int apply = result.Output.IndexOf("public void Apply(in global::PlasticityDsl.Runtime.RecurrentSignals network", StringComparison.Ordinal);
+        Assert.InRange(result.Output.IndexOf("in global::PlasticityDsl.Runtime.RecurrentTangents tangent", StringComparison.Ordinal), apply + 1, int.MaxValue);
+        Assert.Contains("MultiplyTransposedVector(recurrentTangent, hidden, hidden, v1, v10)", result.Output);
+    }
+
+    [Fact]
     public void TrainWritesResultsAndLoadableWeights()
     {
         string data = IdxFiles.WriteSyntheticMnist(_dir.File("mnist"));

@@ -54,6 +54,7 @@ public sealed class RuleCompilerTests
             // A recurrent rule: RuleCompiler.CompileFile (for IPlasticityRule) refuses it by name.
             var error = Assert.Throws<ArgumentException>(() => RuleCompiler.CompileFile(RuleFiles.PathOf(stem)));
             Assert.Contains(nameof(IPlasticityRule), error.Message, StringComparison.Ordinal);
+            AssertSameRecurrentApplication((IRecurrentRule)builtInKernel, Assert.IsAssignableFrom<IRecurrentRule>(kernel));
             return;
         }
 
@@ -63,6 +64,30 @@ public sealed class RuleCompilerTests
         AssertSameDescription(builtIn, compiled);
         AssertSameApplication(builtIn, compiled);
         if (!UsesFeedback(builtIn)) AssertSameTraining(builtIn, compiled);
+    }
+
+    /// <summary>Both recurrent kernels change Wh, Wx and Wo, and their tangent kernels Ẇh, Ẇx and Ẇo, bit for bit alike.</summary>
+    private static void AssertSameRecurrentApplication(IRecurrentRule builtIn, IRecurrentRule compiled)
+    {
+        const int Hidden = 13, Inputs = 6, Outputs = 4, Steps = 8;
+        var values = PlasticityDsl.Tests.Compiler.RecurrentValues.Random(Hidden, Inputs, Outputs, Steps, new Random(17));
+        var direction = PlasticityDsl.Tests.Compiler.RecurrentValues.Random(Hidden, Inputs, Outputs, Steps, new Random(18));
+        float[][] Run(IRecurrentRule rule)
+        {
+            float[] wh = (float[])values.Wh.Clone(), wx = (float[])values.Wx.Clone(), wo = (float[])values.Wo.Clone();
+            float[] whTangent = (float[])direction.Wh.Clone(), wxTangent = (float[])direction.Wx.Clone(), woTangent = (float[])direction.Wo.Clone();
+            var network = new RecurrentSignals(wh, wx, wo, Hidden, Inputs, Outputs, Steps, values.Z, values.X, values.E, values.Output, values.OutputError, Activation.Tanh);
+            if (rule is IDifferentiableRecurrentRule differentiable)
+            {
+                var tangent = new RecurrentTangents(whTangent, wxTangent, woTangent, direction.Z, direction.X, direction.E, direction.Output, direction.OutputError);
+                differentiable.ApplyTangent(in network, in tangent, values.Theta, direction.Theta, new float[differentiable.TangentScratchLength(Hidden, Inputs, Outputs, Steps)]);
+            }
+
+            rule.Apply(in network, values.Theta, new float[rule.ScratchLength(Hidden, Inputs, Outputs, Steps)]);
+            return new[] { wh, wx, wo, whTangent, wxTangent, woTangent };
+        }
+
+        Assert.Equal(Run(builtIn), Run(compiled));
     }
 
     /// <summary>Every public property both kernels expose (name, source, coefficients, signals, cost, …) is equal.</summary>

@@ -169,21 +169,23 @@ public sealed class DifferentiatorTests
             Round(values.PostError), Round(values.PreError), Round(values.Theta), Round(values.Feedback!));
     }
 
+    /// <summary>x + h·ẋ, checked to be exact in float (for quantized inputs and directions).</summary>
+    internal static float[] MovedExactly(float[] x, float[] dx, double h)
+    {
+        var moved = new float[x.Length];
+        for (int k = 0; k < x.Length; k++)
+        {
+            moved[k] = (float)(x[k] + h * dx[k]);
+            Assert.Equal(x[k] + h * dx[k], moved[k]);
+        }
+
+        return moved;
+    }
+
     /// <summary>Every input moved by h·v̇ (θ by h·θ̇); exact for quantized inputs.</summary>
     private static LayerValues Shifted(LayerValues at, LayerValues direction, double h)
     {
-        float[] Move(float[] x, float[] dx)
-        {
-            var moved = new float[x.Length];
-            for (int k = 0; k < x.Length; k++)
-            {
-                moved[k] = (float)(x[k] + h * dx[k]);
-                Assert.Equal(x[k] + h * dx[k], moved[k]);
-            }
-
-            return moved;
-        }
-
+        float[] Move(float[] x, float[] dx) => MovedExactly(x, dx, h);
         return new LayerValues(at.Rows, at.Columns, Move(at.Weights, direction.Weights), Move(at.Post, direction.Post), Move(at.Pre, direction.Pre),
             Move(at.Potential, direction.Potential), Move(at.PostError, direction.PostError), Move(at.PreError, direction.PreError),
             Move(at.Theta, direction.Theta), Move(at.Feedback!, direction.Feedback!));

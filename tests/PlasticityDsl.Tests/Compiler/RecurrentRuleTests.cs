@@ -51,7 +51,7 @@ public sealed class RecurrentRuleTests
         return RoslynHarness.EmitAndLoad(compilation);
     });
 
-    private static IRecurrentRule Instantiate(string name) =>
+    internal static IRecurrentRule Instantiate(string name) =>
         (IRecurrentRule)Kernels.Value.GetType(KernelEmitter.DefaultNamespace + "." + RuleFrontEnd.ClassName(name), throwOnError: true)!.GetProperty("Instance")!.GetValue(null)!;
 
     public static TheoryData<string> Names => new(Rules.Select(r => r.Name).Concat(ExampleRules.Recurrent.Select(r => r.Stem)));
@@ -81,7 +81,7 @@ public sealed class RecurrentRuleTests
         Assert.Equal("(T−1)·(n_h² + n_h)", bptt.Layout.Cost);
         string emitted = KernelEmitter.Emit(oja);
         Assert.Contains("Cost per sequence: (T−1)·(4·n_h² + 2·n_h) multiply-adds", emitted);
-        Assert.Contains(": global::PlasticityDsl.Runtime.IRecurrentRule", emitted);
+        Assert.Contains(": global::PlasticityDsl.Runtime.IDifferentiableRecurrentRule", emitted);
         Assert.DoesNotContain("IPlasticityRule", emitted);
 
         static string Statement(string text) => text.Split('\n').Single(l => l.StartsWith("dWh", StringComparison.Ordinal)).TrimEnd('\r');
@@ -374,9 +374,10 @@ public sealed class RecurrentRuleTests
     }
 }
 
-/// <summary>A recurrent network's signals over one sequence: floats for the kernel, read as doubles by the reference.</summary>
+/// <summary>A recurrent network's signals over one sequence: floats for the kernel, read as doubles by the reference;
+/// <see cref="Tangent"/> holds their tangents and θ̇, in the same layout, for rules differentiated by the compiler.</summary>
 internal sealed record RecurrentValues(int Hidden, int Inputs, int Outputs, int Steps, float[] Wh, float[] Wx, float[] Wo,
-    float[] Z, float[] X, float[] E, float[] Output, float[] OutputError, float[] Theta)
+    float[] Z, float[] X, float[] E, float[] Output, float[] OutputError, float[] Theta, RecurrentValues? Tangent = null)
 {
     public static RecurrentValues Random(int hidden, int inputs, int outputs, int steps, Random random)
     {
@@ -422,6 +423,8 @@ internal static class RecurrentReference
             BoundNumber n => DenseReference.Scalar(absolute ? Math.Abs(n.Value) : n.Value),
             BoundCoefficient c => DenseReference.Scalar(absolute ? Math.Abs(v.Theta[c.Index]) : v.Theta[c.Index]),
             BoundSignal s => Signal(s.Signal, v, t, absolute),
+            BoundCoefficientTangent c => DenseReference.Scalar(absolute ? Math.Abs(v.Tangent!.Theta[c.Index]) : v.Tangent!.Theta[c.Index]),
+            BoundSignalTangent s => Signal(s.Signal, v.Tangent!, t, absolute),
             BoundTimeSum ts => SumOverTime(ts.Operand, v, absolute),
             BoundTranspose tr => DenseReference.Transpose(Eval(tr.Operand, v, t, absolute)),
             BoundNegate n => Map(Eval(n.Operand, v, t, absolute), x => absolute ? x : -x),

@@ -14,9 +14,11 @@ namespace PlasticityDsl.Rules
     /// vectors are built by matrix-vector products only (quadratic per t, never a matrix-matrix product). Every vector
     /// of every t is computed from the pre-update weights first; then one fused pass over each target matrix.
     /// Reads: Wh, z_t, e_&lt;t+1&gt;, f.
+    /// Tangent (forward-mode derivative of the update, for meta-learning): (T−1)·(11·n_h² + 5·n_h) multiply-adds per direction,
+    /// reads Wh, Ẇh, z_t, ż_t, e_&lt;t+1&gt;, ė_&lt;t+1&gt;, t1, t2, ṫ1, ṫ2.
     /// </remarks>
     [global::System.CodeDom.Compiler.GeneratedCode("PlasticityDsl.Generator", "1.0.0")]
-    public sealed partial class BpttOjaRule : global::PlasticityDsl.Runtime.IRecurrentRule
+    public sealed partial class BpttOjaRule : global::PlasticityDsl.Runtime.IDifferentiableRecurrentRule
     {
         public static BpttOjaRule Instance { get; } = new BpttOjaRule();
 
@@ -31,6 +33,10 @@ namespace PlasticityDsl.Rules
         public int ScratchLength(int hidden, int inputs, int outputs, int steps) => Scratch(hidden, inputs, outputs, global::System.Math.Max(steps - 1, 0));
 
         private static int Scratch(int hidden, int inputs, int outputs, int transitions) => 4 * transitions * hidden;
+
+        public int TangentScratchLength(int hidden, int inputs, int outputs, int steps) => TangentScratch(hidden, inputs, outputs, global::System.Math.Max(steps - 1, 0));
+
+        private static int TangentScratch(int hidden, int inputs, int outputs, int transitions) => 12 * transitions * hidden;
 
         private static global::PlasticityDsl.Runtime.Activation Activation(in global::PlasticityDsl.Runtime.RecurrentSignals network) =>
             network.Activation ?? throw new global::System.ArgumentException("this rule applies f or df: the network needs its activation.", nameof(network));
@@ -89,6 +95,121 @@ namespace PlasticityDsl.Rules
                     global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(row,
                         t1 * errors[(t + 1) * hidden + i], v0s.Slice(t * hidden, hidden),
                         t2 * v1s[t * hidden + i], v3s.Slice(t * hidden, hidden));
+                }
+            }
+        }
+
+        public void ApplyTangent(in global::PlasticityDsl.Runtime.RecurrentSignals network, in global::PlasticityDsl.Runtime.RecurrentTangents tangent, global::System.ReadOnlySpan<float> theta, global::System.ReadOnlySpan<float> thetaTangent, global::System.Span<float> scratch)
+        {
+            if (theta.Length < 10) throw new global::System.ArgumentException("theta must hold t0..t9.", nameof(theta));
+            if (thetaTangent.Length < 10) throw new global::System.ArgumentException("thetaTangent must hold t0..t9.", nameof(thetaTangent));
+            int hidden = network.Hidden;
+            int inputs = network.Inputs;
+            int outputs = network.Outputs;
+            int transitions = network.Steps - 1;
+            if (scratch.Length < TangentScratch(hidden, inputs, outputs, transitions)) throw new global::System.ArgumentException("scratch is too short; size it with TangentScratchLength.", nameof(scratch));
+            global::System.Span<float> recurrent = network.RecurrentWeights;
+            if (recurrent.Length != hidden * hidden) throw new global::System.ArgumentException("this rule reads or updates Wh: the network needs it.", nameof(network));
+            global::System.Span<float> recurrentTangent = tangent.RecurrentWeights;
+            if (recurrentTangent.Length != hidden * hidden) throw new global::System.ArgumentException("this rule's tangent reads or updates Ẇh: the tangent needs it.", nameof(tangent));
+            global::System.ReadOnlySpan<float> hiddenStates = network.HiddenStates;
+            if (hiddenStates.Length != network.Steps * hidden) throw new global::System.ArgumentException("this rule reads z: the network must provide it.", nameof(network));
+            global::System.ReadOnlySpan<float> errors = network.Errors;
+            if (errors.Length != network.Steps * hidden) throw new global::System.ArgumentException("this rule reads e: the network must provide it.", nameof(network));
+            global::System.ReadOnlySpan<float> hiddenStatesTangent = tangent.HiddenStates;
+            if (hiddenStatesTangent.Length != network.Steps * hidden) throw new global::System.ArgumentException("this rule's tangent reads ż: the tangent must provide it.", nameof(tangent));
+            global::System.ReadOnlySpan<float> errorsTangent = tangent.Errors;
+            if (errorsTangent.Length != network.Steps * hidden) throw new global::System.ArgumentException("this rule's tangent reads ė: the tangent must provide it.", nameof(tangent));
+            float t1 = theta[1];
+            float t2 = theta[2];
+            float dt1 = thetaTangent[1];
+            float dt2 = thetaTangent[2];
+
+            global::System.Span<float> v0s = scratch.Slice(0, transitions * hidden);
+            global::System.Span<float> v1s = scratch.Slice(transitions * hidden, transitions * hidden);
+            global::System.Span<float> v2s = scratch.Slice(transitions * hidden + transitions * hidden, transitions * hidden);
+            global::System.Span<float> v3s = scratch.Slice(transitions * hidden + transitions * hidden + transitions * hidden, transitions * hidden);
+            global::System.Span<float> v4s = scratch.Slice(transitions * hidden + transitions * hidden + transitions * hidden + transitions * hidden, transitions * hidden);
+            global::System.Span<float> v5s = scratch.Slice(transitions * hidden + transitions * hidden + transitions * hidden + transitions * hidden + transitions * hidden, transitions * hidden);
+            global::System.Span<float> v6s = scratch.Slice(transitions * hidden + transitions * hidden + transitions * hidden + transitions * hidden + transitions * hidden + transitions * hidden, transitions * hidden);
+            global::System.Span<float> v7s = scratch.Slice(transitions * hidden + transitions * hidden + transitions * hidden + transitions * hidden + transitions * hidden + transitions * hidden + transitions * hidden, transitions * hidden);
+            global::System.Span<float> v8s = scratch.Slice(transitions * hidden + transitions * hidden + transitions * hidden + transitions * hidden + transitions * hidden + transitions * hidden + transitions * hidden + transitions * hidden, transitions * hidden);
+            global::System.Span<float> v9s = scratch.Slice(transitions * hidden + transitions * hidden + transitions * hidden + transitions * hidden + transitions * hidden + transitions * hidden + transitions * hidden + transitions * hidden + transitions * hidden, transitions * hidden);
+            global::System.Span<float> v10s = scratch.Slice(transitions * hidden + transitions * hidden + transitions * hidden + transitions * hidden + transitions * hidden + transitions * hidden + transitions * hidden + transitions * hidden + transitions * hidden + transitions * hidden, transitions * hidden);
+            global::System.Span<float> v11s = scratch.Slice(transitions * hidden + transitions * hidden + transitions * hidden + transitions * hidden + transitions * hidden + transitions * hidden + transitions * hidden + transitions * hidden + transitions * hidden + transitions * hidden + transitions * hidden, transitions * hidden);
+            for (int t = 0; t < transitions; t++)
+            {
+                global::System.ReadOnlySpan<float> zNow = hiddenStates.Slice(t * hidden, hidden);
+                global::System.ReadOnlySpan<float> zNowTangent = hiddenStatesTangent.Slice(t * hidden, hidden);
+
+                // v0 = f(z_t)
+                global::System.Span<float> v0 = v0s.Slice(t * hidden, hidden);
+                Activation(network).Apply(zNow, v0);
+
+                // v1 = Wh*(f(z_t))
+                global::System.Span<float> v1 = v1s.Slice(t * hidden, hidden);
+                global::PlasticityDsl.Runtime.KernelPrimitives.MultiplyVector(recurrent, hidden, hidden, v0, v1);
+
+                // v2 = Ẇh*(f(z_t))
+                global::System.Span<float> v2 = v2s.Slice(t * hidden, hidden);
+                global::PlasticityDsl.Runtime.KernelPrimitives.MultiplyVector(recurrentTangent, hidden, hidden, v0, v2);
+
+                // v3 = df(z_t)
+                global::System.Span<float> v3 = v3s.Slice(t * hidden, hidden);
+                Activation(network).Derivative(zNow, v3);
+
+                // v4 = (df(z_t)) .* ż_t
+                global::System.Span<float> v4 = v4s.Slice(t * hidden, hidden);
+                global::PlasticityDsl.Runtime.KernelPrimitives.Multiply(v3, zNowTangent, v4);
+
+                // v5 = Wh*((df(z_t)) .* ż_t)
+                global::System.Span<float> v5 = v5s.Slice(t * hidden, hidden);
+                global::PlasticityDsl.Runtime.KernelPrimitives.MultiplyVector(recurrent, hidden, hidden, v4, v5);
+
+                // v6 = Wh'*(Wh*(f(z_t)))
+                global::System.Span<float> v6 = v6s.Slice(t * hidden, hidden);
+                global::PlasticityDsl.Runtime.KernelPrimitives.MultiplyTransposedVector(recurrent, hidden, hidden, v1, v6);
+
+                // v7 = z_t - (Wh'*(Wh*(f(z_t))))
+                global::System.Span<float> v7 = v7s.Slice(t * hidden, hidden);
+                v7.Clear();
+                global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(v7,
+                    1f, zNow,
+                    -1f, v6);
+
+                // v8 = Wh'*(Wh*((df(z_t)) .* ż_t))
+                global::System.Span<float> v8 = v8s.Slice(t * hidden, hidden);
+                global::PlasticityDsl.Runtime.KernelPrimitives.MultiplyTransposedVector(recurrent, hidden, hidden, v5, v8);
+
+                // v9 = Wh'*(Ẇh*(f(z_t)))
+                global::System.Span<float> v9 = v9s.Slice(t * hidden, hidden);
+                global::PlasticityDsl.Runtime.KernelPrimitives.MultiplyTransposedVector(recurrent, hidden, hidden, v2, v9);
+
+                // v10 = Ẇh'*(Wh*(f(z_t)))
+                global::System.Span<float> v10 = v10s.Slice(t * hidden, hidden);
+                global::PlasticityDsl.Runtime.KernelPrimitives.MultiplyTransposedVector(recurrentTangent, hidden, hidden, v1, v10);
+
+                // v11 = ż_t - (Wh'*(Wh*((df(z_t)) .* ż_t))) - (Wh'*(Ẇh*(f(z_t)))) - (Ẇh'*(Wh*(f(z_t))))
+                global::System.Span<float> v11 = v11s.Slice(t * hidden, hidden);
+                v11.Clear();
+                global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(v11,
+                    1f, zNowTangent,
+                    -1f, v8,
+                    -1f, v9);
+                global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(v11, -1f, v10);
+            }
+
+            // One pass over Ẇh: each row gets all its terms, those of every t included, while it is in cache.
+            for (int i = 0; i < hidden; i++)
+            {
+                global::System.Span<float> row = recurrentTangent.Slice(i * hidden, hidden);
+                for (int t = 0; t < transitions; t++)
+                {
+                    global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(row,
+                        dt1 * errors[(t + 1) * hidden + i] + t1 * errorsTangent[(t + 1) * hidden + i], v0s.Slice(t * hidden, hidden),
+                        t1 * errors[(t + 1) * hidden + i], v4s.Slice(t * hidden, hidden),
+                        dt2 * v1s[t * hidden + i] + t2 * v2s[t * hidden + i] + t2 * v5s[t * hidden + i], v7s.Slice(t * hidden, hidden));
+                    global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(row, t2 * v1s[t * hidden + i], v11s.Slice(t * hidden, hidden));
                 }
             }
         }

@@ -14,9 +14,11 @@ namespace PlasticityDsl.Rules
     /// vectors are built by matrix-vector products only (quadratic per t, never a matrix-matrix product). Every vector
     /// of every t is computed from the pre-update weights first; then one fused pass over each target matrix.
     /// Reads: Wh, z_t, e_&lt;t+1&gt;, f.
+    /// Tangent (forward-mode derivative of the update, for meta-learning): (T−1)·(2·n_h² + 3·n_h) multiply-adds per direction,
+    /// reads Ẇh, z_t, ż_t, e_&lt;t+1&gt;, ė_&lt;t+1&gt;, t1, ṫ1.
     /// </remarks>
     [global::System.CodeDom.Compiler.GeneratedCode("PlasticityDsl.Generator", "1.0.0")]
-    public sealed partial class BpttRule : global::PlasticityDsl.Runtime.IRecurrentRule
+    public sealed partial class BpttRule : global::PlasticityDsl.Runtime.IDifferentiableRecurrentRule
     {
         public static BpttRule Instance { get; } = new BpttRule();
 
@@ -31,6 +33,10 @@ namespace PlasticityDsl.Rules
         public int ScratchLength(int hidden, int inputs, int outputs, int steps) => Scratch(hidden, inputs, outputs, global::System.Math.Max(steps - 1, 0));
 
         private static int Scratch(int hidden, int inputs, int outputs, int transitions) => transitions * hidden;
+
+        public int TangentScratchLength(int hidden, int inputs, int outputs, int steps) => TangentScratch(hidden, inputs, outputs, global::System.Math.Max(steps - 1, 0));
+
+        private static int TangentScratch(int hidden, int inputs, int outputs, int transitions) => 3 * transitions * hidden;
 
         private static global::PlasticityDsl.Runtime.Activation Activation(in global::PlasticityDsl.Runtime.RecurrentSignals network) =>
             network.Activation ?? throw new global::System.ArgumentException("this rule applies f or df: the network needs its activation.", nameof(network));
@@ -68,6 +74,62 @@ namespace PlasticityDsl.Rules
                 for (int t = 0; t < transitions; t++)
                 {
                     global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(row, t1 * errors[(t + 1) * hidden + i], v0s.Slice(t * hidden, hidden));
+                }
+            }
+        }
+
+        public void ApplyTangent(in global::PlasticityDsl.Runtime.RecurrentSignals network, in global::PlasticityDsl.Runtime.RecurrentTangents tangent, global::System.ReadOnlySpan<float> theta, global::System.ReadOnlySpan<float> thetaTangent, global::System.Span<float> scratch)
+        {
+            if (theta.Length < 10) throw new global::System.ArgumentException("theta must hold t0..t9.", nameof(theta));
+            if (thetaTangent.Length < 10) throw new global::System.ArgumentException("thetaTangent must hold t0..t9.", nameof(thetaTangent));
+            int hidden = network.Hidden;
+            int inputs = network.Inputs;
+            int outputs = network.Outputs;
+            int transitions = network.Steps - 1;
+            if (scratch.Length < TangentScratch(hidden, inputs, outputs, transitions)) throw new global::System.ArgumentException("scratch is too short; size it with TangentScratchLength.", nameof(scratch));
+            global::System.Span<float> recurrentTangent = tangent.RecurrentWeights;
+            if (recurrentTangent.Length != hidden * hidden) throw new global::System.ArgumentException("this rule's tangent reads or updates Ẇh: the tangent needs it.", nameof(tangent));
+            global::System.ReadOnlySpan<float> hiddenStates = network.HiddenStates;
+            if (hiddenStates.Length != network.Steps * hidden) throw new global::System.ArgumentException("this rule reads z: the network must provide it.", nameof(network));
+            global::System.ReadOnlySpan<float> errors = network.Errors;
+            if (errors.Length != network.Steps * hidden) throw new global::System.ArgumentException("this rule reads e: the network must provide it.", nameof(network));
+            global::System.ReadOnlySpan<float> hiddenStatesTangent = tangent.HiddenStates;
+            if (hiddenStatesTangent.Length != network.Steps * hidden) throw new global::System.ArgumentException("this rule's tangent reads ż: the tangent must provide it.", nameof(tangent));
+            global::System.ReadOnlySpan<float> errorsTangent = tangent.Errors;
+            if (errorsTangent.Length != network.Steps * hidden) throw new global::System.ArgumentException("this rule's tangent reads ė: the tangent must provide it.", nameof(tangent));
+            float t1 = theta[1];
+            float dt1 = thetaTangent[1];
+
+            global::System.Span<float> v0s = scratch.Slice(0, transitions * hidden);
+            global::System.Span<float> v1s = scratch.Slice(transitions * hidden, transitions * hidden);
+            global::System.Span<float> v2s = scratch.Slice(transitions * hidden + transitions * hidden, transitions * hidden);
+            for (int t = 0; t < transitions; t++)
+            {
+                global::System.ReadOnlySpan<float> zNow = hiddenStates.Slice(t * hidden, hidden);
+                global::System.ReadOnlySpan<float> zNowTangent = hiddenStatesTangent.Slice(t * hidden, hidden);
+
+                // v0 = f(z_t)
+                global::System.Span<float> v0 = v0s.Slice(t * hidden, hidden);
+                Activation(network).Apply(zNow, v0);
+
+                // v1 = df(z_t)
+                global::System.Span<float> v1 = v1s.Slice(t * hidden, hidden);
+                Activation(network).Derivative(zNow, v1);
+
+                // v2 = (df(z_t)) .* ż_t
+                global::System.Span<float> v2 = v2s.Slice(t * hidden, hidden);
+                global::PlasticityDsl.Runtime.KernelPrimitives.Multiply(v1, zNowTangent, v2);
+            }
+
+            // One pass over Ẇh: each row gets all its terms, those of every t included, while it is in cache.
+            for (int i = 0; i < hidden; i++)
+            {
+                global::System.Span<float> row = recurrentTangent.Slice(i * hidden, hidden);
+                for (int t = 0; t < transitions; t++)
+                {
+                    global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(row,
+                        dt1 * errors[(t + 1) * hidden + i] + t1 * errorsTangent[(t + 1) * hidden + i], v0s.Slice(t * hidden, hidden),
+                        t1 * errors[(t + 1) * hidden + i], v2s.Slice(t * hidden, hidden));
                 }
             }
         }
