@@ -6,9 +6,10 @@ namespace PlasticityDsl.Runtime;
 
 /// <summary>
 /// outputs[n] = W inputs[n] for many inputs at once (evaluation on a test set): a register-blocked SGEMM over packed
-/// panels. W (rows × columns) is packed by <see cref="PackWeights"/> into panels of 32 rows; the inputs are read in
-/// place, 8 at a time. The micro-kernel keeps a tile's 8 × 32 outputs in 16 Vector512 accumulators, so each value it
-/// loads serves 8 or 16 FMAs.
+/// panels. W (rows × columns) is packed by <see cref="PackWeights"/> into panels of 32 rows, the last one 16 rows high
+/// when at most 16 rows remain; the inputs are read in place, 8 at a time. The micro-kernel keeps a tile's 8 × 32
+/// outputs in 16 Vector512 accumulators, so each value it loads serves 8 or 16 FMAs; on a 16-row panel it keeps 8 × 16
+/// in 8, so that a layer of 10 or 170 rows does not pay for 22 rows of zeros.
 /// </summary>
 /// <remarks>
 /// Summation order, the same for every output, shape and block (tests check it bit for bit against a scalar
@@ -23,6 +24,7 @@ namespace PlasticityDsl.Runtime;
 internal static class PackedGemm
 {
     private const int PanelRows = 32; // rows of W per packed panel: two Vector512 of outputs
+    private const int HalfPanelRows = 16; // rows of the last panel when at most 16 remain: one Vector512
     private const int TileInputs = 8; // inputs per tile: the micro-kernel's 8 × 32 outputs are 16 accumulators
 
     private const int Lanes = 8; // the partial sums per output (k mod 8)
@@ -32,15 +34,20 @@ internal static class PackedGemm
     public static bool IsPacked => Vector512.IsHardwareAccelerated;
 
     /// <summary>Values of W packed by <see cref="PackWeights"/>: rows rounded up to whole panels (padded with zeros).</summary>
-    public static int PackedWeightsLength(int rows, int columns) =>
-        IsPacked ? (rows + PanelRows - 1) / PanelRows * PanelRows * columns : rows * columns;
+    public static int PackedWeightsLength(int rows, int columns) => IsPacked ? PaddedRows(rows) * columns : rows * columns;
+
+    // Full panels of 32 while more than 16 rows remain, then one of 16: the rows rounded up to a multiple of 16.
+    private static int PaddedRows(int rows) => (rows + HalfPanelRows - 1) / HalfPanelRows * HalfPanelRows;
+
+    // Rows of the packed panel that starts at row `first` (a multiple of 32): 32, or 16 for a last half panel.
+    private static int PanelHeight(int rows, int first) => Math.Min(PanelRows, PaddedRows(rows) - first);
 
     /// <summary>Values of the partial-sum scratch that <see cref="Multiply"/> needs.</summary>
     public const int PartialsLength = Lanes * TileInputs * PanelRows;
 
     /// <summary>
-    /// Packs W (rows × columns, row-major) into <paramref name="packed"/>: per panel of 32 rows, for each lane L the
-    /// columns L, L+8, … as 32 consecutive values each, then the tail columns likewise.
+    /// Packs W (rows × columns, row-major) into <paramref name="packed"/>: per panel of 32 (or 16) rows, for each lane L
+    /// the columns L, L+8, … as 32 (or 16) consecutive values each, then the tail columns likewise.
     /// </summary>
     public static void PackWeights(ReadOnlySpan<float> weights, int rows, int columns, Span<float> packed)
     {
@@ -53,11 +60,11 @@ internal static class PackedGemm
             weights.CopyTo(packed);
             return;
         }
-        int panels = (rows + PanelRows - 1) / PanelRows;
-        packed.Slice(0, panels * PanelRows * columns).Clear(); // the rows past the last are zeros
+        packed.Slice(0, PaddedRows(rows) * columns).Clear(); // the rows past the last are zeros
         for (int i = 0; i < rows; i++)
         {
-            PackRow(weights.Slice(i * columns, columns), packed.Slice(i / PanelRows * PanelRows * columns), i % PanelRows);
+            int first = i / PanelRows * PanelRows;
+            PackRow(weights.Slice(i * columns, columns), packed.Slice(first * columns), i - first, PanelHeight(rows, first));
         }
     }
 
@@ -80,39 +87,38 @@ internal static class PackedGemm
             return;
         }
 
-        int panels = (rows + PanelRows - 1) / PanelRows;
-        for (int p = 0; p < panels; p++)
+        for (int firstRow = 0; firstRow < rows; firstRow += PanelRows)
         {
-            ReadOnlySpan<float> panel = packedWeights.Slice(p * PanelRows * columns, PanelRows * columns);
-            int panelRows = Math.Min(PanelRows, rows - p * PanelRows);
+            int height = PanelHeight(rows, firstRow);
+            ReadOnlySpan<float> panel = packedWeights.Slice(firstRow * columns, height * columns);
             for (int first = 0; first < count; first += TileInputs)
             {
                 int valid = Math.Min(TileInputs, count - first);
                 ReadOnlySpan<float> tile = inputs.Slice(first * columns, valid * columns);
-                Tile(panel, tile, columns, valid, partials);
-                Finish(panel, tile, columns, valid, partials, outputs.Slice(first * rows, valid * rows), rows, p * PanelRows, panelRows);
+                Tile(panel, height, tile, columns, valid, partials);
+                Finish(panel, height, tile, columns, valid, partials, outputs.Slice(first * rows, valid * rows), rows, firstRow);
             }
         }
     }
 
-    // Row `at` of a panel: lane-major for the columns k < 8⌊columns/8⌋ (lane k mod 8, group k / 8), then the tail
-    // columns in order, each column's 32 rows side by side.
-    private static void PackRow(ReadOnlySpan<float> row, Span<float> panel, int at)
+    // Row `at` of a panel `height` rows high: lane-major for the columns k < 8⌊columns/8⌋ (lane k mod 8, group k / 8),
+    // then the tail columns in order, each column's rows side by side.
+    private static void PackRow(ReadOnlySpan<float> row, Span<float> panel, int at, int height)
     {
         int columns = row.Length, groups = columns / Lanes;
         for (int g = 0; g < groups; g++)
         {
-            for (int lane = 0; lane < Lanes; lane++) panel[((lane * groups) + g) * PanelRows + at] = row[g * Lanes + lane];
+            for (int lane = 0; lane < Lanes; lane++) panel[((lane * groups) + g) * height + at] = row[g * Lanes + lane];
         }
-        for (int k = groups * Lanes; k < columns; k++) panel[k * PanelRows + at] = row[k];
+        for (int k = groups * Lanes; k < columns; k++) panel[k * height + at] = row[k];
     }
 
-    // The 8 partial sums of a tile's 8 inputs × 32 rows: partials[(L·8 + r)·32 + j]. The inputs are read where they
-    // are (row r of the tile at x_r, the broadcasts from 8 rows with one shared index); missing inputs of the last tile
-    // repeat the first, and their outputs are not stored. One lane at a time, so a pass touches one lane's slice of the
-    // panel (12.5 KiB for 784 columns) and the tile's 8 rows (25 KiB): they stay in L1.
+    // The 8 partial sums of a tile's 8 inputs × the panel's rows (height 32 or 16): partials[(L·8 + r)·height + j].
+    // The inputs are read where they are (row r of the tile at x_r, the broadcasts from 8 rows with one shared index);
+    // missing inputs of the last tile repeat the first, and their outputs are not stored. One lane at a time, so a pass
+    // touches one lane's slice of the panel (12.5 KiB for 784 columns) and the tile's 8 rows (25 KiB): they stay in L1.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // optimized from the first call: no slow first evaluation
-    private static void Tile(ReadOnlySpan<float> panel, ReadOnlySpan<float> tile, int columns, int valid, Span<float> partials)
+    private static void Tile(ReadOnlySpan<float> panel, int height, ReadOnlySpan<float> tile, int columns, int valid, Span<float> partials)
     {
         int groups = columns / Lanes;
         ref float w = ref MemoryMarshal.GetReference(panel);
@@ -125,84 +131,118 @@ internal static class PackedGemm
         ref float x6 = ref Unsafe.Add(ref x0, valid > 6 ? 6 * columns : 0);
         ref float x7 = ref Unsafe.Add(ref x0, valid > 7 ? 7 * columns : 0);
         ref float p = ref MemoryMarshal.GetReference(partials);
-        // Unrolled by hand: 16 named accumulators (and 8 named input rows) are what the JIT keeps in registers.
+        // Unrolled by hand: named accumulators (and 8 named input rows) are what the JIT keeps in registers.
         for (int lane = 0; lane < Lanes; lane++)
         {
-            ref float wl = ref Unsafe.Add(ref w, lane * groups * PanelRows);
-            Vector512<float> a0 = default, b0 = default, a1 = default, b1 = default, a2 = default, b2 = default, a3 = default, b3 = default;
-            Vector512<float> a4 = default, b4 = default, a5 = default, b5 = default, a6 = default, b6 = default, a7 = default, b7 = default;
-            for (nint k = lane, end = groups * Lanes; k < end; k += Lanes)
+            ref float wl = ref Unsafe.Add(ref w, lane * groups * height);
+            ref float pl = ref Unsafe.Add(ref p, lane * TileInputs * height);
+            if (height == PanelRows)
             {
-                Vector512<float> w0 = Vector512.LoadUnsafe(ref wl);
-                Vector512<float> w1 = Vector512.LoadUnsafe(ref wl, 16);
-                wl = ref Unsafe.Add(ref wl, PanelRows);
-                Vector512<float> v = Vector512.Create(Unsafe.Add(ref x0, k));
-                a0 = Vector512.FusedMultiplyAdd(w0, v, a0);
-                b0 = Vector512.FusedMultiplyAdd(w1, v, b0);
-                v = Vector512.Create(Unsafe.Add(ref x1, k));
-                a1 = Vector512.FusedMultiplyAdd(w0, v, a1);
-                b1 = Vector512.FusedMultiplyAdd(w1, v, b1);
-                v = Vector512.Create(Unsafe.Add(ref x2, k));
-                a2 = Vector512.FusedMultiplyAdd(w0, v, a2);
-                b2 = Vector512.FusedMultiplyAdd(w1, v, b2);
-                v = Vector512.Create(Unsafe.Add(ref x3, k));
-                a3 = Vector512.FusedMultiplyAdd(w0, v, a3);
-                b3 = Vector512.FusedMultiplyAdd(w1, v, b3);
-                v = Vector512.Create(Unsafe.Add(ref x4, k));
-                a4 = Vector512.FusedMultiplyAdd(w0, v, a4);
-                b4 = Vector512.FusedMultiplyAdd(w1, v, b4);
-                v = Vector512.Create(Unsafe.Add(ref x5, k));
-                a5 = Vector512.FusedMultiplyAdd(w0, v, a5);
-                b5 = Vector512.FusedMultiplyAdd(w1, v, b5);
-                v = Vector512.Create(Unsafe.Add(ref x6, k));
-                a6 = Vector512.FusedMultiplyAdd(w0, v, a6);
-                b6 = Vector512.FusedMultiplyAdd(w1, v, b6);
-                v = Vector512.Create(Unsafe.Add(ref x7, k));
-                a7 = Vector512.FusedMultiplyAdd(w0, v, a7);
-                b7 = Vector512.FusedMultiplyAdd(w1, v, b7);
-            }
+                Vector512<float> a0 = default, b0 = default, a1 = default, b1 = default, a2 = default, b2 = default, a3 = default, b3 = default;
+                Vector512<float> a4 = default, b4 = default, a5 = default, b5 = default, a6 = default, b6 = default, a7 = default, b7 = default;
+                for (nint k = lane, end = groups * Lanes; k < end; k += Lanes)
+                {
+                    Vector512<float> w0 = Vector512.LoadUnsafe(ref wl);
+                    Vector512<float> w1 = Vector512.LoadUnsafe(ref wl, 16);
+                    wl = ref Unsafe.Add(ref wl, PanelRows);
+                    Vector512<float> v = Vector512.Create(Unsafe.Add(ref x0, k));
+                    a0 = Vector512.FusedMultiplyAdd(w0, v, a0);
+                    b0 = Vector512.FusedMultiplyAdd(w1, v, b0);
+                    v = Vector512.Create(Unsafe.Add(ref x1, k));
+                    a1 = Vector512.FusedMultiplyAdd(w0, v, a1);
+                    b1 = Vector512.FusedMultiplyAdd(w1, v, b1);
+                    v = Vector512.Create(Unsafe.Add(ref x2, k));
+                    a2 = Vector512.FusedMultiplyAdd(w0, v, a2);
+                    b2 = Vector512.FusedMultiplyAdd(w1, v, b2);
+                    v = Vector512.Create(Unsafe.Add(ref x3, k));
+                    a3 = Vector512.FusedMultiplyAdd(w0, v, a3);
+                    b3 = Vector512.FusedMultiplyAdd(w1, v, b3);
+                    v = Vector512.Create(Unsafe.Add(ref x4, k));
+                    a4 = Vector512.FusedMultiplyAdd(w0, v, a4);
+                    b4 = Vector512.FusedMultiplyAdd(w1, v, b4);
+                    v = Vector512.Create(Unsafe.Add(ref x5, k));
+                    a5 = Vector512.FusedMultiplyAdd(w0, v, a5);
+                    b5 = Vector512.FusedMultiplyAdd(w1, v, b5);
+                    v = Vector512.Create(Unsafe.Add(ref x6, k));
+                    a6 = Vector512.FusedMultiplyAdd(w0, v, a6);
+                    b6 = Vector512.FusedMultiplyAdd(w1, v, b6);
+                    v = Vector512.Create(Unsafe.Add(ref x7, k));
+                    a7 = Vector512.FusedMultiplyAdd(w0, v, a7);
+                    b7 = Vector512.FusedMultiplyAdd(w1, v, b7);
+                }
 
-            ref float pl = ref Unsafe.Add(ref p, lane * TileInputs * PanelRows);
-            a0.StoreUnsafe(ref pl, 0); b0.StoreUnsafe(ref pl, 16);
-            a1.StoreUnsafe(ref pl, 32); b1.StoreUnsafe(ref pl, 48);
-            a2.StoreUnsafe(ref pl, 64); b2.StoreUnsafe(ref pl, 80);
-            a3.StoreUnsafe(ref pl, 96); b3.StoreUnsafe(ref pl, 112);
-            a4.StoreUnsafe(ref pl, 128); b4.StoreUnsafe(ref pl, 144);
-            a5.StoreUnsafe(ref pl, 160); b5.StoreUnsafe(ref pl, 176);
-            a6.StoreUnsafe(ref pl, 192); b6.StoreUnsafe(ref pl, 208);
-            a7.StoreUnsafe(ref pl, 224); b7.StoreUnsafe(ref pl, 240);
+                a0.StoreUnsafe(ref pl, 0); b0.StoreUnsafe(ref pl, 16);
+                a1.StoreUnsafe(ref pl, 32); b1.StoreUnsafe(ref pl, 48);
+                a2.StoreUnsafe(ref pl, 64); b2.StoreUnsafe(ref pl, 80);
+                a3.StoreUnsafe(ref pl, 96); b3.StoreUnsafe(ref pl, 112);
+                a4.StoreUnsafe(ref pl, 128); b4.StoreUnsafe(ref pl, 144);
+                a5.StoreUnsafe(ref pl, 160); b5.StoreUnsafe(ref pl, 176);
+                a6.StoreUnsafe(ref pl, 192); b6.StoreUnsafe(ref pl, 208);
+                a7.StoreUnsafe(ref pl, 224); b7.StoreUnsafe(ref pl, 240);
+            }
+            else
+            {
+                // A 16-row panel: 8 chains, as many as two FMA units of latency 4 keep busy.
+                Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
+                for (nint k = lane, end = groups * Lanes; k < end; k += Lanes)
+                {
+                    Vector512<float> w0 = Vector512.LoadUnsafe(ref wl);
+                    wl = ref Unsafe.Add(ref wl, HalfPanelRows);
+                    a0 = Vector512.FusedMultiplyAdd(w0, Vector512.Create(Unsafe.Add(ref x0, k)), a0);
+                    a1 = Vector512.FusedMultiplyAdd(w0, Vector512.Create(Unsafe.Add(ref x1, k)), a1);
+                    a2 = Vector512.FusedMultiplyAdd(w0, Vector512.Create(Unsafe.Add(ref x2, k)), a2);
+                    a3 = Vector512.FusedMultiplyAdd(w0, Vector512.Create(Unsafe.Add(ref x3, k)), a3);
+                    a4 = Vector512.FusedMultiplyAdd(w0, Vector512.Create(Unsafe.Add(ref x4, k)), a4);
+                    a5 = Vector512.FusedMultiplyAdd(w0, Vector512.Create(Unsafe.Add(ref x5, k)), a5);
+                    a6 = Vector512.FusedMultiplyAdd(w0, Vector512.Create(Unsafe.Add(ref x6, k)), a6);
+                    a7 = Vector512.FusedMultiplyAdd(w0, Vector512.Create(Unsafe.Add(ref x7, k)), a7);
+                }
+
+                a0.StoreUnsafe(ref pl, 0); a1.StoreUnsafe(ref pl, 16);
+                a2.StoreUnsafe(ref pl, 32); a3.StoreUnsafe(ref pl, 48);
+                a4.StoreUnsafe(ref pl, 64); a5.StoreUnsafe(ref pl, 80);
+                a6.StoreUnsafe(ref pl, 96); a7.StoreUnsafe(ref pl, 112);
+            }
         }
     }
 
     // Adds the partials pairwise, then the tail columns (product rounded, then added), and stores the panel's rows of
-    // the tile's valid inputs (outputs: the tile's inputs × all rows).
+    // the tile's valid inputs (outputs: the tile's inputs × all rows): 16 at a time straight into the outputs, the
+    // last few of a layer through a small buffer.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Finish(ReadOnlySpan<float> panel, ReadOnlySpan<float> tile, int columns, int valid, ReadOnlySpan<float> partials,
-        Span<float> outputs, int rows, int firstRow, int panelRows)
+    private static void Finish(ReadOnlySpan<float> panel, int height, ReadOnlySpan<float> tile, int columns, int valid,
+        ReadOnlySpan<float> partials, Span<float> outputs, int rows, int firstRow)
     {
-        const int LaneStride = TileInputs * PanelRows;
-        int tailStart = columns / Lanes * Lanes;
+        int laneStride = TileInputs * height, tailStart = columns / Lanes * Lanes;
         ref float w = ref MemoryMarshal.GetReference(panel);
         ref float p = ref MemoryMarshal.GetReference(partials);
-        Span<float> sums = stackalloc float[PanelRows];
-        ref float s0 = ref MemoryMarshal.GetReference(sums);
+        ref float o = ref MemoryMarshal.GetReference(outputs);
+        Span<float> last = stackalloc float[HalfPanelRows];
         for (int r = 0; r < valid; r++)
         {
             ref float x = ref MemoryMarshal.GetReference(tile.Slice(r * columns, columns));
-            for (int half = 0; half < PanelRows; half += 16)
+            for (int half = 0; half < height; half += HalfPanelRows)
             {
-                nuint at = (nuint)(r * PanelRows + half);
-                Vector512<float> s = ((Vector512.LoadUnsafe(ref p, at) + Vector512.LoadUnsafe(ref p, at + LaneStride))
-                        + (Vector512.LoadUnsafe(ref p, at + 2 * LaneStride) + Vector512.LoadUnsafe(ref p, at + 3 * LaneStride)))
-                    + ((Vector512.LoadUnsafe(ref p, at + 4 * LaneStride) + Vector512.LoadUnsafe(ref p, at + 5 * LaneStride))
-                        + (Vector512.LoadUnsafe(ref p, at + 6 * LaneStride) + Vector512.LoadUnsafe(ref p, at + 7 * LaneStride)));
+                nuint at = (nuint)(r * height + half);
+                Vector512<float> s = ((Vector512.LoadUnsafe(ref p, at) + Vector512.LoadUnsafe(ref p, at + (nuint)laneStride))
+                        + (Vector512.LoadUnsafe(ref p, at + (nuint)(2 * laneStride)) + Vector512.LoadUnsafe(ref p, at + (nuint)(3 * laneStride))))
+                    + ((Vector512.LoadUnsafe(ref p, at + (nuint)(4 * laneStride)) + Vector512.LoadUnsafe(ref p, at + (nuint)(5 * laneStride)))
+                        + (Vector512.LoadUnsafe(ref p, at + (nuint)(6 * laneStride)) + Vector512.LoadUnsafe(ref p, at + (nuint)(7 * laneStride))));
                 for (int k = tailStart; k < columns; k++)
                 {
-                    s += Vector512.LoadUnsafe(ref w, (nuint)(k * PanelRows + half)) * Vector512.Create(Unsafe.Add(ref x, k));
+                    s += Vector512.LoadUnsafe(ref w, (nuint)(k * height + half)) * Vector512.Create(Unsafe.Add(ref x, k));
                 }
-                s.StoreUnsafe(ref s0, (nuint)half);
+                int row = firstRow + half, left = rows - row;
+                if (left >= HalfPanelRows)
+                {
+                    s.StoreUnsafe(ref o, (nuint)(r * rows + row));
+                }
+                else // the layer's last rows (left ≥ 1: the padding is under 16 rows)
+                {
+                    s.CopyTo(last);
+                    last.Slice(0, left).CopyTo(outputs.Slice(r * rows + row, left));
+                }
             }
-            sums.Slice(0, panelRows).CopyTo(outputs.Slice(r * rows + firstRow, panelRows));
         }
     }
 }
