@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Reflection;
+using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.RegularExpressions;
 using PlasticityDsl.Runtime;
@@ -28,8 +29,12 @@ public class ConsumerTests
         // Its own package folder: a PlasticityDsl of the same version cached by an earlier build can never be used.
         var environment = new Dictionary<string, string> { ["NUGET_PACKAGES"] = Directory.CreateDirectory(work.File("packages")).FullName };
 
-        Run(repository, environment, "pack", "PlasticityDsl.sln", "-c", configuration, "--no-build", "--disable-build-servers", "-o", feed);
-        foreach (string id in new[] { "PlasticityDsl", "PlasticityDsl.Compiler", "PlasticityDsl.Cli", "PlasticityDsl.Testing" })
+        // Not --no-build: the tool's portable `any` package is built for its own runtime identifier, which the solution's
+        // build does not produce (the libraries are up to date and only packed).
+        Run(repository, environment, "pack", "PlasticityDsl.sln", "-c", configuration, "--disable-build-servers", "-o", feed);
+        // The tool is a pointer package and, with the binaries and symbols, its linux-x64 (ReadyToRun) and `any` packages.
+        Assert.True(File.Exists(Path.Combine(feed, $"PlasticityDsl.Cli.{version}.nupkg")), $"PlasticityDsl.Cli.{version}.nupkg is missing from the feed");
+        foreach (string id in new[] { "PlasticityDsl", "PlasticityDsl.Compiler", "PlasticityDsl.Cli.linux-x64", "PlasticityDsl.Cli.any", "PlasticityDsl.Testing" })
         {
             Assert.True(File.Exists(Path.Combine(feed, $"{id}.{version}.nupkg")), $"{id}.{version}.nupkg is missing from the feed");
             Assert.True(File.Exists(Path.Combine(feed, $"{id}.{version}.snupkg")), $"{id}.{version}.snupkg is missing from the feed");
@@ -73,6 +78,8 @@ public class ConsumerTests
 
         string tools = work.File("tools");
         Run(work.Path, environment, "tool", "install", "--tool-path", tools, "PlasticityDsl.Cli", "--version", version);
+        string installedPackage = OperatingSystem.IsLinux() && RuntimeInformation.OSArchitecture == Architecture.X64 ? "plasticitydsl.cli.linux-x64" : "plasticitydsl.cli.any";
+        Assert.True(Directory.Exists(Path.Combine(tools, ".store", "plasticitydsl.cli", version, installedPackage)), $"the tool installed is not {installedPackage}");
         string plasticity = Path.Combine(tools, OperatingSystem.IsWindows() ? "plasticity.exe" : "plasticity");
         Assert.Equal(version, RunProgram(plasticity, work.Path, environment, "--version").Trim());
         var (checkExit, check) = StartProgram(plasticity, work.Path, environment, "check", rule);
