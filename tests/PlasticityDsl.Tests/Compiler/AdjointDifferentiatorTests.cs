@@ -2,7 +2,6 @@ using Binder = PlasticityDsl.Language.Binding.Binder;
 using PlasticityDsl.Language;
 using PlasticityDsl.Language.Binding;
 using PlasticityDsl.Language.Differentiation;
-using PlasticityDsl.Language.Syntax;
 using Xunit;
 
 namespace PlasticityDsl.Tests.Compiler;
@@ -18,21 +17,17 @@ public sealed class AdjointDifferentiatorTests
     [MemberData(nameof(DifferentiatorTests.Differentiable), MemberType = typeof(DifferentiatorTests))]
     public void Adjoint_is_the_transpose_of_the_tangent(string name)
     {
-        string text = LanguageDifferentialTests.Rules.Concat(ExampleRules.Layer.Select(r => (Name: r.Stem, r.Text))).Single(r => r.Name == name).Text;
-        CheckDotProductIdentity(name, text, new Random(name.Length * 7919));
+        CheckDotProductIdentity(name, DifferentiatorTests.RuleText(name), new Random(name.Length * 7919));
     }
 
     [Fact]
     public void Adjoints_of_random_rules_are_the_transposes_of_their_tangents()
     {
-        var rules = new RandomRules(20261202);
         var random = new Random(11);
-        int checkedRules = 0;
-        while (checkedRules < 150)
+        int number = 0;
+        foreach (string text in new RandomRules(20261202).Compiling(150))
         {
-            string text = rules.Next();
-            if (!RuleFrontEnd.Compile("random", text).Succeeded) continue;
-            CheckDotProductIdentity("random " + checkedRules++ + ": " + text, text, random);
+            CheckDotProductIdentity("random " + number++ + ": " + text, text, random);
         }
     }
 
@@ -78,13 +73,13 @@ public sealed class AdjointDifferentiatorTests
     [InlineData("dWh = sum_t(e_<t+1>*z_t')", "recurrent rules")]
     public void A_rule_without_an_adjoint_says_why(string text, string named)
     {
-        Assert.False(AdjointDifferentiator.TryDifferentiate(Bind(text), out _, out NotDifferentiable? reason));
+        Assert.False(AdjointDifferentiator.TryDifferentiate(DifferentiatorTests.Bind(text), out _, out NotDifferentiable? reason));
         Assert.Contains(named, reason!.Message, StringComparison.Ordinal);
     }
 
     private static void CheckDotProductIdentity(string what, string text, Random random)
     {
-        IReadOnlyList<BoundUpdate> updates = Bind(text);
+        IReadOnlyList<BoundUpdate> updates = DifferentiatorTests.Bind(text);
         Assert.True(Differentiator.TryDifferentiate(updates, out IReadOnlyList<BoundUpdate> tangents, out NotDifferentiable? reason), what + ": " + reason?.Message);
         Assert.True(AdjointDifferentiator.TryDifferentiate(updates, out RuleAdjoint? adjoint, out reason), what + ": " + reason?.Message);
         foreach ((int rows, int columns) in new[] { (1, 1), (3, 5), (6, 4), (5, 5) })
@@ -135,16 +130,7 @@ public sealed class AdjointDifferentiatorTests
 
     private static RuleAdjoint Adjoint(string text)
     {
-        Assert.True(AdjointDifferentiator.TryDifferentiate(Bind(text), out RuleAdjoint? adjoint, out NotDifferentiable? reason), reason?.Message);
+        Assert.True(AdjointDifferentiator.TryDifferentiate(DifferentiatorTests.Bind(text), out RuleAdjoint? adjoint, out NotDifferentiable? reason), reason?.Message);
         return adjoint!;
-    }
-
-    private static IReadOnlyList<BoundUpdate> Bind(string text)
-    {
-        Assert.True(RuleParser.TryParse(text, out RuleFileSyntax? syntax, out _), text);
-        var binder = new Binder();
-        IReadOnlyList<BoundUpdate> updates = binder.Bind(syntax!);
-        Assert.True(binder.Diagnostics.Count == 0, text + ": " + string.Join("; ", binder.Diagnostics.Select(d => d.Message)));
-        return updates;
     }
 }
