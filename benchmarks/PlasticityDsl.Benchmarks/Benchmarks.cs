@@ -77,6 +77,7 @@ public class GeneratedVersusHandWrittenBenchmarks
 public class OnlineStepBenchmarks
 {
     private StepFixture _generated = null!;
+    private StepFixture _generatedWithoutNext = null!;
     private StepFixture _handWritten = null!;
 
     [Params("5-layer", "10-layer")]
@@ -90,11 +91,16 @@ public class OnlineStepBenchmarks
     {
         int[] sizes = Workloads.Network(Network);
         _generated = new StepFixture(sizes, Workloads.Generated(Rule), Workloads.Theta(Rule));
+        _generatedWithoutNext = new StepFixture(sizes, Workloads.Generated(Rule), Workloads.Theta(Rule), prepareNext: false);
         _handWritten = new StepFixture(sizes, new HandWrittenRule(Rule), Workloads.Theta(Rule));
     }
 
     [Benchmark(Baseline = true)]
     public void Generated() => _generated.Step();
+
+    /// <summary>The step not given the next sample: forward pass and finiteness check each read every W_l again.</summary>
+    [Benchmark]
+    public void GeneratedWithoutNext() => _generatedWithoutNext.Step();
 
     [Benchmark]
     public void HandWritten() => _handWritten.Step();

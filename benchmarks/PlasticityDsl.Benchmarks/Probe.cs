@@ -93,7 +93,7 @@ public static class Probe
         Console.WriteLine();
         Console.WriteLine("## The whole 5-layer online step against the machine");
         Console.WriteLine();
-        Console.WriteLine("W traffic per step = weights × 4 bytes × (forward 1 + errors (W_2…W_L) + the kernel's passes + 1 finiteness check); all 690 KiB of weights stay in L2.");
+        Console.WriteLine("W traffic per step = weights × 4 bytes × (forward 1 + errors (W_2…W_L) + the kernel's passes); the next sample's forward product checks the update's finiteness; all 690 KiB of weights stay in L2.");
         Console.WriteLine();
         Console.WriteLine("| rule | time/step | spread | GFLOP/s | of FMA peak | W traffic GB/s | of L2 read bandwidth |");
         Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|");
@@ -118,7 +118,9 @@ public static class Probe
         for (int l = 1; l < sizes.Length; l++)
         {
             double w = 4.0 * sizes[l] * sizes[l - 1];
-            double passes = 1 /* forward */ + (l >= 2 || preError ? 1 : 0) /* errors */ + Workloads.KernelWeightReads(rule) + 1 /* write */ + 1 /* AllFinite */;
+            // The step is given the next sample (StepFixture), so the next forward product, right after the update, stands
+            // for the finiteness pass over W.
+            double passes = 1 /* forward */ + (l >= 2 || preError ? 1 : 0) /* errors */ + Workloads.KernelWeightReads(rule) + 1 /* write */;
             bytes += w * passes;
         }
         return bytes;

@@ -6,6 +6,8 @@ using PlasticityDsl.Benchmarks;
 // Modes (docs/performance.md):
 //   --quick                       every case once, Stopwatch, a few seconds
 //   --versus                      generated vs hand-written kernels and 5-layer steps, alternating rounds in one process
+//   --versus-next [--rounds N] [--round-ms M] [--cpu-time]
+//                                 the 5-layer step given the next sample vs the plain step, alternating rounds
 //   --probe                       FMA peak, bandwidth, fraction reached by the kernels and the step
 //   --breakdown                   where the time of one 5-layer step goes
 //   --scaling [--widths a,b] [--depths a,b] [--rules a,b]
@@ -22,6 +24,7 @@ int[] Ints(string? text, int[] fallback) => text is null ? fallback : text.Split
 double Seconds(string? text) => text is null ? 2.0 : double.Parse(text, System.Globalization.CultureInfo.InvariantCulture);
 
 if (args.Contains("--quick")) return Quick.Run();
+if (args.Contains("--versus-next")) return Versus.RunNext(Ints(Option("--rounds"), [40])[0], Ints(Option("--round-ms"), [50])[0] / 1e3, args.Contains("--cpu-time"));
 if (args.Contains("--versus")) return Versus.Run();
 if (args.Contains("--probe")) return Probe.Run();
 if (args.Contains("--breakdown")) return Breakdown.Run();

@@ -14,7 +14,7 @@ public static class Scaling
         Console.WriteLine();
         Console.WriteLine("Network 784-n-…-n-10 with `depth` weight matrices. GFLOP/s counts 2 × the multiply-adds of the algorithm as compiled " +
             "(forward, errors, kernel: bp n·m, bp_oja 3·n·m per layer). W traffic = bytes of weights read and written per step " +
-            "(forward, errors, the kernel's passes, the finiteness check).");
+            "(forward, errors, the kernel's passes; the next sample's forward product checks the update's finiteness).");
         Console.WriteLine();
         Console.WriteLine("| rule | depth | n | weights (MiB) | time/step | spread | samples/s | GFLOP/s | W traffic GB/s | bytes/step |");
         Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");

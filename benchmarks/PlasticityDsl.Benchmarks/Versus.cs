@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.InteropServices;
 using PlasticityDsl.Runtime;
 
 namespace PlasticityDsl.Benchmarks;
@@ -16,8 +17,8 @@ public static class Versus
         Workloads.WarmUp();
         Console.WriteLine($"# Generated vs hand-written, alternating rounds ({rounds} rounds of {roundSeconds * 1e3:F0} ms per implementation; medians)");
         Console.WriteLine();
-        Console.WriteLine("| case | generated | hand-written | generated ÷ hand-written | p10–p90 of the rounds |");
-        Console.WriteLine("|---|---:|---:|---:|---:|");
+        Console.WriteLine("| case | generated | hand-written | generated ÷ hand-written | p10–p90 of the rounds | fastest rounds |");
+        Console.WriteLine("|---|---:|---:|---:|---:|---:|");
         foreach (string rule in Workloads.KernelRules)
         {
             foreach (string shape in Workloads.KernelShapes)
@@ -44,6 +45,30 @@ public static class Versus
         return 0;
     }
 
+    /// <summary><c>--versus-next</c>: the 5-layer step given the next sample (as runs step) against the plain step, both
+    /// with the generated kernels, in alternating rounds of one process. On a busy machine many short rounds and the
+    /// fastest of them say more than the median.</summary>
+    /// <param name="cpuTime">Time each round by the thread's CPU time (Linux) instead of the wall clock, so that the time
+    /// other processes hold the core is not counted (their effect on the caches still is).</param>
+    public static int RunNext(int rounds, double roundSeconds, bool cpuTime)
+    {
+        Workloads.WarmUp();
+        _cpuTime = cpuTime;
+        Console.WriteLine($"# The step given the next sample vs the plain step, alternating rounds ({rounds} rounds of {roundSeconds * 1e3:F0} ms each; medians; {(cpuTime ? "thread CPU time" : "wall clock")})");
+        Console.WriteLine();
+        Console.WriteLine("| case | given the next sample | plain | given ÷ plain | p10–p90 of the rounds | fastest rounds |");
+        Console.WriteLine("|---|---:|---:|---:|---:|---:|");
+        foreach (string rule in new[] { "bp", "bp_oja" })
+        {
+            var prepared = new StepFixture(Workloads.FiveLayer, Workloads.Generated(rule), Workloads.Theta(rule));
+            var plain = new StepFixture(Workloads.FiveLayer, Workloads.Generated(rule), Workloads.Theta(rule), prepareNext: false);
+            Compare($"5-layer step {rule}", prepared.Step, plain.Step, rounds, roundSeconds);
+        }
+
+        return 0;
+    }
+
+    // Times the first operation against the second (named for --versus).
     private static void Compare(string name, Action generated, Action handWritten, int rounds, double roundSeconds)
     {
         long generatedCalls = CallsPerRound(generated, roundSeconds), handWrittenCalls = CallsPerRound(handWritten, roundSeconds);
@@ -64,7 +89,7 @@ public static class Versus
         Array.Sort(ratios);
         int tenth = rounds / 10;
         Console.WriteLine($"| {name} | {Measure.Time(generatedNs[rounds / 2])} | {Measure.Time(handWrittenNs[rounds / 2])} | " +
-            $"{ratios[rounds / 2]:F2} | {ratios[tenth]:F2}–{ratios[rounds - 1 - tenth]:F2} |");
+            $"{ratios[rounds / 2]:F2} | {ratios[tenth]:F2}–{ratios[rounds - 1 - tenth]:F2} | {Measure.Time(generatedNs[0])} against {Measure.Time(handWrittenNs[0])} |");
     }
 
     private static long CallsPerRound(Action operation, double roundSeconds)
@@ -80,10 +105,36 @@ public static class Versus
         return Math.Max(1, (long)(calls * roundSeconds / clock.Elapsed.TotalSeconds));
     }
 
+    private static bool _cpuTime;
+
     private static double Time(Action operation, long calls)
     {
+        if (_cpuTime)
+        {
+            long cpuStart = ThreadCpuNs();
+            for (long k = 0; k < calls; k++) operation();
+            return (ThreadCpuNs() - cpuStart) / (double)calls;
+        }
         long start = Stopwatch.GetTimestamp();
         for (long k = 0; k < calls; k++) operation();
         return Stopwatch.GetElapsedTime(start).TotalNanoseconds / calls;
     }
+
+    private const int ClockThreadCpuTimeId = 3; // CLOCK_THREAD_CPUTIME_ID (Linux)
+
+    private static long ThreadCpuNs()
+    {
+        if (ClockGetTime(ClockThreadCpuTimeId, out TimeSpec time) != 0) throw new InvalidOperationException("clock_gettime(CLOCK_THREAD_CPUTIME_ID) failed; --cpu-time needs Linux.");
+        return time.Seconds * 1_000_000_000L + time.Nanoseconds;
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
+    private struct TimeSpec
+    {
+        public long Seconds;
+        public long Nanoseconds;
+    }
+
+    [DllImport("libc", EntryPoint = "clock_gettime")]
+    private static extern int ClockGetTime(int clock, out TimeSpec time);
 }

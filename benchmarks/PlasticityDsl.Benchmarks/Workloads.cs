@@ -217,10 +217,14 @@ public sealed class StepFixture
     private readonly float[][] _initial;
     private int _next;
     private int _sinceRestart;
+    private readonly bool _prepareNext;
 
-    public StepFixture(int[] sizes, IPlasticityRule rule, float[] theta, ulong seed = 1)
+    /// <param name="prepareNext">Whether each step is given the next sample (as a run's steps are), so that it prepares
+    /// that sample's forward pass; false times the plain step.</param>
+    public StepFixture(int[] sizes, IPlasticityRule rule, float[] theta, ulong seed = 1, bool prepareNext = true)
     {
         Sizes = sizes;
+        _prepareNext = prepareNext;
         Rule = rule;
         _theta = theta;
         Network = new Mlp(sizes);
@@ -244,6 +248,7 @@ public sealed class StepFixture
         }
         int k = _next;
         _next = k + 1 == Samples ? 0 : k + 1;
-        Learner.Step(_images.AsSpan(k * 784, 784), _labels[k], Rule, _theta);
+        ReadOnlySpan<float> next = _prepareNext ? _images.AsSpan(_next * 784, 784) : default;
+        Learner.Step(_images.AsSpan(k * 784, 784), _labels[k], Rule, _theta, next);
     }
 }

@@ -163,7 +163,7 @@ public static class OnlineRun
         }
 
         return Drive(rule.Name, spec.Seed, spec.Samples, spec.EvalEvery, new SampleSequence(train.Count, spec.Order, spec.Seed), options,
-            index => learner.Step(train.Image(index), train.Labels[index], rule, theta),
+            (index, next) => learner.Step(train.Image(index), train.Labels[index], rule, theta, next < 0 ? default : train.Image(next)),
             _ => learner.Accuracy(test.Images, test.Labels, test.Count), test.Count,
             options.Observe is { } observe ? samples => observe(samples, learner) : null,
             (directory, samples, curve, seconds) => RunCheckpoint.Write(directory, spec, rule, network, samples, curve, seconds, options.DataDirectory),
@@ -173,7 +173,8 @@ public static class OnlineRun
     /// <summary>
     /// The loop of an online run, whichever network it trains: continues <see cref="RunOptions.ResumeFrom"/> (which the
     /// caller has checked) or evaluates before the first sample; then trains <paramref name="evalEvery"/> samples at a
-    /// time, each by <paramref name="step"/> with its index in the training set, and after each block evaluates, writes
+    /// time, each by <paramref name="step"/> with its index in the training set and the next sample's (−1 after the last,
+    /// so that a step can prepare the next one's forward pass), and after each block evaluates, writes
     /// the checkpoint and reports progress. The clock covers the steps only.
     /// </summary>
     /// <param name="evaluate">The accuracy after the samples given, on <paramref name="evaluationImages"/> images (timed for
@@ -181,7 +182,7 @@ public static class OnlineRun
     /// <param name="observe">Called after each evaluation with the samples done (instruments), outside both clocks.</param>
     /// <param name="writeCheckpoint">Writes the checkpoint into the directory after the samples given, with the curve so far and the training seconds.</param>
     internal static RunResult Drive(string rule, ulong seed, int samples, int evalEvery, SampleSequence order, RunOptions options,
-        Action<int> step, Func<int, double> evaluate, int evaluationImages, Action<int>? observe, Action<string, int, IReadOnlyList<CurvePoint>, double> writeCheckpoint,
+        Action<int, int> step, Func<int, double> evaluate, int evaluationImages, Action<int>? observe, Action<string, int, IReadOnlyList<CurvePoint>, double> writeCheckpoint,
         CancellationToken cancellationToken)
     {
         var curve = new List<CurvePoint>();
@@ -222,7 +223,7 @@ public static class OnlineRun
             clock.Start();
             try
             {
-                for (; done < until; done++) step(order[done]);
+                for (; done < until; done++) step(order[done], done + 1 < samples ? order[done + 1] : -1);
             }
             catch (TrainingDivergedException ex) when (options.ContinueOnDivergence)
             {

@@ -99,7 +99,7 @@ public static class RecurrentRun
         }
 
         return OnlineRun.Drive(rule.Name, spec.Seed, spec.Samples, spec.EvalEvery, new SampleSequence(train.Count, spec.Order, spec.Seed), options,
-            index => learner.Step(task.Sequence(train.Image(index)), train.Labels[index], rule, theta, spec.GradientRate),
+            (index, _) => learner.Step(task.Sequence(train.Image(index)), train.Labels[index], rule, theta, spec.GradientRate),
             _ => task.Accuracy(learner, evaluation.Images, evaluation.Labels, evaluation.Count), evaluation.Count, null,
             (directory, samples, curve, seconds) => RunCheckpoint.Write(directory, spec, rule, network, samples, curve, seconds, options.DataDirectory),
             cancellationToken);

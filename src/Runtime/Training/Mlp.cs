@@ -112,10 +112,16 @@ public sealed class Mlp
         for (int l = 0; l < LayerCount; l++) State[l] = (float[])state[l].Clone();
     }
 
+    // New weights: the rule's state starts over, and a learner's forward pass prepared from the old weights is stale.
     private void ForgetState()
     {
         for (int l = 0; l < LayerCount; l++) State[l] = [];
+        WeightsVersion++;
     }
+
+    /// <summary>Counts the loads of new weights (<see cref="Initialize"/>, <see cref="LoadWeights(IReadOnlyList{float[]})"/>),
+    /// so that <see cref="OnlineLearner"/> can tell whether a forward pass it prepared still belongs to these weights.</summary>
+    internal long WeightsVersion { get; private set; }
 
     /// <summary>Total number of forward weights (B not counted).</summary>
     public long ParameterCount { get; }

@@ -1,4 +1,5 @@
 using System.Numerics.Tensors;
+using System.Runtime.InteropServices;
 
 namespace PlasticityDsl.Runtime;
 
@@ -25,6 +26,10 @@ public sealed class OnlineLearner
     private const int EvaluationBlock = 128; // inputs per pass of Accuracy through the layers: their activations stay in L2
     private EvaluationSpace? _evaluation; // Accuracy's buffers, made by its first call
     private readonly float[][] _scratch; // kernel scratch of W_1 … W_L at indices 0 … L − 1
+    private readonly float[][] _preparedY; // y_0 … y_L of the next sample, computed by the last step from its updated weights
+    private readonly float[][] _preparedZ; // z_1 … z_L of the same pass; _preparedZ[0] is empty
+    private bool _prepared; // whether _preparedY/_preparedZ hold that pass (see Step's next)
+    private long _preparedVersion; // Network.WeightsVersion when they were computed
     private long _stepCount;
 
     /// <summary>A learner for <paramref name="network"/>, whose weights it updates in place.</summary>
@@ -43,11 +48,15 @@ public sealed class OnlineLearner
         _y = new float[layers + 1][];
         _z = new float[layers + 1][];
         _e = new float[layers + 1][];
+        _preparedY = new float[layers + 1][];
+        _preparedZ = new float[layers + 1][];
         int widestHidden = 0;
         for (int l = 0; l <= layers; l++)
         {
             _y[l] = new float[_sizes[l]];
             _z[l] = l == 0 ? [] : new float[_sizes[l]];
+            _preparedY[l] = new float[_sizes[l]];
+            _preparedZ[l] = l == 0 ? [] : new float[_sizes[l]];
             _e[l] = new float[_sizes[l]];
             if (l > 0 && l < layers)
             {
@@ -132,22 +141,56 @@ public sealed class OnlineLearner
     /// <param name="theta">The coefficients t_0 … t_9.</param>
     /// <exception cref="TrainingDivergedException">A weight became NaN or ±∞ (the network is then partly updated and
     /// should be discarded), or the output z_L of the forward pass did (matrix "z").</exception>
-    public void Step(ReadOnlySpan<float> x, int label, IPlasticityRule rule, ReadOnlySpan<float> theta)
+    public void Step(ReadOnlySpan<float> x, int label, IPlasticityRule rule, ReadOnlySpan<float> theta) => Step(x, label, rule, theta, default);
+
+    /// <summary>
+    /// <see cref="Step(ReadOnlySpan{float}, int, IPlasticityRule, ReadOnlySpan{float})"/>, which also runs the forward
+    /// pass of <paramref name="next"/>, the input of the following step, through each W_l right after its update, while
+    /// W_l is still in cache; the following step on that input starts from this pass instead of reading every W_l again.
+    /// Its results are bit for bit those of the step without <paramref name="next"/>.
+    /// </summary>
+    /// <param name="next">The next step's input (n_0 finite values), or empty for none. The prepared pass is used only
+    /// if the next step's x has the same bits and the weights were not loaded anew in between (<see cref="Mlp.Initialize"/>,
+    /// <see cref="Mlp.LoadWeights(IReadOnlyList{float[]})"/>); a caller that writes <see cref="Mlp.Weights"/> directly
+    /// between the two steps must not pass <paramref name="next"/>.</param>
+    /// <remarks>The forward product also checks the update: with a finite input, a non-finite entry of W_l makes its
+    /// product non-finite, so only a non-finite product costs the full pass over W_l that otherwise checks it.</remarks>
+    public void Step(ReadOnlySpan<float> x, int label, IPlasticityRule rule, ReadOnlySpan<float> theta, ReadOnlySpan<float> next)
     {
-        ComputeSignals(x, label, rule, theta, carried: null);
+        bool prepare = !next.IsEmpty;
+        if (prepare) CheckInput(next, nameof(next));
+        bool reuse = _prepared && _preparedVersion == Network.WeightsVersion
+            && MemoryMarshal.Cast<float, int>(x).SequenceEqual(MemoryMarshal.Cast<float, int>(_preparedY[0]));
+        _prepared = false;
+        if (reuse)
+        {
+            // The prepared pass becomes this step's; the arrays it replaces take the next one.
+            for (int l = 0; l <= LayerCount; l++)
+            {
+                (_y[l], _preparedY[l]) = (_preparedY[l], _y[l]);
+                (_z[l], _preparedZ[l]) = (_preparedZ[l], _z[l]);
+            }
+        }
+
+        ComputeSignals(x, label, rule, theta, carried: null, forwardDone: reuse);
         _stepCount++;
         if (OutputDivergence() is { } output)
         {
             throw new TrainingDivergedException(output.Layer, _stepCount, output.Matrix);
         }
 
+        if (prepare) next.CopyTo(_preparedY[0]);
         for (int l = 1; l <= LayerCount; l++)
         {
-            if (UpdateLayer(l, rule, theta) is { } matrix)
+            string? diverged = prepare ? UpdateLayerAndForward(l, rule, theta) : UpdateLayer(l, rule, theta);
+            if (diverged is { } matrix)
             {
                 throw new TrainingDivergedException(l, _stepCount, matrix);
             }
         }
+
+        _prepared = prepare;
+        _preparedVersion = Network.WeightsVersion;
     }
 
     /// <summary>
@@ -156,7 +199,11 @@ public sealed class OnlineLearner
     /// </summary>
     /// <param name="carried">If given, receives B_(l+1)ᵀ e_(l+1) for l = 1 … L − 1 (the error before the ⊙ σ'(z_l)),
     /// which forward-mode tangents of the error pass need.</param>
-    internal void ComputeSignals(ReadOnlySpan<float> x, int label, IPlasticityRule rule, ReadOnlySpan<float> theta, float[][]? carried)
+    internal void ComputeSignals(ReadOnlySpan<float> x, int label, IPlasticityRule rule, ReadOnlySpan<float> theta, float[][]? carried) =>
+        ComputeSignals(x, label, rule, theta, carried, forwardDone: false);
+
+    // forwardDone: the workspace already holds the forward pass of x through the current weights (a prepared one).
+    private void ComputeSignals(ReadOnlySpan<float> x, int label, IPlasticityRule rule, ReadOnlySpan<float> theta, float[][]? carried, bool forwardDone)
     {
         ArgumentNullException.ThrowIfNull(rule);
         int layers = LayerCount;
@@ -172,7 +219,7 @@ public sealed class OnlineLearner
         bool preError = (signals & RuleSignals.PreError) != 0;
         bool anyError = postError || preError;
 
-        ForwardCore(x);
+        if (!forwardDone) ForwardCore(x);
         LastLoss = Loss.CrossEntropy(_z[layers], label);
 
         if (anyError)
@@ -217,10 +264,29 @@ public sealed class OnlineLearner
     /// so updating layer by layer in place equals computing every ΔW_l (ΔB_l) first and then adding them.</remarks>
     internal string? UpdateLayer(int layer, IPlasticityRule rule, ReadOnlySpan<float> theta)
     {
+        _prepared = false; // the weights change outside a step that prepares
         LayerSignals signals = Signals(layer, rule);
         int need = EnsureScratch(rule, layer);
         rule.Apply(in signals, theta, _scratch[layer - 1].AsSpan(0, need));
-        if (!KernelPrimitives.AllFinite(signals.Weights))
+        return Divergence(in signals, rule, weightsChecked: false);
+    }
+
+    // UpdateLayer, then the prepared forward pass through the updated W_l: z_l = W_l y_(l−1) into the prepared arrays
+    // (whose y_(l−1) the previous layer left there), y_l from it. A finite z_l from a finite y_(l−1) shows W_l finite.
+    private string? UpdateLayerAndForward(int layer, IPlasticityRule rule, ReadOnlySpan<float> theta)
+    {
+        LayerSignals signals = Signals(layer, rule);
+        int need = EnsureScratch(rule, layer);
+        rule.Apply(in signals, theta, _scratch[layer - 1].AsSpan(0, need));
+        ForwardLayer(layer, _preparedY, _preparedZ);
+        bool weightsChecked = KernelPrimitives.AllFinite(_preparedY[layer - 1]) && KernelPrimitives.AllFinite(_preparedZ[layer]);
+        return Divergence(in signals, rule, weightsChecked);
+    }
+
+    // "W" or "B" if the layer's updated matrix holds a non-finite value, else null; weightsChecked: W is known finite.
+    private static string? Divergence(in LayerSignals signals, IPlasticityRule rule, bool weightsChecked)
+    {
+        if (!weightsChecked && !KernelPrimitives.AllFinite(signals.Weights))
         {
             return "W";
         }
@@ -307,29 +373,37 @@ public sealed class OnlineLearner
 
     private void ForwardCore(ReadOnlySpan<float> x)
     {
-        int layers = LayerCount;
+        CheckInput(x, nameof(x));
+        x.CopyTo(_y[0]);
+        for (int l = 1; l <= LayerCount; l++)
+        {
+            ForwardLayer(l, _y, _z);
+        }
+    }
+
+    // z_l = W_l y_(l−1), then y_l = σ(z_l) (softmax at the output).
+    private void ForwardLayer(int l, float[][] y, float[][] z)
+    {
+        KernelPrimitives.MultiplyVector(Network.Weights[l - 1], _sizes[l], _sizes[l - 1], y[l - 1], z[l]);
+        if (l < LayerCount)
+        {
+            Network.Activation.Apply(z[l], y[l]);
+        }
+        else
+        {
+            KernelPrimitives.Softmax(z[l], y[l]);
+        }
+    }
+
+    private void CheckInput(ReadOnlySpan<float> x, string parameter)
+    {
         if (x.Length != _sizes[0])
         {
-            throw new ArgumentException($"the input must have n_0 = {_sizes[0]} values, got {x.Length}.", nameof(x));
+            throw new ArgumentException($"the input must have n_0 = {_sizes[0]} values, got {x.Length}.", parameter);
         }
         if (!KernelPrimitives.AllFinite(x))
         {
-            throw new ArgumentException("the input has a non-finite value (NaN or ±∞).", nameof(x));
-        }
-        x.CopyTo(_y[0]);
-        float[][] weights = Network.Weights;
-        Activation activation = Network.Activation;
-        for (int l = 1; l <= layers; l++)
-        {
-            KernelPrimitives.MultiplyVector(weights[l - 1], _sizes[l], _sizes[l - 1], _y[l - 1], _z[l]);
-            if (l < layers)
-            {
-                activation.Apply(_z[l], _y[l]);
-            }
-            else
-            {
-                KernelPrimitives.Softmax(_z[l], _y[l]);
-            }
+            throw new ArgumentException("the input has a non-finite value (NaN or ±∞).", parameter);
         }
     }
 
