@@ -90,6 +90,8 @@ internal static class Expansion
                 return new[] { Term.Of(new MatrixAtom(new SignalRef(m.Signal), false)) };
             case BoundSignalTangent m when Signals.IsMatrix(m.Signal):
                 return new[] { Term.Of(new MatrixAtom(new SignalRef(m.Signal, Tangent: true), false)) };
+            case BoundCotangent u:
+                return new[] { Term.Of(new MatrixAtom(new SignalRef(u.Matrix, Adjoint: true), false)) };
             case BoundSignalTangent s when !Signals.IsTimeIndexed(s.Signal):
                 return new[] { Term.Of(new VectorAtom(new SignalVector(new SignalRef(s.Signal, Tangent: true)), false)) };
             case BoundSignal { Signal: Signal.ActivityNow }:
