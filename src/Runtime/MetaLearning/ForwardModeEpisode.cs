@@ -207,8 +207,8 @@ public sealed class ForwardModeEpisode
     /// <param name="labels">One label per image.</param>
     public double QueryLoss(ReadOnlySpan<float> images, ReadOnlySpan<byte> labels, ReadOnlySpan<int> indices, Span<double> gradient)
     {
-        CheckSamples(images, labels, indices, "query");
-        CheckGradient(gradient);
+        EpisodeChecks.Samples(_sizes[0], images, labels, indices, "query");
+        EpisodeChecks.Gradient(_directions.Length, gradient);
         int inputs = _sizes[0], layers = _sizes.Length - 1, classes = _sizes[layers];
         gradient.Clear();
         double loss = 0;
@@ -240,9 +240,9 @@ public sealed class ForwardModeEpisode
     public EpisodeResult Run(ReadOnlySpan<float> theta, ReadOnlySpan<float> images, ReadOnlySpan<byte> labels,
         ReadOnlySpan<int> train, ReadOnlySpan<int> query, Span<double> gradient)
     {
-        CheckSamples(images, labels, train, "train");
-        CheckSamples(images, labels, query, "query");
-        CheckGradient(gradient);
+        EpisodeChecks.Samples(_sizes[0], images, labels, train, "train");
+        EpisodeChecks.Samples(_sizes[0], images, labels, query, "query");
+        EpisodeChecks.Gradient(_directions.Length, gradient);
         Reset();
         int inputs = _sizes[0];
         foreach (int i in train)
@@ -384,35 +384,6 @@ public sealed class ForwardModeEpisode
         {
             _thetaTangent[d] = new float[length];
             _thetaTangent[d][_directions[d]] = 1f;
-        }
-    }
-
-    private void CheckGradient(Span<double> gradient)
-    {
-        if (gradient.Length != _directions.Length)
-        {
-            throw new ArgumentException($"the gradient needs one entry per direction ({_directions.Length}), got {gradient.Length}.", nameof(gradient));
-        }
-    }
-
-    private void CheckSamples(ReadOnlySpan<float> images, ReadOnlySpan<byte> labels, ReadOnlySpan<int> indices, string what)
-    {
-        int inputs = _sizes[0];
-        int available = Math.Min(images.Length / inputs, labels.Length);
-        if (images.Length % inputs != 0)
-        {
-            throw new ArgumentException($"images must hold whole images of n_0 = {inputs} values, got {images.Length} values.", nameof(images));
-        }
-        if (indices.Length == 0)
-        {
-            throw new ArgumentException($"the {what} list is empty.", nameof(indices));
-        }
-        for (int k = 0; k < indices.Length; k++)
-        {
-            if ((uint)indices[k] >= (uint)available)
-            {
-                throw new ArgumentException($"{what}[{k}] = {indices[k]} is outside the {available} images (0 … {available - 1}).", nameof(indices));
-            }
         }
     }
 }
