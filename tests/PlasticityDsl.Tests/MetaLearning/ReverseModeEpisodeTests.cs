@@ -206,4 +206,14 @@ public sealed class ReverseModeEpisodeTests(ITestOutputHelper output)
             engine.Run(Eq9Theta, Data.Images, Data.Labels, Train, Query, gradient);
         });
     }
+
+    [Fact]
+    public void Reverse_mode_is_used_whenever_the_rule_has_an_adjoint_and_a_gradient_is_wanted()
+    {
+        Assert.True(MetaGradient.UsesReverseMode(Eq9Rule.Instance, 6));
+        Assert.False(MetaGradient.UsesReverseMode(Eq9Rule.Instance, 0)); // a meta-test: the plain episode
+        Assert.False(MetaGradient.UsesReverseMode(Eq9Oracle.Full, 6));   // a tangent kernel only
+        Assert.IsNotAssignableFrom<IAdjointRule>(SangerRule.Instance); // tril: the kernel says it has no adjoint
+        Assert.False(MetaGradient.UsesReverseMode(SangerRule.Instance, 1));
+    }
 }
