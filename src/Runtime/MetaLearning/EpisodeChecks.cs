@@ -3,6 +3,39 @@ namespace PlasticityDsl.Runtime.MetaLearning;
 /// <summary>The argument checks the forward- and reverse-mode episodes share.</summary>
 internal static class EpisodeChecks
 {
+    /// <summary>Each direction a coefficient the rule reads, none twice.</summary>
+    public static void Directions(IPlasticityRule rule, ReadOnlySpan<int> directions)
+    {
+        for (int d = 0; d < directions.Length; d++)
+        {
+            if (!rule.Coefficients.Contains(directions[d]))
+            {
+                throw new ArgumentException($"rule '{rule.Name}' does not read θ[{directions[d]}]; it reads {string.Join(", ", rule.Coefficients.Select(rule.CoefficientName))}.", nameof(directions));
+            }
+            if (directions[..d].Contains(directions[d]))
+            {
+                throw new ArgumentException($"direction {rule.CoefficientName(directions[d])} is given twice.", nameof(directions));
+            }
+        }
+    }
+
+    /// <summary>Each layer's scratch for the rule's <paramref name="kind"/> kernel (tangent or adjoint), of the length
+    /// <paramref name="length"/>(rows, columns) says.</summary>
+    public static float[][] Scratch(IPlasticityRule rule, int[] sizes, string kind, Func<int, int, int> length)
+    {
+        var scratch = new float[sizes.Length - 1][];
+        for (int l = 1; l < sizes.Length; l++)
+        {
+            int need = length(sizes[l], sizes[l - 1]);
+            if (need < 0)
+            {
+                throw new InvalidOperationException($"rule '{rule.Name}' asked for negative {kind} scratch ({need}) for W_{l}.");
+            }
+            scratch[l - 1] = new float[need];
+        }
+        return scratch;
+    }
+
     public static void Gradient(int directions, Span<double> gradient)
     {
         if (gradient.Length != directions)

@@ -62,17 +62,7 @@ public sealed class ForwardModeEpisode
         ArgumentNullException.ThrowIfNull(network);
         ArgumentNullException.ThrowIfNull(rule);
         FeedbackModes.CheckRule(network.FeedbackMode, rule);
-        for (int d = 0; d < directions.Length; d++)
-        {
-            if (!rule.Coefficients.Contains(directions[d]))
-            {
-                throw new ArgumentException($"rule '{rule.Name}' does not read θ[{directions[d]}]; it reads {string.Join(", ", rule.Coefficients.Select(rule.CoefficientName))}.", nameof(directions));
-            }
-            if (directions[..d].Contains(directions[d]))
-            {
-                throw new ArgumentException($"direction {rule.CoefficientName(directions[d])} is given twice.", nameof(directions));
-            }
-        }
+        EpisodeChecks.Directions(rule, directions);
 
         Network = network;
         Rule = rule;
@@ -107,16 +97,7 @@ public sealed class ForwardModeEpisode
             _derivative[l] = new float[_sizes[l]];
         }
         _column = new float[_sizes.Max()];
-        _tangentScratch = new float[layers][];
-        for (int l = 1; l <= layers; l++)
-        {
-            int need = rule.TangentScratchLength(_sizes[l], _sizes[l - 1]);
-            if (need < 0)
-            {
-                throw new InvalidOperationException($"rule '{rule.Name}' asked for negative tangent scratch ({need}) for W_{l}.");
-            }
-            _tangentScratch[l - 1] = new float[need];
-        }
+        _tangentScratch = EpisodeChecks.Scratch(rule, _sizes, "tangent", rule.TangentScratchLength);
     }
 
     /// <summary>The network trained in place.</summary>

@@ -49,17 +49,7 @@ internal sealed class ReverseModeEpisode
         ArgumentNullException.ThrowIfNull(rule);
         ArgumentOutOfRangeException.ThrowIfLessThan(snapshots, 1);
         FeedbackModes.CheckRule(network.FeedbackMode, rule);
-        for (int d = 0; d < directions.Length; d++)
-        {
-            if (!rule.Coefficients.Contains(directions[d]))
-            {
-                throw new ArgumentException($"rule '{rule.Name}' does not read θ[{directions[d]}]; it reads {string.Join(", ", rule.Coefficients.Select(rule.CoefficientName))}.", nameof(directions));
-            }
-            if (directions[..d].Contains(directions[d]))
-            {
-                throw new ArgumentException($"direction {rule.CoefficientName(directions[d])} is given twice.", nameof(directions));
-            }
-        }
+        EpisodeChecks.Directions(rule, directions);
 
         Network = network;
         Rule = rule;
@@ -95,16 +85,7 @@ internal sealed class ReverseModeEpisode
         _derivative = _sizes.Select(n => new float[n]).ToArray();
         _column = new float[_sizes.Max()];
         _second = new float[_sizes.Max()];
-        _adjointScratch = new float[layers][];
-        for (int l = 1; l <= layers; l++)
-        {
-            int need = rule.AdjointScratchLength(_sizes[l], _sizes[l - 1]);
-            if (need < 0)
-            {
-                throw new InvalidOperationException($"rule '{rule.Name}' asked for negative adjoint scratch ({need}) for W_{l}.");
-            }
-            _adjointScratch[l - 1] = new float[need];
-        }
+        _adjointScratch = EpisodeChecks.Scratch(rule, _sizes, "adjoint", rule.AdjointScratchLength);
     }
 
     /// <summary>The network trained in place.</summary>

@@ -19,15 +19,13 @@ public readonly ref struct LayerAdjoints
     public LayerAdjoints(Span<float> weights, Span<float> feedback, Span<float> post, Span<float> pre,
         Span<float> preActivation, Span<float> postError, Span<float> preError)
     {
-        int rows = post.Length, columns = pre.Length;
-        if (weights.Length != rows * columns) throw new ArgumentException("W̄ must hold n_l·n_(l-1) values (the lengths of ȳ_l and ȳ_(l-1)).", nameof(weights));
-        if (feedback.Length != 0 && feedback.Length != weights.Length) throw new ArgumentException("B̄ must have W̄'s shape.", nameof(feedback));
-        if (preActivation.Length != rows) throw new ArgumentException("z̄_l must have n_l entries.", nameof(preActivation));
-        if (postError.Length != 0 && postError.Length != rows) throw new ArgumentException("ē_l must have n_l entries.", nameof(postError));
-        if (preError.Length != 0 && preError.Length != columns) throw new ArgumentException("ē_(l-1) must have n_(l-1) entries.", nameof(preError));
+        LayerDerivativeShapes.Check(weights.Length, feedback.Length, post.Length, pre.Length, preActivation.Length, postError.Length, preError.Length, Bar);
         Weights = weights; Feedback = feedback;
         Post = post; Pre = pre; PreActivation = preActivation; PostError = postError; PreError = preError;
     }
+
+    // x̄: x with a bar above (U+0304).
+    private static string Bar(string symbol) => symbol + "\u0304";
 
     /// <summary>W̄_l: the cotangent Ū in, W̄ out.</summary>
     public Span<float> Weights { get; }

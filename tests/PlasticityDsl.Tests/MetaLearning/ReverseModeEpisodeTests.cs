@@ -5,6 +5,7 @@ using PlasticityDsl.Runtime.MetaLearning;
 using PlasticityDsl.Tests.Training;
 using Xunit;
 using Xunit.Abstractions;
+using static PlasticityDsl.Tests.MetaLearning.EpisodeFixture;
 
 namespace PlasticityDsl.Tests.MetaLearning;
 
@@ -16,35 +17,6 @@ namespace PlasticityDsl.Tests.MetaLearning;
 /// </summary>
 public sealed class ReverseModeEpisodeTests(ITestOutputHelper output)
 {
-    private static readonly int[] Sizes = [20, 12, 10, 5];
-    private const int TrainCount = 40, QueryCount = 20;
-    private static readonly int[] Train = Enumerable.Range(0, TrainCount).ToArray();
-    private static readonly int[] Query = Enumerable.Range(TrainCount, QueryCount).ToArray();
-    private static readonly (float[] Images, byte[] Labels) Data = MakeData(TrainCount + QueryCount, seed: 5);
-
-    // Every term of Eq. 9 matters, as in ForwardModeEpisodeTests; the pool's and bp_oja's coefficients are small enough
-    // for 40 steps to stay finite.
-    private static readonly float[] Eq9Theta = [0.08f, 0.03f, 0.04f, 0.002f, 0.05f, 0, 0, 0, 0, -0.003f];
-
-    private static (float[] Images, byte[] Labels) MakeData(int count, int seed)
-    {
-        var random = new Random(seed);
-        var images = new float[count * Sizes[0]];
-        for (int i = 0; i < images.Length; i++) images[i] = (float)random.NextDouble();
-        var labels = new byte[count];
-        for (int i = 0; i < count; i++) labels[i] = (byte)random.Next(Sizes[^1]);
-        return (images, labels);
-    }
-
-    private static Mlp Network(FeedbackMode mode, ulong seed, string activation = "softplus")
-    {
-        var network = new Mlp(Sizes, Activation.Parse(activation), mode);
-        network.Initialize(InitScheme.Xavier, seed);
-        return network;
-    }
-
-    private static ReadOnlySpan<float> Image(int i) => Data.Images.AsSpan(i * Sizes[0], Sizes[0]);
-
     private static IAdjointRule Rule(string name) => name switch
     {
         "eq9" => Eq9Rule.Instance,
@@ -55,9 +27,10 @@ public sealed class ReverseModeEpisodeTests(ITestOutputHelper output)
         _ => throw new ArgumentOutOfRangeException(nameof(name)),
     };
 
-    private static float[] Theta(IAdjointRule rule)
+    // Eq. 9's θ, or small random coefficients (40 steps of the pool and bp_oja stay finite with them).
+    private static float[] ThetaFor(IAdjointRule rule)
     {
-        if (rule.Name.StartsWith("eq9", StringComparison.Ordinal)) return Eq9Theta;
+        if (rule.Name.StartsWith("eq9", StringComparison.Ordinal)) return EpisodeFixture.Theta;
         var random = new Random(3);
         var theta = new float[10 + rule.Parameters.Count];
         foreach (int k in rule.Coefficients) theta[k] = (float)((random.NextDouble() * 2 - 1) * 0.03);
@@ -67,7 +40,7 @@ public sealed class ReverseModeEpisodeTests(ITestOutputHelper output)
     private static double[] Forward(Mlp network, IAdjointRule rule, int[] directions, float[] theta, out EpisodeResult result)
     {
         var gradient = new double[directions.Length];
-        result = new ForwardModeEpisode(network, rule, directions).Run(theta, Data.Images, Data.Labels, Train, Query, gradient);
+        result = new ForwardModeEpisode(network, rule, directions).Run(theta, EpisodeData.Images, EpisodeData.Labels, Train, Query, gradient);
         return gradient;
     }
 
@@ -75,7 +48,7 @@ public sealed class ReverseModeEpisodeTests(ITestOutputHelper output)
     {
         var gradient = new double[directions.Length];
         var engine = new ReverseModeEpisode(network, rule, directions, snapshots);
-        result = engine.Run(theta, Data.Images, Data.Labels, Train, Query, gradient);
+        result = engine.Run(theta, EpisodeData.Images, EpisodeData.Labels, Train, Query, gradient);
         forwardSteps = engine.ForwardSteps;
         return gradient;
     }
@@ -91,7 +64,7 @@ public sealed class ReverseModeEpisodeTests(ITestOutputHelper output)
     public void Reverse_mode_gradient_equals_forward_mode_to_rounding(string name, string feedback)
     {
         IAdjointRule rule = Rule(name);
-        float[] theta = Theta(rule);
+        float[] theta = ThetaFor(rule);
         Mlp start = Network(FeedbackModes.Parse(feedback), seed: 7);
         int[] directions = [.. rule.Coefficients];
         Mlp forwardNetwork = start.Clone(), reverseNetwork = start.Clone();
@@ -123,17 +96,17 @@ public sealed class ReverseModeEpisodeTests(ITestOutputHelper output)
         Mlp network = Network(FeedbackModes.Parse(feedback), seed: 7);
         Mlp start = network.Clone();
         int[] directions = [.. rule.Coefficients];
-        double[] gradient = Reverse(network, rule, directions, Eq9Theta, snapshots: 5, out EpisodeResult result, out _);
+        double[] gradient = Reverse(network, rule, directions, Theta, snapshots: 5, out EpisodeResult result, out _);
 
         Assert.False(result.Diverged);
         double Episode(double[] theta)
         {
             var reference = new ReferenceMlp(start);
-            foreach (int i in Train) reference.StepEq9(Image(i), Data.Labels[i], theta, plasticFeedback);
-            return Query.Average(j => reference.Loss(Image(j), Data.Labels[j]));
+            foreach (int i in Train) reference.StepEq9(Image(i), EpisodeData.Labels[i], theta, plasticFeedback);
+            return Query.Average(j => reference.Loss(Image(j), EpisodeData.Labels[j]));
         }
 
-        double[] at = Eq9Theta.Select(t => (double)t).ToArray();
+        double[] at = Theta.Select(t => (double)t).ToArray();
         for (int d = 0; d < directions.Length; d++)
         {
             const double h = 1e-5;
@@ -154,7 +127,7 @@ public sealed class ReverseModeEpisodeTests(ITestOutputHelper output)
     public void Checkpointing_gives_the_gradient_of_storing_every_state_bit_for_bit(string name, string feedback)
     {
         IAdjointRule rule = Rule(name);
-        float[] theta = Theta(rule);
+        float[] theta = ThetaFor(rule);
         Mlp start = Network(FeedbackModes.Parse(feedback), seed: 9);
         int[] directions = [.. rule.Coefficients];
         double[] stored = Reverse(start.Clone(), rule, directions, theta, TrainCount, out EpisodeResult storedResult, out _);
@@ -175,11 +148,11 @@ public sealed class ReverseModeEpisodeTests(ITestOutputHelper output)
     public void A_diverging_episode_is_reported_not_thrown()
     {
         Mlp network = Network(FeedbackMode.Random, seed: 9);
-        float[] theta = (float[])Eq9Theta.Clone();
+        float[] theta = (float[])Theta.Clone();
         theta[3] = -1000f; // W ← 1001 W every step: overflows within a few steps
         var gradient = new double[2];
 
-        EpisodeResult result = new ReverseModeEpisode(network, Eq9Rule.Instance, [0, 3], snapshots: 4).Run(theta, Data.Images, Data.Labels, Train, Query, gradient);
+        EpisodeResult result = new ReverseModeEpisode(network, Eq9Rule.Instance, [0, 3], snapshots: 4).Run(theta, EpisodeData.Images, EpisodeData.Labels, Train, Query, gradient);
 
         Assert.True(result.Diverged);
         Assert.InRange(result.Divergence!.Value.Step, 2, TrainCount);
@@ -194,7 +167,7 @@ public sealed class ReverseModeEpisodeTests(ITestOutputHelper output)
         Mlp start = network.Clone();
         var engine = new ReverseModeEpisode(network, Eq9Rule.Instance, [0, 1, 2, 3, 4, 9], snapshots: 6);
         var gradient = new double[6];
-        engine.Run(Eq9Theta, Data.Images, Data.Labels, Train, Query, gradient); // builds the schedule for 40 steps
+        engine.Run(Theta, EpisodeData.Images, EpisodeData.Labels, Train, Query, gradient); // builds the schedule for 40 steps
 
         Allocations.AssertNone(() =>
         {
@@ -203,14 +176,16 @@ public sealed class ReverseModeEpisodeTests(ITestOutputHelper output)
                 start.Weights[l].CopyTo(network.Weights[l], 0);
                 start.Feedback[l].CopyTo(network.Feedback[l], 0);
             }
-            engine.Run(Eq9Theta, Data.Images, Data.Labels, Train, Query, gradient);
+            engine.Run(Theta, EpisodeData.Images, EpisodeData.Labels, Train, Query, gradient);
         });
     }
 
     [Fact]
-    public void Reverse_mode_is_used_whenever_the_rule_has_an_adjoint_and_a_gradient_is_wanted()
+    public void Reverse_mode_is_used_when_the_rule_has_an_adjoint_and_enough_directions_are_wanted()
     {
         Assert.True(MetaGradient.UsesReverseMode(Eq9Rule.Instance, 6));
+        Assert.True(MetaGradient.UsesReverseMode(PoolRule.Instance, 18));
+        Assert.False(MetaGradient.UsesReverseMode(BpRule.Instance, 1));  // backprop's t0: forward mode is the cheaper
         Assert.False(MetaGradient.UsesReverseMode(Eq9Rule.Instance, 0)); // a meta-test: the plain episode
         Assert.False(MetaGradient.UsesReverseMode(Eq9Oracle.Full, 6));   // a tangent kernel only
         Assert.IsNotAssignableFrom<IAdjointRule>(SangerRule.Instance); // tril: the kernel says it has no adjoint
