@@ -57,7 +57,6 @@ internal sealed class ReverseModeEpisode
         _learner = new OnlineLearner(network, rule);
         _directions = directions.ToArray();
         _sizes = [.. network.LayerSizes];
-        int layers = _sizes.Length - 1;
         RuleSignals signals = rule.Signals;
         _separateFeedback = network.HasSeparateFeedback;
         _plasticFeedback = (signals & RuleSignals.FeedbackUpdate) != 0;
