@@ -1,4 +1,5 @@
 using PlasticityDsl.Runtime;
+using PlasticityDsl.Tests.Training;
 
 namespace PlasticityDsl.Tests.MetaLearning;
 
@@ -33,4 +34,22 @@ internal static class EpisodeFixture
     }
 
     public static ReadOnlySpan<float> Image(int i) => EpisodeData.Images.AsSpan(i * Sizes[0], Sizes[0]);
+
+    /// <summary>The reference episode in double: Eq. 9 steps on the train images, then the mean query cross-entropy.</summary>
+    public static double ReferenceQueryLoss(Mlp start, double[] theta, bool plasticFeedback)
+    {
+        var reference = new ReferenceMlp(start);
+        foreach (int i in Train) reference.StepEq9(Image(i), EpisodeData.Labels[i], theta, plasticFeedback);
+        return Query.Average(j => reference.Loss(Image(j), EpisodeData.Labels[j]));
+    }
+
+    /// <summary>d(reference query loss)/dθ_k at <paramref name="theta"/> by central differences (h = 10⁻⁵, in double).</summary>
+    public static double CentralDifference(Mlp start, double[] theta, int k, bool plasticFeedback)
+    {
+        const double h = 1e-5;
+        double[] plus = (double[])theta.Clone(), minus = (double[])theta.Clone();
+        plus[k] += h;
+        minus[k] -= h;
+        return (ReferenceQueryLoss(start, plus, plasticFeedback) - ReferenceQueryLoss(start, minus, plasticFeedback)) / (2 * h);
+    }
 }

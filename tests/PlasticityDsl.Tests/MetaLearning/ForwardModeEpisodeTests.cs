@@ -16,14 +16,6 @@ namespace PlasticityDsl.Tests.MetaLearning;
 /// </summary>
 public sealed class ForwardModeEpisodeTests(ITestOutputHelper output)
 {
-    /// <summary>The reference episode in double: Eq. 9 steps on the train images, then the mean query cross-entropy.</summary>
-    private static double ReferenceQueryLoss(Mlp start, double[] theta, bool plasticFeedback)
-    {
-        var reference = new ReferenceMlp(start);
-        foreach (int i in Train) reference.StepEq9(Image(i), EpisodeData.Labels[i], theta, plasticFeedback);
-        return Query.Average(j => reference.Loss(Image(j), EpisodeData.Labels[j]));
-    }
-
     [Theory]
     [InlineData("sym", false, "softplus")]
     [InlineData("fa", false, "softplus")] // fixed B
@@ -49,12 +41,8 @@ public sealed class ForwardModeEpisodeTests(ITestOutputHelper output)
         Assert.Equal(referenceLoss, result.QueryLoss, referenceLoss * 1e-4);
         for (int d = 0; d < directions.Length; d++)
         {
-            const double h = 1e-5;
             int k = directions[d];
-            double[] plus = (double[])theta.Clone(), minus = (double[])theta.Clone();
-            plus[k] += h;
-            minus[k] -= h;
-            double expected = (ReferenceQueryLoss(start, plus, plasticFeedback) - ReferenceQueryLoss(start, minus, plasticFeedback)) / (2 * h);
+            double expected = CentralDifference(start, theta, k, plasticFeedback);
             double relative = Math.Abs(gradient[d] - expected) / Math.Abs(expected);
             output.WriteLine($"{rule.CoefficientName(k)}: forward mode {gradient[d]:G8}, differences {expected:G8}, relative error {relative:E2}");
             Assert.True(relative < 1e-3, $"{feedback}: d/d{rule.CoefficientName(k)} = {gradient[d]}, central differences {expected} (relative error {relative:E2})");

@@ -2,7 +2,6 @@ using PlasticityDsl.Compiler;
 using PlasticityDsl.Rules;
 using PlasticityDsl.Runtime;
 using PlasticityDsl.Runtime.MetaLearning;
-using PlasticityDsl.Tests.Training;
 using Xunit;
 using Xunit.Abstractions;
 using static PlasticityDsl.Tests.MetaLearning.EpisodeFixture;
@@ -99,22 +98,11 @@ public sealed class ReverseModeEpisodeTests(ITestOutputHelper output)
         double[] gradient = Reverse(network, rule, directions, Theta, snapshots: 5, out EpisodeResult result, out _);
 
         Assert.False(result.Diverged);
-        double Episode(double[] theta)
-        {
-            var reference = new ReferenceMlp(start);
-            foreach (int i in Train) reference.StepEq9(Image(i), EpisodeData.Labels[i], theta, plasticFeedback);
-            return Query.Average(j => reference.Loss(Image(j), EpisodeData.Labels[j]));
-        }
-
         double[] at = Theta.Select(t => (double)t).ToArray();
         for (int d = 0; d < directions.Length; d++)
         {
-            const double h = 1e-5;
             int k = directions[d];
-            double[] plus = (double[])at.Clone(), minus = (double[])at.Clone();
-            plus[k] += h;
-            minus[k] -= h;
-            double expected = (Episode(plus) - Episode(minus)) / (2 * h);
+            double expected = CentralDifference(start, at, k, plasticFeedback);
             double relative = Math.Abs(gradient[d] - expected) / Math.Abs(expected);
             output.WriteLine($"{rule.CoefficientName(k)}: reverse mode {gradient[d]:G8}, differences {expected:G8}, relative error {relative:E2}");
             Assert.True(relative < 1e-3, $"{feedback}: d/d{rule.CoefficientName(k)} = {gradient[d]}, central differences {expected} (relative error {relative:E2})");
