@@ -14,9 +14,13 @@ namespace PlasticityDsl.Benchmarks;
 /// <list type="bullet">
 /// <item><c>plain</c>: <c>--steps</c> <see cref="OnlineLearner.Step"/>s of Eq. 9 (examples/rules/eq9.rule), feedback
 /// alignment with plastic B — the episode without its gradient;</item>
-/// <item><c>meta6</c>: the same episode through <see cref="ForwardModeEpisode.Run"/> with D = 6 directions
-/// (t0, t1, t2, t3, t4, t9) plus the query loss and its gradient on 50 images — what the PyTorch peer computes;</item>
-/// <item><c>plain_bp</c> and <c>meta1</c>: backprop (sym) with bp.rule, and its forward-mode episode with D = 1 (t0).</item>
+/// <item><c>meta6</c>: the same episode with the gradient along D = 6 directions (t0, t1, t2, t3, t4, t9) of the query
+/// loss on 50 images — what the PyTorch peer computes — in reverse mode (<see cref="ReverseModeEpisode"/> with
+/// <see cref="ReverseModeEpisode.DefaultSnapshots"/> snapshots; what meta-learning uses for six directions,
+/// <see cref="MetaGradient"/>);</item>
+/// <item><c>forward6</c>: the same gradient in forward mode (<see cref="ForwardModeEpisode.Run"/>, 6 tangents);</item>
+/// <item><c>plain_bp</c>, <c>meta1</c> and <c>forward1</c>: backprop (sym) with bp.rule, and its episode with D = 1 (t0)
+/// in reverse and in forward mode (the one meta-learning uses for one direction).</item>
 /// </list>
 /// Every episode starts from the same Xavier weights (and B). Memory: bytes the engine allocates when built and on its
 /// first episode (its persistent buffers: Ẇ, Ḃ and per-layer vectors), bytes allocated by each later episode
@@ -31,7 +35,7 @@ public static class Meta
     private static float[] Eq9Theta => [1e-2f, 1e-3f, 1e-4f, 1e-5f, 1e-3f, 0, 0, 0, 0, 1e-5f];
     private static float[] BpTheta => [1e-2f, 0, 0, 0, 0, 0, 0, 0, 0, 0];
 
-    /// <summary><c>--meta --steps N [--repeat R] [--arms plain,meta6,plain_bp,meta1]</c>: one JSON line per arm.</summary>
+    /// <summary><c>--meta --steps N [--repeat R] [--arms plain,meta6,forward6,plain_bp,meta1,forward1]</c>: one JSON line per arm.</summary>
     public static int Run(int steps, int repeat, string[] arms)
     {
         (float[] images, byte[] labels) = Data(steps + Query, seed: 1);
@@ -212,10 +216,11 @@ public static class Meta
         private readonly byte[] _labels;
         private readonly int[] _train, _query;
         private readonly OnlineLearner? _learner;
-        private readonly ForwardModeEpisode? _engine;
+        private readonly ForwardModeEpisode? _forward;
+        private readonly ReverseModeEpisode? _reverse;
 
         private Case(string arm, IDifferentiableRule rule, FeedbackMode feedback, float[] theta, int[]? directions,
-            float[] images, byte[] labels, int[] train, int[] query)
+            float[] images, byte[] labels, int[] train, int[] query, bool forwardMode = false)
         {
             Arm = arm;
             _rule = rule;
@@ -238,7 +243,8 @@ public static class Meta
             }
             else
             {
-                _engine = new ForwardModeEpisode(_network, rule, directions);
+                if (forwardMode) _forward = new ForwardModeEpisode(_network, rule, directions);
+                else _reverse = new ReverseModeEpisode(_network, (IAdjointRule)rule, directions, ReverseModeEpisode.DefaultSnapshots);
                 Gradient = new double[directions.Length];
                 Directions = directions.Length;
             }
@@ -259,17 +265,21 @@ public static class Meta
             "plain" => new Case(arm, Eq9Rule.Instance, FeedbackMode.Random, Eq9Theta, null, images, labels, train, query),
             "meta6" => new Case(arm, Eq9Rule.Instance, FeedbackMode.Random, Eq9Theta, [0, 1, 2, 3, 4, 9], images, labels, train, query),
             "plain_bp" => new Case(arm, BpRule.Instance, FeedbackMode.Symmetric, BpTheta, null, images, labels, train, query),
+            "forward6" => new Case(arm, Eq9Rule.Instance, FeedbackMode.Random, Eq9Theta, [0, 1, 2, 3, 4, 9], images, labels, train, query, forwardMode: true),
             "meta1" => new Case(arm, BpRule.Instance, FeedbackMode.Symmetric, BpTheta, [0], images, labels, train, query),
-            _ => throw new ArgumentException($"unknown arm '{arm}' (plain, meta6, plain_bp, meta1)", nameof(arm)),
+            "forward1" => new Case(arm, BpRule.Instance, FeedbackMode.Symmetric, BpTheta, [0], images, labels, train, query, forwardMode: true),
+            _ => throw new ArgumentException($"unknown arm '{arm}' (plain, meta6, forward6, plain_bp, meta1, forward1)", nameof(arm)),
         };
 
         public void Episode()
         {
             _network.LoadWeights(_initialWeights);
             if (_initialFeedback.Length > 0) _network.LoadFeedback(_initialFeedback);
-            if (_engine is not null)
+            if (_forward is not null || _reverse is not null)
             {
-                EpisodeResult result = _engine.Run(_theta, _images, _labels, _train, _query, Gradient);
+                EpisodeResult result = _forward is not null
+                    ? _forward.Run(_theta, _images, _labels, _train, _query, Gradient)
+                    : _reverse!.Run(_theta, _images, _labels, _train, _query, Gradient);
                 if (result.Diverged) throw new InvalidOperationException($"{Arm}: {result.Divergence}");
                 LastLoss = result.QueryLoss;
             }

@@ -14,7 +14,7 @@ using PlasticityDsl.Benchmarks;
 //   --peer --rule R [--seconds S] our side of benchmarks/run-peer-comparison.sh
 //   --peer-check PATH             weights before/after 32 steps, for benchmarks/peer/online_step.py --check
 //   --drift RULE [--network N]    time per step over a long run from the initial weights (why steps restart)
-//   --meta [--steps N] [--repeat R] [--arms plain,meta6,plain_bp,meta1]
+//   --meta [--steps N] [--repeat R] [--arms plain,meta6,forward6,plain_bp,meta1,forward1]
 //                                 one episode with and without its forward-mode meta-gradient (benchmarks/peer/compare_meta.py)
 //   --meta-breakdown              where a forward-mode step (D = 6) goes: whole step, plain step, tangent kernels alone
 //   --evaluation [--seconds S]    evaluation products and Accuracy on 10,000 images (benchmarks/peer/evaluation.py)
@@ -41,7 +41,7 @@ if (args.Contains("--meta-breakdown")) return Meta.Breakdown();
 if (args.Contains("--meta"))
 {
     return Meta.Run(Ints(Option("--steps"), [250])[0], Ints(Option("--repeat"), [5])[0],
-        Option("--arms")?.Split(',') ?? ["plain", "meta6", "plain_bp", "meta1"]);
+        Option("--arms")?.Split(',') ?? ["plain", "meta6", "forward6", "plain_bp", "meta1", "forward1"]);
 }
 if (args.Contains("--evaluation")) return Evaluation.Run(Seconds(Option("--seconds")));
 if (Option("--drift") is string driftRule) return Drift.Run(driftRule, Option("--network") ?? "10-layer");

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
-"""One meta-learning episode with its exact meta-gradient: ours (C#, ForwardModeEpisode, forward mode, one thread)
-against the PyTorch peer (meta_episode.py, reverse-mode autograd through the unrolled episode, one thread), interleaved
+"""One meta-learning episode with its exact meta-gradient: ours (C#, one thread: ReverseModeEpisode, the reverse mode
+meta-learning uses, and ForwardModeEpisode, forward mode) against the PyTorch peer (meta_episode.py, reverse-mode autograd through the unrolled episode, one thread), interleaved
 in rounds on this machine, plus our plain episode (the same online steps without the gradient). Prints one table:
 ms per episode, peak memory growth against the episode length, and the ratios. Called by
 benchmarks/run-meta-comparison.sh, which builds our side first.
@@ -13,8 +13,8 @@ times) when they used more while it ran.
 
 Workload (both sides): 784-170-130-100-70-20, softplus beta = 10, softmax output, feedback alignment with plastic B,
 Eq. 9 with the peer's THETA, `--steps` online steps on MNIST-like synthetic images, then the mean cross-entropy on 50
-query images and its gradient with respect to t0, t1, t2, t3, t4, t9 (ours: D = 6 tangent directions). Ours also runs
-the backprop arm: bp.rule with symmetric feedback and D = 1 (t0).
+query images and its gradient with respect to t0, t1, t2, t3, t4, t9 (ours: one reverse sweep with 32 snapshots, and
+forward mode with D = 6 tangent directions). Ours also runs the backprop arm: bp.rule with symmetric feedback and D = 1 (t0).
 
 Memory: ours reports the bytes its engine allocates once (its persistent buffers), the bytes each later episode
 allocates (0: nothing grows with the episode), and, like the peer, the growth of the process's peak resident set
@@ -33,7 +33,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import compare  # noqa: E402  (busy detection, PyTorch environment)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-ARMS = ["plain", "meta6", "plain_bp", "meta1"]
+ARMS = ["plain", "meta6", "forward6", "plain_bp", "meta1", "forward1"]
 
 
 def main():
@@ -101,7 +101,7 @@ def main():
     print(f"Both sides pinned to CPU {args.cpu} (taskset), one thread. PyTorch {torch_version}, BLAS: {blas}. "
           f"Other processes used at most {busiest:.2f} cores just before a measurement and {during:.2f} cores on average during one.")
     print()
-    header = ["steps", "ours plain (no gradient)", "ours meta, D = 6", "meta ÷ plain"] \
+    header = ["steps", "ours plain (no gradient)", "ours meta (reverse), D = 6", "meta ÷ plain", "ours forward mode, D = 6", "forward ÷ plain"] \
         + [f"PyTorch autograd {f}" for f in forms] + [f"PyTorch {f} ÷ ours" for f in forms]
     print("| " + " | ".join(header) + " |")
     print("|" + "---|" * len(header))
@@ -110,10 +110,12 @@ def main():
         if steps in steps_list:
             plain = [x["ms_per_episode"] for x in ours[("plain", steps)]]
             meta = [x["ms_per_episode"] for x in ours[("meta6", steps)]]
+            forward = [x["ms_per_episode"] for x in ours[("forward6", steps)]]
             row += [f"{med(plain):,.1f} ({spread(plain)})", f"{med(meta):,.1f} ({spread(meta)})",
-                    f"{ms_ours('meta6', steps) / ms_ours('plain', steps):.1f}×"]
+                    f"{ms_ours('meta6', steps) / ms_ours('plain', steps):.1f}×", f"{med(forward):,.1f} ({spread(forward)})",
+                    f"{ms_ours('forward6', steps) / ms_ours('plain', steps):.1f}×"]
         else:
-            row += ["–", "–", "–"]
+            row += ["–"] * 5
         for f in forms:
             row.append(f"{ms_peer(f, steps):,.0f} ({spread([1000 * x['seconds_per_episode'] for x in peer[(f, steps)]])})" if (f, steps) in peer else "–")
         for f in forms:
@@ -122,23 +124,24 @@ def main():
     print()
     print("Backprop arm (bp.rule, sym, D = 1: t0):")
     print()
-    print("| steps | ours plain bp | ours meta, D = 1 | meta ÷ plain |")
-    print("|---|---|---|---|")
+    print("| steps | ours plain bp | ours meta (reverse), D = 1 | meta ÷ plain | ours forward mode, D = 1 | forward ÷ plain |")
+    print("|---|---|---|---|---|---|")
     for steps in steps_list:
-        print(f"| {steps} | {ms_ours('plain_bp', steps):,.2f} | {ms_ours('meta1', steps):,.2f} | {ms_ours('meta1', steps) / ms_ours('plain_bp', steps):.1f}× |")
+        print(f"| {steps} | {ms_ours('plain_bp', steps):,.2f} | {ms_ours('meta1', steps):,.2f} | {ms_ours('meta1', steps) / ms_ours('plain_bp', steps):.1f}× "
+              f"| {ms_ours('forward1', steps):,.2f} | {ms_ours('forward1', steps) / ms_ours('plain_bp', steps):.1f}× |")
     print()
     print("# Memory against the episode length (max over rounds)")
     print()
-    header = ["steps", "ours D = 6: engine buffers (allocated once)", "ours D = 6: bytes allocated per episode",
-              "ours D = 1: engine buffers", "ours: peak RSS growth of the process"] + [f"PyTorch {f}: peak RSS growth" for f in forms]
+    header = ["steps", "ours reverse, D = 6: engine buffers (allocated once)", "ours reverse, D = 6: bytes allocated per episode",
+              "ours forward, D = 6: engine buffers", "ours: peak RSS growth of the process"] + [f"PyTorch {f}: peak RSS growth" for f in forms]
     print("| " + " | ".join(header) + " |")
     print("|" + "---|" * len(header))
     for steps in sorted(set(steps_list) | set(peer_steps)):
         row = [str(steps)]
         if steps in steps_list:
-            m6, m1 = ours[("meta6", steps)], ours[("meta1", steps)]
+            m6, f6 = ours[("meta6", steps)], ours[("forward6", steps)]
             row += [f"{max(x['persistent_bytes'] for x in m6) / 1048576:.2f} MiB", f"{max(x['bytes_per_episode'] for x in m6)} B",
-                    f"{max(x['persistent_bytes'] for x in m1) / 1048576:.2f} MiB", f"{max(x['peak_rss_growth_mb'] for x in m6):.0f} MB"]
+                    f"{max(x['persistent_bytes'] for x in f6) / 1048576:.2f} MiB", f"{max(x['peak_rss_growth_mb'] for x in m6):.0f} MB"]
         else:
             row += ["–"] * 4
         for f in forms:

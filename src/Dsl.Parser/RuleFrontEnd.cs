@@ -62,15 +62,24 @@ internal static class RuleFrontEnd
         if (!Lowerer.TryLower(updates, out KernelPlan? plan, out RuleDiagnostic? tooLarge, states: binder.StateUpdates)) return Failed(tooLarge!);
         if (TooCostly(updates, plan!) is { } tooCostly) return Failed(tooCostly);
         (TangentKernel? tangent, string? notDifferentiable) = Differentiate(updates, plan!);
+        (AdjointKernel? adjoint, string? noAdjoint) = tangent is null ? (null, notDifferentiable) : Adjoint(updates);
         var model = new KernelModel(name, ClassName(name), PrettyPrinter.Print(syntax),
             binder.Parameters.Select(p => new ParameterSpec(p.Name, p.Index, p.Default)).ToEquatableArray(), plan!, KernelLayout.Of(plan!),
-            tangent, notDifferentiable);
-        // Terms that share a pass still each cost a product per row: the printed kernel's size bounds that work too.
+            tangent, notDifferentiable, adjoint, noAdjoint);
+        // Terms that share a pass still each cost a product per row: the printed kernel's size bounds that work too. The
+        // adjoint, then the tangent, is left out, with its reason, rather than make a rule that compiled without it too large.
         int size = KernelEmitter.Emit(model).Length;
+        if (size > MaxKernelCharacters && model.Adjoint is not null)
+        {
+            model = model with { Adjoint = null, NoAdjoint = $"its adjoint kernel would make the kernel larger than {MaxKernelCharacters / 1024} KiB of C#" };
+            size = KernelEmitter.Emit(model).Length;
+        }
+
         if (size > MaxKernelCharacters && model.Tangent is not null)
         {
             // A tangent too large to print costs the rule its tangent kernel only, like one that streams the weights too often.
-            model = model with { Tangent = null, NotDifferentiable = $"its tangent kernel would make the rule's C# {size / 1024} KiB (at most {MaxKernelCharacters / 1024} KiB)" };
+            string reason = $"its tangent kernel would make the rule's C# {size / 1024} KiB (at most {MaxKernelCharacters / 1024} KiB)";
+            model = model with { Tangent = null, NotDifferentiable = reason, NoAdjoint = model.NoAdjoint ?? reason };
             size = KernelEmitter.Emit(model).Length;
         }
 
@@ -109,6 +118,20 @@ internal static class RuleFrontEnd
         }
 
         return (new TangentKernel(tangentPlan!, KernelLayout.Of(tangentPlan!)), null);
+    }
+
+    /// <summary>The adjoint kernel of a layer rule that has a tangent kernel, or why it has none (then reverse-mode
+    /// meta-learning falls back to the forward mode).</summary>
+    private static (AdjointKernel?, string?) Adjoint(IReadOnlyList<BoundUpdate> updates)
+    {
+        if (!AdjointDifferentiator.TryDifferentiate(updates, out RuleAdjoint? adjoint, out NotDifferentiable? reason)) return (null, reason!.Message);
+        if (!Lowerer.TryLowerAdjoint(adjoint!, out KernelPlan? plan, out string? failure)) return (null, failure);
+        if (KernelCost.MatrixPasses(plan!) > MaxMatrixPasses)
+        {
+            return (null, $"its adjoint kernel would stream the weights more than {MaxMatrixPasses} times");
+        }
+
+        return (new AdjointKernel(plan!, KernelLayout.Of(plan!)), null);
     }
 
     /// <summary>The largest rule file read (1 MiB): PDSL0007 beyond it. Readers check the file's size before reading.</summary>

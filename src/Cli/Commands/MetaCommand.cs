@@ -11,7 +11,7 @@ internal static class MetaCommand
 {
     public static Command Create()
     {
-        var command = new Command("meta", "Meta-learn rule coefficients: exact meta-gradients of online episodes in forward mode.");
+        var command = new Command("meta", "Meta-learn rule coefficients: exact meta-gradients of online episodes (reverse mode from the compiler's adjoint kernels, forward mode for rules without them).");
         command.Subcommands.Add(MetaGradientCommand.Create());
         command.Subcommands.Add(MetaTrainCommand.Create());
         return command;

@@ -66,9 +66,9 @@ internal static class MetaGradientCommand
             episodeFile.CheckRange(train.Count, "the MNIST training set");
 
             int[] directions = [.. differentiable.Coefficients];
-            var engine = new ForwardModeEpisode(network, differentiable, directions);
             var gradient = new double[directions.Length];
-            EpisodeResult outcome = engine.Run(coefficients, train.Images, train.Labels, [.. episodeFile.Train], [.. episodeFile.Query], gradient);
+            EpisodeResult outcome = MetaGradient.Run(network, differentiable, directions, coefficients, train.Images, train.Labels,
+                [.. episodeFile.Train], [.. episodeFile.Query], gradient);
             if (outcome.Divergence is { } divergence)
             {
                 string what = divergence.Quantity is "W" or "B" ? divergence.Quantity + "_" + divergence.Layer : divergence.Quantity;

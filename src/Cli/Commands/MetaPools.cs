@@ -25,7 +25,7 @@ internal sealed record MetaPools(ClassPool TrainingPool, ClassPool TestPool)
         {
             throw new UsageException($"--layers: the output layer must have one unit per class of the pool ({TrainingPool.ClassCount}), not {layers[^1]}");
         }
-        var objective = new ForwardModeObjective(rule, layers, Activation.Softplus, feedback, shape.QueryCount);
+        var objective = new MetaGradientObjective(rule, layers, Activation.Softplus, feedback, shape.QueryCount);
         var trainer = new MetaTrainer(objective, new EpisodeSampler(TrainingPool, shape, seed), new EpisodeSampler(TestPool, shape, MetaTestSeed), options);
         return trainer.Run(progress);
     }

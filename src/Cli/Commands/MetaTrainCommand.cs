@@ -9,7 +9,7 @@ using PlasticityDsl.Runtime.Reporting;
 namespace PlasticityDsl.Cli.Commands;
 
 /// <summary>
-/// <c>plasticity meta train</c>: meta-learns a rule's coefficients with Adam on exact forward-mode meta-gradients over
+/// <c>plasticity meta train</c>: meta-learns a rule's coefficients with Adam on exact meta-gradients over
 /// episodes of the 20-class MNIST + FashionMNIST pool, and writes the trajectories and, on request, the learned rule.
 /// </summary>
 internal static class MetaTrainCommand
@@ -35,7 +35,7 @@ internal static class MetaTrainCommand
         var dropBelow = new Option<float>("--drop-below") { Description = "terms whose learned |coefficient| is below this are left out of --write-rule's rule", DefaultValueFactory = _ => LearnedRuleWriter.DefaultDropBelow };
         var data = CommonOptions.Data();
         var fashionData = new Option<string?>("--fashion-data") { Description = "directory holding FashionMNIST's 0.json … 9.json (default: $PLASTICITY_FASHION_DATA, else a cache fetched on first use)" };
-        var command = new Command("train", "Meta-learn a rule's coefficients on episodes of the 20-class MNIST + FashionMNIST pool (Adam on exact forward-mode meta-gradients).")
+        var command = new Command("train", "Meta-learn a rule's coefficients on episodes of the 20-class MNIST + FashionMNIST pool (Adam on exact meta-gradients).")
         {
             rule, feedback, layers, learn, theta, episodes, learningRate, l1, seed, metaTestEvery, keepSigns, rollBack, bounds, clip, output, writeRule, dropBelow, data, fashionData,
         };

@@ -60,3 +60,7 @@ internal sealed record BoundSignalTangent(Signal Signal, SourceSpan Span) : Boun
 
 /// <summary>θ̇_k, the tangent of the coefficient t_k (or a param) along the direction being differentiated.</summary>
 internal sealed record BoundCoefficientTangent(int Index, SourceSpan Span) : BoundExpression(Shape.Scalar, Span);
+
+/// <summary>Ū, the cotangent of the update of <paramref name="Matrix"/> (W or B): the vector-Jacobian product of that update
+/// is taken against it (Differentiation/AdjointDifferentiator.cs).</summary>
+internal sealed record BoundCotangent(Signal Matrix, SourceSpan Span) : BoundExpression(Signals.ShapeOf(Matrix), Span);

@@ -87,34 +87,46 @@ internal static class Differentiator
         private BoundExpression? Chain(BoundCall call)
         {
             if (Tangent(call.Argument) is not { } inner) return null;
-            BoundExpression a = call.Argument;
-            BoundExpression? derivative = call.Function switch
-            {
-                ElementFunction.Activation => new BoundCall(ElementFunction.ActivationDerivative, a, call.Span),
-                ElementFunction.Exp => call,
-                ElementFunction.Tanh => Subtract(One(a.Shape, call.Span), new BoundCall(ElementFunction.Square, call, call.Span)),
-                ElementFunction.Sigmoid => Subtract(call, new BoundCall(ElementFunction.Square, call, call.Span)),
-                ElementFunction.Relu => new BoundCall(ElementFunction.Sign, call, call.Span),
-                ElementFunction.Abs => new BoundCall(ElementFunction.Sign, a, call.Span),
-                ElementFunction.Sign => null,
-                ElementFunction.Square => new BoundProduct(new BoundNumber(2, call.Span), a, a.Shape, call.Span),
-                _ => Fail(call, call.Function == ElementFunction.ActivationDerivative
-                    ? "`df` has no derivative the language can write (it needs σ'')"
-                    : $"`{Functions.Spelling(call.Function)}` has no derivative the language can write (it needs a division)"),
-            };
+            if (!TryDerivative(call, out BoundExpression? derivative, out string? failure)) return Fail(call, failure!);
             if (derivative is null) return null;
-            return a.Shape.IsScalar ? new BoundProduct(derivative, inner, Shape.Scalar, call.Span) : new BoundElementwise(derivative, inner, call.Span);
+            return call.Argument.Shape.IsScalar ? new BoundProduct(derivative, inner, Shape.Scalar, call.Span) : new BoundElementwise(derivative, inner, call.Span);
         }
     }
 
-    private static BoundExpression One(Shape shape, SourceSpan span) =>
+    /// <summary>f'(a) for the elementwise call f(a), written in the language (shared with
+    /// <see cref="AdjointDifferentiator"/>); null where it is zero (sign). False, with the reason, for a function whose
+    /// derivative the language cannot write.</summary>
+    internal static bool TryDerivative(BoundCall call, out BoundExpression? derivative, out string? failure)
+    {
+        BoundExpression a = call.Argument;
+        failure = null;
+        derivative = call.Function switch
+        {
+            ElementFunction.Activation => new BoundCall(ElementFunction.ActivationDerivative, a, call.Span),
+            ElementFunction.Exp => call,
+            ElementFunction.Tanh => Subtract(One(a.Shape, call.Span), new BoundCall(ElementFunction.Square, call, call.Span)),
+            ElementFunction.Sigmoid => Subtract(call, new BoundCall(ElementFunction.Square, call, call.Span)),
+            ElementFunction.Relu => new BoundCall(ElementFunction.Sign, call, call.Span),
+            ElementFunction.Abs => new BoundCall(ElementFunction.Sign, a, call.Span),
+            ElementFunction.Sign => null,
+            ElementFunction.Square => new BoundProduct(new BoundNumber(2, call.Span), a, a.Shape, call.Span),
+            _ => null,
+        };
+        if (derivative is not null || call.Function == ElementFunction.Sign) return true;
+        failure = call.Function == ElementFunction.ActivationDerivative
+            ? "`df` has no derivative the language can write (it needs σ'')"
+            : $"`{Functions.Spelling(call.Function)}` has no derivative the language can write (it needs a division)";
+        return false;
+    }
+
+    internal static BoundExpression One(Shape shape, SourceSpan span) =>
         shape.IsScalar ? new BoundNumber(1, span) : new BoundBroadcast(new BoundNumber(1, span), shape);
 
     private static BoundExpression Subtract(BoundExpression left, BoundExpression right) => new BoundSum(left, right, Subtract: true, left.Span);
 
-    private static BoundExpression? Negate(BoundExpression? e) => e is null ? null : e is BoundNegate n ? n.Operand : new BoundNegate(e, e.Span);
+    internal static BoundExpression? Negate(BoundExpression? e) => e is null ? null : e is BoundNegate n ? n.Operand : new BoundNegate(e, e.Span);
 
-    private static BoundExpression? Add(BoundExpression? left, BoundExpression? right) =>
+    internal static BoundExpression? Add(BoundExpression? left, BoundExpression? right) =>
         left is null ? right
         : right is null ? left
         : right is BoundNegate n ? new BoundSum(left, n.Operand, Subtract: true, left.Span)

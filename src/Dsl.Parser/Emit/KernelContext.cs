@@ -67,6 +67,14 @@ internal sealed class KernelContext
         new SignalSource(new SignalRef(Signal.PostPotential, Tangent: true), "potentialTangent", "tangent.PreActivation"),
         new SignalSource(new SignalRef(Signal.PostError, Tangent: true), "postErrorTangent", "tangent.PostError"),
         new SignalSource(new SignalRef(Signal.PreError, Tangent: true), "preErrorTangent", "tangent.PreError"),
+        // An adjoint kernel's buffers: W̄ and B̄ read as Ū and updated in place; the vector adjoints only added to.
+        new SignalSource(new SignalRef(Signal.Weights, Adjoint: true), "weightsAdjoint", "adjoint.Weights", RowLocal: "weightsAdjointRow"),
+        new SignalSource(new SignalRef(Signal.Feedback, Adjoint: true), "feedbackAdjoint", "adjoint.Feedback", RowLocal: "feedbackAdjointRow"),
+        new SignalSource(new SignalRef(Signal.PostActivity, Adjoint: true), "postAdjoint", "adjoint.Post"),
+        new SignalSource(new SignalRef(Signal.PreActivity, Adjoint: true), "preAdjoint", "adjoint.Pre"),
+        new SignalSource(new SignalRef(Signal.PostPotential, Adjoint: true), "potentialAdjoint", "adjoint.PreActivation"),
+        new SignalSource(new SignalRef(Signal.PostError, Adjoint: true), "postErrorAdjoint", "adjoint.PostError"),
+        new SignalSource(new SignalRef(Signal.PreError, Adjoint: true), "preErrorAdjoint", "adjoint.PreError"),
     });
 
     private static readonly ContextArray HiddenStates = new("hiddenStates", "HiddenStates", "network.Steps * hidden", "z");

@@ -41,6 +41,12 @@ internal static class KernelEmitter
             EmitApply(w, new KernelSymbols(model, tangent: true));
         }
 
+        if (model.Adjoint is not null)
+        {
+            w.Line();
+            EmitApply(w, new KernelSymbols(model, adjoint: true));
+        }
+
         w.Close();
         w.Close();
         return w.ToString();
@@ -115,9 +121,20 @@ internal static class KernelEmitter
         }
 
         TangentRemarks(w, model);
+        if (model.Adjoint is { } adjoint)
+        {
+            w.Line($"/// Adjoint (reverse-mode derivative of the update, for meta-learning): {Xml(adjoint.Layout.Cost)} multiply-adds, whatever the");
+            w.Line($"/// number of meta-parameters; reads {Xml(string.Join(", ", adjoint.Layout.Reads.Select(s => s.ToString())))}{(adjoint.Plan.Coefficients.Count == 0 ? "" : ", " + Xml(string.Join(", ", adjoint.Plan.Coefficients)))}.");
+        }
+        else if (model.Tangent is not null && model.NoAdjoint is { } noAdjoint)
+        {
+            w.Line($"/// No adjoint (meta-learning uses the tangent): {Xml(noAdjoint)}.");
+        }
+
         w.Line("/// </remarks>");
         w.Line(GeneratedCode);
-        w.Open($"public sealed partial class {model.ClassName} : {Runtime}.{(model.Tangent is null ? "IPlasticityRule" : "IDifferentiableRule")}");
+        string kind = model.Adjoint is not null ? "IAdjointRule" : model.Tangent is not null ? "IDifferentiableRule" : "IPlasticityRule";
+        w.Open($"public sealed partial class {model.ClassName} : {Runtime}.{kind}");
         Identity(w, model);
         var flags = new List<string>();
         if (kernel.Reads(Signal.PostError)) flags.Add(Runtime + ".RuleSignals.PostError");
@@ -132,6 +149,12 @@ internal static class KernelEmitter
         if (model.Tangent is not null)
         {
             w.Line($"public int TangentScratchLength(int rows, int columns) => {ScratchSize(model.Tangent.Layout)};");
+            w.Line();
+        }
+
+        if (model.Adjoint is not null)
+        {
+            w.Line($"public int AdjointScratchLength(int rows, int columns) => {ScratchSize(model.Adjoint.Layout)};");
             w.Line();
         }
 
@@ -301,6 +324,10 @@ internal static class KernelEmitter
         {
             w.Open($"public void ApplyTangent(in {kernel.Context.SignalsType} {p}, in {kernel.Context.TangentsType} tangent, global::System.ReadOnlySpan<float> theta, global::System.ReadOnlySpan<float> thetaTangent, global::System.Span<float> scratch)");
         }
+        else if (kernel.IsAdjoint)
+        {
+            w.Open($"public void ApplyAdjoint(in {kernel.Context.SignalsType} {p}, in {Runtime}.LayerAdjoints adjoint, global::System.ReadOnlySpan<float> theta, global::System.Span<float> thetaAdjoint, global::System.Span<float> scratch)");
+        }
         else
         {
             w.Open($"public void Apply(in {kernel.Context.SignalsType} {p}, global::System.ReadOnlySpan<float> theta, global::System.Span<float> scratch)");
@@ -308,7 +335,8 @@ internal static class KernelEmitter
 
         w.Line($"if (theta.Length < {Int(10 + model.Parameters.Count)}) throw new global::System.ArgumentException(\"theta must hold {thetaLength}.\", nameof(theta));");
         if (kernel.IsTangent) w.Line($"if (thetaTangent.Length < {Int(10 + model.Parameters.Count)}) throw new global::System.ArgumentException(\"thetaTangent must hold {thetaLength}.\", nameof(thetaTangent));");
-        string scratchLength = kernel.IsTangent ? "TangentScratchLength" : "ScratchLength";
+        if (kernel.IsAdjoint) w.Line($"if (thetaAdjoint.Length < {Int(10 + model.Parameters.Count)}) throw new global::System.ArgumentException(\"thetaAdjoint must hold {thetaLength}.\", nameof(thetaAdjoint));");
+        string scratchLength = kernel.IsTangent ? "TangentScratchLength" : kernel.IsAdjoint ? "AdjointScratchLength" : "ScratchLength";
         string ScratchTooShort = $"throw new global::System.ArgumentException(\"scratch is too short; size it with {scratchLength}.\", nameof(scratch));";
         if (model.Plan.Recurrent)
         {
@@ -322,6 +350,7 @@ internal static class KernelEmitter
         {
             w.Line($"if (scratch.Length < {scratchLength}(layer.Rows, layer.Columns)) " + ScratchTooShort);
             if (kernel.IsTangent) TangentChecks(w, kernel);
+            if (kernel.IsAdjoint) AdjointChecks(w, kernel);
             if (kernel.Reads(Signal.Feedback)) w.Line("if (layer.Feedback.Length != layer.Weights.Length) throw new global::System.ArgumentException(\"this rule reads or updates B: the layer needs feedback weights.\", nameof(layer));");
             w.Line("int rows = layer.Rows;");
             w.Line("int columns = layer.Columns;");
@@ -356,7 +385,39 @@ internal static class KernelEmitter
 
         foreach (UpdatePass pass in kernel.Layout.Passes) Pass(w, kernel, pass);
         UpdateStates(w, kernel);
+        AddAdjointOutputs(w, kernel);
         w.Close();
+    }
+
+    /// <summary>The buffers a layer may leave empty (B̄ without a plastic B, ē without errors) must be there when the
+    /// adjoint kernel reads, updates or adds to them.</summary>
+    private static void AdjointChecks(IndentedWriter w, KernelSymbols kernel)
+    {
+        var written = new HashSet<Signal>(kernel.Plan.Outputs.Select(o => o.Signal?.Signal).OfType<Signal>());
+        (Signal Signal, string Property, string Length, string Spelling)[] optional =
+        {
+            (Signal.Feedback, "Feedback", "layer.Weights.Length", "B̄"),
+            (Signal.PostError, "PostError", "layer.Rows", "ē_l"),
+            (Signal.PreError, "PreError", "layer.Columns", "ē_(l-1)"),
+        };
+        foreach (var (signal, property, length, spelling) in optional.Where(o => kernel.Reads(o.Signal, adjoint: true) || written.Contains(o.Signal)))
+        {
+            w.Line($"if (adjoint.{property}.Length != {length}) throw new global::System.ArgumentException({Literal($"this rule's adjoint reads or updates {spelling}: the adjoint needs it.")}, nameof(adjoint));");
+        }
+    }
+
+    /// <summary>An adjoint kernel's vector adjoints and θ̄, from values computed before the passes.</summary>
+    private static void AddAdjointOutputs(IndentedWriter w, KernelSymbols kernel)
+    {
+        if (kernel.Plan.Outputs.Count == 0) return;
+        w.Line();
+        w.Line("// The signals' adjoints and θ̄, from values computed before the passes.");
+        foreach (AdjointOutput output in kernel.Plan.Outputs)
+        {
+            w.Line(output.Signal is { } signal
+                ? $"{Primitives}.AddScaled({kernel.Context[signal].Value}, 1f, {kernel.Local(output.Column!)}); // {signal}"
+                : $"thetaAdjoint[{Int(output.Coefficient)}] += {Sum(output.Scalar.Select(f => kernel.Factor(f, null)))}; // {SignalRef.Barred(new CoefficientRef(output.Coefficient).ToString())}");
+        }
     }
 
     /// <summary>The tangents a layer may leave empty (Ḃ without a plastic B, ė without errors) must be there when the
@@ -517,13 +578,14 @@ internal static class KernelEmitter
         }
     }
 
-    /// <summary>Element j of row i of a factor: the old row's copy when the pass changes the matrix, else the matrix in place.</summary>
-    private static string Element(KernelSymbols kernel, MatrixFactor factor, string columns) => factor switch
+    /// <summary>Element j of row i of a factor: in the pass, the old row's copy when the pass changes the matrix, else the
+    /// matrix in place; before the passes (<paramref name="inPlace"/>), the matrix in place.</summary>
+    private static string Element(KernelSymbols kernel, MatrixFactor factor, string columns, bool inPlace = false) => factor switch
     {
-        MatrixElement m => kernel.HasSlice(kernel.OldRow(m.Source)) ? kernel.OldRow(m.Source) + "[j]" : $"{kernel.Local(m.Source)}[i * {columns} + j]",
-        MappedElement { Function: ElementFunction.Activation } f => $"Activation({kernel.Context.Parameter}).Apply({Element(kernel, f.Operand, columns)})",
-        MappedElement { Function: ElementFunction.ActivationDerivative } f => $"Activation({kernel.Context.Parameter}).Derivative({Element(kernel, f.Operand, columns)})",
-        MappedElement f => $"{Primitives}.{f.Function}({Element(kernel, f.Operand, columns)})",
+        MatrixElement m => !inPlace && kernel.HasSlice(kernel.OldRow(m.Source)) ? kernel.OldRow(m.Source) + "[j]" : $"{kernel.Local(m.Source)}[i * {columns} + j]",
+        MappedElement { Function: ElementFunction.Activation } f => $"Activation({kernel.Context.Parameter}).Apply({Element(kernel, f.Operand, columns, inPlace)})",
+        MappedElement { Function: ElementFunction.ActivationDerivative } f => $"Activation({kernel.Context.Parameter}).Derivative({Element(kernel, f.Operand, columns, inPlace)})",
+        MappedElement f => $"{Primitives}.{f.Function}({Element(kernel, f.Operand, columns, inPlace)})",
         _ => throw new InvalidOperationException("unknown matrix factor " + factor),
     };
 
@@ -568,6 +630,30 @@ internal static class KernelEmitter
                 Shape shape = m.Matrix.Shape;
                 yield return $"{Primitives}.{(m.Transposed ? "MultiplyTransposedVector" : "MultiplyVector")}({kernel.Local(m.Matrix)}, {KernelContext.Size(shape.Rows)}, {KernelContext.Size(shape.Columns)}, {kernel.Local(m.Operand)}, {v});";
                 break;
+            case MultiplyElementwise m:
+            {
+                // One pass over the factors' rows, as MultiplyVector and MultiplyTransposedVector make over a matrix.
+                Shape factors = m.Factors[0].Matrix.Shape;
+                string rows = KernelContext.Size(factors.Rows), columns = KernelContext.Size(factors.Columns), x = kernel.Local(m.Operand);
+                string product = string.Join(" * ", m.Factors.Select(f => Element(kernel, f, columns, inPlace: true)));
+                if (m.Transposed) yield return $"{v}.Clear();";
+                yield return $"for (int i = 0; i < {rows}; i++)";
+                yield return "{";
+                if (m.Transposed)
+                {
+                    yield return $"    float xi = {x}[i];";
+                    yield return $"    for (int j = 0; j < {columns}; j++) {v}[j] += {product} * xi;";
+                }
+                else
+                {
+                    yield return "    float sum = 0f;";
+                    yield return $"    for (int j = 0; j < {columns}; j++) sum += {product} * {x}[j];";
+                    yield return $"    {v}[i] = sum;";
+                }
+
+                yield return "}";
+                break;
+            }
             case Hadamard h:
                 yield return $"{Primitives}.Multiply({kernel.Local(h.Left)}, {kernel.Local(h.Right)}, {v});";
                 break;

@@ -13,18 +13,20 @@ internal sealed class KernelSymbols
     private readonly HashSet<SignalRef> _reads;
 
     /// <param name="tangent">Name the model's tangent kernel (ApplyTangent) instead of its update (Apply).</param>
-    public KernelSymbols(KernelModel model, bool tangent = false)
+    /// <param name="adjoint">Name the model's adjoint kernel (ApplyAdjoint) instead of its update.</param>
+    public KernelSymbols(KernelModel model, bool tangent = false, bool adjoint = false)
     {
         Model = model;
         IsTangent = tangent;
-        Plan = tangent ? model.Tangent!.Plan : model.Plan;
-        Layout = tangent ? model.Tangent!.Layout : model.Layout;
+        IsAdjoint = adjoint;
+        Plan = tangent ? model.Tangent!.Plan : adjoint ? model.Adjoint!.Plan : model.Plan;
+        Layout = tangent ? model.Tangent!.Layout : adjoint ? model.Adjoint!.Layout : model.Layout;
         Context = model.Plan.Recurrent ? KernelContext.Recurrent : KernelContext.Layer;
         _reads = new HashSet<SignalRef>(Layout.Reads);
         Declared = Context.Signals.Where(s => s.Always || _reads.Contains(s.Signal)).ToArray();
         UsesActivation = Plan.Steps.Any(s => s.Operation is MapVector { Function: ElementFunction.Activation or ElementFunction.ActivationDerivative }
             or MapScalar { Function: ElementFunction.Activation or ElementFunction.ActivationDerivative })
-            || model.Plan.Targets.Concat(model.Tangent?.Plan.Targets ?? Enumerable.Empty<TargetUpdate>()).SelectMany(t => t.Elementwise).SelectMany(x => x.Factors).Any(ReadsActivation);
+            || model.Plan.Targets.Concat(model.Tangent?.Plan.Targets ?? Enumerable.Empty<TargetUpdate>()).Concat(model.Adjoint?.Plan.Targets ?? Enumerable.Empty<TargetUpdate>()).SelectMany(t => t.Elementwise).SelectMany(x => x.Factors).Any(ReadsActivation);
 
         var lengths = new List<string>();
         foreach (ScratchSlice slice in Layout.Scratch)
@@ -43,7 +45,10 @@ internal sealed class KernelSymbols
     /// <summary>Whether this is the model's tangent kernel.</summary>
     public bool IsTangent { get; }
 
-    /// <summary>The plan and layout of the kernel being printed: the update's, or the tangent's.</summary>
+    /// <summary>Whether this is the model's adjoint kernel.</summary>
+    public bool IsAdjoint { get; }
+
+    /// <summary>The plan and layout of the kernel being printed: the update's, the tangent's or the adjoint's.</summary>
     public KernelPlan Plan { get; }
 
     public KernelLayout Layout { get; }
@@ -55,7 +60,7 @@ internal sealed class KernelSymbols
 
     public bool UsesActivation { get; }
 
-    public bool Reads(Signal signal, bool tangent = false) => _reads.Contains(new SignalRef(signal, tangent));
+    public bool Reads(Signal signal, bool tangent = false, bool adjoint = false) => _reads.Contains(new SignalRef(signal, tangent, adjoint));
 
     public string Name(Step step) => (step.IsScalar ? "s" : "v") + Int(step.Index);
 

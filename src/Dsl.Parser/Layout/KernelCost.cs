@@ -14,9 +14,11 @@ internal static class KernelCost
     private static string Layer(KernelPlan plan)
     {
         int matrixPasses = MatrixPasses(plan);
-        // A column state's update adds one vector to it.
-        int post = plan.Steps.Count(s => s.Operation is not MultiplyMatrix && s.Length == Dimension.Post) + plan.States.Count(s => s.State.Length == Dimension.Post);
-        int pre = plan.Steps.Count(s => s.Operation is not MultiplyMatrix && s.Length == Dimension.Pre) + plan.States.Count(s => s.State.Length == Dimension.Pre);
+        // A column state's update, or an adjoint's vector output, adds one vector to it.
+        int post = plan.Steps.Count(s => !ReadsMatrix(s) && s.Length == Dimension.Post) + plan.States.Count(s => s.State.Length == Dimension.Post)
+            + plan.Outputs.Count(o => o.Signal?.Shape.Rows == Dimension.Post);
+        int pre = plan.Steps.Count(s => !ReadsMatrix(s) && s.Length == Dimension.Pre) + plan.States.Count(s => s.State.Length == Dimension.Pre)
+            + plan.Outputs.Count(o => o.Signal?.Shape.Rows == Dimension.Pre);
         var parts = new List<string>();
         if (matrixPasses > 0) parts.Add(Times(matrixPasses) + "n_l·n_<l-1>");
         if (post > 0) parts.Add(Times(post) + "n_l");
@@ -27,9 +29,20 @@ internal static class KernelCost
     /// <summary>A layer kernel's work in passes over a weight-sized matrix: its matrix-vector products and, per target, its
     /// row terms, whole-matrix reads, scale, tril terms, elementwise factors and running sums.</summary>
     public static int MatrixPasses(KernelPlan plan) =>
-        plan.Steps.Count(s => s.Operation is MultiplyMatrix)
+        plan.Steps.Sum(MatrixReads)
         + plan.Targets.Sum(t => TargetPasses(t))
         + KernelLayout.RunningSums(plan).Count();
+
+    /// <summary>A step that streams a weight-sized matrix: a matrix-vector product, also of weights read elementwise.</summary>
+    private static bool ReadsMatrix(Step step) => MatrixReads(step) > 0;
+
+    /// <summary>The weight-sized matrices a step streams: one per matrix-vector product, one per elementwise factor.</summary>
+    private static int MatrixReads(Step step) => step.Operation switch
+    {
+        MultiplyMatrix => 1,
+        MultiplyElementwise m => m.Factors.Count,
+        _ => 0,
+    };
 
     /// <summary>The passes one target's own terms make (matrix-vector products, shared between targets, not included).</summary>
     public static int TargetPasses(TargetUpdate t) =>

@@ -144,6 +144,7 @@ internal static class Chains
                 column = chain[i] switch
                 {
                     MatrixAtom m => new MatrixTimesVector(m.Matrix, m.Transposed, column),
+                    ElementwiseAtom { Valid: true } e => new ElementwiseTimesVector(e.Factors, e.Transposed, column),
                     DiagonalAtom d => Hadamard(d.Value, column),
                     _ => throw new InvalidOperationException("vector before the first column vector"),
                 };
@@ -159,6 +160,7 @@ internal static class Chains
             {
                 // rᵀM = (Mᵀr)ᵀ and rᵀMᵀ = (M r)ᵀ.
                 MatrixAtom m => new MatrixTimesVector(m.Matrix, !m.Transposed, row ?? throw new InvalidOperationException("matrix after a scalar")),
+                ElementwiseAtom { Valid: true } e => new ElementwiseTimesVector(e.Factors, !e.Transposed, row ?? throw new InvalidOperationException("matrix after a scalar")),
                 DiagonalAtom d => Hadamard(row ?? throw new InvalidOperationException("diagonal after a scalar"), d.Value),
                 VectorAtom { Transposed: true } v => row is null ? v.Value : throw new InvalidOperationException("row after row"),
                 VectorAtom v => AddDot(scalars, row ?? throw new InvalidOperationException("column after column"), v.Value),

@@ -90,6 +90,8 @@ internal static class Expansion
                 return new[] { Term.Of(new MatrixAtom(new SignalRef(m.Signal), false)) };
             case BoundSignalTangent m when Signals.IsMatrix(m.Signal):
                 return new[] { Term.Of(new MatrixAtom(new SignalRef(m.Signal, Tangent: true), false)) };
+            case BoundCotangent u:
+                return new[] { Term.Of(new MatrixAtom(new SignalRef(u.Matrix, Adjoint: true), false)) };
             // ẏ_t is never a leaf: the differentiator writes f'(z_t) ⊙ ż_t.
             case BoundSignalTangent s when s.Signal != Signal.ActivityNow:
                 return new[] { Term.Of(new VectorAtom(new SignalVector(new SignalRef(s.Signal, Tangent: true)), false)) };

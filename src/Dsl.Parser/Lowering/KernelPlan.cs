@@ -7,18 +7,23 @@ internal abstract record VectorRef;
 
 /// <summary>
 /// A signal of the kernel's context, read as it is: a vector (y_l, e_(l-1), z_t, …) or, where a matrix is expected,
-/// W, B, Wh, Wx or Wo; with <paramref name="Tangent"/>, its tangent (ẏ_l, Ẇ, …) in a tangent kernel. Where it lives in
-/// the kernel (a local, a slice of a sequence, the span updated in place) is the printer's signal table's business,
-/// keyed by this reference.
+/// W, B, Wh, Wx or Wo; with <paramref name="Tangent"/>, its tangent (ẏ_l, Ẇ, …) in a tangent kernel; with
+/// <paramref name="Adjoint"/>, the adjoint buffer of a matrix in an adjoint kernel, read as the cotangent Ū and
+/// updated in place to W̄ (or B̄). Where it lives in the kernel (a local, a slice of a sequence, the span updated in
+/// place) is the printer's signal table's business, keyed by this reference.
 /// </summary>
-internal sealed record SignalRef(Signal Signal, bool Tangent = false) : VectorRef
+internal sealed record SignalRef(Signal Signal, bool Tangent = false, bool Adjoint = false) : VectorRef
 {
     public Shape Shape => Signals.ShapeOf(Signal);
 
-    public override string ToString() => Tangent ? Dotted(Signals.Spelling(Signal)) : Signals.Spelling(Signal);
+    public override string ToString() =>
+        Tangent ? Dotted(Signals.Spelling(Signal)) : Adjoint ? Barred(Signals.Spelling(Signal)) : Signals.Spelling(Signal);
 
     /// <summary>The spelling with a dot over its first letter (U+0307): Ẇ, ẏ_l, ṫ0.</summary>
     internal static string Dotted(string spelling) => spelling.Substring(0, 1) + "\u0307" + spelling.Substring(1);
+
+    /// <summary>The spelling with a bar over its first letter (U+0304): W̄, ȳ_l, t̄0.</summary>
+    internal static string Barred(string spelling) => spelling.Substring(0, 1) + "\u0304" + spelling.Substring(1);
 }
 
 /// <summary>The per-layer state <paramref name="Name"/> (number <paramref name="Index"/>), <paramref name="Length"/>
@@ -62,6 +67,12 @@ internal abstract record Operation
 internal sealed record MultiplyMatrix(SignalRef Matrix, bool Transposed, VectorRef Operand) : Operation
 {
     public override IEnumerable<VectorRef> Operands => new[] { Matrix, Operand };
+}
+
+/// <summary>v = (⊙ F_k)·x, or (⊙ F_k)ᵀ·x when <paramref name="Transposed"/>: one streaming pass over the factors' matrices.</summary>
+internal sealed record MultiplyElementwise(EquatableArray<MatrixFactor> Factors, bool Transposed, VectorRef Operand) : Operation
+{
+    public override IEnumerable<VectorRef> Operands => Factors.Select(f => (VectorRef)f.Matrix).Distinct().Append(Operand);
 }
 
 /// <summary>v = a ⊙ b.</summary>
@@ -198,6 +209,11 @@ internal sealed record TargetUpdate(string Target, SignalRef Matrix, EquatableAr
 /// <paramref name="Initial"/>.</summary>
 internal sealed record StateUpdate(StateRef State, double Initial, VectorRef? Column, EquatableArray<ScalarFactor> Scalar);
 
+/// <summary>What an adjoint kernel adds, after its passes, from values computed before them: v̄ += <paramref name="Column"/>
+/// for the vector signal <paramref name="Signal"/>, or θ̄_k += Σ <paramref name="Scalar"/> for the coefficient with θ
+/// index <paramref name="Coefficient"/>.</summary>
+internal sealed record AdjointOutput(SignalRef? Signal, VectorRef? Column, int Coefficient, EquatableArray<ScalarFactor> Scalar);
+
 /// <summary>A <c>param</c>: θ[Index] named <see cref="Name"/>, <see cref="Default"/> unless given.</summary>
 internal sealed record ParameterSpec(string Name, int Index, double Default);
 
@@ -210,7 +226,8 @@ internal sealed record KernelPlan(
     EquatableArray<Step> Steps,
     EquatableArray<TargetUpdate> Targets,
     bool Recurrent,
-    EquatableArray<StateUpdate> States = default)
+    EquatableArray<StateUpdate> States = default,
+    EquatableArray<AdjointOutput> Outputs = default)
 {
     /// <summary>Every signal the steps and updates read or update, vectors and matrices, in enum order.</summary>
     public IEnumerable<SignalRef> Signals =>
@@ -221,16 +238,22 @@ internal sealed record KernelPlan(
                 .Concat(t.Elementwise.SelectMany(x => x.Factors.Select(f => (VectorRef?)f.Matrix).Concat(x.Terms.Select(r => r.Column)).Append(x.ColumnScale)))
                 .Append(t.Matrix)))
             .Concat(States.Select(s => s.Column))
-            .OfType<SignalRef>().Distinct().OrderBy(s => s.Signal).ThenBy(s => s.Tangent);
+            .Concat(Outputs.Select(o => o.Column))
+            .OfType<SignalRef>().Distinct().OrderBy(s => s.Signal).ThenBy(s => s.Tangent).ThenBy(s => s.Adjoint);
 }
 
 /// <summary>The tangent kernel of a rule (forward-mode derivative of its update, for meta-learning): a plan over the
 /// signals and their tangents that updates Ẇ (and Ḃ) in place, and its layout.</summary>
 internal sealed record TangentKernel(KernelPlan Plan, Layout.KernelLayout Layout);
 
+/// <summary>The adjoint kernel of a rule (reverse-mode derivative of its update, for meta-learning): a plan over the
+/// signals and the adjoint buffers W̄ (and B̄), read as the cotangent Ū and updated in place, that adds the vector-Jacobian
+/// product to W̄, B̄, the signals' adjoints and θ̄ (<see cref="AdjointOutput"/>), and its layout.</summary>
+internal sealed record AdjointKernel(KernelPlan Plan, Layout.KernelLayout Layout);
+
 /// <summary>
 /// A rule compiled to its kernel: the plan (what to compute) and its layout (where, in which passes, at what cost),
-/// and its tangent kernel, or why it has none. Everything the printer prints, nothing it must decide. Position-free
+/// its tangent kernel, or why it has none, and its adjoint kernel, or why it has none. Everything the printer prints, nothing it must decide. Position-free
 /// and equatable, so the incremental generator re-emits only when the algebra changes.
 /// </summary>
 internal sealed record KernelModel(
@@ -241,4 +264,6 @@ internal sealed record KernelModel(
     KernelPlan Plan,
     Layout.KernelLayout Layout,
     TangentKernel? Tangent = null,
-    string? NotDifferentiable = null);
+    string? NotDifferentiable = null,
+    AdjointKernel? Adjoint = null,
+    string? NoAdjoint = null);

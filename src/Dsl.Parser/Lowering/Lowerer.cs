@@ -56,6 +56,66 @@ internal static class Lowerer
         return true;
     }
 
+    /// <summary>
+    /// Lowers a rule's adjoint (<see cref="Differentiation.AdjointDifferentiator"/>): W̄ and B̄ as targets updated in place
+    /// from the cotangent Ū their buffers hold (the adjoint buffer is the target and the cotangent alike, so a term that
+    /// reads Ū reads the row before the pass changes it, as an update reads W), the vector adjoints and θ̄ as
+    /// <see cref="AdjointOutput"/>s computed before the passes. False, with the reason, when a term has no form the kernels
+    /// compute (an elementwise or tril term the lowering cannot place) or the terms are too many.
+    /// </summary>
+    public static bool TryLowerAdjoint(Differentiation.RuleAdjoint adjoint, out KernelPlan? plan, out string? reason)
+    {
+        plan = null;
+        var values = new CommonSubexpressions();
+        var expanded = new List<(Differentiation.SignalAdjoint? Signal, int Coefficient, IReadOnlyList<Term> Terms)>();
+        foreach (var (signal, coefficient, value) in adjoint.Signals.Select(a => ((Differentiation.SignalAdjoint?)a, -1, a.Value))
+            .Concat(adjoint.Coefficients.Select(a => ((Differentiation.SignalAdjoint?)null, a.Index, a.Value))))
+        {
+            if (Expansion.Expand(value) is not { } terms)
+            {
+                reason = $"its adjoint expands to more than {Expansion.MaxTerms} terms";
+                return false;
+            }
+
+            // W̄ and B̄ are targets, with a target's forms; a vector adjoint or θ̄ reads weights elementwise only through
+            // products with vectors, (⊙ F)·x.
+            bool unsupported = signal is not null && Signals.IsMatrix(signal.Signal)
+                ? terms.Any(t => Expansion.UnsupportedElementwise(t) is not null || Expansion.UnsupportedTriangle(t, Signals.ShapeOf(signal.Signal)) is not null)
+                : terms.Any(t => t.Chain.Any(a => a is TrilAtom || a is ElementwiseAtom { Valid: false }));
+            if (unsupported)
+            {
+                reason = "its adjoint has a term that reads the weights elementwise or under tril in a form the kernels do not compute";
+                return false;
+            }
+
+            expanded.Add((signal, coefficient, terms));
+        }
+
+        var targets = new List<TargetUpdate>();
+        var outputs = new List<AdjointOutput>();
+        foreach (var (signal, coefficient, terms) in expanded)
+        {
+            if (signal is null)
+            {
+                outputs.Add(new AdjointOutput(null, null, coefficient, terms.Select(t => values.Factor(Expansion.AsScalarProduct(t))).ToEquatableArray()));
+            }
+            else if (Signals.IsMatrix(signal.Signal))
+            {
+                string target = signal.Signal == Signal.Weights ? "dW" : "dB";
+                targets.Add(LowerTarget(target, new SignalRef(signal.Signal, Adjoint: true), terms, values));
+            }
+            else
+            {
+                outputs.Add(new AdjointOutput(new SignalRef(signal.Signal, Adjoint: true), values.Reference(Chains.Combine(terms, row: false)), -1, EquatableArray<ScalarFactor>.Empty));
+            }
+        }
+
+        plan = new KernelPlan(values.Coefficients.ToEquatableArray(), values.Steps.ToEquatableArray(), targets.ToEquatableArray(), Recurrent: false,
+            Outputs: outputs.ToEquatableArray());
+        reason = null;
+        return true;
+    }
+
     /// <summary>The lowering's diagnostic of every update that has one, in order: what <see cref="TryLower"/> would stop
     /// at, for each update, so that a file's independent errors are all reported (also beside the binder's).</summary>
     public static IReadOnlyList<RuleDiagnostic> Check(IReadOnlyList<BoundUpdate> updates) =>

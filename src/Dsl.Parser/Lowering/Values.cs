@@ -54,6 +54,15 @@ internal sealed record MatrixTimesVector(SignalRef Matrix, bool Transposed, Vect
     public override string ToString() => Matrix + (Transposed ? "'*" : "*") + Operand.AsFactor;
 }
 
+/// <summary>(⊙ F_k)·x, or (⊙ F_k)ᵀ·x when <paramref name="Transposed"/>: a product of weights read elementwise times a
+/// vector, one pass over the matrices (an adjoint's (Ū .* W)·1 for ⟨Ū, diag(a)·W⟩).</summary>
+internal sealed record ElementwiseTimesVector(EquatableArray<MatrixFactor> Factors, bool Transposed, VectorValue Operand) : VectorValue
+{
+    public override Dimension Length => Transposed ? Factors[0].Matrix.Shape.Columns : Factors[0].Matrix.Shape.Rows;
+
+    public override string ToString() => "(" + string.Join(" .* ", Factors) + ")" + (Transposed ? "'*" : "*") + Operand.AsFactor;
+}
+
 /// <summary>a ⊙ b.</summary>
 internal sealed record HadamardVector(VectorValue Left, VectorValue Right) : VectorValue
 {
@@ -151,6 +160,7 @@ internal static class TimeDependence
     {
         SignalVector s => Signals.IsTimeIndexed(s.Signal.Signal),
         MatrixTimesVector m => Timed(m.Operand),
+        ElementwiseTimesVector m => Timed(m.Operand),
         HadamardVector h => Timed(h.Left) || Timed(h.Right),
         MappedVector f => Timed(f.Operand),
         CombinedVector c => c.Terms.Any(t => Timed(t.Vector) || t.Factor.Factors.Any(Timed)),

@@ -62,17 +62,7 @@ public sealed class ForwardModeEpisode
         ArgumentNullException.ThrowIfNull(network);
         ArgumentNullException.ThrowIfNull(rule);
         FeedbackModes.CheckRule(network.FeedbackMode, rule);
-        for (int d = 0; d < directions.Length; d++)
-        {
-            if (!rule.Coefficients.Contains(directions[d]))
-            {
-                throw new ArgumentException($"rule '{rule.Name}' does not read θ[{directions[d]}]; it reads {string.Join(", ", rule.Coefficients.Select(rule.CoefficientName))}.", nameof(directions));
-            }
-            if (directions[..d].Contains(directions[d]))
-            {
-                throw new ArgumentException($"direction {rule.CoefficientName(directions[d])} is given twice.", nameof(directions));
-            }
-        }
+        EpisodeChecks.Directions(rule, directions);
 
         Network = network;
         Rule = rule;
@@ -107,16 +97,7 @@ public sealed class ForwardModeEpisode
             _derivative[l] = new float[_sizes[l]];
         }
         _column = new float[_sizes.Max()];
-        _tangentScratch = new float[layers][];
-        for (int l = 1; l <= layers; l++)
-        {
-            int need = rule.TangentScratchLength(_sizes[l], _sizes[l - 1]);
-            if (need < 0)
-            {
-                throw new InvalidOperationException($"rule '{rule.Name}' asked for negative tangent scratch ({need}) for W_{l}.");
-            }
-            _tangentScratch[l - 1] = new float[need];
-        }
+        _tangentScratch = EpisodeChecks.Scratch(rule, _sizes, "tangent", rule.TangentScratchLength);
     }
 
     /// <summary>The network trained in place.</summary>
@@ -207,8 +188,8 @@ public sealed class ForwardModeEpisode
     /// <param name="labels">One label per image.</param>
     public double QueryLoss(ReadOnlySpan<float> images, ReadOnlySpan<byte> labels, ReadOnlySpan<int> indices, Span<double> gradient)
     {
-        CheckSamples(images, labels, indices, "query");
-        CheckGradient(gradient);
+        EpisodeChecks.Samples(_sizes[0], images, labels, indices, "query");
+        EpisodeChecks.Gradient(_directions.Length, gradient);
         int inputs = _sizes[0], layers = _sizes.Length - 1, classes = _sizes[layers];
         gradient.Clear();
         double loss = 0;
@@ -240,9 +221,9 @@ public sealed class ForwardModeEpisode
     public EpisodeResult Run(ReadOnlySpan<float> theta, ReadOnlySpan<float> images, ReadOnlySpan<byte> labels,
         ReadOnlySpan<int> train, ReadOnlySpan<int> query, Span<double> gradient)
     {
-        CheckSamples(images, labels, train, "train");
-        CheckSamples(images, labels, query, "query");
-        CheckGradient(gradient);
+        EpisodeChecks.Samples(_sizes[0], images, labels, train, "train");
+        EpisodeChecks.Samples(_sizes[0], images, labels, query, "query");
+        EpisodeChecks.Gradient(_directions.Length, gradient);
         Reset();
         int inputs = _sizes[0];
         foreach (int i in train)
@@ -384,35 +365,6 @@ public sealed class ForwardModeEpisode
         {
             _thetaTangent[d] = new float[length];
             _thetaTangent[d][_directions[d]] = 1f;
-        }
-    }
-
-    private void CheckGradient(Span<double> gradient)
-    {
-        if (gradient.Length != _directions.Length)
-        {
-            throw new ArgumentException($"the gradient needs one entry per direction ({_directions.Length}), got {gradient.Length}.", nameof(gradient));
-        }
-    }
-
-    private void CheckSamples(ReadOnlySpan<float> images, ReadOnlySpan<byte> labels, ReadOnlySpan<int> indices, string what)
-    {
-        int inputs = _sizes[0];
-        int available = Math.Min(images.Length / inputs, labels.Length);
-        if (images.Length % inputs != 0)
-        {
-            throw new ArgumentException($"images must hold whole images of n_0 = {inputs} values, got {images.Length} values.", nameof(images));
-        }
-        if (indices.Length == 0)
-        {
-            throw new ArgumentException($"the {what} list is empty.", nameof(indices));
-        }
-        for (int k = 0; k < indices.Length; k++)
-        {
-            if ((uint)indices[k] >= (uint)available)
-            {
-                throw new ArgumentException($"{what}[{k}] = {indices[k]} is outside the {available} images (0 … {available - 1}).", nameof(indices));
-            }
         }
     }
 }

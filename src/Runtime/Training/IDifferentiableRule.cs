@@ -22,15 +22,13 @@ public readonly ref struct LayerTangents
     public LayerTangents(Span<float> weights, Span<float> feedback, ReadOnlySpan<float> post, ReadOnlySpan<float> pre,
         ReadOnlySpan<float> preActivation, ReadOnlySpan<float> postError, ReadOnlySpan<float> preError)
     {
-        int rows = post.Length, columns = pre.Length;
-        if (weights.Length != rows * columns) throw new ArgumentException("Ẇ must hold n_l·n_(l-1) values (the lengths of ẏ_l and ẏ_(l-1)).", nameof(weights));
-        if (feedback.Length != 0 && feedback.Length != weights.Length) throw new ArgumentException("Ḃ must have Ẇ's shape.", nameof(feedback));
-        if (preActivation.Length != rows) throw new ArgumentException("ż_l must have n_l entries.", nameof(preActivation));
-        if (postError.Length != 0 && postError.Length != rows) throw new ArgumentException("ė_l must have n_l entries.", nameof(postError));
-        if (preError.Length != 0 && preError.Length != columns) throw new ArgumentException("ė_(l-1) must have n_(l-1) entries.", nameof(preError));
+        LayerDerivativeShapes.Check(weights.Length, feedback.Length, post.Length, pre.Length, preActivation.Length, postError.Length, preError.Length, Dot);
         Weights = weights; Feedback = feedback;
         Post = post; Pre = pre; PreActivation = preActivation; PostError = postError; PreError = preError;
     }
+
+    // ẋ: x with a dot above (U+0307).
+    private static string Dot(string symbol) => symbol + "\u0307";
 
     /// <summary>Ẇ_l; the kernel adds the tangent of ΔW_l in place.</summary>
     public Span<float> Weights { get; }
@@ -46,6 +44,21 @@ public readonly ref struct LayerTangents
     public ReadOnlySpan<float> PostError { get; }
     /// <summary>ė_(l-1); empty if the rule does not read e_(l-1).</summary>
     public ReadOnlySpan<float> PreError { get; }
+}
+
+/// <summary>The length checks of <see cref="LayerTangents"/> and <see cref="LayerAdjoints"/>: the lengths of
+/// <see cref="LayerSignals"/>, the errors and B's derivative possibly empty.</summary>
+internal static class LayerDerivativeShapes
+{
+    /// <param name="marked">The name of a derivative of the symbol it is given (W → Ẇ or W̄).</param>
+    public static void Check(int weights, int feedback, int rows, int columns, int preActivation, int postError, int preError, Func<string, string> marked)
+    {
+        if (weights != rows * columns) throw new ArgumentException($"{marked("W")} must hold n_l·n_(l-1) values (the lengths of {marked("y")}_l and {marked("y")}_(l-1)).", nameof(weights));
+        if (feedback != 0 && feedback != weights) throw new ArgumentException($"{marked("B")} must have {marked("W")}'s shape.", nameof(feedback));
+        if (preActivation != rows) throw new ArgumentException($"{marked("z")}_l must have n_l entries.", nameof(preActivation));
+        if (postError != 0 && postError != rows) throw new ArgumentException($"{marked("e")}_l must have n_l entries.", nameof(postError));
+        if (preError != 0 && preError != columns) throw new ArgumentException($"{marked("e")}_(l-1) must have n_(l-1) entries.", nameof(preError));
+    }
 }
 
 /// <summary>

@@ -39,9 +39,12 @@ internal sealed class DenseMatrix
 
 /// <summary>The signals of one layer, as the kernel sees them (floats) and the reference reads them (doubles).</summary>
 /// <remarks><see cref="Tangent"/> holds v̇ and θ̇ for rules differentiated by the compiler, in the same layout;
-/// <see cref="States"/> the value of each <c>state</c> of the rule before the step, by its index.</remarks>
+/// <see cref="States"/> the value of each <c>state</c> of the rule before the step, by its index; <see cref="Cotangent"/>
+/// Ū_W and Ū_B (its W and B) for the adjoints.</remarks>
 internal sealed record LayerValues(int Rows, int Columns, float[] Weights, float[] Post, float[] Pre, float[] Potential, float[] PostError, float[] PreError, float[] Theta, float[]? Feedback = null, LayerValues? Tangent = null)
 {
+    public LayerValues? Cotangent { get; init; }
+
     public IReadOnlyList<float[]> States { get; init; } = Array.Empty<float[]>();
 
     public static LayerValues Random(int rows, int columns, Random random)
@@ -82,6 +85,7 @@ internal static class DenseReference
             BoundState s => Column(layer.States[s.Index], absolute),
             BoundCoefficientTangent c => Scalar(absolute ? Math.Abs(layer.Tangent!.Theta[c.Index]) : layer.Tangent!.Theta[c.Index]),
             BoundSignalTangent s => Signal(s.Signal, layer.Tangent!, absolute),
+            BoundCotangent c => Signal(c.Matrix, layer.Cotangent!, absolute),
             BoundTranspose t => Transpose(Eval(t.Operand, layer, absolute)),
             BoundNegate n => Scale(Eval(n.Operand, layer, absolute), absolute ? 1 : -1),
             BoundSum s => Add(Eval(s.Left, layer, absolute), Eval(s.Right, layer, absolute), s.Subtract && !absolute ? -1 : 1),

@@ -25,6 +25,19 @@ internal sealed class RandomRules
 
     public RandomRules(int seed) => _random = new Random(seed);
 
+    /// <summary>The next <paramref name="count"/> rules that compile: the generator also writes rules the binder rejects
+    /// (products of matrices), which have nothing to differentiate or run.</summary>
+    public IEnumerable<string> Compiling(int count)
+    {
+        while (count > 0)
+        {
+            string text = Next();
+            if (!Language.RuleFrontEnd.Compile("random", text).Succeeded) continue;
+            count--;
+            yield return text;
+        }
+    }
+
     /// <summary>A right-hand side of the shape of W; one in four has a lower-triangular term c·tril(X)·W as well, X
     /// a random [n_l × n_l] expression (Sanger's form, the one <c>tril</c> lowers to a running sum).</summary>
     public string Next(int maxDepth = 3)

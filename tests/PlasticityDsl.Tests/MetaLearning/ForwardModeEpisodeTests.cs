@@ -5,6 +5,7 @@ using PlasticityDsl.Runtime.MetaLearning;
 using PlasticityDsl.Tests.Training;
 using Xunit;
 using Xunit.Abstractions;
+using static PlasticityDsl.Tests.MetaLearning.EpisodeFixture;
 
 namespace PlasticityDsl.Tests.MetaLearning;
 
@@ -15,42 +16,6 @@ namespace PlasticityDsl.Tests.MetaLearning;
 /// </summary>
 public sealed class ForwardModeEpisodeTests(ITestOutputHelper output)
 {
-    private static readonly int[] Sizes = [20, 12, 10, 5];
-    private const int TrainCount = 40, QueryCount = 20;
-    private static readonly int[] Train = Enumerable.Range(0, TrainCount).ToArray();
-    private static readonly int[] Query = Enumerable.Range(TrainCount, QueryCount).ToArray();
-    private static readonly (float[] Images, byte[] Labels) Data = MakeData(TrainCount + QueryCount, seed: 5);
-
-    // θ: every term of Eq. 9 matters (the decays are small but not negligible over 40 steps).
-    private static readonly float[] Theta = [0.08f, 0.03f, 0.04f, 0.002f, 0.05f, 0, 0, 0, 0, -0.003f];
-
-    private static (float[] Images, byte[] Labels) MakeData(int count, int seed)
-    {
-        var random = new Random(seed);
-        var images = new float[count * Sizes[0]];
-        for (int i = 0; i < images.Length; i++) images[i] = (float)random.NextDouble();
-        var labels = new byte[count];
-        for (int i = 0; i < count; i++) labels[i] = (byte)random.Next(Sizes[^1]);
-        return (images, labels);
-    }
-
-    private static Mlp Network(FeedbackMode mode, ulong seed, string activation = "softplus")
-    {
-        var network = new Mlp(Sizes, Activation.Parse(activation), mode);
-        network.Initialize(InitScheme.Xavier, seed);
-        return network;
-    }
-
-    private static ReadOnlySpan<float> Image(int i) => Data.Images.AsSpan(i * Sizes[0], Sizes[0]);
-
-    /// <summary>The reference episode in double: Eq. 9 steps on the train images, then the mean query cross-entropy.</summary>
-    private static double ReferenceQueryLoss(Mlp start, double[] theta, bool plasticFeedback)
-    {
-        var reference = new ReferenceMlp(start);
-        foreach (int i in Train) reference.StepEq9(Image(i), Data.Labels[i], theta, plasticFeedback);
-        return Query.Average(j => reference.Loss(Image(j), Data.Labels[j]));
-    }
-
     [Theory]
     [InlineData("sym", false, "softplus")]
     [InlineData("fa", false, "softplus")] // fixed B
@@ -67,7 +32,7 @@ public sealed class ForwardModeEpisodeTests(ITestOutputHelper output)
         var engine = new ForwardModeEpisode(network, rule, directions);
         var gradient = new double[directions.Length];
 
-        EpisodeResult result = engine.Run(Theta, Data.Images, Data.Labels, Train, Query, gradient);
+        EpisodeResult result = engine.Run(Theta, EpisodeData.Images, EpisodeData.Labels, Train, Query, gradient);
 
         Assert.False(result.Diverged, result.Divergence.ToString());
         double[] theta = Theta.Select(t => (double)t).ToArray();
@@ -76,12 +41,8 @@ public sealed class ForwardModeEpisodeTests(ITestOutputHelper output)
         Assert.Equal(referenceLoss, result.QueryLoss, referenceLoss * 1e-4);
         for (int d = 0; d < directions.Length; d++)
         {
-            const double h = 1e-5;
             int k = directions[d];
-            double[] plus = (double[])theta.Clone(), minus = (double[])theta.Clone();
-            plus[k] += h;
-            minus[k] -= h;
-            double expected = (ReferenceQueryLoss(start, plus, plasticFeedback) - ReferenceQueryLoss(start, minus, plasticFeedback)) / (2 * h);
+            double expected = CentralDifference(start, theta, k, plasticFeedback);
             double relative = Math.Abs(gradient[d] - expected) / Math.Abs(expected);
             output.WriteLine($"{rule.CoefficientName(k)}: forward mode {gradient[d]:G8}, differences {expected:G8}, relative error {relative:E2}");
             Assert.True(relative < 1e-3, $"{feedback}: d/d{rule.CoefficientName(k)} = {gradient[d]}, central differences {expected} (relative error {relative:E2})");
@@ -99,8 +60,8 @@ public sealed class ForwardModeEpisodeTests(ITestOutputHelper output)
         var engine = new ForwardModeEpisode(network, rule, [0, 2]);
         var learner = new OnlineLearner(plain, rule);
 
-        engine.Run(Theta, Data.Images, Data.Labels, Train, Query, new double[2]);
-        foreach (int i in Train) learner.Step(Image(i), Data.Labels[i], rule, Theta);
+        engine.Run(Theta, EpisodeData.Images, EpisodeData.Labels, Train, Query, new double[2]);
+        foreach (int i in Train) learner.Step(Image(i), EpisodeData.Labels[i], rule, Theta);
 
         for (int l = 0; l < network.LayerCount; l++)
         {
@@ -119,7 +80,7 @@ public sealed class ForwardModeEpisodeTests(ITestOutputHelper output)
         theta[3] = -1000f; // W ← 1001 W every step: overflows within a few steps
         var gradient = new double[2];
 
-        EpisodeResult result = engine.Run(theta, Data.Images, Data.Labels, Train, Query, gradient);
+        EpisodeResult result = engine.Run(theta, EpisodeData.Images, EpisodeData.Labels, Train, Query, gradient);
 
         Assert.True(result.Diverged);
         EpisodeDivergence divergence = result.Divergence!.Value;
@@ -129,7 +90,7 @@ public sealed class ForwardModeEpisodeTests(ITestOutputHelper output)
         Assert.All(gradient, g => Assert.True(double.IsNaN(g)));
         // Later steps do nothing and say so again.
         long steps = engine.StepCount;
-        Assert.Equal(divergence, engine.Step(Image(0), Data.Labels[0], theta));
+        Assert.Equal(divergence, engine.Step(Image(0), EpisodeData.Labels[0], theta));
         Assert.Equal(steps, engine.StepCount);
         output.WriteLine(divergence.ToString());
     }
@@ -169,7 +130,7 @@ public sealed class ForwardModeEpisodeTests(ITestOutputHelper output)
         Mlp network = Network(FeedbackMode.Random, seed: 11);
         var engine = new ForwardModeEpisode(network, new SpoiledTangent(step, Sizes[layer - 1], direction, feedback), [0, 3]);
 
-        EpisodeResult result = engine.Run(Theta, Data.Images, Data.Labels, Train, Query, new double[2]);
+        EpisodeResult result = engine.Run(Theta, EpisodeData.Images, EpisodeData.Labels, Train, Query, new double[2]);
 
         Assert.Equal(new EpisodeDivergence(step, layer, feedback ? "B" : "W", direction), result.Divergence);
         Assert.Equal(step, engine.StepCount);
@@ -182,11 +143,11 @@ public sealed class ForwardModeEpisodeTests(ITestOutputHelper output)
         var engine = new ForwardModeEpisode(network, Eq9Oracle.Full, [0]);
         var gradient = new double[1];
 
-        var empty = Assert.Throws<ArgumentException>(() => engine.Run(Theta, Data.Images, Data.Labels, [], Query, gradient));
+        var empty = Assert.Throws<ArgumentException>(() => engine.Run(Theta, EpisodeData.Images, EpisodeData.Labels, [], Query, gradient));
         Assert.Contains("train list is empty", empty.Message);
-        var outside = Assert.Throws<ArgumentException>(() => engine.Run(Theta, Data.Images, Data.Labels, Train, [3, 60], gradient));
+        var outside = Assert.Throws<ArgumentException>(() => engine.Run(Theta, EpisodeData.Images, EpisodeData.Labels, Train, [3, 60], gradient));
         Assert.Contains("query[1] = 60", outside.Message);
-        Assert.Throws<ArgumentException>(() => engine.Run(Theta, Data.Images, Data.Labels, Train, Query, new double[2]));
+        Assert.Throws<ArgumentException>(() => engine.Run(Theta, EpisodeData.Images, EpisodeData.Labels, Train, Query, new double[2]));
         var unread = Assert.Throws<ArgumentException>(() => new ForwardModeEpisode(network, Eq9Oracle.Full, [5]));
         Assert.Contains("does not read", unread.Message);
         Assert.Throws<ArgumentException>(() => new ForwardModeEpisode(Network(FeedbackMode.Symmetric, 1), Eq9Oracle.Full, [0]));
@@ -198,12 +159,12 @@ public sealed class ForwardModeEpisodeTests(ITestOutputHelper output)
         Mlp network = Network(FeedbackMode.Random, seed: 11);
         var engine = new ForwardModeEpisode(network, Eq9Oracle.Full, [0, 1, 2, 3, 4, 9]);
         var gradient = new double[6];
-        engine.Step(Image(0), Data.Labels[0], Theta); // sizes θ's tangents
+        engine.Step(Image(0), EpisodeData.Labels[0], Theta); // sizes θ's tangents
 
         Allocations.AssertNone(() =>
         {
-            for (int i = 1; i < 4; i++) engine.Step(Image(i), Data.Labels[i], Theta);
-            engine.QueryLoss(Data.Images, Data.Labels, Query, gradient);
+            for (int i = 1; i < 4; i++) engine.Step(Image(i), EpisodeData.Labels[i], Theta);
+            engine.QueryLoss(EpisodeData.Images, EpisodeData.Labels, Query, gradient);
         });
     }
 }

@@ -31,7 +31,8 @@ public sealed class MetaCliTests : IDisposable
     }
 
     /// <summary>Runs <c>meta gradient</c> in-process for <paramref name="rule"/> on a fresh 784-12-10 feedback-alignment network
-    /// and synthetic data, and the engine on the same episode with the same θ: the command's report, and the engine's result
+    /// and synthetic data, and the engine <see cref="MetaGradient"/> picks (reverse mode: the rules here have adjoints) on the
+    /// same episode with the same θ: the command's report, and the engine's result
     /// and gradient along each of the rule's coefficients.</summary>
     private (JsonDocument Report, EpisodeResult Engine, double[] Gradient) GradientBesideTheEngine(IDifferentiableRule rule, string thetaOption, float[] theta,
         ulong seed, int[] train, int[] query)
@@ -49,8 +50,7 @@ public sealed class MetaCliTests : IDisposable
 
         (Dataset images, _) = MnistData.Load(data);
         var gradient = new double[rule.Coefficients.Count];
-        EpisodeResult result = new ForwardModeEpisode(network, rule, rule.Coefficients.ToArray())
-            .Run(theta, images.Images, images.Labels, train, query, gradient);
+        EpisodeResult result = MetaGradient.Run(network, rule, rule.Coefficients.ToArray(), theta, images.Images, images.Labels, train, query, gradient);
         return (JsonDocument.Parse(File.ReadAllBytes(output)), result, gradient);
     }
 

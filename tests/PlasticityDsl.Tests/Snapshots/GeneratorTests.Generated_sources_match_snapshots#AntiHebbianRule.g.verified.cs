@@ -14,9 +14,11 @@ namespace PlasticityDsl.Rules
     /// Reads: W, y_l, y_&lt;l-1&gt;.
     /// Tangent (forward-mode derivative of the update, for meta-learning): 2·n_l·n_&lt;l-1&gt; multiply-adds per direction,
     /// reads Ẇ, y_l, ẏ_l, y_&lt;l-1&gt;, ẏ_&lt;l-1&gt;, t0, ṫ0.
+    /// Adjoint (reverse-mode derivative of the update, for meta-learning): 2·n_l·n_&lt;l-1&gt; + 4·n_l + 2·n_&lt;l-1&gt; multiply-adds, whatever the
+    /// number of meta-parameters; reads W̄, y_l, y_&lt;l-1&gt;, t0.
     /// </remarks>
     [global::System.CodeDom.Compiler.GeneratedCode("PlasticityDsl.Generator", "1.0.0")]
-    public sealed partial class AntiHebbianRule : global::PlasticityDsl.Runtime.IDifferentiableRule
+    public sealed partial class AntiHebbianRule : global::PlasticityDsl.Runtime.IAdjointRule
     {
         public static AntiHebbianRule Instance { get; } = new AntiHebbianRule();
 
@@ -31,6 +33,8 @@ namespace PlasticityDsl.Rules
         public int ScratchLength(int rows, int columns) => 0;
 
         public int TangentScratchLength(int rows, int columns) => 0;
+
+        public int AdjointScratchLength(int rows, int columns) => 3 * rows + 2 * columns;
 
         public void Apply(in global::PlasticityDsl.Runtime.LayerSignals layer, global::System.ReadOnlySpan<float> theta, global::System.Span<float> scratch)
         {
@@ -75,6 +79,50 @@ namespace PlasticityDsl.Rules
                     -dt0 * post[i] - t0 * postTangent[i], pre,
                     -t0 * post[i], preTangent);
             }
+        }
+
+        public void ApplyAdjoint(in global::PlasticityDsl.Runtime.LayerSignals layer, in global::PlasticityDsl.Runtime.LayerAdjoints adjoint, global::System.ReadOnlySpan<float> theta, global::System.Span<float> thetaAdjoint, global::System.Span<float> scratch)
+        {
+            if (theta.Length < 10) throw new global::System.ArgumentException("theta must hold t0..t9.", nameof(theta));
+            if (thetaAdjoint.Length < 10) throw new global::System.ArgumentException("thetaAdjoint must hold t0..t9.", nameof(thetaAdjoint));
+            if (scratch.Length < AdjointScratchLength(layer.Rows, layer.Columns)) throw new global::System.ArgumentException("scratch is too short; size it with AdjointScratchLength.", nameof(scratch));
+            int rows = layer.Rows;
+            int columns = layer.Columns;
+            global::System.Span<float> weights = layer.Weights;
+            global::System.Span<float> weightsAdjoint = adjoint.Weights;
+            global::System.ReadOnlySpan<float> post = layer.Post;
+            global::System.ReadOnlySpan<float> pre = layer.Pre;
+            float t0 = theta[0];
+
+            // v0 = W̄*y_<l-1>
+            global::System.Span<float> v0 = scratch.Slice(0, rows);
+            global::PlasticityDsl.Runtime.KernelPrimitives.MultiplyVector(weightsAdjoint, rows, columns, pre, v0);
+
+            // v1 = -t0*(W̄*y_<l-1>)
+            global::System.Span<float> v1 = scratch.Slice(rows, rows);
+            v1.Clear();
+            global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(v1, -t0, v0);
+
+            // v2 = W̄'*y_l
+            global::System.Span<float> v2 = scratch.Slice(rows + rows, columns);
+            global::PlasticityDsl.Runtime.KernelPrimitives.MultiplyTransposedVector(weightsAdjoint, rows, columns, post, v2);
+
+            // v3 = -t0*(W̄'*y_l)
+            global::System.Span<float> v3 = scratch.Slice(rows + rows + columns, columns);
+            v3.Clear();
+            global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(v3, -t0, v2);
+
+            // v4 = (W̄*y_<l-1>) .* y_l
+            global::System.Span<float> v4 = scratch.Slice(rows + rows + columns + columns, rows);
+            global::PlasticityDsl.Runtime.KernelPrimitives.Multiply(v0, post, v4);
+
+            // s0 = sum((W̄*y_<l-1>) .* y_l)
+            float s0 = global::PlasticityDsl.Runtime.KernelPrimitives.Sum(v4);
+
+            // The signals' adjoints and θ̄, from values computed before the passes.
+            global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(adjoint.Post, 1f, v1); // ȳ_l
+            global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(adjoint.Pre, 1f, v3); // ȳ_<l-1>
+            thetaAdjoint[0] += -s0; // t̄0
         }
     }
 }

@@ -14,9 +14,11 @@ namespace PlasticityDsl.Rules
     /// Reads: W, y_l, y_&lt;l-1&gt;.
     /// Tangent (forward-mode derivative of the update, for meta-learning): 6·n_l·n_&lt;l-1&gt; multiply-adds per direction,
     /// reads W, Ẇ, y_l, ẏ_l, y_&lt;l-1&gt;, ẏ_&lt;l-1&gt;, t2, ṫ2.
+    /// Adjoint (reverse-mode derivative of the update, for meta-learning): 8·n_l·n_&lt;l-1&gt; + 6·n_l + 2·n_&lt;l-1&gt; multiply-adds, whatever the
+    /// number of meta-parameters; reads W, W̄, y_l, y_&lt;l-1&gt;, t2.
     /// </remarks>
     [global::System.CodeDom.Compiler.GeneratedCode("PlasticityDsl.Generator", "1.0.0")]
-    public sealed partial class BoundedHebbRule : global::PlasticityDsl.Runtime.IDifferentiableRule
+    public sealed partial class BoundedHebbRule : global::PlasticityDsl.Runtime.IAdjointRule
     {
         public static BoundedHebbRule Instance { get; } = new BoundedHebbRule();
 
@@ -31,6 +33,8 @@ namespace PlasticityDsl.Rules
         public int ScratchLength(int rows, int columns) => columns;
 
         public int TangentScratchLength(int rows, int columns) => columns;
+
+        public int AdjointScratchLength(int rows, int columns) => 6 * rows + 4 * columns;
 
         public void Apply(in global::PlasticityDsl.Runtime.LayerSignals layer, global::System.ReadOnlySpan<float> theta, global::System.Span<float> scratch)
         {
@@ -95,6 +99,95 @@ namespace PlasticityDsl.Rules
                     for (int j = 0; j < columns; j++) weightsTangentRow[j] += scale * weights[i * columns + j] * oldWeightsTangentRow[j] * pre[j];
                 }
             }
+        }
+
+        public void ApplyAdjoint(in global::PlasticityDsl.Runtime.LayerSignals layer, in global::PlasticityDsl.Runtime.LayerAdjoints adjoint, global::System.ReadOnlySpan<float> theta, global::System.Span<float> thetaAdjoint, global::System.Span<float> scratch)
+        {
+            if (theta.Length < 10) throw new global::System.ArgumentException("theta must hold t0..t9.", nameof(theta));
+            if (thetaAdjoint.Length < 10) throw new global::System.ArgumentException("thetaAdjoint must hold t0..t9.", nameof(thetaAdjoint));
+            if (scratch.Length < AdjointScratchLength(layer.Rows, layer.Columns)) throw new global::System.ArgumentException("scratch is too short; size it with AdjointScratchLength.", nameof(scratch));
+            int rows = layer.Rows;
+            int columns = layer.Columns;
+            global::System.Span<float> weights = layer.Weights;
+            global::System.Span<float> weightsAdjoint = adjoint.Weights;
+            global::System.ReadOnlySpan<float> post = layer.Post;
+            global::System.ReadOnlySpan<float> pre = layer.Pre;
+            float t2 = theta[2];
+
+            // v0 = W̄*y_<l-1>
+            global::System.Span<float> v0 = scratch.Slice(0, rows);
+            global::PlasticityDsl.Runtime.KernelPrimitives.MultiplyVector(weightsAdjoint, rows, columns, pre, v0);
+
+            // v1 = (W̄ .* sq(W))*y_<l-1>
+            global::System.Span<float> v1 = scratch.Slice(rows, rows);
+            for (int i = 0; i < rows; i++)
+            {
+                float sum = 0f;
+                for (int j = 0; j < columns; j++) sum += weightsAdjoint[i * columns + j] * global::PlasticityDsl.Runtime.KernelPrimitives.Square(weights[i * columns + j]) * pre[j];
+                v1[i] = sum;
+            }
+
+            // v2 = t2*(W̄*y_<l-1>) - t2*((W̄ .* sq(W))*y_<l-1>)
+            global::System.Span<float> v2 = scratch.Slice(rows + rows, rows);
+            v2.Clear();
+            global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(v2,
+                t2, v0,
+                -t2, v1);
+
+            // v3 = W̄'*y_l
+            global::System.Span<float> v3 = scratch.Slice(rows + rows + rows, columns);
+            global::PlasticityDsl.Runtime.KernelPrimitives.MultiplyTransposedVector(weightsAdjoint, rows, columns, post, v3);
+
+            // v4 = (W̄ .* sq(W))'*y_l
+            global::System.Span<float> v4 = scratch.Slice(rows + rows + rows + columns, columns);
+            v4.Clear();
+            for (int i = 0; i < rows; i++)
+            {
+                float xi = post[i];
+                for (int j = 0; j < columns; j++) v4[j] += weightsAdjoint[i * columns + j] * global::PlasticityDsl.Runtime.KernelPrimitives.Square(weights[i * columns + j]) * xi;
+            }
+
+            // v5 = t2*(W̄'*y_l) - t2*((W̄ .* sq(W))'*y_l)
+            global::System.Span<float> v5 = scratch.Slice(rows + rows + rows + columns + columns, columns);
+            v5.Clear();
+            global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(v5,
+                t2, v3,
+                -t2, v4);
+
+            // v6 = (W̄*y_<l-1>) .* y_l
+            global::System.Span<float> v6 = scratch.Slice(rows + rows + rows + columns + columns + columns, rows);
+            global::PlasticityDsl.Runtime.KernelPrimitives.Multiply(v0, post, v6);
+
+            // v7 = ((W̄ .* sq(W))*y_<l-1>) .* y_l
+            global::System.Span<float> v7 = scratch.Slice(rows + rows + rows + columns + columns + columns + rows, rows);
+            global::PlasticityDsl.Runtime.KernelPrimitives.Multiply(v1, post, v7);
+
+            // v8 = ((W̄*y_<l-1>) .* y_l) - (((W̄ .* sq(W))*y_<l-1>) .* y_l)
+            global::System.Span<float> v8 = scratch.Slice(rows + rows + rows + columns + columns + columns + rows + rows, rows);
+            v8.Clear();
+            global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(v8,
+                1f, v6,
+                -1f, v7);
+
+            // s0 = sum(((W̄*y_<l-1>) .* y_l) - (((W̄ .* sq(W))*y_<l-1>) .* y_l))
+            float s0 = global::PlasticityDsl.Runtime.KernelPrimitives.Sum(v8);
+            global::System.Span<float> oldWeightsAdjointRow = scratch.Slice(rows + rows + rows + columns + columns + columns + rows + rows + rows, columns);
+
+            // One pass over W̄: each row gets all its terms while it is in cache.
+            for (int i = 0; i < rows; i++)
+            {
+                weightsAdjoint.Slice(i * columns, columns).CopyTo(oldWeightsAdjointRow);
+                global::System.Span<float> weightsAdjointRow = weightsAdjoint.Slice(i * columns, columns);
+                {
+                    float scale = -2f * t2 * post[i];
+                    for (int j = 0; j < columns; j++) weightsAdjointRow[j] += scale * weights[i * columns + j] * oldWeightsAdjointRow[j] * pre[j];
+                }
+            }
+
+            // The signals' adjoints and θ̄, from values computed before the passes.
+            global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(adjoint.Post, 1f, v2); // ȳ_l
+            global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(adjoint.Pre, 1f, v5); // ȳ_<l-1>
+            thetaAdjoint[2] += s0; // t̄2
         }
     }
 }

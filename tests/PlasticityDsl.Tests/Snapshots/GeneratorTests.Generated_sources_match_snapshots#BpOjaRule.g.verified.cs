@@ -14,9 +14,11 @@ namespace PlasticityDsl.Rules
     /// Reads: W, y_l, y_&lt;l-1&gt;, e_l.
     /// Tangent (forward-mode derivative of the update, for meta-learning): 7·n_l·n_&lt;l-1&gt; + n_&lt;l-1&gt; multiply-adds per direction,
     /// reads W, Ẇ, y_l, ẏ_l, y_&lt;l-1&gt;, ẏ_&lt;l-1&gt;, e_l, ė_l, t0, t2, ṫ0, ṫ2.
+    /// Adjoint (reverse-mode derivative of the update, for meta-learning): 7·n_l·n_&lt;l-1&gt; + 10·n_l + 2·n_&lt;l-1&gt; multiply-adds, whatever the
+    /// number of meta-parameters; reads W, W̄, y_l, y_&lt;l-1&gt;, e_l, t0, t2.
     /// </remarks>
     [global::System.CodeDom.Compiler.GeneratedCode("PlasticityDsl.Generator", "1.0.0")]
-    public sealed partial class BpOjaRule : global::PlasticityDsl.Runtime.IDifferentiableRule
+    public sealed partial class BpOjaRule : global::PlasticityDsl.Runtime.IAdjointRule
     {
         public static BpOjaRule Instance { get; } = new BpOjaRule();
 
@@ -31,6 +33,8 @@ namespace PlasticityDsl.Rules
         public int ScratchLength(int rows, int columns) => columns;
 
         public int TangentScratchLength(int rows, int columns) => 4 * columns;
+
+        public int AdjointScratchLength(int rows, int columns) => 8 * rows + 4 * columns;
 
         public void Apply(in global::PlasticityDsl.Runtime.LayerSignals layer, global::System.ReadOnlySpan<float> theta, global::System.Span<float> scratch)
         {
@@ -109,6 +113,102 @@ namespace PlasticityDsl.Rules
                     -dt2 * post[i] - t2 * postTangent[i], v0);
                 global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(weightsTangentRow, -t2 * post[i], v3);
             }
+        }
+
+        public void ApplyAdjoint(in global::PlasticityDsl.Runtime.LayerSignals layer, in global::PlasticityDsl.Runtime.LayerAdjoints adjoint, global::System.ReadOnlySpan<float> theta, global::System.Span<float> thetaAdjoint, global::System.Span<float> scratch)
+        {
+            if (theta.Length < 10) throw new global::System.ArgumentException("theta must hold t0..t9.", nameof(theta));
+            if (thetaAdjoint.Length < 10) throw new global::System.ArgumentException("thetaAdjoint must hold t0..t9.", nameof(thetaAdjoint));
+            if (scratch.Length < AdjointScratchLength(layer.Rows, layer.Columns)) throw new global::System.ArgumentException("scratch is too short; size it with AdjointScratchLength.", nameof(scratch));
+            if (adjoint.PostError.Length != layer.Rows) throw new global::System.ArgumentException("this rule's adjoint reads or updates \u0113_l: the adjoint needs it.", nameof(adjoint));
+            int rows = layer.Rows;
+            int columns = layer.Columns;
+            global::System.Span<float> weights = layer.Weights;
+            global::System.Span<float> weightsAdjoint = adjoint.Weights;
+            global::System.ReadOnlySpan<float> post = layer.Post;
+            global::System.ReadOnlySpan<float> pre = layer.Pre;
+            global::System.ReadOnlySpan<float> postError = layer.PostError;
+            float t0 = theta[0];
+            float t2 = theta[2];
+
+            // v0 = W̄'*y_l
+            global::System.Span<float> v0 = scratch.Slice(0, columns);
+            global::PlasticityDsl.Runtime.KernelPrimitives.MultiplyTransposedVector(weightsAdjoint, rows, columns, post, v0);
+
+            // v1 = W̄*y_<l-1>
+            global::System.Span<float> v1 = scratch.Slice(columns, rows);
+            global::PlasticityDsl.Runtime.KernelPrimitives.MultiplyVector(weightsAdjoint, rows, columns, pre, v1);
+
+            // v2 = W'*y_l
+            global::System.Span<float> v2 = scratch.Slice(columns + rows, columns);
+            global::PlasticityDsl.Runtime.KernelPrimitives.MultiplyTransposedVector(weights, rows, columns, post, v2);
+
+            // v3 = W̄*(W'*y_l)
+            global::System.Span<float> v3 = scratch.Slice(columns + rows + columns, rows);
+            global::PlasticityDsl.Runtime.KernelPrimitives.MultiplyVector(weightsAdjoint, rows, columns, v2, v3);
+
+            // v4 = W*(W̄'*y_l)
+            global::System.Span<float> v4 = scratch.Slice(columns + rows + columns + rows, rows);
+            global::PlasticityDsl.Runtime.KernelPrimitives.MultiplyVector(weights, rows, columns, v0, v4);
+
+            // v5 = t2*(W̄*y_<l-1>) - t2*(W̄*(W'*y_l)) - t2*(W*(W̄'*y_l))
+            global::System.Span<float> v5 = scratch.Slice(columns + rows + columns + rows + rows, rows);
+            v5.Clear();
+            global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(v5,
+                t2, v1,
+                -t2, v3,
+                -t2, v4);
+
+            // v6 = W̄'*e_l
+            global::System.Span<float> v6 = scratch.Slice(columns + rows + columns + rows + rows + rows, columns);
+            global::PlasticityDsl.Runtime.KernelPrimitives.MultiplyTransposedVector(weightsAdjoint, rows, columns, postError, v6);
+
+            // v7 = -t0*(W̄'*e_l) + t2*(W̄'*y_l)
+            global::System.Span<float> v7 = scratch.Slice(columns + rows + columns + rows + rows + rows + columns, columns);
+            v7.Clear();
+            global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(v7,
+                -t0, v6,
+                t2, v0);
+
+            // v8 = -t0*(W̄*y_<l-1>)
+            global::System.Span<float> v8 = scratch.Slice(columns + rows + columns + rows + rows + rows + columns + columns, rows);
+            v8.Clear();
+            global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(v8, -t0, v1);
+
+            // v9 = (W̄*y_<l-1>) .* e_l
+            global::System.Span<float> v9 = scratch.Slice(columns + rows + columns + rows + rows + rows + columns + columns + rows, rows);
+            global::PlasticityDsl.Runtime.KernelPrimitives.Multiply(v1, postError, v9);
+
+            // s0 = sum((W̄*y_<l-1>) .* e_l)
+            float s0 = global::PlasticityDsl.Runtime.KernelPrimitives.Sum(v9);
+
+            // v10 = (W̄*y_<l-1>) .* y_l
+            global::System.Span<float> v10 = scratch.Slice(columns + rows + columns + rows + rows + rows + columns + columns + rows + rows, rows);
+            global::PlasticityDsl.Runtime.KernelPrimitives.Multiply(v1, post, v10);
+
+            // s1 = sum((W̄*y_<l-1>) .* y_l)
+            float s1 = global::PlasticityDsl.Runtime.KernelPrimitives.Sum(v10);
+
+            // v11 = (W̄*(W'*y_l)) .* y_l
+            global::System.Span<float> v11 = scratch.Slice(columns + rows + columns + rows + rows + rows + columns + columns + rows + rows + rows, rows);
+            global::PlasticityDsl.Runtime.KernelPrimitives.Multiply(v3, post, v11);
+
+            // s2 = sum((W̄*(W'*y_l)) .* y_l)
+            float s2 = global::PlasticityDsl.Runtime.KernelPrimitives.Sum(v11);
+
+            // One pass over W̄: each row gets all its terms while it is in cache.
+            for (int i = 0; i < rows; i++)
+            {
+                global::System.Span<float> weightsAdjointRow = weightsAdjoint.Slice(i * columns, columns);
+                global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(weightsAdjointRow, -t2 * post[i], v0);
+            }
+
+            // The signals' adjoints and θ̄, from values computed before the passes.
+            global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(adjoint.Post, 1f, v5); // ȳ_l
+            global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(adjoint.Pre, 1f, v7); // ȳ_<l-1>
+            global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(adjoint.PostError, 1f, v8); // ē_l
+            thetaAdjoint[0] += -s0; // t̄0
+            thetaAdjoint[2] += s1 - s2; // t̄2
         }
     }
 }

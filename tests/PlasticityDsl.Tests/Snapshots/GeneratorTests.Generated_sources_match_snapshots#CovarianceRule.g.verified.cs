@@ -16,9 +16,11 @@ namespace PlasticityDsl.Rules
     /// Reads: W, y_l, y_&lt;l-1&gt;.
     /// Tangent (forward-mode derivative of the update, for meta-learning): 3·n_l·n_&lt;l-1&gt; + n_&lt;l-1&gt; multiply-adds per direction,
     /// reads Ẇ, y_l, ẏ_l, y_&lt;l-1&gt;, ẏ_&lt;l-1&gt;, t0, t10, t11, ṫ0, ṫ10, ṫ11.
+    /// Adjoint (reverse-mode derivative of the update, for meta-learning): 4·n_l·n_&lt;l-1&gt; + 11·n_l + 5·n_&lt;l-1&gt; multiply-adds, whatever the
+    /// number of meta-parameters; reads W̄, y_l, y_&lt;l-1&gt;, t0, t10, t11.
     /// </remarks>
     [global::System.CodeDom.Compiler.GeneratedCode("PlasticityDsl.Generator", "1.0.0")]
-    public sealed partial class CovarianceRule : global::PlasticityDsl.Runtime.IDifferentiableRule
+    public sealed partial class CovarianceRule : global::PlasticityDsl.Runtime.IAdjointRule
     {
         public static CovarianceRule Instance { get; } = new CovarianceRule();
 
@@ -33,6 +35,8 @@ namespace PlasticityDsl.Rules
         public int ScratchLength(int rows, int columns) => 2 * columns;
 
         public int TangentScratchLength(int rows, int columns) => columns;
+
+        public int AdjointScratchLength(int rows, int columns) => 8 * rows + 4 * columns;
 
         public global::System.Collections.Generic.IReadOnlyList<global::PlasticityDsl.Runtime.RuleParameter> Parameters { get; } = new global::PlasticityDsl.Runtime.RuleParameter[] { new global::PlasticityDsl.Runtime.RuleParameter("post_mean", 10, 0.5f), new global::PlasticityDsl.Runtime.RuleParameter("pre_mean", 11, 0.5f) };
 
@@ -101,6 +105,107 @@ namespace PlasticityDsl.Rules
                     -dt0 * t11 * post[i] + dt0 * t10 * t11 - t0 * t11 * postTangent[i] + t0 * dt10 * t11 - t0 * dt11 * post[i] + t0 * t10 * dt11, v0,
                     t0 * post[i] - t0 * t10, preTangent);
             }
+        }
+
+        public void ApplyAdjoint(in global::PlasticityDsl.Runtime.LayerSignals layer, in global::PlasticityDsl.Runtime.LayerAdjoints adjoint, global::System.ReadOnlySpan<float> theta, global::System.Span<float> thetaAdjoint, global::System.Span<float> scratch)
+        {
+            if (theta.Length < 12) throw new global::System.ArgumentException("theta must hold t0..t9 and the rule's parameters.", nameof(theta));
+            if (thetaAdjoint.Length < 12) throw new global::System.ArgumentException("thetaAdjoint must hold t0..t9 and the rule's parameters.", nameof(thetaAdjoint));
+            if (scratch.Length < AdjointScratchLength(layer.Rows, layer.Columns)) throw new global::System.ArgumentException("scratch is too short; size it with AdjointScratchLength.", nameof(scratch));
+            int rows = layer.Rows;
+            int columns = layer.Columns;
+            global::System.Span<float> weights = layer.Weights;
+            global::System.Span<float> weightsAdjoint = adjoint.Weights;
+            global::System.ReadOnlySpan<float> post = layer.Post;
+            global::System.ReadOnlySpan<float> pre = layer.Pre;
+            float t0 = theta[0];
+            float t10 = theta[10];
+            float t11 = theta[11];
+
+            // v0 = W̄*y_<l-1>
+            global::System.Span<float> v0 = scratch.Slice(0, rows);
+            global::PlasticityDsl.Runtime.KernelPrimitives.MultiplyVector(weightsAdjoint, rows, columns, pre, v0);
+
+            // v1 = ones_<l-1>
+            global::System.Span<float> v1 = scratch.Slice(rows, columns);
+            v1.Fill(1f);
+
+            // v2 = W̄*ones_<l-1>
+            global::System.Span<float> v2 = scratch.Slice(rows + columns, rows);
+            global::PlasticityDsl.Runtime.KernelPrimitives.MultiplyVector(weightsAdjoint, rows, columns, v1, v2);
+
+            // v3 = t0*(W̄*y_<l-1>) - t0*t11*(W̄*ones_<l-1>)
+            global::System.Span<float> v3 = scratch.Slice(rows + columns + rows, rows);
+            v3.Clear();
+            global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(v3,
+                t0, v0,
+                -t0 * t11, v2);
+
+            // v4 = W̄'*y_l
+            global::System.Span<float> v4 = scratch.Slice(rows + columns + rows + rows, columns);
+            global::PlasticityDsl.Runtime.KernelPrimitives.MultiplyTransposedVector(weightsAdjoint, rows, columns, post, v4);
+
+            // v5 = ones_l
+            global::System.Span<float> v5 = scratch.Slice(rows + columns + rows + rows + columns, rows);
+            v5.Fill(1f);
+
+            // v6 = W̄'*ones_l
+            global::System.Span<float> v6 = scratch.Slice(rows + columns + rows + rows + columns + rows, columns);
+            global::PlasticityDsl.Runtime.KernelPrimitives.MultiplyTransposedVector(weightsAdjoint, rows, columns, v5, v6);
+
+            // v7 = t0*(W̄'*y_l) - t0*t10*(W̄'*ones_l)
+            global::System.Span<float> v7 = scratch.Slice(rows + columns + rows + rows + columns + rows + columns, columns);
+            v7.Clear();
+            global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(v7,
+                t0, v4,
+                -t0 * t10, v6);
+
+            // v8 = (W̄*y_<l-1>) .* y_l
+            global::System.Span<float> v8 = scratch.Slice(rows + columns + rows + rows + columns + rows + columns + columns, rows);
+            global::PlasticityDsl.Runtime.KernelPrimitives.Multiply(v0, post, v8);
+
+            // v9 = (W̄*ones_<l-1>) .* y_l
+            global::System.Span<float> v9 = scratch.Slice(rows + columns + rows + rows + columns + rows + columns + columns + rows, rows);
+            global::PlasticityDsl.Runtime.KernelPrimitives.Multiply(v2, post, v9);
+
+            // v10 = ((W̄*y_<l-1>) .* y_l) - t11*((W̄*ones_<l-1>) .* y_l)
+            global::System.Span<float> v10 = scratch.Slice(rows + columns + rows + rows + columns + rows + columns + columns + rows + rows, rows);
+            v10.Clear();
+            global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(v10,
+                1f, v8,
+                -t11, v9);
+
+            // s0 = sum(((W̄*y_<l-1>) .* y_l) - t11*((W̄*ones_<l-1>) .* y_l))
+            float s0 = global::PlasticityDsl.Runtime.KernelPrimitives.Sum(v10);
+
+            // v11 = t10*(W̄*y_<l-1>) - t10*t11*(W̄*ones_<l-1>)
+            global::System.Span<float> v11 = scratch.Slice(rows + columns + rows + rows + columns + rows + columns + columns + rows + rows + rows, rows);
+            v11.Clear();
+            global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(v11,
+                t10, v0,
+                -t10 * t11, v2);
+
+            // s1 = sum(t10*(W̄*y_<l-1>) - t10*t11*(W̄*ones_<l-1>))
+            float s1 = global::PlasticityDsl.Runtime.KernelPrimitives.Sum(v11);
+
+            // s2 = (W̄'*ones_l)'*y_<l-1>
+            float s2 = global::PlasticityDsl.Runtime.KernelPrimitives.Dot(v6, pre);
+
+            // s3 = (W̄'*ones_l)'*ones_<l-1>
+            float s3 = global::PlasticityDsl.Runtime.KernelPrimitives.Dot(v6, v1);
+
+            // s4 = (W̄*ones_<l-1>)'*y_l
+            float s4 = global::PlasticityDsl.Runtime.KernelPrimitives.Dot(v2, post);
+
+            // s5 = (W̄*ones_<l-1>)'*ones_l
+            float s5 = global::PlasticityDsl.Runtime.KernelPrimitives.Dot(v2, v5);
+
+            // The signals' adjoints and θ̄, from values computed before the passes.
+            global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(adjoint.Post, 1f, v3); // ȳ_l
+            global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(adjoint.Pre, 1f, v7); // ȳ_<l-1>
+            thetaAdjoint[0] += s0 - s1; // t̄0
+            thetaAdjoint[10] += -t0 * s2 + t0 * t11 * s3; // t̄10
+            thetaAdjoint[11] += -t0 * s4 + t0 * t10 * s5; // t̄11
         }
     }
 }

@@ -15,9 +15,11 @@ namespace PlasticityDsl.Rules
     /// Reads: W, B, y_l, y_&lt;l-1&gt;, e_l, e_&lt;l-1&gt;.
     /// Tangent (forward-mode derivative of the update, for meta-learning): 15·n_l·n_&lt;l-1&gt; + n_&lt;l-1&gt; multiply-adds per direction,
     /// reads W, Ẇ, B, Ḃ, y_l, ẏ_l, y_&lt;l-1&gt;, ẏ_&lt;l-1&gt;, e_l, ė_l, e_&lt;l-1&gt;, ė_&lt;l-1&gt;, t0, t1, t2, t3, t4, t9, ṫ0, ṫ1, ṫ2, ṫ3, ṫ4, ṫ9.
+    /// Adjoint (reverse-mode derivative of the update, for meta-learning): 16·n_l·n_&lt;l-1&gt; + 17·n_l + 5·n_&lt;l-1&gt; multiply-adds, whatever the
+    /// number of meta-parameters; reads W, W̄, B, B̄, y_l, y_&lt;l-1&gt;, e_l, e_&lt;l-1&gt;, t0, t1, t2, t3, t4, t9.
     /// </remarks>
     [global::System.CodeDom.Compiler.GeneratedCode("PlasticityDsl.Generator", "1.0.0")]
-    public sealed partial class Eq9Rule : global::PlasticityDsl.Runtime.IDifferentiableRule
+    public sealed partial class Eq9Rule : global::PlasticityDsl.Runtime.IAdjointRule
     {
         public static Eq9Rule Instance { get; } = new Eq9Rule();
 
@@ -32,6 +34,8 @@ namespace PlasticityDsl.Rules
         public int ScratchLength(int rows, int columns) => columns;
 
         public int TangentScratchLength(int rows, int columns) => 4 * columns;
+
+        public int AdjointScratchLength(int rows, int columns) => 15 * rows + 7 * columns;
 
         public void Apply(in global::PlasticityDsl.Runtime.LayerSignals layer, global::System.ReadOnlySpan<float> theta, global::System.Span<float> scratch)
         {
@@ -148,6 +152,190 @@ namespace PlasticityDsl.Rules
                     -t4 * post[i], preErrorTangent,
                     dt9, feedback.Slice(i * columns, columns));
             }
+        }
+
+        public void ApplyAdjoint(in global::PlasticityDsl.Runtime.LayerSignals layer, in global::PlasticityDsl.Runtime.LayerAdjoints adjoint, global::System.ReadOnlySpan<float> theta, global::System.Span<float> thetaAdjoint, global::System.Span<float> scratch)
+        {
+            if (theta.Length < 10) throw new global::System.ArgumentException("theta must hold t0..t9.", nameof(theta));
+            if (thetaAdjoint.Length < 10) throw new global::System.ArgumentException("thetaAdjoint must hold t0..t9.", nameof(thetaAdjoint));
+            if (scratch.Length < AdjointScratchLength(layer.Rows, layer.Columns)) throw new global::System.ArgumentException("scratch is too short; size it with AdjointScratchLength.", nameof(scratch));
+            if (adjoint.Feedback.Length != layer.Weights.Length) throw new global::System.ArgumentException("this rule's adjoint reads or updates B\u0304: the adjoint needs it.", nameof(adjoint));
+            if (adjoint.PostError.Length != layer.Rows) throw new global::System.ArgumentException("this rule's adjoint reads or updates \u0113_l: the adjoint needs it.", nameof(adjoint));
+            if (adjoint.PreError.Length != layer.Columns) throw new global::System.ArgumentException("this rule's adjoint reads or updates \u0113_(l-1): the adjoint needs it.", nameof(adjoint));
+            if (layer.Feedback.Length != layer.Weights.Length) throw new global::System.ArgumentException("this rule reads or updates B: the layer needs feedback weights.", nameof(layer));
+            int rows = layer.Rows;
+            int columns = layer.Columns;
+            global::System.Span<float> weights = layer.Weights;
+            global::System.Span<float> feedback = layer.Feedback;
+            global::System.Span<float> weightsAdjoint = adjoint.Weights;
+            global::System.Span<float> feedbackAdjoint = adjoint.Feedback;
+            global::System.ReadOnlySpan<float> post = layer.Post;
+            global::System.ReadOnlySpan<float> pre = layer.Pre;
+            global::System.ReadOnlySpan<float> postError = layer.PostError;
+            global::System.ReadOnlySpan<float> preError = layer.PreError;
+            float t0 = theta[0];
+            float t1 = theta[1];
+            float t2 = theta[2];
+            float t3 = theta[3];
+            float t4 = theta[4];
+            float t9 = theta[9];
+
+            // v0 = W̄'*y_l
+            global::System.Span<float> v0 = scratch.Slice(0, columns);
+            global::PlasticityDsl.Runtime.KernelPrimitives.MultiplyTransposedVector(weightsAdjoint, rows, columns, post, v0);
+
+            // v1 = W̄*y_<l-1>
+            global::System.Span<float> v1 = scratch.Slice(columns, rows);
+            global::PlasticityDsl.Runtime.KernelPrimitives.MultiplyVector(weightsAdjoint, rows, columns, pre, v1);
+
+            // v2 = W'*y_l
+            global::System.Span<float> v2 = scratch.Slice(columns + rows, columns);
+            global::PlasticityDsl.Runtime.KernelPrimitives.MultiplyTransposedVector(weights, rows, columns, post, v2);
+
+            // v3 = W̄*(W'*y_l)
+            global::System.Span<float> v3 = scratch.Slice(columns + rows + columns, rows);
+            global::PlasticityDsl.Runtime.KernelPrimitives.MultiplyVector(weightsAdjoint, rows, columns, v2, v3);
+
+            // v4 = W*(W̄'*y_l)
+            global::System.Span<float> v4 = scratch.Slice(columns + rows + columns + rows, rows);
+            global::PlasticityDsl.Runtime.KernelPrimitives.MultiplyVector(weights, rows, columns, v0, v4);
+
+            // v5 = B̄*e_<l-1>
+            global::System.Span<float> v5 = scratch.Slice(columns + rows + columns + rows + rows, rows);
+            global::PlasticityDsl.Runtime.KernelPrimitives.MultiplyVector(feedbackAdjoint, rows, columns, preError, v5);
+
+            // v6 = t2*(W̄*y_<l-1>) - t2*(W̄*(W'*y_l)) - t2*(W*(W̄'*y_l)) - t4*(B̄*e_<l-1>)
+            global::System.Span<float> v6 = scratch.Slice(columns + rows + columns + rows + rows + rows, rows);
+            v6.Clear();
+            global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(v6,
+                t2, v1,
+                -t2, v3,
+                -t2, v4);
+            global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(v6, -t4, v5);
+
+            // v7 = W̄'*e_l
+            global::System.Span<float> v7 = scratch.Slice(columns + rows + columns + rows + rows + rows + rows, columns);
+            global::PlasticityDsl.Runtime.KernelPrimitives.MultiplyTransposedVector(weightsAdjoint, rows, columns, postError, v7);
+
+            // v8 = -t0*(W̄'*e_l) + t2*(W̄'*y_l)
+            global::System.Span<float> v8 = scratch.Slice(columns + rows + columns + rows + rows + rows + rows + columns, columns);
+            v8.Clear();
+            global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(v8,
+                -t0, v7,
+                t2, v0);
+
+            // v9 = W̄*e_<l-1>
+            global::System.Span<float> v9 = scratch.Slice(columns + rows + columns + rows + rows + rows + rows + columns + columns, rows);
+            global::PlasticityDsl.Runtime.KernelPrimitives.MultiplyVector(weightsAdjoint, rows, columns, preError, v9);
+
+            // v10 = -t0*(W̄*y_<l-1>) + t1*(W̄*e_<l-1>)
+            global::System.Span<float> v10 = scratch.Slice(columns + rows + columns + rows + rows + rows + rows + columns + columns + rows, rows);
+            v10.Clear();
+            global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(v10,
+                -t0, v1,
+                t1, v9);
+
+            // v11 = B̄'*y_l
+            global::System.Span<float> v11 = scratch.Slice(columns + rows + columns + rows + rows + rows + rows + columns + columns + rows + rows, columns);
+            global::PlasticityDsl.Runtime.KernelPrimitives.MultiplyTransposedVector(feedbackAdjoint, rows, columns, post, v11);
+
+            // v12 = t1*(W̄'*e_l) - t4*(B̄'*y_l)
+            global::System.Span<float> v12 = scratch.Slice(columns + rows + columns + rows + rows + rows + rows + columns + columns + rows + rows + columns, columns);
+            v12.Clear();
+            global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(v12,
+                t1, v7,
+                -t4, v11);
+
+            // v13 = (W̄*y_<l-1>) .* e_l
+            global::System.Span<float> v13 = scratch.Slice(columns + rows + columns + rows + rows + rows + rows + columns + columns + rows + rows + columns + columns, rows);
+            global::PlasticityDsl.Runtime.KernelPrimitives.Multiply(v1, postError, v13);
+
+            // s0 = sum((W̄*y_<l-1>) .* e_l)
+            float s0 = global::PlasticityDsl.Runtime.KernelPrimitives.Sum(v13);
+
+            // v14 = (W̄*e_<l-1>) .* e_l
+            global::System.Span<float> v14 = scratch.Slice(columns + rows + columns + rows + rows + rows + rows + columns + columns + rows + rows + columns + columns + rows, rows);
+            global::PlasticityDsl.Runtime.KernelPrimitives.Multiply(v9, postError, v14);
+
+            // s1 = sum((W̄*e_<l-1>) .* e_l)
+            float s1 = global::PlasticityDsl.Runtime.KernelPrimitives.Sum(v14);
+
+            // v15 = (W̄*y_<l-1>) .* y_l
+            global::System.Span<float> v15 = scratch.Slice(columns + rows + columns + rows + rows + rows + rows + columns + columns + rows + rows + columns + columns + rows + rows, rows);
+            global::PlasticityDsl.Runtime.KernelPrimitives.Multiply(v1, post, v15);
+
+            // s2 = sum((W̄*y_<l-1>) .* y_l)
+            float s2 = global::PlasticityDsl.Runtime.KernelPrimitives.Sum(v15);
+
+            // v16 = (W̄*(W'*y_l)) .* y_l
+            global::System.Span<float> v16 = scratch.Slice(columns + rows + columns + rows + rows + rows + rows + columns + columns + rows + rows + columns + columns + rows + rows + rows, rows);
+            global::PlasticityDsl.Runtime.KernelPrimitives.Multiply(v3, post, v16);
+
+            // s3 = sum((W̄*(W'*y_l)) .* y_l)
+            float s3 = global::PlasticityDsl.Runtime.KernelPrimitives.Sum(v16);
+
+            // v17 = ones_<l-1>
+            global::System.Span<float> v17 = scratch.Slice(columns + rows + columns + rows + rows + rows + rows + columns + columns + rows + rows + columns + columns + rows + rows + rows + rows, columns);
+            v17.Fill(1f);
+
+            // v18 = (W .* W̄)*ones_<l-1>
+            global::System.Span<float> v18 = scratch.Slice(columns + rows + columns + rows + rows + rows + rows + columns + columns + rows + rows + columns + columns + rows + rows + rows + rows + columns, rows);
+            for (int i = 0; i < rows; i++)
+            {
+                float sum = 0f;
+                for (int j = 0; j < columns; j++) sum += weights[i * columns + j] * weightsAdjoint[i * columns + j] * v17[j];
+                v18[i] = sum;
+            }
+
+            // v19 = -((W .* W̄)*ones_<l-1>)
+            global::System.Span<float> v19 = scratch.Slice(columns + rows + columns + rows + rows + rows + rows + columns + columns + rows + rows + columns + columns + rows + rows + rows + rows + columns + rows, rows);
+            v19.Clear();
+            global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(v19, -1f, v18);
+
+            // s4 = sum(-((W .* W̄)*ones_<l-1>))
+            float s4 = global::PlasticityDsl.Runtime.KernelPrimitives.Sum(v19);
+
+            // v20 = (B̄*e_<l-1>) .* y_l
+            global::System.Span<float> v20 = scratch.Slice(columns + rows + columns + rows + rows + rows + rows + columns + columns + rows + rows + columns + columns + rows + rows + rows + rows + columns + rows + rows, rows);
+            global::PlasticityDsl.Runtime.KernelPrimitives.Multiply(v5, post, v20);
+
+            // s5 = sum((B̄*e_<l-1>) .* y_l)
+            float s5 = global::PlasticityDsl.Runtime.KernelPrimitives.Sum(v20);
+
+            // v21 = (B .* B̄)*ones_<l-1>
+            global::System.Span<float> v21 = scratch.Slice(columns + rows + columns + rows + rows + rows + rows + columns + columns + rows + rows + columns + columns + rows + rows + rows + rows + columns + rows + rows + rows, rows);
+            for (int i = 0; i < rows; i++)
+            {
+                float sum = 0f;
+                for (int j = 0; j < columns; j++) sum += feedback[i * columns + j] * feedbackAdjoint[i * columns + j] * v17[j];
+                v21[i] = sum;
+            }
+
+            // s6 = sum((B .* B̄)*ones_<l-1>)
+            float s6 = global::PlasticityDsl.Runtime.KernelPrimitives.Sum(v21);
+
+            float keepWeightsAdjoint = 1f + (-t3);
+            float keepFeedbackAdjoint = 1f + (t9);
+            // One pass over W̄ and B̄: each row gets all its terms while it is in cache.
+            for (int i = 0; i < rows; i++)
+            {
+                global::System.Span<float> weightsAdjointRow = weightsAdjoint.Slice(i * columns, columns);
+                global::PlasticityDsl.Runtime.KernelPrimitives.ScaleAddScaled(weightsAdjointRow, keepWeightsAdjoint, -t2 * post[i], v0);
+                global::System.Span<float> feedbackAdjointRow = feedbackAdjoint.Slice(i * columns, columns);
+                global::PlasticityDsl.Runtime.KernelPrimitives.Scale(feedbackAdjointRow, keepFeedbackAdjoint);
+            }
+
+            // The signals' adjoints and θ̄, from values computed before the passes.
+            global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(adjoint.Post, 1f, v6); // ȳ_l
+            global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(adjoint.Pre, 1f, v8); // ȳ_<l-1>
+            global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(adjoint.PostError, 1f, v10); // ē_l
+            global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(adjoint.PreError, 1f, v12); // ē_<l-1>
+            thetaAdjoint[0] += -s0; // t̄0
+            thetaAdjoint[1] += s1; // t̄1
+            thetaAdjoint[2] += s2 - s3; // t̄2
+            thetaAdjoint[3] += s4; // t̄3
+            thetaAdjoint[4] += -s5; // t̄4
+            thetaAdjoint[9] += s6; // t̄9
         }
     }
 }

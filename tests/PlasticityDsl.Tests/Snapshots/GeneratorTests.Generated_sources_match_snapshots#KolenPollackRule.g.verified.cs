@@ -15,9 +15,11 @@ namespace PlasticityDsl.Rules
     /// Reads: W, B, y_&lt;l-1&gt;, e_l.
     /// Tangent (forward-mode derivative of the update, for meta-learning): 8·n_l·n_&lt;l-1&gt; multiply-adds per direction,
     /// reads W, Ẇ, B, Ḃ, y_&lt;l-1&gt;, ẏ_&lt;l-1&gt;, e_l, ė_l, t0, t3, ṫ0, ṫ3.
+    /// Adjoint (reverse-mode derivative of the update, for meta-learning): 10·n_l·n_&lt;l-1&gt; + 10·n_l + 3·n_&lt;l-1&gt; multiply-adds, whatever the
+    /// number of meta-parameters; reads W, W̄, B, B̄, y_&lt;l-1&gt;, e_l, t0, t3.
     /// </remarks>
     [global::System.CodeDom.Compiler.GeneratedCode("PlasticityDsl.Generator", "1.0.0")]
-    public sealed partial class KolenPollackRule : global::PlasticityDsl.Runtime.IDifferentiableRule
+    public sealed partial class KolenPollackRule : global::PlasticityDsl.Runtime.IAdjointRule
     {
         public static KolenPollackRule Instance { get; } = new KolenPollackRule();
 
@@ -32,6 +34,8 @@ namespace PlasticityDsl.Rules
         public int ScratchLength(int rows, int columns) => 0;
 
         public int TangentScratchLength(int rows, int columns) => 0;
+
+        public int AdjointScratchLength(int rows, int columns) => 9 * rows + 4 * columns;
 
         public void Apply(in global::PlasticityDsl.Runtime.LayerSignals layer, global::System.ReadOnlySpan<float> theta, global::System.Span<float> scratch)
         {
@@ -98,6 +102,125 @@ namespace PlasticityDsl.Rules
                     -t0 * postError[i], preTangent,
                     -dt3, feedback.Slice(i * columns, columns));
             }
+        }
+
+        public void ApplyAdjoint(in global::PlasticityDsl.Runtime.LayerSignals layer, in global::PlasticityDsl.Runtime.LayerAdjoints adjoint, global::System.ReadOnlySpan<float> theta, global::System.Span<float> thetaAdjoint, global::System.Span<float> scratch)
+        {
+            if (theta.Length < 10) throw new global::System.ArgumentException("theta must hold t0..t9.", nameof(theta));
+            if (thetaAdjoint.Length < 10) throw new global::System.ArgumentException("thetaAdjoint must hold t0..t9.", nameof(thetaAdjoint));
+            if (scratch.Length < AdjointScratchLength(layer.Rows, layer.Columns)) throw new global::System.ArgumentException("scratch is too short; size it with AdjointScratchLength.", nameof(scratch));
+            if (adjoint.Feedback.Length != layer.Weights.Length) throw new global::System.ArgumentException("this rule's adjoint reads or updates B\u0304: the adjoint needs it.", nameof(adjoint));
+            if (adjoint.PostError.Length != layer.Rows) throw new global::System.ArgumentException("this rule's adjoint reads or updates \u0113_l: the adjoint needs it.", nameof(adjoint));
+            if (layer.Feedback.Length != layer.Weights.Length) throw new global::System.ArgumentException("this rule reads or updates B: the layer needs feedback weights.", nameof(layer));
+            int rows = layer.Rows;
+            int columns = layer.Columns;
+            global::System.Span<float> weights = layer.Weights;
+            global::System.Span<float> feedback = layer.Feedback;
+            global::System.Span<float> weightsAdjoint = adjoint.Weights;
+            global::System.Span<float> feedbackAdjoint = adjoint.Feedback;
+            global::System.ReadOnlySpan<float> pre = layer.Pre;
+            global::System.ReadOnlySpan<float> postError = layer.PostError;
+            float t0 = theta[0];
+            float t3 = theta[3];
+
+            // v0 = W̄'*e_l
+            global::System.Span<float> v0 = scratch.Slice(0, columns);
+            global::PlasticityDsl.Runtime.KernelPrimitives.MultiplyTransposedVector(weightsAdjoint, rows, columns, postError, v0);
+
+            // v1 = B̄'*e_l
+            global::System.Span<float> v1 = scratch.Slice(columns, columns);
+            global::PlasticityDsl.Runtime.KernelPrimitives.MultiplyTransposedVector(feedbackAdjoint, rows, columns, postError, v1);
+
+            // v2 = -t0*(W̄'*e_l) - t0*(B̄'*e_l)
+            global::System.Span<float> v2 = scratch.Slice(columns + columns, columns);
+            v2.Clear();
+            global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(v2,
+                -t0, v0,
+                -t0, v1);
+
+            // v3 = W̄*y_<l-1>
+            global::System.Span<float> v3 = scratch.Slice(columns + columns + columns, rows);
+            global::PlasticityDsl.Runtime.KernelPrimitives.MultiplyVector(weightsAdjoint, rows, columns, pre, v3);
+
+            // v4 = B̄*y_<l-1>
+            global::System.Span<float> v4 = scratch.Slice(columns + columns + columns + rows, rows);
+            global::PlasticityDsl.Runtime.KernelPrimitives.MultiplyVector(feedbackAdjoint, rows, columns, pre, v4);
+
+            // v5 = -t0*(W̄*y_<l-1>) - t0*(B̄*y_<l-1>)
+            global::System.Span<float> v5 = scratch.Slice(columns + columns + columns + rows + rows, rows);
+            v5.Clear();
+            global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(v5,
+                -t0, v3,
+                -t0, v4);
+
+            // v6 = (W̄*y_<l-1>) .* e_l
+            global::System.Span<float> v6 = scratch.Slice(columns + columns + columns + rows + rows + rows, rows);
+            global::PlasticityDsl.Runtime.KernelPrimitives.Multiply(v3, postError, v6);
+
+            // s0 = sum((W̄*y_<l-1>) .* e_l)
+            float s0 = global::PlasticityDsl.Runtime.KernelPrimitives.Sum(v6);
+
+            // v7 = (B̄*y_<l-1>) .* e_l
+            global::System.Span<float> v7 = scratch.Slice(columns + columns + columns + rows + rows + rows + rows, rows);
+            global::PlasticityDsl.Runtime.KernelPrimitives.Multiply(v4, postError, v7);
+
+            // s1 = sum((B̄*y_<l-1>) .* e_l)
+            float s1 = global::PlasticityDsl.Runtime.KernelPrimitives.Sum(v7);
+
+            // v8 = ones_<l-1>
+            global::System.Span<float> v8 = scratch.Slice(columns + columns + columns + rows + rows + rows + rows + rows, columns);
+            v8.Fill(1f);
+
+            // v9 = (W .* W̄)*ones_<l-1>
+            global::System.Span<float> v9 = scratch.Slice(columns + columns + columns + rows + rows + rows + rows + rows + columns, rows);
+            for (int i = 0; i < rows; i++)
+            {
+                float sum = 0f;
+                for (int j = 0; j < columns; j++) sum += weights[i * columns + j] * weightsAdjoint[i * columns + j] * v8[j];
+                v9[i] = sum;
+            }
+
+            // v10 = -((W .* W̄)*ones_<l-1>)
+            global::System.Span<float> v10 = scratch.Slice(columns + columns + columns + rows + rows + rows + rows + rows + columns + rows, rows);
+            v10.Clear();
+            global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(v10, -1f, v9);
+
+            // s2 = sum(-((W .* W̄)*ones_<l-1>))
+            float s2 = global::PlasticityDsl.Runtime.KernelPrimitives.Sum(v10);
+
+            // v11 = (B .* B̄)*ones_<l-1>
+            global::System.Span<float> v11 = scratch.Slice(columns + columns + columns + rows + rows + rows + rows + rows + columns + rows + rows, rows);
+            for (int i = 0; i < rows; i++)
+            {
+                float sum = 0f;
+                for (int j = 0; j < columns; j++) sum += feedback[i * columns + j] * feedbackAdjoint[i * columns + j] * v8[j];
+                v11[i] = sum;
+            }
+
+            // v12 = -((B .* B̄)*ones_<l-1>)
+            global::System.Span<float> v12 = scratch.Slice(columns + columns + columns + rows + rows + rows + rows + rows + columns + rows + rows + rows, rows);
+            v12.Clear();
+            global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(v12, -1f, v11);
+
+            // s3 = sum(-((B .* B̄)*ones_<l-1>))
+            float s3 = global::PlasticityDsl.Runtime.KernelPrimitives.Sum(v12);
+
+            float keepWeightsAdjoint = 1f + (-t3);
+            float keepFeedbackAdjoint = 1f + (-t3);
+            // One pass over W̄ and B̄: each row gets all its terms while it is in cache.
+            for (int i = 0; i < rows; i++)
+            {
+                global::System.Span<float> weightsAdjointRow = weightsAdjoint.Slice(i * columns, columns);
+                global::PlasticityDsl.Runtime.KernelPrimitives.Scale(weightsAdjointRow, keepWeightsAdjoint);
+                global::System.Span<float> feedbackAdjointRow = feedbackAdjoint.Slice(i * columns, columns);
+                global::PlasticityDsl.Runtime.KernelPrimitives.Scale(feedbackAdjointRow, keepFeedbackAdjoint);
+            }
+
+            // The signals' adjoints and θ̄, from values computed before the passes.
+            global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(adjoint.Pre, 1f, v2); // ȳ_<l-1>
+            global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(adjoint.PostError, 1f, v5); // ē_l
+            thetaAdjoint[0] += -s0 - s1; // t̄0
+            thetaAdjoint[3] += s2 + s3; // t̄3
         }
     }
 }

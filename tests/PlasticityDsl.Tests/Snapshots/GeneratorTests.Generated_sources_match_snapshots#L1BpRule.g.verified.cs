@@ -14,9 +14,11 @@ namespace PlasticityDsl.Rules
     /// Reads: W, y_&lt;l-1&gt;, e_l.
     /// Tangent (forward-mode derivative of the update, for meta-learning): 3·n_l·n_&lt;l-1&gt; multiply-adds per direction,
     /// reads W, Ẇ, y_&lt;l-1&gt;, ẏ_&lt;l-1&gt;, e_l, ė_l, t0, ṫ0, ṫ3.
+    /// Adjoint (reverse-mode derivative of the update, for meta-learning): 4·n_l·n_&lt;l-1&gt; + 6·n_l + 3·n_&lt;l-1&gt; multiply-adds, whatever the
+    /// number of meta-parameters; reads W, W̄, y_&lt;l-1&gt;, e_l, t0.
     /// </remarks>
     [global::System.CodeDom.Compiler.GeneratedCode("PlasticityDsl.Generator", "1.0.0")]
-    public sealed partial class L1BpRule : global::PlasticityDsl.Runtime.IDifferentiableRule
+    public sealed partial class L1BpRule : global::PlasticityDsl.Runtime.IAdjointRule
     {
         public static L1BpRule Instance { get; } = new L1BpRule();
 
@@ -31,6 +33,8 @@ namespace PlasticityDsl.Rules
         public int ScratchLength(int rows, int columns) => columns;
 
         public int TangentScratchLength(int rows, int columns) => 0;
+
+        public int AdjointScratchLength(int rows, int columns) => 5 * rows + 3 * columns;
 
         public void Apply(in global::PlasticityDsl.Runtime.LayerSignals layer, global::System.ReadOnlySpan<float> theta, global::System.Span<float> scratch)
         {
@@ -88,6 +92,73 @@ namespace PlasticityDsl.Rules
                     for (int j = 0; j < columns; j++) weightsTangentRow[j] += scale * global::PlasticityDsl.Runtime.KernelPrimitives.Sign(weights[i * columns + j]);
                 }
             }
+        }
+
+        public void ApplyAdjoint(in global::PlasticityDsl.Runtime.LayerSignals layer, in global::PlasticityDsl.Runtime.LayerAdjoints adjoint, global::System.ReadOnlySpan<float> theta, global::System.Span<float> thetaAdjoint, global::System.Span<float> scratch)
+        {
+            if (theta.Length < 10) throw new global::System.ArgumentException("theta must hold t0..t9.", nameof(theta));
+            if (thetaAdjoint.Length < 10) throw new global::System.ArgumentException("thetaAdjoint must hold t0..t9.", nameof(thetaAdjoint));
+            if (scratch.Length < AdjointScratchLength(layer.Rows, layer.Columns)) throw new global::System.ArgumentException("scratch is too short; size it with AdjointScratchLength.", nameof(scratch));
+            if (adjoint.PostError.Length != layer.Rows) throw new global::System.ArgumentException("this rule's adjoint reads or updates \u0113_l: the adjoint needs it.", nameof(adjoint));
+            int rows = layer.Rows;
+            int columns = layer.Columns;
+            global::System.Span<float> weights = layer.Weights;
+            global::System.Span<float> weightsAdjoint = adjoint.Weights;
+            global::System.ReadOnlySpan<float> pre = layer.Pre;
+            global::System.ReadOnlySpan<float> postError = layer.PostError;
+            float t0 = theta[0];
+
+            // v0 = W̄'*e_l
+            global::System.Span<float> v0 = scratch.Slice(0, columns);
+            global::PlasticityDsl.Runtime.KernelPrimitives.MultiplyTransposedVector(weightsAdjoint, rows, columns, postError, v0);
+
+            // v1 = -t0*(W̄'*e_l)
+            global::System.Span<float> v1 = scratch.Slice(columns, columns);
+            v1.Clear();
+            global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(v1, -t0, v0);
+
+            // v2 = W̄*y_<l-1>
+            global::System.Span<float> v2 = scratch.Slice(columns + columns, rows);
+            global::PlasticityDsl.Runtime.KernelPrimitives.MultiplyVector(weightsAdjoint, rows, columns, pre, v2);
+
+            // v3 = -t0*(W̄*y_<l-1>)
+            global::System.Span<float> v3 = scratch.Slice(columns + columns + rows, rows);
+            v3.Clear();
+            global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(v3, -t0, v2);
+
+            // v4 = (W̄*y_<l-1>) .* e_l
+            global::System.Span<float> v4 = scratch.Slice(columns + columns + rows + rows, rows);
+            global::PlasticityDsl.Runtime.KernelPrimitives.Multiply(v2, postError, v4);
+
+            // s0 = sum((W̄*y_<l-1>) .* e_l)
+            float s0 = global::PlasticityDsl.Runtime.KernelPrimitives.Sum(v4);
+
+            // v5 = ones_<l-1>
+            global::System.Span<float> v5 = scratch.Slice(columns + columns + rows + rows + rows, columns);
+            v5.Fill(1f);
+
+            // v6 = (W̄ .* sign(W))*ones_<l-1>
+            global::System.Span<float> v6 = scratch.Slice(columns + columns + rows + rows + rows + columns, rows);
+            for (int i = 0; i < rows; i++)
+            {
+                float sum = 0f;
+                for (int j = 0; j < columns; j++) sum += weightsAdjoint[i * columns + j] * global::PlasticityDsl.Runtime.KernelPrimitives.Sign(weights[i * columns + j]) * v5[j];
+                v6[i] = sum;
+            }
+
+            // v7 = -((W̄ .* sign(W))*ones_<l-1>)
+            global::System.Span<float> v7 = scratch.Slice(columns + columns + rows + rows + rows + columns + rows, rows);
+            v7.Clear();
+            global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(v7, -1f, v6);
+
+            // s1 = sum(-((W̄ .* sign(W))*ones_<l-1>))
+            float s1 = global::PlasticityDsl.Runtime.KernelPrimitives.Sum(v7);
+
+            // The signals' adjoints and θ̄, from values computed before the passes.
+            global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(adjoint.Pre, 1f, v1); // ȳ_<l-1>
+            global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(adjoint.PostError, 1f, v3); // ē_l
+            thetaAdjoint[0] += -s0; // t̄0
+            thetaAdjoint[3] += s1; // t̄3
         }
     }
 }

@@ -14,9 +14,11 @@ namespace PlasticityDsl.Rules
     /// Reads: W, y_l, y_&lt;l-1&gt;.
     /// Tangent (forward-mode derivative of the update, for meta-learning): 5·n_l·n_&lt;l-1&gt; + 2·n_&lt;l-1&gt; multiply-adds per direction,
     /// reads W, Ẇ, y_l, ẏ_l, y_&lt;l-1&gt;, ẏ_&lt;l-1&gt;, t2, ṫ2.
+    /// Adjoint (reverse-mode derivative of the update, for meta-learning): 6·n_l·n_&lt;l-1&gt; + 6·n_l + 2·n_&lt;l-1&gt; multiply-adds, whatever the
+    /// number of meta-parameters; reads W, W̄, y_l, y_&lt;l-1&gt;, t2.
     /// </remarks>
     [global::System.CodeDom.Compiler.GeneratedCode("PlasticityDsl.Generator", "1.0.0")]
-    public sealed partial class OjaRule : global::PlasticityDsl.Runtime.IDifferentiableRule
+    public sealed partial class OjaRule : global::PlasticityDsl.Runtime.IAdjointRule
     {
         public static OjaRule Instance { get; } = new OjaRule();
 
@@ -31,6 +33,8 @@ namespace PlasticityDsl.Rules
         public int ScratchLength(int rows, int columns) => 2 * columns;
 
         public int TangentScratchLength(int rows, int columns) => 5 * columns;
+
+        public int AdjointScratchLength(int rows, int columns) => 6 * rows + 3 * columns;
 
         public void Apply(in global::PlasticityDsl.Runtime.LayerSignals layer, global::System.ReadOnlySpan<float> theta, global::System.Span<float> scratch)
         {
@@ -113,6 +117,79 @@ namespace PlasticityDsl.Rules
                     dt2 * post[i] + t2 * postTangent[i], v1,
                     t2 * post[i], v4);
             }
+        }
+
+        public void ApplyAdjoint(in global::PlasticityDsl.Runtime.LayerSignals layer, in global::PlasticityDsl.Runtime.LayerAdjoints adjoint, global::System.ReadOnlySpan<float> theta, global::System.Span<float> thetaAdjoint, global::System.Span<float> scratch)
+        {
+            if (theta.Length < 10) throw new global::System.ArgumentException("theta must hold t0..t9.", nameof(theta));
+            if (thetaAdjoint.Length < 10) throw new global::System.ArgumentException("thetaAdjoint must hold t0..t9.", nameof(thetaAdjoint));
+            if (scratch.Length < AdjointScratchLength(layer.Rows, layer.Columns)) throw new global::System.ArgumentException("scratch is too short; size it with AdjointScratchLength.", nameof(scratch));
+            int rows = layer.Rows;
+            int columns = layer.Columns;
+            global::System.Span<float> weights = layer.Weights;
+            global::System.Span<float> weightsAdjoint = adjoint.Weights;
+            global::System.ReadOnlySpan<float> post = layer.Post;
+            global::System.ReadOnlySpan<float> pre = layer.Pre;
+            float t2 = theta[2];
+
+            // v0 = W̄'*y_l
+            global::System.Span<float> v0 = scratch.Slice(0, columns);
+            global::PlasticityDsl.Runtime.KernelPrimitives.MultiplyTransposedVector(weightsAdjoint, rows, columns, post, v0);
+
+            // v1 = W̄*y_<l-1>
+            global::System.Span<float> v1 = scratch.Slice(columns, rows);
+            global::PlasticityDsl.Runtime.KernelPrimitives.MultiplyVector(weightsAdjoint, rows, columns, pre, v1);
+
+            // v2 = W'*y_l
+            global::System.Span<float> v2 = scratch.Slice(columns + rows, columns);
+            global::PlasticityDsl.Runtime.KernelPrimitives.MultiplyTransposedVector(weights, rows, columns, post, v2);
+
+            // v3 = W̄*(W'*y_l)
+            global::System.Span<float> v3 = scratch.Slice(columns + rows + columns, rows);
+            global::PlasticityDsl.Runtime.KernelPrimitives.MultiplyVector(weightsAdjoint, rows, columns, v2, v3);
+
+            // v4 = W*(W̄'*y_l)
+            global::System.Span<float> v4 = scratch.Slice(columns + rows + columns + rows, rows);
+            global::PlasticityDsl.Runtime.KernelPrimitives.MultiplyVector(weights, rows, columns, v0, v4);
+
+            // v5 = t2*(W̄*y_<l-1>) - t2*(W̄*(W'*y_l)) - t2*(W*(W̄'*y_l))
+            global::System.Span<float> v5 = scratch.Slice(columns + rows + columns + rows + rows, rows);
+            v5.Clear();
+            global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(v5,
+                t2, v1,
+                -t2, v3,
+                -t2, v4);
+
+            // v6 = t2*(W̄'*y_l)
+            global::System.Span<float> v6 = scratch.Slice(columns + rows + columns + rows + rows + rows, columns);
+            v6.Clear();
+            global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(v6, t2, v0);
+
+            // v7 = (W̄*y_<l-1>) .* y_l
+            global::System.Span<float> v7 = scratch.Slice(columns + rows + columns + rows + rows + rows + columns, rows);
+            global::PlasticityDsl.Runtime.KernelPrimitives.Multiply(v1, post, v7);
+
+            // s0 = sum((W̄*y_<l-1>) .* y_l)
+            float s0 = global::PlasticityDsl.Runtime.KernelPrimitives.Sum(v7);
+
+            // v8 = (W̄*(W'*y_l)) .* y_l
+            global::System.Span<float> v8 = scratch.Slice(columns + rows + columns + rows + rows + rows + columns + rows, rows);
+            global::PlasticityDsl.Runtime.KernelPrimitives.Multiply(v3, post, v8);
+
+            // s1 = sum((W̄*(W'*y_l)) .* y_l)
+            float s1 = global::PlasticityDsl.Runtime.KernelPrimitives.Sum(v8);
+
+            // One pass over W̄: each row gets all its terms while it is in cache.
+            for (int i = 0; i < rows; i++)
+            {
+                global::System.Span<float> weightsAdjointRow = weightsAdjoint.Slice(i * columns, columns);
+                global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(weightsAdjointRow, -t2 * post[i], v0);
+            }
+
+            // The signals' adjoints and θ̄, from values computed before the passes.
+            global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(adjoint.Post, 1f, v5); // ȳ_l
+            global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(adjoint.Pre, 1f, v6); // ȳ_<l-1>
+            thetaAdjoint[2] += s0 - s1; // t̄2
         }
     }
 }

@@ -22,9 +22,11 @@ namespace PlasticityDsl.Rules
     /// Reads: W, y_l, y_&lt;l-1&gt;, e_l, e_&lt;l-1&gt;.
     /// Tangent (forward-mode derivative of the update, for meta-learning): 27·n_l·n_&lt;l-1&gt; + 2·n_l + 5·n_&lt;l-1&gt; multiply-adds per direction,
     /// reads W, Ẇ, y_l, ẏ_l, y_&lt;l-1&gt;, ẏ_&lt;l-1&gt;, e_l, ė_l, e_&lt;l-1&gt;, ė_&lt;l-1&gt;, t0, t1, t2, t3, t4, t6, t7, t8, t9, t10, t11, t12, t13, t14, t15, t16, t17, ṫ0, ṫ1, ṫ2, ṫ3, ṫ4, ṫ5, ṫ6, ṫ7, ṫ8, ṫ9, ṫ10, ṫ11, ṫ12, ṫ13, ṫ14, ṫ15, ṫ16, ṫ17.
+    /// Adjoint (reverse-mode derivative of the update, for meta-learning): 17·n_l·n_&lt;l-1&gt; + 36·n_l + 9·n_&lt;l-1&gt; multiply-adds, whatever the
+    /// number of meta-parameters; reads W, W̄, y_l, y_&lt;l-1&gt;, e_l, e_&lt;l-1&gt;, t0, t1, t2, t3, t4, t6, t7, t8, t9, t10, t11, t12, t13, t14, t15, t16, t17.
     /// </remarks>
     [global::System.CodeDom.Compiler.GeneratedCode("PlasticityDsl.Generator", "1.0.0")]
-    public sealed partial class PoolRule : global::PlasticityDsl.Runtime.IDifferentiableRule
+    public sealed partial class PoolRule : global::PlasticityDsl.Runtime.IAdjointRule
     {
         public static PoolRule Instance { get; } = new PoolRule();
 
@@ -39,6 +41,8 @@ namespace PlasticityDsl.Rules
         public int ScratchLength(int rows, int columns) => 3 * columns;
 
         public int TangentScratchLength(int rows, int columns) => 9 * columns;
+
+        public int AdjointScratchLength(int rows, int columns) => 26 * rows + 9 * columns;
 
         public global::System.Collections.Generic.IReadOnlyList<global::PlasticityDsl.Runtime.RuleParameter> Parameters { get; } = new global::PlasticityDsl.Runtime.RuleParameter[] { new global::PlasticityDsl.Runtime.RuleParameter("f10", 10, 0f), new global::PlasticityDsl.Runtime.RuleParameter("f11", 11, 0f), new global::PlasticityDsl.Runtime.RuleParameter("f12", 12, 0f), new global::PlasticityDsl.Runtime.RuleParameter("f13", 13, 0f), new global::PlasticityDsl.Runtime.RuleParameter("f14", 14, 0f), new global::PlasticityDsl.Runtime.RuleParameter("f15", 15, 0f), new global::PlasticityDsl.Runtime.RuleParameter("f16", 16, 0f), new global::PlasticityDsl.Runtime.RuleParameter("c", 17, 0.5f) };
 
@@ -245,6 +249,333 @@ namespace PlasticityDsl.Rules
                     2f * t15 * s1, weights.Slice(i * columns, columns),
                     dt16, weights.Slice(i * columns, columns));
             }
+        }
+
+        public void ApplyAdjoint(in global::PlasticityDsl.Runtime.LayerSignals layer, in global::PlasticityDsl.Runtime.LayerAdjoints adjoint, global::System.ReadOnlySpan<float> theta, global::System.Span<float> thetaAdjoint, global::System.Span<float> scratch)
+        {
+            if (theta.Length < 18) throw new global::System.ArgumentException("theta must hold t0..t9 and the rule's parameters.", nameof(theta));
+            if (thetaAdjoint.Length < 18) throw new global::System.ArgumentException("thetaAdjoint must hold t0..t9 and the rule's parameters.", nameof(thetaAdjoint));
+            if (scratch.Length < AdjointScratchLength(layer.Rows, layer.Columns)) throw new global::System.ArgumentException("scratch is too short; size it with AdjointScratchLength.", nameof(scratch));
+            if (adjoint.PostError.Length != layer.Rows) throw new global::System.ArgumentException("this rule's adjoint reads or updates \u0113_l: the adjoint needs it.", nameof(adjoint));
+            if (adjoint.PreError.Length != layer.Columns) throw new global::System.ArgumentException("this rule's adjoint reads or updates \u0113_(l-1): the adjoint needs it.", nameof(adjoint));
+            int rows = layer.Rows;
+            int columns = layer.Columns;
+            global::System.Span<float> weights = layer.Weights;
+            global::System.Span<float> weightsAdjoint = adjoint.Weights;
+            global::System.ReadOnlySpan<float> post = layer.Post;
+            global::System.ReadOnlySpan<float> pre = layer.Pre;
+            global::System.ReadOnlySpan<float> postError = layer.PostError;
+            global::System.ReadOnlySpan<float> preError = layer.PreError;
+            float t0 = theta[0];
+            float t1 = theta[1];
+            float t2 = theta[2];
+            float t3 = theta[3];
+            float t4 = theta[4];
+            float t6 = theta[6];
+            float t7 = theta[7];
+            float t8 = theta[8];
+            float t9 = theta[9];
+            float t10 = theta[10];
+            float t11 = theta[11];
+            float t12 = theta[12];
+            float t13 = theta[13];
+            float t14 = theta[14];
+            float t15 = theta[15];
+            float t16 = theta[16];
+            float t17 = theta[17];
+
+            // s0 = e_<l-1>'*e_<l-1>
+            float s0 = global::PlasticityDsl.Runtime.KernelPrimitives.Dot(preError, preError);
+
+            // s1 = y_l'*y_l
+            float s1 = global::PlasticityDsl.Runtime.KernelPrimitives.Dot(post, post);
+
+            // v0 = W̄'*y_l
+            global::System.Span<float> v0 = scratch.Slice(0, columns);
+            global::PlasticityDsl.Runtime.KernelPrimitives.MultiplyTransposedVector(weightsAdjoint, rows, columns, post, v0);
+
+            // v1 = W̄'*e_l
+            global::System.Span<float> v1 = scratch.Slice(columns, columns);
+            global::PlasticityDsl.Runtime.KernelPrimitives.MultiplyTransposedVector(weightsAdjoint, rows, columns, postError, v1);
+
+            // v2 = W̄*e_<l-1>
+            global::System.Span<float> v2 = scratch.Slice(columns + columns, rows);
+            global::PlasticityDsl.Runtime.KernelPrimitives.MultiplyVector(weightsAdjoint, rows, columns, preError, v2);
+
+            // v3 = W'*y_l
+            global::System.Span<float> v3 = scratch.Slice(columns + columns + rows, columns);
+            global::PlasticityDsl.Runtime.KernelPrimitives.MultiplyTransposedVector(weights, rows, columns, post, v3);
+
+            // v4 = W̄*(W'*y_l)
+            global::System.Span<float> v4 = scratch.Slice(columns + columns + rows + columns, rows);
+            global::PlasticityDsl.Runtime.KernelPrimitives.MultiplyVector(weightsAdjoint, rows, columns, v3, v4);
+
+            // v5 = W*(W̄'*y_l)
+            global::System.Span<float> v5 = scratch.Slice(columns + columns + rows + columns + rows, rows);
+            global::PlasticityDsl.Runtime.KernelPrimitives.MultiplyVector(weights, rows, columns, v0, v5);
+
+            // v6 = W̄*y_<l-1>
+            global::System.Span<float> v6 = scratch.Slice(columns + columns + rows + columns + rows + rows, rows);
+            global::PlasticityDsl.Runtime.KernelPrimitives.MultiplyVector(weightsAdjoint, rows, columns, pre, v6);
+
+            // v7 = ones_<l-1>
+            global::System.Span<float> v7 = scratch.Slice(columns + columns + rows + columns + rows + rows + rows, columns);
+            v7.Fill(1f);
+
+            // v8 = (W .* W̄)*ones_<l-1>
+            global::System.Span<float> v8 = scratch.Slice(columns + columns + rows + columns + rows + rows + rows + columns, rows);
+            for (int i = 0; i < rows; i++)
+            {
+                float sum = 0f;
+                for (int j = 0; j < columns; j++) sum += weights[i * columns + j] * weightsAdjoint[i * columns + j] * v7[j];
+                v8[i] = sum;
+            }
+
+            // v9 = -t10*((W .* W̄)*ones_<l-1>)
+            global::System.Span<float> v9 = scratch.Slice(columns + columns + rows + columns + rows + rows + rows + columns + rows, rows);
+            v9.Clear();
+            global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(v9, -t10, v8);
+
+            // s2 = sum(-t10*((W .* W̄)*ones_<l-1>))
+            float s2 = global::PlasticityDsl.Runtime.KernelPrimitives.Sum(v9);
+
+            // v10 = t1*(W̄*e_<l-1>) + t2*(W̄*(W'*y_l)) + t2*(W*(W̄'*y_l)) + t4*(W̄*y_<l-1>) - t4*((W .* W̄)*ones_<l-1>) + t10*(W̄*y_<l-1>) + 2*(sum(-t10*((W .* W̄)*ones_<l-1>)))*y_l + t11*(W̄*e_<l-1>) + t12*(W̄*y_<l-1>) - t12*(W̄*(W'*y_l)) - t12*(W*(W̄'*y_l))
+            global::System.Span<float> v10 = scratch.Slice(columns + columns + rows + columns + rows + rows + rows + columns + rows + rows, rows);
+            v10.Clear();
+            global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(v10,
+                t1, v2,
+                t2, v4,
+                t2, v5);
+            global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(v10,
+                t4, v6,
+                -t4, v8,
+                t10, v6);
+            global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(v10,
+                2f * s2, post,
+                t11, v2,
+                t12, v6);
+            global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(v10,
+                -t12, v4,
+                -t12, v5);
+
+            // v11 = -t0*(W̄'*e_l) + t4*(W̄'*y_l) + t10*(W̄'*y_l) + t12*(W̄'*y_l)
+            global::System.Span<float> v11 = scratch.Slice(columns + columns + rows + columns + rows + rows + rows + columns + rows + rows + rows, columns);
+            v11.Clear();
+            global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(v11,
+                -t0, v1,
+                t4, v0,
+                t10, v0);
+            global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(v11, t12, v0);
+
+            // v12 = W̄*ones_<l-1>
+            global::System.Span<float> v12 = scratch.Slice(columns + columns + rows + columns + rows + rows + rows + columns + rows + rows + rows + columns, rows);
+            global::PlasticityDsl.Runtime.KernelPrimitives.MultiplyVector(weightsAdjoint, rows, columns, v7, v12);
+
+            // v13 = W'*e_l
+            global::System.Span<float> v13 = scratch.Slice(columns + columns + rows + columns + rows + rows + rows + columns + rows + rows + rows + columns + rows, columns);
+            global::PlasticityDsl.Runtime.KernelPrimitives.MultiplyTransposedVector(weights, rows, columns, postError, v13);
+
+            // v14 = W̄*(W'*e_l)
+            global::System.Span<float> v14 = scratch.Slice(columns + columns + rows + columns + rows + rows + rows + columns + rows + rows + rows + columns + rows + columns, rows);
+            global::PlasticityDsl.Runtime.KernelPrimitives.MultiplyVector(weightsAdjoint, rows, columns, v13, v14);
+
+            // v15 = W*(W̄'*e_l)
+            global::System.Span<float> v15 = scratch.Slice(columns + columns + rows + columns + rows + rows + rows + columns + rows + rows + rows + columns + rows + columns + rows, rows);
+            global::PlasticityDsl.Runtime.KernelPrimitives.MultiplyVector(weights, rows, columns, v1, v15);
+
+            // v16 = -t0*(W̄*y_<l-1>) + t3*(W̄*e_<l-1>) + t6*(W̄*ones_<l-1>) + t8*(W̄*e_<l-1>) - t8*(W̄*(W'*e_l)) - t8*(W*(W̄'*e_l)) + t9*(W̄*e_<l-1>) + t13*(W̄*e_<l-1>) - t13*t17*(W̄*ones_<l-1>) + t14*(W̄*(W'*e_l)) + t14*(W*(W̄'*e_l))
+            global::System.Span<float> v16 = scratch.Slice(columns + columns + rows + columns + rows + rows + rows + columns + rows + rows + rows + columns + rows + columns + rows + rows, rows);
+            v16.Clear();
+            global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(v16,
+                -t0, v6,
+                t3, v2,
+                t6, v12);
+            global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(v16,
+                t8, v2,
+                -t8, v14,
+                -t8, v15);
+            global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(v16,
+                t9, v2,
+                t13, v2,
+                -t13 * t17, v12);
+            global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(v16,
+                t14, v14,
+                t14, v15);
+
+            // v17 = ones_l
+            global::System.Span<float> v17 = scratch.Slice(columns + columns + rows + columns + rows + rows + rows + columns + rows + rows + rows + columns + rows + columns + rows + rows + rows, rows);
+            v17.Fill(1f);
+
+            // v18 = W̄'*ones_l
+            global::System.Span<float> v18 = scratch.Slice(columns + columns + rows + columns + rows + rows + rows + columns + rows + rows + rows + columns + rows + columns + rows + rows + rows + rows, columns);
+            global::PlasticityDsl.Runtime.KernelPrimitives.MultiplyTransposedVector(weightsAdjoint, rows, columns, v17, v18);
+
+            // v19 = -t9*((W .* W̄)*ones_<l-1>)
+            global::System.Span<float> v19 = scratch.Slice(columns + columns + rows + columns + rows + rows + rows + columns + rows + rows + rows + columns + rows + columns + rows + rows + rows + rows + columns, rows);
+            v19.Clear();
+            global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(v19, -t9, v8);
+
+            // s3 = sum(-t9*((W .* W̄)*ones_<l-1>))
+            float s3 = global::PlasticityDsl.Runtime.KernelPrimitives.Sum(v19);
+
+            // v20 = -t11*((W .* W̄)*ones_<l-1>)
+            global::System.Span<float> v20 = scratch.Slice(columns + columns + rows + columns + rows + rows + rows + columns + rows + rows + rows + columns + rows + columns + rows + rows + rows + rows + columns + rows, rows);
+            v20.Clear();
+            global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(v20, -t11, v8);
+
+            // s4 = sum(-t11*((W .* W̄)*ones_<l-1>))
+            float s4 = global::PlasticityDsl.Runtime.KernelPrimitives.Sum(v20);
+
+            // s5 = sum((W .* W̄)*ones_<l-1>)
+            float s5 = global::PlasticityDsl.Runtime.KernelPrimitives.Sum(v8);
+
+            // v21 = t1*(W̄'*y_l) + t3*(W̄'*e_l) + t7*(W̄'*ones_l) + t8*(W̄'*e_l) + t9*(W̄'*e_l) + 2*(sum(-t9*((W .* W̄)*ones_<l-1>)))*e_<l-1> + t11*(W̄'*y_l) + 2*(sum(-t11*((W .* W̄)*ones_<l-1>)))*e_<l-1> + t13*(W̄'*e_l) + 2*t15*(sum((W .* W̄)*ones_<l-1>))*e_<l-1>
+            global::System.Span<float> v21 = scratch.Slice(columns + columns + rows + columns + rows + rows + rows + columns + rows + rows + rows + columns + rows + columns + rows + rows + rows + rows + columns + rows + rows, columns);
+            v21.Clear();
+            global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(v21,
+                t1, v0,
+                t3, v1,
+                t7, v18);
+            global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(v21,
+                t8, v1,
+                t9, v1,
+                2f * s3, preError);
+            global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(v21,
+                t11, v0,
+                2f * s4, preError,
+                t13, v1);
+            global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(v21, 2f * t15 * s5, preError);
+
+            // v22 = (W̄*y_<l-1>) .* e_l
+            global::System.Span<float> v22 = scratch.Slice(columns + columns + rows + columns + rows + rows + rows + columns + rows + rows + rows + columns + rows + columns + rows + rows + rows + rows + columns + rows + rows + columns, rows);
+            global::PlasticityDsl.Runtime.KernelPrimitives.Multiply(v6, postError, v22);
+
+            // s6 = sum((W̄*y_<l-1>) .* e_l)
+            float s6 = global::PlasticityDsl.Runtime.KernelPrimitives.Sum(v22);
+
+            // v23 = (W̄*e_<l-1>) .* y_l
+            global::System.Span<float> v23 = scratch.Slice(columns + columns + rows + columns + rows + rows + rows + columns + rows + rows + rows + columns + rows + columns + rows + rows + rows + rows + columns + rows + rows + columns + rows, rows);
+            global::PlasticityDsl.Runtime.KernelPrimitives.Multiply(v2, post, v23);
+
+            // s7 = sum((W̄*e_<l-1>) .* y_l)
+            float s7 = global::PlasticityDsl.Runtime.KernelPrimitives.Sum(v23);
+
+            // v24 = (W̄*(W'*y_l)) .* y_l
+            global::System.Span<float> v24 = scratch.Slice(columns + columns + rows + columns + rows + rows + rows + columns + rows + rows + rows + columns + rows + columns + rows + rows + rows + rows + columns + rows + rows + columns + rows + rows, rows);
+            global::PlasticityDsl.Runtime.KernelPrimitives.Multiply(v4, post, v24);
+
+            // s8 = sum((W̄*(W'*y_l)) .* y_l)
+            float s8 = global::PlasticityDsl.Runtime.KernelPrimitives.Sum(v24);
+
+            // v25 = (W̄*e_<l-1>) .* e_l
+            global::System.Span<float> v25 = scratch.Slice(columns + columns + rows + columns + rows + rows + rows + columns + rows + rows + rows + columns + rows + columns + rows + rows + rows + rows + columns + rows + rows + columns + rows + rows + rows, rows);
+            global::PlasticityDsl.Runtime.KernelPrimitives.Multiply(v2, postError, v25);
+
+            // s9 = sum((W̄*e_<l-1>) .* e_l)
+            float s9 = global::PlasticityDsl.Runtime.KernelPrimitives.Sum(v25);
+
+            // v26 = y_l .* (W̄*y_<l-1>)
+            global::System.Span<float> v26 = scratch.Slice(columns + columns + rows + columns + rows + rows + rows + columns + rows + rows + rows + columns + rows + columns + rows + rows + rows + rows + columns + rows + rows + columns + rows + rows + rows + rows, rows);
+            global::PlasticityDsl.Runtime.KernelPrimitives.Multiply(post, v6, v26);
+
+            // v27 = y_l .* ((W .* W̄)*ones_<l-1>)
+            global::System.Span<float> v27 = scratch.Slice(columns + columns + rows + columns + rows + rows + rows + columns + rows + rows + rows + columns + rows + columns + rows + rows + rows + rows + columns + rows + rows + columns + rows + rows + rows + rows + rows, rows);
+            global::PlasticityDsl.Runtime.KernelPrimitives.Multiply(post, v8, v27);
+
+            // v28 = (y_l .* (W̄*y_<l-1>)) - (y_l .* ((W .* W̄)*ones_<l-1>))
+            global::System.Span<float> v28 = scratch.Slice(columns + columns + rows + columns + rows + rows + rows + columns + rows + rows + rows + columns + rows + columns + rows + rows + rows + rows + columns + rows + rows + columns + rows + rows + rows + rows + rows + rows, rows);
+            v28.Clear();
+            global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(v28,
+                1f, v26,
+                -1f, v27);
+
+            // s10 = sum((y_l .* (W̄*y_<l-1>)) - (y_l .* ((W .* W̄)*ones_<l-1>)))
+            float s10 = global::PlasticityDsl.Runtime.KernelPrimitives.Sum(v28);
+
+            // s11 = (W̄'*ones_l)'*ones_<l-1>
+            float s11 = global::PlasticityDsl.Runtime.KernelPrimitives.Dot(v18, v7);
+
+            // v29 = (W̄*ones_<l-1>) .* e_l
+            global::System.Span<float> v29 = scratch.Slice(columns + columns + rows + columns + rows + rows + rows + columns + rows + rows + rows + columns + rows + columns + rows + rows + rows + rows + columns + rows + rows + columns + rows + rows + rows + rows + rows + rows + rows, rows);
+            global::PlasticityDsl.Runtime.KernelPrimitives.Multiply(v12, postError, v29);
+
+            // s12 = sum((W̄*ones_<l-1>) .* e_l)
+            float s12 = global::PlasticityDsl.Runtime.KernelPrimitives.Sum(v29);
+
+            // v30 = (W̄'*ones_l) .* e_<l-1>
+            global::System.Span<float> v30 = scratch.Slice(columns + columns + rows + columns + rows + rows + rows + columns + rows + rows + rows + columns + rows + columns + rows + rows + rows + rows + columns + rows + rows + columns + rows + rows + rows + rows + rows + rows + rows + rows, columns);
+            global::PlasticityDsl.Runtime.KernelPrimitives.Multiply(v18, preError, v30);
+
+            // s13 = sum((W̄'*ones_l) .* e_<l-1>)
+            float s13 = global::PlasticityDsl.Runtime.KernelPrimitives.Sum(v30);
+
+            // v31 = (W̄*(W'*e_l)) .* e_l
+            global::System.Span<float> v31 = scratch.Slice(columns + columns + rows + columns + rows + rows + rows + columns + rows + rows + rows + columns + rows + columns + rows + rows + rows + rows + columns + rows + rows + columns + rows + rows + rows + rows + rows + rows + rows + rows + columns, rows);
+            global::PlasticityDsl.Runtime.KernelPrimitives.Multiply(v14, postError, v31);
+
+            // s14 = sum((W̄*(W'*e_l)) .* e_l)
+            float s14 = global::PlasticityDsl.Runtime.KernelPrimitives.Sum(v31);
+
+            // v32 = (W̄*y_<l-1>) .* y_l
+            global::System.Span<float> v32 = scratch.Slice(columns + columns + rows + columns + rows + rows + rows + columns + rows + rows + rows + columns + rows + columns + rows + rows + rows + rows + columns + rows + rows + columns + rows + rows + rows + rows + rows + rows + rows + rows + columns + rows, rows);
+            global::PlasticityDsl.Runtime.KernelPrimitives.Multiply(v6, post, v32);
+
+            // s15 = sum((W̄*y_<l-1>) .* y_l)
+            float s15 = global::PlasticityDsl.Runtime.KernelPrimitives.Sum(v32);
+
+            // v33 = ((W̄*e_<l-1>) .* e_l) - t17*((W̄*ones_<l-1>) .* e_l)
+            global::System.Span<float> v33 = scratch.Slice(columns + columns + rows + columns + rows + rows + rows + columns + rows + rows + rows + columns + rows + columns + rows + rows + rows + rows + columns + rows + rows + columns + rows + rows + rows + rows + rows + rows + rows + rows + columns + rows + rows, rows);
+            v33.Clear();
+            global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(v33,
+                1f, v25,
+                -t17, v29);
+
+            // s16 = sum(((W̄*e_<l-1>) .* e_l) - t17*((W̄*ones_<l-1>) .* e_l))
+            float s16 = global::PlasticityDsl.Runtime.KernelPrimitives.Sum(v33);
+
+            // v34 = (e_<l-1>'*e_<l-1>)*((W .* W̄)*ones_<l-1>)
+            global::System.Span<float> v34 = scratch.Slice(columns + columns + rows + columns + rows + rows + rows + columns + rows + rows + rows + columns + rows + columns + rows + rows + rows + rows + columns + rows + rows + columns + rows + rows + rows + rows + rows + rows + rows + rows + columns + rows + rows + rows, rows);
+            v34.Clear();
+            global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(v34, s0, v8);
+
+            // s17 = sum((e_<l-1>'*e_<l-1>)*((W .* W̄)*ones_<l-1>))
+            float s17 = global::PlasticityDsl.Runtime.KernelPrimitives.Sum(v34);
+
+            // s18 = (W̄*ones_<l-1>)'*e_l
+            float s18 = global::PlasticityDsl.Runtime.KernelPrimitives.Dot(v12, postError);
+
+            // One pass over W̄: each row gets all its terms while it is in cache.
+            for (int i = 0; i < rows; i++)
+            {
+                global::System.Span<float> weightsAdjointRow = weightsAdjoint.Slice(i * columns, columns);
+                global::PlasticityDsl.Runtime.KernelPrimitives.ScaleAddScaled(weightsAdjointRow, 1f + (-t4 * post[i] - t9 * s0 - t10 * s1 - t11 * s0 + t15 * s0 + t16),
+                    t2 * post[i] - t12 * post[i], v0,
+                    -t8 * postError[i] + t14 * postError[i], v1);
+            }
+
+            // The signals' adjoints and θ̄, from values computed before the passes.
+            global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(adjoint.Post, 1f, v10); // ȳ_l
+            global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(adjoint.Pre, 1f, v11); // ȳ_<l-1>
+            global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(adjoint.PostError, 1f, v16); // ē_l
+            global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(adjoint.PreError, 1f, v21); // ē_<l-1>
+            thetaAdjoint[0] += -s6; // t̄0
+            thetaAdjoint[1] += s7; // t̄1
+            thetaAdjoint[2] += s8; // t̄2
+            thetaAdjoint[3] += s9; // t̄3
+            thetaAdjoint[4] += s10; // t̄4
+            thetaAdjoint[5] += s11; // t̄5
+            thetaAdjoint[6] += s12; // t̄6
+            thetaAdjoint[7] += s13; // t̄7
+            thetaAdjoint[8] += s9 - s14; // t̄8
+            thetaAdjoint[9] += s9 - s0 * s5; // t̄9
+            thetaAdjoint[10] += s15 - s1 * s5; // t̄10
+            thetaAdjoint[11] += s7 - s0 * s5; // t̄11
+            thetaAdjoint[12] += s15 - s8; // t̄12
+            thetaAdjoint[13] += s16; // t̄13
+            thetaAdjoint[14] += s14; // t̄14
+            thetaAdjoint[15] += s17; // t̄15
+            thetaAdjoint[16] += s5; // t̄16
+            thetaAdjoint[17] += -t13 * s18; // t̄17
         }
     }
 }

@@ -14,6 +14,7 @@ namespace PlasticityDsl.Rules
     /// Reads: W, y_l, y_&lt;l-1&gt;.
     /// Tangent (forward-mode derivative of the update, for meta-learning): 8·n_l·n_&lt;l-1&gt; multiply-adds per direction,
     /// reads W, Ẇ, y_l, ẏ_l, y_&lt;l-1&gt;, ẏ_&lt;l-1&gt;, t2, ṫ2.
+    /// No adjoint (meta-learning uses the tangent): its adjoint has a term that reads the weights elementwise or under tril in a form the kernels do not compute.
     /// </remarks>
     [global::System.CodeDom.Compiler.GeneratedCode("PlasticityDsl.Generator", "1.0.0")]
     public sealed partial class SangerRule : global::PlasticityDsl.Runtime.IDifferentiableRule

@@ -14,9 +14,11 @@ namespace PlasticityDsl.Rules
     /// Reads: W, B, y_l, y_&lt;l-1&gt;.
     /// Tangent (forward-mode derivative of the update, for meta-learning): 4·n_l·n_&lt;l-1&gt; multiply-adds per direction,
     /// reads B, Ḃ, y_l, ẏ_l, y_&lt;l-1&gt;, ẏ_&lt;l-1&gt;, t0, t3, ṫ0, ṫ3.
+    /// Adjoint (reverse-mode derivative of the update, for meta-learning): 5·n_l·n_&lt;l-1&gt; + 6·n_l + 3·n_&lt;l-1&gt; multiply-adds, whatever the
+    /// number of meta-parameters; reads B, B̄, y_l, y_&lt;l-1&gt;, t0, t3.
     /// </remarks>
     [global::System.CodeDom.Compiler.GeneratedCode("PlasticityDsl.Generator", "1.0.0")]
-    public sealed partial class WeightMirrorRule : global::PlasticityDsl.Runtime.IDifferentiableRule
+    public sealed partial class WeightMirrorRule : global::PlasticityDsl.Runtime.IAdjointRule
     {
         public static WeightMirrorRule Instance { get; } = new WeightMirrorRule();
 
@@ -31,6 +33,8 @@ namespace PlasticityDsl.Rules
         public int ScratchLength(int rows, int columns) => 0;
 
         public int TangentScratchLength(int rows, int columns) => 0;
+
+        public int AdjointScratchLength(int rows, int columns) => 5 * rows + 3 * columns;
 
         public void Apply(in global::PlasticityDsl.Runtime.LayerSignals layer, global::System.ReadOnlySpan<float> theta, global::System.Span<float> scratch)
         {
@@ -86,6 +90,84 @@ namespace PlasticityDsl.Rules
                     t0 * post[i], preTangent,
                     -dt3, feedback.Slice(i * columns, columns));
             }
+        }
+
+        public void ApplyAdjoint(in global::PlasticityDsl.Runtime.LayerSignals layer, in global::PlasticityDsl.Runtime.LayerAdjoints adjoint, global::System.ReadOnlySpan<float> theta, global::System.Span<float> thetaAdjoint, global::System.Span<float> scratch)
+        {
+            if (theta.Length < 10) throw new global::System.ArgumentException("theta must hold t0..t9.", nameof(theta));
+            if (thetaAdjoint.Length < 10) throw new global::System.ArgumentException("thetaAdjoint must hold t0..t9.", nameof(thetaAdjoint));
+            if (scratch.Length < AdjointScratchLength(layer.Rows, layer.Columns)) throw new global::System.ArgumentException("scratch is too short; size it with AdjointScratchLength.", nameof(scratch));
+            if (adjoint.Feedback.Length != layer.Weights.Length) throw new global::System.ArgumentException("this rule's adjoint reads or updates B\u0304: the adjoint needs it.", nameof(adjoint));
+            if (layer.Feedback.Length != layer.Weights.Length) throw new global::System.ArgumentException("this rule reads or updates B: the layer needs feedback weights.", nameof(layer));
+            int rows = layer.Rows;
+            int columns = layer.Columns;
+            global::System.Span<float> weights = layer.Weights;
+            global::System.Span<float> feedback = layer.Feedback;
+            global::System.Span<float> feedbackAdjoint = adjoint.Feedback;
+            global::System.ReadOnlySpan<float> post = layer.Post;
+            global::System.ReadOnlySpan<float> pre = layer.Pre;
+            float t0 = theta[0];
+            float t3 = theta[3];
+
+            // v0 = B̄*y_<l-1>
+            global::System.Span<float> v0 = scratch.Slice(0, rows);
+            global::PlasticityDsl.Runtime.KernelPrimitives.MultiplyVector(feedbackAdjoint, rows, columns, pre, v0);
+
+            // v1 = t0*(B̄*y_<l-1>)
+            global::System.Span<float> v1 = scratch.Slice(rows, rows);
+            v1.Clear();
+            global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(v1, t0, v0);
+
+            // v2 = B̄'*y_l
+            global::System.Span<float> v2 = scratch.Slice(rows + rows, columns);
+            global::PlasticityDsl.Runtime.KernelPrimitives.MultiplyTransposedVector(feedbackAdjoint, rows, columns, post, v2);
+
+            // v3 = t0*(B̄'*y_l)
+            global::System.Span<float> v3 = scratch.Slice(rows + rows + columns, columns);
+            v3.Clear();
+            global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(v3, t0, v2);
+
+            // v4 = (B̄*y_<l-1>) .* y_l
+            global::System.Span<float> v4 = scratch.Slice(rows + rows + columns + columns, rows);
+            global::PlasticityDsl.Runtime.KernelPrimitives.Multiply(v0, post, v4);
+
+            // s0 = sum((B̄*y_<l-1>) .* y_l)
+            float s0 = global::PlasticityDsl.Runtime.KernelPrimitives.Sum(v4);
+
+            // v5 = ones_<l-1>
+            global::System.Span<float> v5 = scratch.Slice(rows + rows + columns + columns + rows, columns);
+            v5.Fill(1f);
+
+            // v6 = (B .* B̄)*ones_<l-1>
+            global::System.Span<float> v6 = scratch.Slice(rows + rows + columns + columns + rows + columns, rows);
+            for (int i = 0; i < rows; i++)
+            {
+                float sum = 0f;
+                for (int j = 0; j < columns; j++) sum += feedback[i * columns + j] * feedbackAdjoint[i * columns + j] * v5[j];
+                v6[i] = sum;
+            }
+
+            // v7 = -((B .* B̄)*ones_<l-1>)
+            global::System.Span<float> v7 = scratch.Slice(rows + rows + columns + columns + rows + columns + rows, rows);
+            v7.Clear();
+            global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(v7, -1f, v6);
+
+            // s1 = sum(-((B .* B̄)*ones_<l-1>))
+            float s1 = global::PlasticityDsl.Runtime.KernelPrimitives.Sum(v7);
+
+            float keepFeedbackAdjoint = 1f + (-t3);
+            // One pass over B̄: each row gets all its terms while it is in cache.
+            for (int i = 0; i < rows; i++)
+            {
+                global::System.Span<float> feedbackAdjointRow = feedbackAdjoint.Slice(i * columns, columns);
+                global::PlasticityDsl.Runtime.KernelPrimitives.Scale(feedbackAdjointRow, keepFeedbackAdjoint);
+            }
+
+            // The signals' adjoints and θ̄, from values computed before the passes.
+            global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(adjoint.Post, 1f, v1); // ȳ_l
+            global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(adjoint.Pre, 1f, v3); // ȳ_<l-1>
+            thetaAdjoint[0] += s0; // t̄0
+            thetaAdjoint[3] += s1; // t̄3
         }
     }
 }

@@ -1,0 +1,354 @@
+using System.Numerics.Tensors;
+
+namespace PlasticityDsl.Runtime.MetaLearning;
+
+/// <summary>
+/// Exact meta-gradients of an online episode in reverse mode: the same episode as <see cref="ForwardModeEpisode"/>
+/// (<see cref="OnlineLearner"/>'s steps, then the query loss), its gradient with respect to every chosen coefficient
+/// from one backward sweep whatever their number. The sweep reverses the steps last to first: each step's signals are
+/// recomputed from the weights before it, then the rule's adjoint kernel (<see cref="IAdjointRule.ApplyAdjoint"/>), the
+/// error pass and the forward pass are transposed, carrying W̄ (and B̄) back and adding to θ̄. The weights before each
+/// step come from a fixed number of snapshots under binomial checkpointing (<see cref="CheckpointSchedule"/>), so memory
+/// does not grow with the episode length; with as many snapshots as steps nothing is recomputed. See docs/metalearning.md.
+/// </summary>
+/// <remarks>
+/// The network's weights at <see cref="Run"/> are the episode's start and are taken as independent of θ; after Run they
+/// hold the final weights, as after a forward-mode episode. Run allocates nothing per step once an episode of its length
+/// has run (the checkpoint schedule is built once per length). Not thread-safe.
+/// </remarks>
+internal sealed class ReverseModeEpisode
+{
+    private readonly OnlineLearner _learner;
+    private readonly int[] _sizes;
+    private readonly int[] _directions;
+    private readonly bool _separateFeedback, _plasticFeedback, _postError, _preError;
+    private readonly float[][][] _snapshotWeights;  // [slot][l − 1]
+    private readonly float[][][] _snapshotFeedback; // [slot][l − 1], only with plastic B
+    private readonly float[][] _heldWeights, _heldFeedback;   // the state before the last step while the query loss is taken
+    private readonly float[][] _finalWeights, _finalFeedback; // the state after the last step, the network's at the end
+    private readonly float[][] _wBar, _bBar; // [l − 1]: ∂L/∂W_l, ∂L/∂B_l of the state after the step being reversed
+    private readonly float[][] _yBar, _zBar, _eBar; // [l]: the signals' adjoints of the step being reversed
+    private readonly float[][] _carried;    // [l]: B_(l+1)ᵀ e_(l+1), the error before ⊙ σ'(z_l)
+    private readonly float[][] _derivative; // [l]: σ'(z_l)
+    private readonly float[] _column, _second; // widest layer
+    private readonly float[][] _adjointScratch; // [l − 1]
+
+    /// <summary>The snapshots meta-learning gives the sweep: 32 states (1.3, 1.9 and 2.4 forward steps per step at
+    /// K = 50, 250 and 1,000 steps; <see cref="CheckpointSchedule"/>), 11 MB for a 784-100-…-10 network's W and B.</summary>
+    public const int DefaultSnapshots = 32;
+    private float[] _thetaBar = [];
+    private CheckpointSchedule? _schedule;
+
+    /// <summary>An episode engine for <paramref name="network"/> (trained in place) and <paramref name="rule"/>.</summary>
+    /// <param name="directions">The coefficients to differentiate with respect to, as θ indices, as for <see cref="ForwardModeEpisode"/>.</param>
+    /// <param name="snapshots">How many states (all W_l, and B_l when plastic) the sweep may hold, the start's included:
+    /// the memory bound. Fewer snapshots recompute more steps (<see cref="CheckpointSchedule"/>), never change the gradient.</param>
+    public ReverseModeEpisode(Mlp network, IAdjointRule rule, ReadOnlySpan<int> directions, int snapshots)
+    {
+        ArgumentNullException.ThrowIfNull(network);
+        ArgumentNullException.ThrowIfNull(rule);
+        ArgumentOutOfRangeException.ThrowIfLessThan(snapshots, 1);
+        FeedbackModes.CheckRule(network.FeedbackMode, rule);
+        EpisodeChecks.Directions(rule, directions);
+
+        Network = network;
+        Rule = rule;
+        Snapshots = snapshots;
+        _learner = new OnlineLearner(network, rule);
+        _directions = directions.ToArray();
+        _sizes = [.. network.LayerSizes];
+        RuleSignals signals = rule.Signals;
+        _separateFeedback = network.HasSeparateFeedback;
+        _plasticFeedback = (signals & RuleSignals.FeedbackUpdate) != 0;
+        _postError = (signals & RuleSignals.PostError) != 0;
+        _preError = (signals & RuleSignals.PreError) != 0;
+
+        float[][] WeightShaped() => network.Weights.Select(w => new float[w.Length]).ToArray();
+        _snapshotWeights = new float[snapshots][][];
+        _snapshotFeedback = new float[snapshots][][];
+        for (int s = 0; s < snapshots; s++)
+        {
+            _snapshotWeights[s] = WeightShaped();
+            _snapshotFeedback[s] = _plasticFeedback ? WeightShaped() : [];
+        }
+        _heldWeights = WeightShaped();
+        _heldFeedback = _plasticFeedback ? WeightShaped() : [];
+        _finalWeights = WeightShaped();
+        _finalFeedback = _plasticFeedback ? WeightShaped() : [];
+        _wBar = WeightShaped();
+        _bBar = _plasticFeedback ? WeightShaped() : [];
+        _yBar = _sizes.Select(n => new float[n]).ToArray();
+        _zBar = _sizes.Select(n => new float[n]).ToArray();
+        _eBar = _sizes.Select(n => new float[n]).ToArray();
+        _carried = _sizes.Select(n => new float[n]).ToArray();
+        _derivative = _sizes.Select(n => new float[n]).ToArray();
+        _column = new float[_sizes.Max()];
+        _second = new float[_sizes.Max()];
+        _adjointScratch = EpisodeChecks.Scratch(rule, _sizes, "adjoint", rule.AdjointScratchLength);
+    }
+
+    /// <summary>The network trained in place.</summary>
+    public Mlp Network { get; }
+
+    public IAdjointRule Rule { get; }
+
+    /// <summary>The states the sweep holds at most, the start's included.</summary>
+    public int Snapshots { get; }
+
+    /// <summary>The θ indices differentiated with respect to, in the order of the gradient.</summary>
+    public ReadOnlySpan<int> Directions => _directions;
+
+    /// <summary>Online steps the last <see cref="Run"/> made, recomputations included: the sweep's forward cost.</summary>
+    public long ForwardSteps { get; private set; }
+
+    /// <summary>
+    /// A whole episode: online steps on the <paramref name="train"/> images in order, the mean query cross-entropy on
+    /// the <paramref name="query"/> images with the final weights, and into <paramref name="gradient"/> its derivative
+    /// with respect to each direction. A diverged episode (a non-finite W, B, z_L, loss, query loss or gradient) returns
+    /// its <see cref="EpisodeDivergence"/>, a NaN loss and a NaN gradient, as <see cref="ForwardModeEpisode.Run"/> does.
+    /// </summary>
+    /// <exception cref="ArgumentException">An index is out of range, a list is empty, or the gradient has the wrong length.</exception>
+    public EpisodeResult Run(ReadOnlySpan<float> theta, ReadOnlySpan<float> images, ReadOnlySpan<byte> labels,
+        ReadOnlySpan<int> train, ReadOnlySpan<int> query, Span<double> gradient) =>
+        Run(theta, images, labels, train, images, labels, query, gradient);
+
+    /// <summary><see cref="Run(ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{byte}, ReadOnlySpan{int}, ReadOnlySpan{int}, Span{double})"/>
+    /// with the query images in their own set (an <see cref="Episode"/>'s).</summary>
+    public EpisodeResult Run(ReadOnlySpan<float> theta, ReadOnlySpan<float> images, ReadOnlySpan<byte> labels, ReadOnlySpan<int> train,
+        ReadOnlySpan<float> queryImages, ReadOnlySpan<byte> queryLabels, ReadOnlySpan<int> query, Span<double> gradient)
+    {
+        EpisodeChecks.Samples(_sizes[0], images, labels, train, "train");
+        EpisodeChecks.Samples(_sizes[0], queryImages, queryLabels, query, "query");
+        EpisodeChecks.Gradient(_directions.Length, gradient);
+        foreach (int k in _directions)
+        {
+            if (k >= theta.Length) throw new ArgumentException($"θ has {theta.Length} entries but direction θ[{k}] is differentiated.", nameof(theta));
+        }
+        if (_thetaBar.Length != theta.Length) _thetaBar = new float[theta.Length];
+        if (_schedule is null || _schedule.Steps != train.Length) _schedule = new CheckpointSchedule(train.Length, Snapshots);
+
+        _thetaBar.AsSpan().Clear();
+        ForwardSteps = 0;
+        double queryLoss = double.NaN;
+        int inputs = _sizes[0], layers = _sizes.Length - 1, last = train.Length - 1;
+        // Every step is advanced once before any is reversed (the schedule's first sweep reaches step K − 1, which is
+        // advanced here), so a divergence is found before the backward sweep starts.
+        IReadOnlyList<CheckpointInstruction> instructions = _schedule.Instructions;
+        for (int next = 0; next < instructions.Count; next++)
+        {
+            CheckpointInstruction instruction = instructions[next];
+            int step = instruction.Step;
+            switch (instruction.Action)
+            {
+                case CheckpointAction.Store:
+                    Copy(Network.Weights, _snapshotWeights[instruction.Slot]);
+                    if (_plasticFeedback) Copy(Network.Feedback, _snapshotFeedback[instruction.Slot]);
+                    break;
+                case CheckpointAction.Restore:
+                    Copy(_snapshotWeights[instruction.Slot], Network.Weights);
+                    if (_plasticFeedback) Copy(_snapshotFeedback[instruction.Slot], Network.Feedback);
+                    break;
+                case CheckpointAction.Advance:
+                    if (Advance(images.Slice(train[step] * inputs, inputs), labels[train[step]], theta, step) is { } divergence)
+                    {
+                        return Diverged(gradient, divergence);
+                    }
+                    break;
+                case CheckpointAction.Reverse:
+                    if (step == last)
+                    {
+                        // The query loss is taken after the last step: hold the state before it, advance, and start W̄
+                        // from the query loss's gradient.
+                        Copy(Network.Weights, _heldWeights);
+                        if (_plasticFeedback) Copy(Network.Feedback, _heldFeedback);
+                        if (Advance(images.Slice(train[step] * inputs, inputs), labels[train[step]], theta, step) is { } lastStep)
+                        {
+                            return Diverged(gradient, lastStep);
+                        }
+                        queryLoss = QueryLossAndGradient(queryImages, queryLabels, query);
+                        if (!double.IsFinite(queryLoss)) return Diverged(gradient, new EpisodeDivergence(train.Length, layers, "query loss", -1));
+                        Copy(Network.Weights, _finalWeights);
+                        if (_plasticFeedback) Copy(Network.Feedback, _finalFeedback);
+                        Copy(_heldWeights, Network.Weights);
+                        if (_plasticFeedback) Copy(_heldFeedback, Network.Feedback);
+                    }
+                    ReverseStep(images.Slice(train[step] * inputs, inputs), labels[train[step]], theta);
+                    break;
+            }
+        }
+
+        for (int d = 0; d < gradient.Length; d++)
+        {
+            gradient[d] = _thetaBar[_directions[d]];
+            if (!double.IsFinite(gradient[d])) return Diverged(gradient, new EpisodeDivergence(train.Length, layers, "query loss", d));
+        }
+        // The network ends at the final weights, as after a forward-mode episode.
+        Copy(_finalWeights, Network.Weights);
+        if (_plasticFeedback) Copy(_finalFeedback, Network.Feedback);
+        return new EpisodeResult(queryLoss, null);
+    }
+
+    private static EpisodeResult Diverged(Span<double> gradient, EpisodeDivergence divergence)
+    {
+        gradient.Fill(double.NaN);
+        return new EpisodeResult(double.NaN, divergence);
+    }
+
+    // One online step from the current weights, checked as ForwardModeEpisode checks the primal step.
+    private EpisodeDivergence? Advance(ReadOnlySpan<float> x, int label, ReadOnlySpan<float> theta, int step)
+    {
+        ForwardSteps++;
+        _learner.ComputeSignals(x, label, Rule, theta, null);
+        int layers = _sizes.Length - 1;
+        if (_learner.OutputDivergence() is { } output)
+        {
+            string quantity = output.Matrix == "z" && KernelPrimitives.AllFinite(_learner.PreActivations(layers)) ? "loss" : output.Matrix;
+            return new EpisodeDivergence(step + 1, output.Layer, quantity, -1);
+        }
+        for (int l = 1; l <= layers; l++)
+        {
+            if (_learner.UpdateLayer(l, Rule, theta) is { } matrix) return new EpisodeDivergence(step + 1, l, matrix, -1);
+        }
+        return null;
+    }
+
+    // The mean query cross-entropy with the current weights; W̄ (B̄ zero: the query pass does not read B) its gradient.
+    private double QueryLossAndGradient(ReadOnlySpan<float> images, ReadOnlySpan<byte> labels, ReadOnlySpan<int> query)
+    {
+        int inputs = _sizes[0], layers = _sizes.Length - 1;
+        foreach (float[] w in _wBar) w.AsSpan().Clear();
+        foreach (float[] b in _bBar) b.AsSpan().Clear();
+        double loss = 0;
+        float scale = 1f / query.Length;
+        foreach (int j in query)
+        {
+            _learner.Forward(images.Slice(j * inputs, inputs));
+            int label = labels[j];
+            loss += Loss.CrossEntropy(_learner.PreActivations(layers), label);
+            // z̄_L = (softmax(z_L) − onehot) / N, then back through the layers.
+            Span<float> zBar = _zBar[layers];
+            TensorPrimitives.Multiply(_learner.Activations(layers), scale, zBar);
+            zBar[label] -= scale;
+            BackThroughLayers(from: layers);
+        }
+        return loss / query.Length;
+    }
+
+    // The forward pass transposed from layer `from` down, z̄_from given: W̄_l += z̄_l y_(l−1)ᵀ, ȳ_(l−1) = W_lᵀ z̄_l, and
+    // z̄_(l−1) = ȳ_(l−1) ⊙ σ'(z_(l−1)) (the query pass, whose only adjoint is the loss's).
+    private void BackThroughLayers(int from)
+    {
+        for (int l = from; l >= 1; l--)
+        {
+            AddOuter(_wBar[l - 1], _zBar[l], _learner.Activations(l - 1));
+            if (l == 1) break;
+            Span<float> zBelow = _zBar[l - 1];
+            KernelPrimitives.MultiplyTransposedVector(Network.Weights[l - 1], _sizes[l], _sizes[l - 1], _zBar[l], zBelow);
+            Network.Activation.Derivative(_learner.PreActivations(l - 1), _derivative[l - 1]);
+            TensorPrimitives.Multiply(zBelow, _derivative[l - 1], zBelow);
+        }
+    }
+
+    /// <summary>
+    /// The adjoint of one online step at the current weights (the state before it): W̄ and B̄ of the state after the
+    /// step become those of the state before it, θ̄ gains the step's part.
+    /// </summary>
+    private void ReverseStep(ReadOnlySpan<float> x, int label, ReadOnlySpan<float> theta)
+    {
+        int layers = _sizes.Length - 1;
+        _learner.ComputeSignals(x, label, Rule, theta, _carried);
+        for (int l = 0; l <= layers; l++)
+        {
+            _yBar[l].AsSpan().Clear();
+            _zBar[l].AsSpan().Clear();
+            _eBar[l].AsSpan().Clear();
+        }
+
+        // The updates: each layer's adjoint kernel reads Ū = W̄_l (B̄_l) of the state after the step, before the signal
+        // paths below add to it.
+        for (int l = 1; l <= layers; l++)
+        {
+            LayerSignals signals = _learner.Signals(l, Rule);
+            var adjoint = new LayerAdjoints(_wBar[l - 1], _plasticFeedback ? _bBar[l - 1] : default, _yBar[l], _yBar[l - 1], _zBar[l],
+                _postError ? _eBar[l] : default, _preError ? _eBar[l - 1] : default);
+            Rule.ApplyAdjoint(in signals, in adjoint, theta, _thetaBar, _adjointScratch[l - 1]);
+        }
+
+        if (_postError || _preError) BackThroughErrors();
+
+        // The forward pass: y_L = softmax(z_L), y_l = σ(z_l), z_l = W_l y_(l−1).
+        for (int l = layers; l >= 1; l--)
+        {
+            Span<float> zBar = _zBar[l];
+            ReadOnlySpan<float> y = _learner.Activations(l);
+            if (l == layers)
+            {
+                // z̄_L += y ⊙ (ȳ_L − y·ȳ_L)
+                Span<float> column = _column.AsSpan(0, _sizes[l]);
+                TensorPrimitives.Subtract(_yBar[l], TensorPrimitives.Dot(y, _yBar[l]), column);
+                TensorPrimitives.FusedMultiplyAdd(y, column, zBar, zBar);
+            }
+            else
+            {
+                Network.Activation.Derivative(_learner.PreActivations(l), _derivative[l]);
+                TensorPrimitives.FusedMultiplyAdd(_yBar[l], _derivative[l], zBar, zBar);
+            }
+            AddOuter(_wBar[l - 1], zBar, _learner.Activations(l - 1));
+            if (l > 1)
+            {
+                Span<float> column = _column.AsSpan(0, _sizes[l - 1]);
+                KernelPrimitives.MultiplyTransposedVector(Network.Weights[l - 1], _sizes[l], _sizes[l - 1], zBar, column);
+                TensorPrimitives.Add(_yBar[l - 1], column, _yBar[l - 1]);
+            }
+        }
+    }
+
+    // The error pass transposed, lowest layer first (ē_(l+1) gains from every e_l below it before it is carried on):
+    // e_0 = B_1ᵀ e_1; e_l = c_l ⊙ σ'(z_l) with c_l = B_(l+1)ᵀ e_(l+1); e_L = y_L − onehot. Under backprop B is W and its
+    // adjoint W̄; with fixed feedback B has none.
+    private void BackThroughErrors()
+    {
+        int layers = _sizes.Length - 1;
+        float[][] backward = _separateFeedback ? Network.Feedback : Network.Weights;
+        float[][]? backwardBar = !_separateFeedback ? _wBar : _plasticFeedback ? _bBar : null;
+        for (int l = _preError ? 0 : 1; l < layers; l++)
+        {
+            int rows = _sizes[l + 1], columns = _sizes[l];
+            Span<float> carriedBar = _column.AsSpan(0, columns);
+            if (l == 0)
+            {
+                _eBar[0].AsSpan().CopyTo(carriedBar);
+            }
+            else
+            {
+                // c̄_l = ē_l ⊙ σ'(z_l); z̄_l += ē_l ⊙ c_l ⊙ σ''(z_l)
+                ReadOnlySpan<float> z = _learner.PreActivations(l);
+                Network.Activation.Derivative(z, _derivative[l]);
+                Span<float> second = _second.AsSpan(0, columns);
+                Network.Activation.SecondDerivative(z, second);
+                TensorPrimitives.Multiply(second, _carried[l], second);
+                TensorPrimitives.FusedMultiplyAdd(_eBar[l], second, _zBar[l], _zBar[l]);
+                TensorPrimitives.Multiply(_eBar[l], _derivative[l], carriedBar);
+            }
+            // ē_(l+1) += B_(l+1) c̄_l; B̄_(l+1) += e_(l+1) c̄_lᵀ
+            Span<float> above = _second.AsSpan(0, rows);
+            KernelPrimitives.MultiplyVector(backward[l], rows, columns, carriedBar, above);
+            TensorPrimitives.Add(_eBar[l + 1], above, _eBar[l + 1]);
+            if (backwardBar is not null) AddOuter(backwardBar[l], _learner.Errors(l + 1), carriedBar);
+        }
+        // e_L = y_L − onehot
+        TensorPrimitives.Add(_yBar[layers], _eBar[layers], _yBar[layers]);
+    }
+
+    // M += a bᵀ, M of a's length × b's.
+    private static void AddOuter(Span<float> matrix, ReadOnlySpan<float> a, ReadOnlySpan<float> b)
+    {
+        int columns = b.Length;
+        for (int i = 0; i < a.Length; i++) KernelPrimitives.AddScaled(matrix.Slice(i * columns, columns), a[i], b);
+    }
+
+    private static void Copy(float[][] from, float[][] to)
+    {
+        for (int l = 0; l < from.Length; l++) from[l].AsSpan().CopyTo(to[l]);
+    }
+}
