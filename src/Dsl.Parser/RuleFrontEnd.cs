@@ -62,7 +62,11 @@ internal static class RuleFrontEnd
         if (!Lowerer.TryLower(updates, out KernelPlan? plan, out RuleDiagnostic? tooLarge, states: binder.StateUpdates)) return Failed(tooLarge!);
         if (TooCostly(updates, plan!) is { } tooCostly) return Failed(tooCostly);
         (TangentKernel? tangent, string? notDifferentiable) = Differentiate(updates, plan!);
-        (AdjointKernel? adjoint, string? noAdjoint) = tangent is null ? (null, notDifferentiable) : Adjoint(updates);
+        // Reverse mode takes layer rules only: a recurrent rule that reads no time-indexed signal (dWh = t1) would
+        // otherwise get a layer adjoint its recurrent kernel cannot print.
+        (AdjointKernel? adjoint, string? noAdjoint) = tangent is null ? (null, notDifferentiable)
+            : plan!.Recurrent ? (null, AdjointDifferentiator.RecurrentRulesHaveNoAdjoint)
+            : Adjoint(updates);
         var model = new KernelModel(name, ClassName(name), PrettyPrinter.Print(syntax),
             binder.Parameters.Select(p => new ParameterSpec(p.Name, p.Index, p.Default)).ToEquatableArray(), plan!, KernelLayout.Of(plan!),
             tangent, notDifferentiable, adjoint, noAdjoint);

@@ -30,6 +30,9 @@ internal sealed record RuleAdjoint(IReadOnlyList<SignalAdjoint> Signals, IReadOn
 /// </remarks>
 internal static class AdjointDifferentiator
 {
+    /// <summary>Why a recurrent rule has no adjoint kernel.</summary>
+    public const string RecurrentRulesHaveNoAdjoint = "recurrent rules have no adjoint yet (reverse-mode meta-learning trains layer rules)";
+
     public static bool TryDifferentiate(IReadOnlyList<BoundUpdate> updates, out RuleAdjoint? adjoint, out NotDifferentiable? reason)
     {
         var walker = new Walker(new HashSet<Signal>(updates.Select(u => Binder.TargetMatrix(u.Target))));
@@ -70,7 +73,7 @@ internal static class AdjointDifferentiator
                 case BoundSignal s when Signals.IsMatrix(s.Signal) && !updated.Contains(s.Signal):
                     break;
                 case BoundSignal s when !Signals.All.Any(layer => layer.Signal == s.Signal):
-                    Fail(s, "recurrent rules have no adjoint yet (reverse-mode meta-learning trains layer rules)");
+                    Fail(s, RecurrentRulesHaveNoAdjoint);
                     break;
                 case BoundSignal s:
                     Accumulate(SignalBars, s.Signal, bar);
@@ -118,7 +121,7 @@ internal static class AdjointDifferentiator
                     Back(t.Operand, new BoundTril(bar, t.Span));
                     break;
                 case BoundTimeSum t:
-                    Fail(t, "recurrent rules have no adjoint yet (reverse-mode meta-learning trains layer rules)");
+                    Fail(t, RecurrentRulesHaveNoAdjoint);
                     break;
                 case BoundState s:
                     Fail(s, $"rules with per-layer state (`state {s.Name}`) have no adjoint yet");
