@@ -36,6 +36,25 @@ internal static class EpisodeChecks
         return scratch;
     }
 
+    /// <summary>θ long enough to hold every direction.</summary>
+    public static void Theta(ReadOnlySpan<int> directions, int thetaLength)
+    {
+        foreach (int k in directions)
+        {
+            if (k >= thetaLength) throw new ArgumentException($"θ has {thetaLength} entries but direction θ[{k}] is differentiated.", "theta");
+        }
+    }
+
+    /// <summary>The learner's output check after its forward pass (<see cref="OnlineLearner.OutputDivergence"/>) as an
+    /// episode reports it: a non-finite W or B behind the output, else z_L ("z"), else, with z_L finite, its
+    /// cross-entropy ("loss").</summary>
+    public static (int Layer, string Quantity)? OutputDivergence(OnlineLearner learner)
+    {
+        if (learner.OutputDivergence() is not { } output) return null;
+        bool lossOnly = output.Matrix == "z" && KernelPrimitives.AllFinite(learner.PreActivations(output.Layer));
+        return (output.Layer, lossOnly ? "loss" : output.Matrix);
+    }
+
     public static void Gradient(int directions, Span<double> gradient)
     {
         if (gradient.Length != directions)

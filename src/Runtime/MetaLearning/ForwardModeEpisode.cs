@@ -147,10 +147,7 @@ public sealed class ForwardModeEpisode
         int layers = _sizes.Length - 1;
         // The learner's own output check (as in OnlineLearner.Step), reported here instead of thrown: a non-finite W or B
         // behind the output, else z_L, else the loss.
-        if (_learner.OutputDivergence() is { } output)
-        {
-            return Diverge(output.Layer, output.Matrix == "z" && KernelPrimitives.AllFinite(_learner.PreActivations(layers)) ? "loss" : output.Matrix, -1);
-        }
+        if (EpisodeChecks.OutputDivergence(_learner) is { } output) return Diverge(output.Layer, output.Quantity, -1);
         ForwardTangents();
         if (_postError || _preError) ErrorTangents();
 
@@ -356,10 +353,7 @@ public sealed class ForwardModeEpisode
     private void EnsureThetaTangents(int length)
     {
         if (_thetaTangent.Length == _directions.Length && (_directions.Length == 0 || _thetaTangent[0].Length == length)) return;
-        foreach (int k in _directions)
-        {
-            if (k >= length) throw new ArgumentException($"θ has {length} entries but direction θ[{k}] is differentiated.", "theta");
-        }
+        EpisodeChecks.Theta(_directions, length);
         _thetaTangent = new float[_directions.Length][];
         for (int d = 0; d < _directions.Length; d++)
         {

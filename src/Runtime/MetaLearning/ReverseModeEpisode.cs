@@ -120,10 +120,7 @@ internal sealed class ReverseModeEpisode
         EpisodeChecks.Samples(_sizes[0], images, labels, train, "train");
         EpisodeChecks.Samples(_sizes[0], queryImages, queryLabels, query, "query");
         EpisodeChecks.Gradient(_directions.Length, gradient);
-        foreach (int k in _directions)
-        {
-            if (k >= theta.Length) throw new ArgumentException($"θ has {theta.Length} entries but direction θ[{k}] is differentiated.", nameof(theta));
-        }
+        EpisodeChecks.Theta(_directions, theta.Length);
         if (_thetaBar.Length != theta.Length) _thetaBar = new float[theta.Length];
         if (_schedule is null || _schedule.Steps != train.Length) _schedule = new CheckpointSchedule(train.Length, Snapshots);
 
@@ -199,13 +196,8 @@ internal sealed class ReverseModeEpisode
     {
         ForwardSteps++;
         _learner.ComputeSignals(x, label, Rule, theta, null);
-        int layers = _sizes.Length - 1;
-        if (_learner.OutputDivergence() is { } output)
-        {
-            string quantity = output.Matrix == "z" && KernelPrimitives.AllFinite(_learner.PreActivations(layers)) ? "loss" : output.Matrix;
-            return new EpisodeDivergence(step + 1, output.Layer, quantity, -1);
-        }
-        for (int l = 1; l <= layers; l++)
+        if (EpisodeChecks.OutputDivergence(_learner) is { } output) return new EpisodeDivergence(step + 1, output.Layer, output.Quantity, -1);
+        for (int l = 1; l < _sizes.Length; l++)
         {
             if (_learner.UpdateLayer(l, Rule, theta) is { } matrix) return new EpisodeDivergence(step + 1, l, matrix, -1);
         }

@@ -265,19 +265,24 @@ public sealed class OnlineLearner
     internal string? UpdateLayer(int layer, IPlasticityRule rule, ReadOnlySpan<float> theta)
     {
         _prepared = false; // the weights change outside a step that prepares
+        LayerSignals signals = ApplyRule(layer, rule, theta);
+        return Divergence(in signals, rule, weightsChecked: false);
+    }
+
+    // The rule's kernel on layer l, in place; the signals it read.
+    private LayerSignals ApplyRule(int layer, IPlasticityRule rule, ReadOnlySpan<float> theta)
+    {
         LayerSignals signals = Signals(layer, rule);
         int need = EnsureScratch(rule, layer);
         rule.Apply(in signals, theta, _scratch[layer - 1].AsSpan(0, need));
-        return Divergence(in signals, rule, weightsChecked: false);
+        return signals;
     }
 
     // UpdateLayer, then the prepared forward pass through the updated W_l: z_l = W_l y_(l−1) into the prepared arrays
     // (whose y_(l−1) the previous layer left there), y_l from it. A finite z_l from a finite y_(l−1) shows W_l finite.
     private string? UpdateLayerAndForward(int layer, IPlasticityRule rule, ReadOnlySpan<float> theta)
     {
-        LayerSignals signals = Signals(layer, rule);
-        int need = EnsureScratch(rule, layer);
-        rule.Apply(in signals, theta, _scratch[layer - 1].AsSpan(0, need));
+        LayerSignals signals = ApplyRule(layer, rule, theta);
         ForwardLayer(layer, _preparedY, _preparedZ);
         bool weightsChecked = KernelPrimitives.AllFinite(_preparedY[layer - 1]) && KernelPrimitives.AllFinite(_preparedZ[layer]);
         return Divergence(in signals, rule, weightsChecked);
