@@ -654,6 +654,27 @@ internal static class KernelEmitter
                 yield return "}";
                 break;
             }
+            case SumElementwiseRows s:
+            {
+                // One pass over the factors' rows; two matrices read as they are (⟨Ū, W⟩ row by row) as SIMD dot products.
+                Shape factors = s.Factors[0].Matrix.Shape;
+                string rows = KernelContext.Size(factors.Rows), columns = KernelContext.Size(factors.Columns);
+                string Row(MatrixFactor f) => $"{kernel.Local(f.Matrix)}.Slice(i * {columns}, {columns})";
+                if (s.Factors is [MatrixElement first, MatrixElement second])
+                {
+                    yield return $"for (int i = 0; i < {rows}; i++) {v}[i] = {Primitives}.Dot({Row(first)}, {Row(second)});";
+                    break;
+                }
+
+                string product = string.Join(" * ", s.Factors.Select(f => Element(kernel, f, columns, inPlace: true)));
+                yield return $"for (int i = 0; i < {rows}; i++)";
+                yield return "{";
+                yield return "    float sum = 0f;";
+                yield return $"    for (int j = 0; j < {columns}; j++) sum += {product};";
+                yield return $"    {v}[i] = sum;";
+                yield return "}";
+                break;
+            }
             case Hadamard h:
                 yield return $"{Primitives}.Multiply({kernel.Local(h.Left)}, {kernel.Local(h.Right)}, {v});";
                 break;

@@ -41,6 +41,7 @@ internal static class KernelCost
     {
         MultiplyMatrix => 1,
         MultiplyElementwise m => m.Factors.Count,
+        SumElementwiseRows s => s.Factors.Count,
         _ => 0,
     };
 

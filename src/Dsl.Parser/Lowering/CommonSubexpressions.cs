@@ -52,6 +52,7 @@ internal sealed class CommonSubexpressions
         {
             OnesVector => NewVector(new Ones(), value),
             MatrixTimesVector m => NewVector(new MultiplyMatrix(m.Matrix, m.Transposed, Reference(m.Operand)), value),
+            ElementwiseTimesVector { Transposed: false, Operand: OnesVector } m => NewVector(new SumElementwiseRows(m.Factors), value),
             ElementwiseTimesVector m => NewVector(new MultiplyElementwise(m.Factors, m.Transposed, Reference(m.Operand)), value),
             HadamardVector h => NewVector(new Hadamard(Reference(h.Left), Reference(h.Right)), value),
             MappedVector f => NewVector(new MapVector(f.Function, Reference(f.Operand)), value),

@@ -75,6 +75,13 @@ internal sealed record MultiplyElementwise(EquatableArray<MatrixFactor> Factors,
     public override IEnumerable<VectorRef> Operands => Factors.Select(f => (VectorRef)f.Matrix).Distinct().Append(Operand);
 }
 
+/// <summary>v = (⊙ F_k)·1: the row sums of weights read elementwise (an adjoint's ⟨Ū, W⟩ row by row), with no vector
+/// of ones to read.</summary>
+internal sealed record SumElementwiseRows(EquatableArray<MatrixFactor> Factors) : Operation
+{
+    public override IEnumerable<VectorRef> Operands => Factors.Select(f => (VectorRef)f.Matrix).Distinct();
+}
+
 /// <summary>v = a ⊙ b.</summary>
 internal sealed record Hadamard(VectorRef Left, VectorRef Right) : Operation
 {

@@ -15,7 +15,7 @@ namespace PlasticityDsl.Rules
     /// Reads: W, B, y_l, y_&lt;l-1&gt;, e_l, e_&lt;l-1&gt;.
     /// Tangent (forward-mode derivative of the update, for meta-learning): 15·n_l·n_&lt;l-1&gt; + n_&lt;l-1&gt; multiply-adds per direction,
     /// reads W, Ẇ, B, Ḃ, y_l, ẏ_l, y_&lt;l-1&gt;, ẏ_&lt;l-1&gt;, e_l, ė_l, e_&lt;l-1&gt;, ė_&lt;l-1&gt;, t0, t1, t2, t3, t4, t9, ṫ0, ṫ1, ṫ2, ṫ3, ṫ4, ṫ9.
-    /// Adjoint (reverse-mode derivative of the update, for meta-learning): 16·n_l·n_&lt;l-1&gt; + 17·n_l + 5·n_&lt;l-1&gt; multiply-adds, whatever the
+    /// Adjoint (reverse-mode derivative of the update, for meta-learning): 16·n_l·n_&lt;l-1&gt; + 17·n_l + 4·n_&lt;l-1&gt; multiply-adds, whatever the
     /// number of meta-parameters; reads W, W̄, B, B̄, y_l, y_&lt;l-1&gt;, e_l, e_&lt;l-1&gt;, t0, t1, t2, t3, t4, t9.
     /// </remarks>
     [global::System.CodeDom.Compiler.GeneratedCode("PlasticityDsl.Generator", "1.0.0")]
@@ -35,7 +35,7 @@ namespace PlasticityDsl.Rules
 
         public int TangentScratchLength(int rows, int columns) => 4 * columns;
 
-        public int AdjointScratchLength(int rows, int columns) => 15 * rows + 7 * columns;
+        public int AdjointScratchLength(int rows, int columns) => 15 * rows + 6 * columns;
 
         public void Apply(in global::PlasticityDsl.Runtime.LayerSignals layer, global::System.ReadOnlySpan<float> theta, global::System.Span<float> scratch)
         {
@@ -274,45 +274,31 @@ namespace PlasticityDsl.Rules
             // s3 = sum((W̄*(W'*y_l)) .* y_l)
             float s3 = global::PlasticityDsl.Runtime.KernelPrimitives.Sum(v16);
 
-            // v17 = ones_<l-1>
-            global::System.Span<float> v17 = scratch.Slice(columns + rows + columns + rows + rows + rows + rows + columns + columns + rows + rows + columns + columns + rows + rows + rows + rows, columns);
-            v17.Fill(1f);
+            // v17 = (W .* W̄)*ones_<l-1>
+            global::System.Span<float> v17 = scratch.Slice(columns + rows + columns + rows + rows + rows + rows + columns + columns + rows + rows + columns + columns + rows + rows + rows + rows, rows);
+            for (int i = 0; i < rows; i++) v17[i] = global::PlasticityDsl.Runtime.KernelPrimitives.Dot(weights.Slice(i * columns, columns), weightsAdjoint.Slice(i * columns, columns));
 
-            // v18 = (W .* W̄)*ones_<l-1>
-            global::System.Span<float> v18 = scratch.Slice(columns + rows + columns + rows + rows + rows + rows + columns + columns + rows + rows + columns + columns + rows + rows + rows + rows + columns, rows);
-            for (int i = 0; i < rows; i++)
-            {
-                float sum = 0f;
-                for (int j = 0; j < columns; j++) sum += weights[i * columns + j] * weightsAdjoint[i * columns + j] * v17[j];
-                v18[i] = sum;
-            }
-
-            // v19 = -((W .* W̄)*ones_<l-1>)
-            global::System.Span<float> v19 = scratch.Slice(columns + rows + columns + rows + rows + rows + rows + columns + columns + rows + rows + columns + columns + rows + rows + rows + rows + columns + rows, rows);
-            v19.Clear();
-            global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(v19, -1f, v18);
+            // v18 = -((W .* W̄)*ones_<l-1>)
+            global::System.Span<float> v18 = scratch.Slice(columns + rows + columns + rows + rows + rows + rows + columns + columns + rows + rows + columns + columns + rows + rows + rows + rows + rows, rows);
+            v18.Clear();
+            global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(v18, -1f, v17);
 
             // s4 = sum(-((W .* W̄)*ones_<l-1>))
-            float s4 = global::PlasticityDsl.Runtime.KernelPrimitives.Sum(v19);
+            float s4 = global::PlasticityDsl.Runtime.KernelPrimitives.Sum(v18);
 
-            // v20 = (B̄*e_<l-1>) .* y_l
-            global::System.Span<float> v20 = scratch.Slice(columns + rows + columns + rows + rows + rows + rows + columns + columns + rows + rows + columns + columns + rows + rows + rows + rows + columns + rows + rows, rows);
-            global::PlasticityDsl.Runtime.KernelPrimitives.Multiply(v5, post, v20);
+            // v19 = (B̄*e_<l-1>) .* y_l
+            global::System.Span<float> v19 = scratch.Slice(columns + rows + columns + rows + rows + rows + rows + columns + columns + rows + rows + columns + columns + rows + rows + rows + rows + rows + rows, rows);
+            global::PlasticityDsl.Runtime.KernelPrimitives.Multiply(v5, post, v19);
 
             // s5 = sum((B̄*e_<l-1>) .* y_l)
-            float s5 = global::PlasticityDsl.Runtime.KernelPrimitives.Sum(v20);
+            float s5 = global::PlasticityDsl.Runtime.KernelPrimitives.Sum(v19);
 
-            // v21 = (B .* B̄)*ones_<l-1>
-            global::System.Span<float> v21 = scratch.Slice(columns + rows + columns + rows + rows + rows + rows + columns + columns + rows + rows + columns + columns + rows + rows + rows + rows + columns + rows + rows + rows, rows);
-            for (int i = 0; i < rows; i++)
-            {
-                float sum = 0f;
-                for (int j = 0; j < columns; j++) sum += feedback[i * columns + j] * feedbackAdjoint[i * columns + j] * v17[j];
-                v21[i] = sum;
-            }
+            // v20 = (B .* B̄)*ones_<l-1>
+            global::System.Span<float> v20 = scratch.Slice(columns + rows + columns + rows + rows + rows + rows + columns + columns + rows + rows + columns + columns + rows + rows + rows + rows + rows + rows + rows, rows);
+            for (int i = 0; i < rows; i++) v20[i] = global::PlasticityDsl.Runtime.KernelPrimitives.Dot(feedback.Slice(i * columns, columns), feedbackAdjoint.Slice(i * columns, columns));
 
             // s6 = sum((B .* B̄)*ones_<l-1>)
-            float s6 = global::PlasticityDsl.Runtime.KernelPrimitives.Sum(v21);
+            float s6 = global::PlasticityDsl.Runtime.KernelPrimitives.Sum(v20);
 
             float keepWeightsAdjoint = 1f + (-t3);
             float keepFeedbackAdjoint = 1f + (t9);

@@ -14,7 +14,7 @@ namespace PlasticityDsl.Rules
     /// Reads: W, y_l, y_&lt;l-1&gt;.
     /// Tangent (forward-mode derivative of the update, for meta-learning): 4·n_l·n_&lt;l-1&gt; multiply-adds per direction,
     /// reads W, Ẇ, y_l, ẏ_l, y_&lt;l-1&gt;, ẏ_&lt;l-1&gt;, t0, t3, ṫ0, ṫ3.
-    /// Adjoint (reverse-mode derivative of the update, for meta-learning): 5·n_l·n_&lt;l-1&gt; + 6·n_l + 3·n_&lt;l-1&gt; multiply-adds, whatever the
+    /// Adjoint (reverse-mode derivative of the update, for meta-learning): 5·n_l·n_&lt;l-1&gt; + 6·n_l + 2·n_&lt;l-1&gt; multiply-adds, whatever the
     /// number of meta-parameters; reads W, W̄, y_l, y_&lt;l-1&gt;, t0, t3.
     /// </remarks>
     [global::System.CodeDom.Compiler.GeneratedCode("PlasticityDsl.Generator", "1.0.0")]
@@ -34,7 +34,7 @@ namespace PlasticityDsl.Rules
 
         public int TangentScratchLength(int rows, int columns) => 0;
 
-        public int AdjointScratchLength(int rows, int columns) => 5 * rows + 3 * columns;
+        public int AdjointScratchLength(int rows, int columns) => 5 * rows + 2 * columns;
 
         public void Apply(in global::PlasticityDsl.Runtime.LayerSignals layer, global::System.ReadOnlySpan<float> theta, global::System.Span<float> scratch)
         {
@@ -126,26 +126,17 @@ namespace PlasticityDsl.Rules
             // s0 = sum((W̄*y_<l-1>) .* y_l)
             float s0 = global::PlasticityDsl.Runtime.KernelPrimitives.Sum(v4);
 
-            // v5 = ones_<l-1>
-            global::System.Span<float> v5 = scratch.Slice(rows + rows + columns + columns + rows, columns);
-            v5.Fill(1f);
+            // v5 = (W .* W̄)*ones_<l-1>
+            global::System.Span<float> v5 = scratch.Slice(rows + rows + columns + columns + rows, rows);
+            for (int i = 0; i < rows; i++) v5[i] = global::PlasticityDsl.Runtime.KernelPrimitives.Dot(weights.Slice(i * columns, columns), weightsAdjoint.Slice(i * columns, columns));
 
-            // v6 = (W .* W̄)*ones_<l-1>
-            global::System.Span<float> v6 = scratch.Slice(rows + rows + columns + columns + rows + columns, rows);
-            for (int i = 0; i < rows; i++)
-            {
-                float sum = 0f;
-                for (int j = 0; j < columns; j++) sum += weights[i * columns + j] * weightsAdjoint[i * columns + j] * v5[j];
-                v6[i] = sum;
-            }
-
-            // v7 = -((W .* W̄)*ones_<l-1>)
-            global::System.Span<float> v7 = scratch.Slice(rows + rows + columns + columns + rows + columns + rows, rows);
-            v7.Clear();
-            global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(v7, -1f, v6);
+            // v6 = -((W .* W̄)*ones_<l-1>)
+            global::System.Span<float> v6 = scratch.Slice(rows + rows + columns + columns + rows + rows, rows);
+            v6.Clear();
+            global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(v6, -1f, v5);
 
             // s1 = sum(-((W .* W̄)*ones_<l-1>))
-            float s1 = global::PlasticityDsl.Runtime.KernelPrimitives.Sum(v7);
+            float s1 = global::PlasticityDsl.Runtime.KernelPrimitives.Sum(v6);
 
             float keepWeightsAdjoint = 1f + (-t3);
             // One pass over W̄: each row gets all its terms while it is in cache.

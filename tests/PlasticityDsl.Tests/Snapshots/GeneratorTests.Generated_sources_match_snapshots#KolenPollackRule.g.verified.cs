@@ -15,7 +15,7 @@ namespace PlasticityDsl.Rules
     /// Reads: W, B, y_&lt;l-1&gt;, e_l.
     /// Tangent (forward-mode derivative of the update, for meta-learning): 8·n_l·n_&lt;l-1&gt; multiply-adds per direction,
     /// reads W, Ẇ, B, Ḃ, y_&lt;l-1&gt;, ẏ_&lt;l-1&gt;, e_l, ė_l, t0, t3, ṫ0, ṫ3.
-    /// Adjoint (reverse-mode derivative of the update, for meta-learning): 10·n_l·n_&lt;l-1&gt; + 10·n_l + 3·n_&lt;l-1&gt; multiply-adds, whatever the
+    /// Adjoint (reverse-mode derivative of the update, for meta-learning): 10·n_l·n_&lt;l-1&gt; + 10·n_l + 2·n_&lt;l-1&gt; multiply-adds, whatever the
     /// number of meta-parameters; reads W, W̄, B, B̄, y_&lt;l-1&gt;, e_l, t0, t3.
     /// </remarks>
     [global::System.CodeDom.Compiler.GeneratedCode("PlasticityDsl.Generator", "1.0.0")]
@@ -35,7 +35,7 @@ namespace PlasticityDsl.Rules
 
         public int TangentScratchLength(int rows, int columns) => 0;
 
-        public int AdjointScratchLength(int rows, int columns) => 9 * rows + 4 * columns;
+        public int AdjointScratchLength(int rows, int columns) => 9 * rows + 3 * columns;
 
         public void Apply(in global::PlasticityDsl.Runtime.LayerSignals layer, global::System.ReadOnlySpan<float> theta, global::System.Span<float> scratch)
         {
@@ -167,43 +167,29 @@ namespace PlasticityDsl.Rules
             // s1 = sum((B̄*y_<l-1>) .* e_l)
             float s1 = global::PlasticityDsl.Runtime.KernelPrimitives.Sum(v7);
 
-            // v8 = ones_<l-1>
-            global::System.Span<float> v8 = scratch.Slice(columns + columns + columns + rows + rows + rows + rows + rows, columns);
-            v8.Fill(1f);
+            // v8 = (W .* W̄)*ones_<l-1>
+            global::System.Span<float> v8 = scratch.Slice(columns + columns + columns + rows + rows + rows + rows + rows, rows);
+            for (int i = 0; i < rows; i++) v8[i] = global::PlasticityDsl.Runtime.KernelPrimitives.Dot(weights.Slice(i * columns, columns), weightsAdjoint.Slice(i * columns, columns));
 
-            // v9 = (W .* W̄)*ones_<l-1>
-            global::System.Span<float> v9 = scratch.Slice(columns + columns + columns + rows + rows + rows + rows + rows + columns, rows);
-            for (int i = 0; i < rows; i++)
-            {
-                float sum = 0f;
-                for (int j = 0; j < columns; j++) sum += weights[i * columns + j] * weightsAdjoint[i * columns + j] * v8[j];
-                v9[i] = sum;
-            }
-
-            // v10 = -((W .* W̄)*ones_<l-1>)
-            global::System.Span<float> v10 = scratch.Slice(columns + columns + columns + rows + rows + rows + rows + rows + columns + rows, rows);
-            v10.Clear();
-            global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(v10, -1f, v9);
+            // v9 = -((W .* W̄)*ones_<l-1>)
+            global::System.Span<float> v9 = scratch.Slice(columns + columns + columns + rows + rows + rows + rows + rows + rows, rows);
+            v9.Clear();
+            global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(v9, -1f, v8);
 
             // s2 = sum(-((W .* W̄)*ones_<l-1>))
-            float s2 = global::PlasticityDsl.Runtime.KernelPrimitives.Sum(v10);
+            float s2 = global::PlasticityDsl.Runtime.KernelPrimitives.Sum(v9);
 
-            // v11 = (B .* B̄)*ones_<l-1>
-            global::System.Span<float> v11 = scratch.Slice(columns + columns + columns + rows + rows + rows + rows + rows + columns + rows + rows, rows);
-            for (int i = 0; i < rows; i++)
-            {
-                float sum = 0f;
-                for (int j = 0; j < columns; j++) sum += feedback[i * columns + j] * feedbackAdjoint[i * columns + j] * v8[j];
-                v11[i] = sum;
-            }
+            // v10 = (B .* B̄)*ones_<l-1>
+            global::System.Span<float> v10 = scratch.Slice(columns + columns + columns + rows + rows + rows + rows + rows + rows + rows, rows);
+            for (int i = 0; i < rows; i++) v10[i] = global::PlasticityDsl.Runtime.KernelPrimitives.Dot(feedback.Slice(i * columns, columns), feedbackAdjoint.Slice(i * columns, columns));
 
-            // v12 = -((B .* B̄)*ones_<l-1>)
-            global::System.Span<float> v12 = scratch.Slice(columns + columns + columns + rows + rows + rows + rows + rows + columns + rows + rows + rows, rows);
-            v12.Clear();
-            global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(v12, -1f, v11);
+            // v11 = -((B .* B̄)*ones_<l-1>)
+            global::System.Span<float> v11 = scratch.Slice(columns + columns + columns + rows + rows + rows + rows + rows + rows + rows + rows, rows);
+            v11.Clear();
+            global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(v11, -1f, v10);
 
             // s3 = sum(-((B .* B̄)*ones_<l-1>))
-            float s3 = global::PlasticityDsl.Runtime.KernelPrimitives.Sum(v12);
+            float s3 = global::PlasticityDsl.Runtime.KernelPrimitives.Sum(v11);
 
             float keepWeightsAdjoint = 1f + (-t3);
             float keepFeedbackAdjoint = 1f + (-t3);

@@ -14,7 +14,7 @@ namespace PlasticityDsl.Rules
     /// Reads: W, y_&lt;l-1&gt;, e_l.
     /// Tangent (forward-mode derivative of the update, for meta-learning): 3·n_l·n_&lt;l-1&gt; multiply-adds per direction,
     /// reads W, Ẇ, y_&lt;l-1&gt;, ẏ_&lt;l-1&gt;, e_l, ė_l, t0, ṫ0, ṫ3.
-    /// Adjoint (reverse-mode derivative of the update, for meta-learning): 4·n_l·n_&lt;l-1&gt; + 6·n_l + 3·n_&lt;l-1&gt; multiply-adds, whatever the
+    /// Adjoint (reverse-mode derivative of the update, for meta-learning): 4·n_l·n_&lt;l-1&gt; + 6·n_l + 2·n_&lt;l-1&gt; multiply-adds, whatever the
     /// number of meta-parameters; reads W, W̄, y_&lt;l-1&gt;, e_l, t0.
     /// </remarks>
     [global::System.CodeDom.Compiler.GeneratedCode("PlasticityDsl.Generator", "1.0.0")]
@@ -34,7 +34,7 @@ namespace PlasticityDsl.Rules
 
         public int TangentScratchLength(int rows, int columns) => 0;
 
-        public int AdjointScratchLength(int rows, int columns) => 5 * rows + 3 * columns;
+        public int AdjointScratchLength(int rows, int columns) => 5 * rows + 2 * columns;
 
         public void Apply(in global::PlasticityDsl.Runtime.LayerSignals layer, global::System.ReadOnlySpan<float> theta, global::System.Span<float> scratch)
         {
@@ -133,26 +133,22 @@ namespace PlasticityDsl.Rules
             // s0 = sum((W̄*y_<l-1>) .* e_l)
             float s0 = global::PlasticityDsl.Runtime.KernelPrimitives.Sum(v4);
 
-            // v5 = ones_<l-1>
-            global::System.Span<float> v5 = scratch.Slice(columns + columns + rows + rows + rows, columns);
-            v5.Fill(1f);
-
-            // v6 = (W̄ .* sign(W))*ones_<l-1>
-            global::System.Span<float> v6 = scratch.Slice(columns + columns + rows + rows + rows + columns, rows);
+            // v5 = (W̄ .* sign(W))*ones_<l-1>
+            global::System.Span<float> v5 = scratch.Slice(columns + columns + rows + rows + rows, rows);
             for (int i = 0; i < rows; i++)
             {
                 float sum = 0f;
-                for (int j = 0; j < columns; j++) sum += weightsAdjoint[i * columns + j] * global::PlasticityDsl.Runtime.KernelPrimitives.Sign(weights[i * columns + j]) * v5[j];
-                v6[i] = sum;
+                for (int j = 0; j < columns; j++) sum += weightsAdjoint[i * columns + j] * global::PlasticityDsl.Runtime.KernelPrimitives.Sign(weights[i * columns + j]);
+                v5[i] = sum;
             }
 
-            // v7 = -((W̄ .* sign(W))*ones_<l-1>)
-            global::System.Span<float> v7 = scratch.Slice(columns + columns + rows + rows + rows + columns + rows, rows);
-            v7.Clear();
-            global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(v7, -1f, v6);
+            // v6 = -((W̄ .* sign(W))*ones_<l-1>)
+            global::System.Span<float> v6 = scratch.Slice(columns + columns + rows + rows + rows + rows, rows);
+            v6.Clear();
+            global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(v6, -1f, v5);
 
             // s1 = sum(-((W̄ .* sign(W))*ones_<l-1>))
-            float s1 = global::PlasticityDsl.Runtime.KernelPrimitives.Sum(v7);
+            float s1 = global::PlasticityDsl.Runtime.KernelPrimitives.Sum(v6);
 
             // The signals' adjoints and θ̄, from values computed before the passes.
             global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(adjoint.Pre, 1f, v1); // ȳ_<l-1>

@@ -14,7 +14,7 @@ namespace PlasticityDsl.Rules
     /// Reads: W, y_l, y_&lt;l-1&gt;.
     /// Tangent (forward-mode derivative of the update, for meta-learning): 5·n_l·n_&lt;l-1&gt; + 2·n_l multiply-adds per direction,
     /// reads W, Ẇ, y_l, ẏ_l, y_&lt;l-1&gt;, ẏ_&lt;l-1&gt;, t2, ṫ2.
-    /// Adjoint (reverse-mode derivative of the update, for meta-learning): 5·n_l·n_&lt;l-1&gt; + 8·n_l + 3·n_&lt;l-1&gt; multiply-adds, whatever the
+    /// Adjoint (reverse-mode derivative of the update, for meta-learning): 5·n_l·n_&lt;l-1&gt; + 8·n_l + 2·n_&lt;l-1&gt; multiply-adds, whatever the
     /// number of meta-parameters; reads W, W̄, y_l, y_&lt;l-1&gt;, t2.
     /// </remarks>
     [global::System.CodeDom.Compiler.GeneratedCode("PlasticityDsl.Generator", "1.0.0")]
@@ -34,7 +34,7 @@ namespace PlasticityDsl.Rules
 
         public int TangentScratchLength(int rows, int columns) => 2 * rows;
 
-        public int AdjointScratchLength(int rows, int columns) => 7 * rows + 3 * columns;
+        public int AdjointScratchLength(int rows, int columns) => 7 * rows + 2 * columns;
 
         public void Apply(in global::PlasticityDsl.Runtime.LayerSignals layer, global::System.ReadOnlySpan<float> theta, global::System.Span<float> scratch)
         {
@@ -116,52 +116,43 @@ namespace PlasticityDsl.Rules
             global::System.Span<float> v1 = scratch.Slice(rows, rows);
             global::PlasticityDsl.Runtime.KernelPrimitives.MultiplyVector(weightsAdjoint, rows, columns, pre, v1);
 
-            // v2 = ones_<l-1>
-            global::System.Span<float> v2 = scratch.Slice(rows + rows, columns);
-            v2.Fill(1f);
+            // v2 = (W .* W̄)*ones_<l-1>
+            global::System.Span<float> v2 = scratch.Slice(rows + rows, rows);
+            for (int i = 0; i < rows; i++) v2[i] = global::PlasticityDsl.Runtime.KernelPrimitives.Dot(weights.Slice(i * columns, columns), weightsAdjoint.Slice(i * columns, columns));
 
-            // v3 = (W .* W̄)*ones_<l-1>
-            global::System.Span<float> v3 = scratch.Slice(rows + rows + columns, rows);
-            for (int i = 0; i < rows; i++)
-            {
-                float sum = 0f;
-                for (int j = 0; j < columns; j++) sum += weights[i * columns + j] * weightsAdjoint[i * columns + j] * v2[j];
-                v3[i] = sum;
-            }
+            // v3 = y_l .* ((W .* W̄)*ones_<l-1>)
+            global::System.Span<float> v3 = scratch.Slice(rows + rows + rows, rows);
+            global::PlasticityDsl.Runtime.KernelPrimitives.Multiply(post, v2, v3);
 
-            // v4 = y_l .* ((W .* W̄)*ones_<l-1>)
-            global::System.Span<float> v4 = scratch.Slice(rows + rows + columns + rows, rows);
-            global::PlasticityDsl.Runtime.KernelPrimitives.Multiply(post, v3, v4);
-
-            // v5 = t2*(W̄*y_<l-1>) - 2*t2*(y_l .* ((W .* W̄)*ones_<l-1>))
-            global::System.Span<float> v5 = scratch.Slice(rows + rows + columns + rows + rows, rows);
-            v5.Clear();
-            global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(v5,
+            // v4 = t2*(W̄*y_<l-1>) - 2*t2*(y_l .* ((W .* W̄)*ones_<l-1>))
+            global::System.Span<float> v4 = scratch.Slice(rows + rows + rows + rows, rows);
+            v4.Clear();
+            global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(v4,
                 t2, v1,
-                -2f * t2, v4);
+                -2f * t2, v3);
 
-            // v6 = W̄'*y_l
-            global::System.Span<float> v6 = scratch.Slice(rows + rows + columns + rows + rows + rows, columns);
-            global::PlasticityDsl.Runtime.KernelPrimitives.MultiplyTransposedVector(weightsAdjoint, rows, columns, post, v6);
+            // v5 = W̄'*y_l
+            global::System.Span<float> v5 = scratch.Slice(rows + rows + rows + rows + rows, columns);
+            global::PlasticityDsl.Runtime.KernelPrimitives.MultiplyTransposedVector(weightsAdjoint, rows, columns, post, v5);
 
-            // v7 = t2*(W̄'*y_l)
-            global::System.Span<float> v7 = scratch.Slice(rows + rows + columns + rows + rows + rows + columns, columns);
-            v7.Clear();
-            global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(v7, t2, v6);
+            // v6 = t2*(W̄'*y_l)
+            global::System.Span<float> v6 = scratch.Slice(rows + rows + rows + rows + rows + columns, columns);
+            v6.Clear();
+            global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(v6, t2, v5);
 
-            // v8 = (W̄*y_<l-1>) .* y_l
-            global::System.Span<float> v8 = scratch.Slice(rows + rows + columns + rows + rows + rows + columns + columns, rows);
-            global::PlasticityDsl.Runtime.KernelPrimitives.Multiply(v1, post, v8);
+            // v7 = (W̄*y_<l-1>) .* y_l
+            global::System.Span<float> v7 = scratch.Slice(rows + rows + rows + rows + rows + columns + columns, rows);
+            global::PlasticityDsl.Runtime.KernelPrimitives.Multiply(v1, post, v7);
 
             // s0 = sum((W̄*y_<l-1>) .* y_l)
-            float s0 = global::PlasticityDsl.Runtime.KernelPrimitives.Sum(v8);
+            float s0 = global::PlasticityDsl.Runtime.KernelPrimitives.Sum(v7);
 
-            // v9 = (sq(y_l)) .* ((W .* W̄)*ones_<l-1>)
-            global::System.Span<float> v9 = scratch.Slice(rows + rows + columns + rows + rows + rows + columns + columns + rows, rows);
-            global::PlasticityDsl.Runtime.KernelPrimitives.Multiply(v0, v3, v9);
+            // v8 = (sq(y_l)) .* ((W .* W̄)*ones_<l-1>)
+            global::System.Span<float> v8 = scratch.Slice(rows + rows + rows + rows + rows + columns + columns + rows, rows);
+            global::PlasticityDsl.Runtime.KernelPrimitives.Multiply(v0, v2, v8);
 
             // s1 = sum((sq(y_l)) .* ((W .* W̄)*ones_<l-1>))
-            float s1 = global::PlasticityDsl.Runtime.KernelPrimitives.Sum(v9);
+            float s1 = global::PlasticityDsl.Runtime.KernelPrimitives.Sum(v8);
 
             // One pass over W̄: each row gets all its terms while it is in cache.
             for (int i = 0; i < rows; i++)
@@ -171,8 +162,8 @@ namespace PlasticityDsl.Rules
             }
 
             // The signals' adjoints and θ̄, from values computed before the passes.
-            global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(adjoint.Post, 1f, v5); // ȳ_l
-            global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(adjoint.Pre, 1f, v7); // ȳ_<l-1>
+            global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(adjoint.Post, 1f, v4); // ȳ_l
+            global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(adjoint.Pre, 1f, v6); // ȳ_<l-1>
             thetaAdjoint[2] += s0 - s1; // t̄2
         }
     }

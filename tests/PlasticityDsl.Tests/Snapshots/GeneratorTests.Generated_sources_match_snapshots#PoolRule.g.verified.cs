@@ -318,73 +318,68 @@ namespace PlasticityDsl.Rules
             global::System.Span<float> v6 = scratch.Slice(columns + columns + rows + columns + rows + rows, rows);
             global::PlasticityDsl.Runtime.KernelPrimitives.MultiplyVector(weightsAdjoint, rows, columns, pre, v6);
 
-            // v7 = ones_<l-1>
-            global::System.Span<float> v7 = scratch.Slice(columns + columns + rows + columns + rows + rows + rows, columns);
-            v7.Fill(1f);
+            // v7 = (W .* W̄)*ones_<l-1>
+            global::System.Span<float> v7 = scratch.Slice(columns + columns + rows + columns + rows + rows + rows, rows);
+            for (int i = 0; i < rows; i++) v7[i] = global::PlasticityDsl.Runtime.KernelPrimitives.Dot(weights.Slice(i * columns, columns), weightsAdjoint.Slice(i * columns, columns));
 
-            // v8 = (W .* W̄)*ones_<l-1>
-            global::System.Span<float> v8 = scratch.Slice(columns + columns + rows + columns + rows + rows + rows + columns, rows);
-            for (int i = 0; i < rows; i++)
-            {
-                float sum = 0f;
-                for (int j = 0; j < columns; j++) sum += weights[i * columns + j] * weightsAdjoint[i * columns + j] * v7[j];
-                v8[i] = sum;
-            }
-
-            // v9 = -t10*((W .* W̄)*ones_<l-1>)
-            global::System.Span<float> v9 = scratch.Slice(columns + columns + rows + columns + rows + rows + rows + columns + rows, rows);
-            v9.Clear();
-            global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(v9, -t10, v8);
+            // v8 = -t10*((W .* W̄)*ones_<l-1>)
+            global::System.Span<float> v8 = scratch.Slice(columns + columns + rows + columns + rows + rows + rows + rows, rows);
+            v8.Clear();
+            global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(v8, -t10, v7);
 
             // s2 = sum(-t10*((W .* W̄)*ones_<l-1>))
-            float s2 = global::PlasticityDsl.Runtime.KernelPrimitives.Sum(v9);
+            float s2 = global::PlasticityDsl.Runtime.KernelPrimitives.Sum(v8);
 
-            // v10 = t1*(W̄*e_<l-1>) + t2*(W̄*(W'*y_l)) + t2*(W*(W̄'*y_l)) + t4*(W̄*y_<l-1>) - t4*((W .* W̄)*ones_<l-1>) + t10*(W̄*y_<l-1>) + 2*(sum(-t10*((W .* W̄)*ones_<l-1>)))*y_l + t11*(W̄*e_<l-1>) + t12*(W̄*y_<l-1>) - t12*(W̄*(W'*y_l)) - t12*(W*(W̄'*y_l))
-            global::System.Span<float> v10 = scratch.Slice(columns + columns + rows + columns + rows + rows + rows + columns + rows + rows, rows);
-            v10.Clear();
-            global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(v10,
+            // v9 = t1*(W̄*e_<l-1>) + t2*(W̄*(W'*y_l)) + t2*(W*(W̄'*y_l)) + t4*(W̄*y_<l-1>) - t4*((W .* W̄)*ones_<l-1>) + t10*(W̄*y_<l-1>) + 2*(sum(-t10*((W .* W̄)*ones_<l-1>)))*y_l + t11*(W̄*e_<l-1>) + t12*(W̄*y_<l-1>) - t12*(W̄*(W'*y_l)) - t12*(W*(W̄'*y_l))
+            global::System.Span<float> v9 = scratch.Slice(columns + columns + rows + columns + rows + rows + rows + rows + rows, rows);
+            v9.Clear();
+            global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(v9,
                 t1, v2,
                 t2, v4,
                 t2, v5);
-            global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(v10,
+            global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(v9,
                 t4, v6,
-                -t4, v8,
+                -t4, v7,
                 t10, v6);
-            global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(v10,
+            global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(v9,
                 2f * s2, post,
                 t11, v2,
                 t12, v6);
-            global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(v10,
+            global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(v9,
                 -t12, v4,
                 -t12, v5);
 
-            // v11 = -t0*(W̄'*e_l) + t4*(W̄'*y_l) + t10*(W̄'*y_l) + t12*(W̄'*y_l)
-            global::System.Span<float> v11 = scratch.Slice(columns + columns + rows + columns + rows + rows + rows + columns + rows + rows + rows, columns);
-            v11.Clear();
-            global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(v11,
+            // v10 = -t0*(W̄'*e_l) + t4*(W̄'*y_l) + t10*(W̄'*y_l) + t12*(W̄'*y_l)
+            global::System.Span<float> v10 = scratch.Slice(columns + columns + rows + columns + rows + rows + rows + rows + rows + rows, columns);
+            v10.Clear();
+            global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(v10,
                 -t0, v1,
                 t4, v0,
                 t10, v0);
-            global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(v11, t12, v0);
+            global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(v10, t12, v0);
+
+            // v11 = ones_<l-1>
+            global::System.Span<float> v11 = scratch.Slice(columns + columns + rows + columns + rows + rows + rows + rows + rows + rows + columns, columns);
+            v11.Fill(1f);
 
             // v12 = W̄*ones_<l-1>
-            global::System.Span<float> v12 = scratch.Slice(columns + columns + rows + columns + rows + rows + rows + columns + rows + rows + rows + columns, rows);
-            global::PlasticityDsl.Runtime.KernelPrimitives.MultiplyVector(weightsAdjoint, rows, columns, v7, v12);
+            global::System.Span<float> v12 = scratch.Slice(columns + columns + rows + columns + rows + rows + rows + rows + rows + rows + columns + columns, rows);
+            global::PlasticityDsl.Runtime.KernelPrimitives.MultiplyVector(weightsAdjoint, rows, columns, v11, v12);
 
             // v13 = W'*e_l
-            global::System.Span<float> v13 = scratch.Slice(columns + columns + rows + columns + rows + rows + rows + columns + rows + rows + rows + columns + rows, columns);
+            global::System.Span<float> v13 = scratch.Slice(columns + columns + rows + columns + rows + rows + rows + rows + rows + rows + columns + columns + rows, columns);
             global::PlasticityDsl.Runtime.KernelPrimitives.MultiplyTransposedVector(weights, rows, columns, postError, v13);
 
             // v14 = W̄*(W'*e_l)
-            global::System.Span<float> v14 = scratch.Slice(columns + columns + rows + columns + rows + rows + rows + columns + rows + rows + rows + columns + rows + columns, rows);
+            global::System.Span<float> v14 = scratch.Slice(columns + columns + rows + columns + rows + rows + rows + rows + rows + rows + columns + columns + rows + columns, rows);
             global::PlasticityDsl.Runtime.KernelPrimitives.MultiplyVector(weightsAdjoint, rows, columns, v13, v14);
 
             // v15 = W*(W̄'*e_l)
-            global::System.Span<float> v15 = scratch.Slice(columns + columns + rows + columns + rows + rows + rows + columns + rows + rows + rows + columns + rows + columns + rows, rows);
+            global::System.Span<float> v15 = scratch.Slice(columns + columns + rows + columns + rows + rows + rows + rows + rows + rows + columns + columns + rows + columns + rows, rows);
             global::PlasticityDsl.Runtime.KernelPrimitives.MultiplyVector(weights, rows, columns, v1, v15);
 
             // v16 = -t0*(W̄*y_<l-1>) + t3*(W̄*e_<l-1>) + t6*(W̄*ones_<l-1>) + t8*(W̄*e_<l-1>) - t8*(W̄*(W'*e_l)) - t8*(W*(W̄'*e_l)) + t9*(W̄*e_<l-1>) + t13*(W̄*e_<l-1>) - t13*t17*(W̄*ones_<l-1>) + t14*(W̄*(W'*e_l)) + t14*(W*(W̄'*e_l))
-            global::System.Span<float> v16 = scratch.Slice(columns + columns + rows + columns + rows + rows + rows + columns + rows + rows + rows + columns + rows + columns + rows + rows, rows);
+            global::System.Span<float> v16 = scratch.Slice(columns + columns + rows + columns + rows + rows + rows + rows + rows + rows + columns + columns + rows + columns + rows + rows, rows);
             v16.Clear();
             global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(v16,
                 -t0, v6,
@@ -403,34 +398,34 @@ namespace PlasticityDsl.Rules
                 t14, v15);
 
             // v17 = ones_l
-            global::System.Span<float> v17 = scratch.Slice(columns + columns + rows + columns + rows + rows + rows + columns + rows + rows + rows + columns + rows + columns + rows + rows + rows, rows);
+            global::System.Span<float> v17 = scratch.Slice(columns + columns + rows + columns + rows + rows + rows + rows + rows + rows + columns + columns + rows + columns + rows + rows + rows, rows);
             v17.Fill(1f);
 
             // v18 = W̄'*ones_l
-            global::System.Span<float> v18 = scratch.Slice(columns + columns + rows + columns + rows + rows + rows + columns + rows + rows + rows + columns + rows + columns + rows + rows + rows + rows, columns);
+            global::System.Span<float> v18 = scratch.Slice(columns + columns + rows + columns + rows + rows + rows + rows + rows + rows + columns + columns + rows + columns + rows + rows + rows + rows, columns);
             global::PlasticityDsl.Runtime.KernelPrimitives.MultiplyTransposedVector(weightsAdjoint, rows, columns, v17, v18);
 
             // v19 = -t9*((W .* W̄)*ones_<l-1>)
-            global::System.Span<float> v19 = scratch.Slice(columns + columns + rows + columns + rows + rows + rows + columns + rows + rows + rows + columns + rows + columns + rows + rows + rows + rows + columns, rows);
+            global::System.Span<float> v19 = scratch.Slice(columns + columns + rows + columns + rows + rows + rows + rows + rows + rows + columns + columns + rows + columns + rows + rows + rows + rows + columns, rows);
             v19.Clear();
-            global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(v19, -t9, v8);
+            global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(v19, -t9, v7);
 
             // s3 = sum(-t9*((W .* W̄)*ones_<l-1>))
             float s3 = global::PlasticityDsl.Runtime.KernelPrimitives.Sum(v19);
 
             // v20 = -t11*((W .* W̄)*ones_<l-1>)
-            global::System.Span<float> v20 = scratch.Slice(columns + columns + rows + columns + rows + rows + rows + columns + rows + rows + rows + columns + rows + columns + rows + rows + rows + rows + columns + rows, rows);
+            global::System.Span<float> v20 = scratch.Slice(columns + columns + rows + columns + rows + rows + rows + rows + rows + rows + columns + columns + rows + columns + rows + rows + rows + rows + columns + rows, rows);
             v20.Clear();
-            global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(v20, -t11, v8);
+            global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(v20, -t11, v7);
 
             // s4 = sum(-t11*((W .* W̄)*ones_<l-1>))
             float s4 = global::PlasticityDsl.Runtime.KernelPrimitives.Sum(v20);
 
             // s5 = sum((W .* W̄)*ones_<l-1>)
-            float s5 = global::PlasticityDsl.Runtime.KernelPrimitives.Sum(v8);
+            float s5 = global::PlasticityDsl.Runtime.KernelPrimitives.Sum(v7);
 
             // v21 = t1*(W̄'*y_l) + t3*(W̄'*e_l) + t7*(W̄'*ones_l) + t8*(W̄'*e_l) + t9*(W̄'*e_l) + 2*(sum(-t9*((W .* W̄)*ones_<l-1>)))*e_<l-1> + t11*(W̄'*y_l) + 2*(sum(-t11*((W .* W̄)*ones_<l-1>)))*e_<l-1> + t13*(W̄'*e_l) + 2*t15*(sum((W .* W̄)*ones_<l-1>))*e_<l-1>
-            global::System.Span<float> v21 = scratch.Slice(columns + columns + rows + columns + rows + rows + rows + columns + rows + rows + rows + columns + rows + columns + rows + rows + rows + rows + columns + rows + rows, columns);
+            global::System.Span<float> v21 = scratch.Slice(columns + columns + rows + columns + rows + rows + rows + rows + rows + rows + columns + columns + rows + columns + rows + rows + rows + rows + columns + rows + rows, columns);
             v21.Clear();
             global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(v21,
                 t1, v0,
@@ -447,43 +442,43 @@ namespace PlasticityDsl.Rules
             global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(v21, 2f * t15 * s5, preError);
 
             // v22 = (W̄*y_<l-1>) .* e_l
-            global::System.Span<float> v22 = scratch.Slice(columns + columns + rows + columns + rows + rows + rows + columns + rows + rows + rows + columns + rows + columns + rows + rows + rows + rows + columns + rows + rows + columns, rows);
+            global::System.Span<float> v22 = scratch.Slice(columns + columns + rows + columns + rows + rows + rows + rows + rows + rows + columns + columns + rows + columns + rows + rows + rows + rows + columns + rows + rows + columns, rows);
             global::PlasticityDsl.Runtime.KernelPrimitives.Multiply(v6, postError, v22);
 
             // s6 = sum((W̄*y_<l-1>) .* e_l)
             float s6 = global::PlasticityDsl.Runtime.KernelPrimitives.Sum(v22);
 
             // v23 = (W̄*e_<l-1>) .* y_l
-            global::System.Span<float> v23 = scratch.Slice(columns + columns + rows + columns + rows + rows + rows + columns + rows + rows + rows + columns + rows + columns + rows + rows + rows + rows + columns + rows + rows + columns + rows, rows);
+            global::System.Span<float> v23 = scratch.Slice(columns + columns + rows + columns + rows + rows + rows + rows + rows + rows + columns + columns + rows + columns + rows + rows + rows + rows + columns + rows + rows + columns + rows, rows);
             global::PlasticityDsl.Runtime.KernelPrimitives.Multiply(v2, post, v23);
 
             // s7 = sum((W̄*e_<l-1>) .* y_l)
             float s7 = global::PlasticityDsl.Runtime.KernelPrimitives.Sum(v23);
 
             // v24 = (W̄*(W'*y_l)) .* y_l
-            global::System.Span<float> v24 = scratch.Slice(columns + columns + rows + columns + rows + rows + rows + columns + rows + rows + rows + columns + rows + columns + rows + rows + rows + rows + columns + rows + rows + columns + rows + rows, rows);
+            global::System.Span<float> v24 = scratch.Slice(columns + columns + rows + columns + rows + rows + rows + rows + rows + rows + columns + columns + rows + columns + rows + rows + rows + rows + columns + rows + rows + columns + rows + rows, rows);
             global::PlasticityDsl.Runtime.KernelPrimitives.Multiply(v4, post, v24);
 
             // s8 = sum((W̄*(W'*y_l)) .* y_l)
             float s8 = global::PlasticityDsl.Runtime.KernelPrimitives.Sum(v24);
 
             // v25 = (W̄*e_<l-1>) .* e_l
-            global::System.Span<float> v25 = scratch.Slice(columns + columns + rows + columns + rows + rows + rows + columns + rows + rows + rows + columns + rows + columns + rows + rows + rows + rows + columns + rows + rows + columns + rows + rows + rows, rows);
+            global::System.Span<float> v25 = scratch.Slice(columns + columns + rows + columns + rows + rows + rows + rows + rows + rows + columns + columns + rows + columns + rows + rows + rows + rows + columns + rows + rows + columns + rows + rows + rows, rows);
             global::PlasticityDsl.Runtime.KernelPrimitives.Multiply(v2, postError, v25);
 
             // s9 = sum((W̄*e_<l-1>) .* e_l)
             float s9 = global::PlasticityDsl.Runtime.KernelPrimitives.Sum(v25);
 
             // v26 = y_l .* (W̄*y_<l-1>)
-            global::System.Span<float> v26 = scratch.Slice(columns + columns + rows + columns + rows + rows + rows + columns + rows + rows + rows + columns + rows + columns + rows + rows + rows + rows + columns + rows + rows + columns + rows + rows + rows + rows, rows);
+            global::System.Span<float> v26 = scratch.Slice(columns + columns + rows + columns + rows + rows + rows + rows + rows + rows + columns + columns + rows + columns + rows + rows + rows + rows + columns + rows + rows + columns + rows + rows + rows + rows, rows);
             global::PlasticityDsl.Runtime.KernelPrimitives.Multiply(post, v6, v26);
 
             // v27 = y_l .* ((W .* W̄)*ones_<l-1>)
-            global::System.Span<float> v27 = scratch.Slice(columns + columns + rows + columns + rows + rows + rows + columns + rows + rows + rows + columns + rows + columns + rows + rows + rows + rows + columns + rows + rows + columns + rows + rows + rows + rows + rows, rows);
-            global::PlasticityDsl.Runtime.KernelPrimitives.Multiply(post, v8, v27);
+            global::System.Span<float> v27 = scratch.Slice(columns + columns + rows + columns + rows + rows + rows + rows + rows + rows + columns + columns + rows + columns + rows + rows + rows + rows + columns + rows + rows + columns + rows + rows + rows + rows + rows, rows);
+            global::PlasticityDsl.Runtime.KernelPrimitives.Multiply(post, v7, v27);
 
             // v28 = (y_l .* (W̄*y_<l-1>)) - (y_l .* ((W .* W̄)*ones_<l-1>))
-            global::System.Span<float> v28 = scratch.Slice(columns + columns + rows + columns + rows + rows + rows + columns + rows + rows + rows + columns + rows + columns + rows + rows + rows + rows + columns + rows + rows + columns + rows + rows + rows + rows + rows + rows, rows);
+            global::System.Span<float> v28 = scratch.Slice(columns + columns + rows + columns + rows + rows + rows + rows + rows + rows + columns + columns + rows + columns + rows + rows + rows + rows + columns + rows + rows + columns + rows + rows + rows + rows + rows + rows, rows);
             v28.Clear();
             global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(v28,
                 1f, v26,
@@ -493,38 +488,38 @@ namespace PlasticityDsl.Rules
             float s10 = global::PlasticityDsl.Runtime.KernelPrimitives.Sum(v28);
 
             // s11 = (W̄'*ones_l)'*ones_<l-1>
-            float s11 = global::PlasticityDsl.Runtime.KernelPrimitives.Dot(v18, v7);
+            float s11 = global::PlasticityDsl.Runtime.KernelPrimitives.Dot(v18, v11);
 
             // v29 = (W̄*ones_<l-1>) .* e_l
-            global::System.Span<float> v29 = scratch.Slice(columns + columns + rows + columns + rows + rows + rows + columns + rows + rows + rows + columns + rows + columns + rows + rows + rows + rows + columns + rows + rows + columns + rows + rows + rows + rows + rows + rows + rows, rows);
+            global::System.Span<float> v29 = scratch.Slice(columns + columns + rows + columns + rows + rows + rows + rows + rows + rows + columns + columns + rows + columns + rows + rows + rows + rows + columns + rows + rows + columns + rows + rows + rows + rows + rows + rows + rows, rows);
             global::PlasticityDsl.Runtime.KernelPrimitives.Multiply(v12, postError, v29);
 
             // s12 = sum((W̄*ones_<l-1>) .* e_l)
             float s12 = global::PlasticityDsl.Runtime.KernelPrimitives.Sum(v29);
 
             // v30 = (W̄'*ones_l) .* e_<l-1>
-            global::System.Span<float> v30 = scratch.Slice(columns + columns + rows + columns + rows + rows + rows + columns + rows + rows + rows + columns + rows + columns + rows + rows + rows + rows + columns + rows + rows + columns + rows + rows + rows + rows + rows + rows + rows + rows, columns);
+            global::System.Span<float> v30 = scratch.Slice(columns + columns + rows + columns + rows + rows + rows + rows + rows + rows + columns + columns + rows + columns + rows + rows + rows + rows + columns + rows + rows + columns + rows + rows + rows + rows + rows + rows + rows + rows, columns);
             global::PlasticityDsl.Runtime.KernelPrimitives.Multiply(v18, preError, v30);
 
             // s13 = sum((W̄'*ones_l) .* e_<l-1>)
             float s13 = global::PlasticityDsl.Runtime.KernelPrimitives.Sum(v30);
 
             // v31 = (W̄*(W'*e_l)) .* e_l
-            global::System.Span<float> v31 = scratch.Slice(columns + columns + rows + columns + rows + rows + rows + columns + rows + rows + rows + columns + rows + columns + rows + rows + rows + rows + columns + rows + rows + columns + rows + rows + rows + rows + rows + rows + rows + rows + columns, rows);
+            global::System.Span<float> v31 = scratch.Slice(columns + columns + rows + columns + rows + rows + rows + rows + rows + rows + columns + columns + rows + columns + rows + rows + rows + rows + columns + rows + rows + columns + rows + rows + rows + rows + rows + rows + rows + rows + columns, rows);
             global::PlasticityDsl.Runtime.KernelPrimitives.Multiply(v14, postError, v31);
 
             // s14 = sum((W̄*(W'*e_l)) .* e_l)
             float s14 = global::PlasticityDsl.Runtime.KernelPrimitives.Sum(v31);
 
             // v32 = (W̄*y_<l-1>) .* y_l
-            global::System.Span<float> v32 = scratch.Slice(columns + columns + rows + columns + rows + rows + rows + columns + rows + rows + rows + columns + rows + columns + rows + rows + rows + rows + columns + rows + rows + columns + rows + rows + rows + rows + rows + rows + rows + rows + columns + rows, rows);
+            global::System.Span<float> v32 = scratch.Slice(columns + columns + rows + columns + rows + rows + rows + rows + rows + rows + columns + columns + rows + columns + rows + rows + rows + rows + columns + rows + rows + columns + rows + rows + rows + rows + rows + rows + rows + rows + columns + rows, rows);
             global::PlasticityDsl.Runtime.KernelPrimitives.Multiply(v6, post, v32);
 
             // s15 = sum((W̄*y_<l-1>) .* y_l)
             float s15 = global::PlasticityDsl.Runtime.KernelPrimitives.Sum(v32);
 
             // v33 = ((W̄*e_<l-1>) .* e_l) - t17*((W̄*ones_<l-1>) .* e_l)
-            global::System.Span<float> v33 = scratch.Slice(columns + columns + rows + columns + rows + rows + rows + columns + rows + rows + rows + columns + rows + columns + rows + rows + rows + rows + columns + rows + rows + columns + rows + rows + rows + rows + rows + rows + rows + rows + columns + rows + rows, rows);
+            global::System.Span<float> v33 = scratch.Slice(columns + columns + rows + columns + rows + rows + rows + rows + rows + rows + columns + columns + rows + columns + rows + rows + rows + rows + columns + rows + rows + columns + rows + rows + rows + rows + rows + rows + rows + rows + columns + rows + rows, rows);
             v33.Clear();
             global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(v33,
                 1f, v25,
@@ -534,9 +529,9 @@ namespace PlasticityDsl.Rules
             float s16 = global::PlasticityDsl.Runtime.KernelPrimitives.Sum(v33);
 
             // v34 = (e_<l-1>'*e_<l-1>)*((W .* W̄)*ones_<l-1>)
-            global::System.Span<float> v34 = scratch.Slice(columns + columns + rows + columns + rows + rows + rows + columns + rows + rows + rows + columns + rows + columns + rows + rows + rows + rows + columns + rows + rows + columns + rows + rows + rows + rows + rows + rows + rows + rows + columns + rows + rows + rows, rows);
+            global::System.Span<float> v34 = scratch.Slice(columns + columns + rows + columns + rows + rows + rows + rows + rows + rows + columns + columns + rows + columns + rows + rows + rows + rows + columns + rows + rows + columns + rows + rows + rows + rows + rows + rows + rows + rows + columns + rows + rows + rows, rows);
             v34.Clear();
-            global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(v34, s0, v8);
+            global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(v34, s0, v7);
 
             // s17 = sum((e_<l-1>'*e_<l-1>)*((W .* W̄)*ones_<l-1>))
             float s17 = global::PlasticityDsl.Runtime.KernelPrimitives.Sum(v34);
@@ -554,8 +549,8 @@ namespace PlasticityDsl.Rules
             }
 
             // The signals' adjoints and θ̄, from values computed before the passes.
-            global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(adjoint.Post, 1f, v10); // ȳ_l
-            global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(adjoint.Pre, 1f, v11); // ȳ_<l-1>
+            global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(adjoint.Post, 1f, v9); // ȳ_l
+            global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(adjoint.Pre, 1f, v10); // ȳ_<l-1>
             global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(adjoint.PostError, 1f, v16); // ē_l
             global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(adjoint.PreError, 1f, v21); // ē_<l-1>
             thetaAdjoint[0] += -s6; // t̄0
