@@ -135,7 +135,7 @@ internal static class RuleFrontEnd
             return (null, $"its adjoint kernel would stream the weights more than {MaxMatrixPasses} times");
         }
 
-        return (new AdjointKernel(plan!, KernelLayout.Of(plan!)), null);
+        return (new AdjointKernel(plan!, KernelLayout.Of(plan!, groupProducts: true)), null);
     }
 
     /// <summary>The largest rule file read (1 MiB): PDSL0007 beyond it. Readers check the file's size before reading.</summary>

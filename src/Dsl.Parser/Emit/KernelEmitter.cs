@@ -125,6 +125,9 @@ internal static class KernelEmitter
         {
             w.Line($"/// Adjoint (reverse-mode derivative of the update, for meta-learning): {Xml(adjoint.Layout.Cost)} multiply-adds, whatever the");
             w.Line($"/// number of meta-parameters; reads {Xml(string.Join(", ", adjoint.Layout.Reads.Select(s => s.ToString())))}{(adjoint.Plan.Coefficients.Count == 0 ? "" : ", " + Xml(string.Join(", ", adjoint.Plan.Coefficients)))}.");
+            int streams = KernelCost.ProductStreams(adjoint.Plan, adjoint.Layout), passes = adjoint.Layout.ProductPasses.Count;
+            string grouped = passes == 0 ? "" : passes == 1 ? "; one pass computes several products of its matrix" : $"; {Int(passes)} passes each compute several products of their matrix";
+            w.Line($"/// Its products stream a weight-sized matrix {(streams == 1 ? "once" : Int(streams) + " times")} before the update pass{grouped}.");
         }
         else if (model.Tangent is not null && model.NoAdjoint is { } noAdjoint)
         {
@@ -362,6 +365,12 @@ internal static class KernelEmitter
 
         foreach (Step step in kernel.Plan.Steps.Where(x => !x.PerTime && x.Operation is not TimeSum))
         {
+            if (!step.IsScalar && kernel.Layout.ProductPasses.FirstOrDefault(x => x.Steps.Contains(step.Index)) is { } pass)
+            {
+                if (pass.Steps[0] == step.Index) ProductPass(w, kernel, pass);
+                continue;
+            }
+
             w.Line();
             w.Line($"// {kernel.Name(step)} = {step.Description}");
             if (step.IsScalar)
@@ -618,6 +627,32 @@ internal static class KernelEmitter
             yield return call;
             for (int k = 0; k < pairs.Length; k++) yield return "    " + pairs[k] + (k == pairs.Length - 1 ? ");" : ",");
         }
+    }
+
+    /// <summary>The products of a <see cref="Layout.ProductPass"/>, each described as its own step is, computed by one
+    /// KernelPrimitives.MatrixPass over their matrix.</summary>
+    private static void ProductPass(IndentedWriter w, KernelSymbols kernel, ProductPass pass)
+    {
+        Step[] steps = pass.Steps.Select(i => kernel.Plan.Steps.First(s => !s.IsScalar && s.Index == i)).ToArray();
+        w.Line();
+        foreach (Step step in steps) w.Line($"// {kernel.Name(step)} = {step.Description}");
+        w.Line($"// One pass over {pass.Matrix} for these {Int(steps.Length)} products.");
+        foreach (Step step in steps) w.Line($"global::System.Span<float> {kernel.Name(step)} = {kernel.Slice(kernel.Name(step))};");
+        Shape shape = pass.Matrix.Shape;
+        w.Line($"{Primitives}.Pass({kernel.Local(pass.Matrix)}, {KernelContext.Size(shape.Rows)}, {KernelContext.Size(shape.Columns)})");
+        foreach (Step step in steps)
+        {
+            string v = kernel.Name(step);
+            w.Line("    " + step.Operation switch
+            {
+                MultiplyMatrix { Transposed: true } m => $".TransposedTimes({kernel.Local(m.Operand)}, {v})",
+                MultiplyMatrix m => $".Times({kernel.Local(m.Operand)}, {v})",
+                SumElementwiseRows { Factors: [MatrixElement a, MatrixElement b] } => $".RowDots({kernel.Local(a.Source == pass.Matrix ? b.Source : a.Source)}, {v})",
+                _ => throw new InvalidOperationException("not a product of a matrix pass: " + step.Operation),
+            });
+        }
+
+        w.Line("    .Run();");
     }
 
     private static IEnumerable<string> VectorStep(Step step, KernelSymbols kernel)

@@ -33,6 +33,14 @@ internal static class KernelCost
         + plan.Targets.Sum(t => TargetPasses(t))
         + KernelLayout.RunningSums(plan).Count();
 
+    /// <summary>How many times a layer kernel's steps stream a weight-sized matrix before its update passes: a grouped pass
+    /// (<see cref="KernelLayout.ProductPasses"/>) once for its matrix and once per other matrix its row dots read, every
+    /// other step as <see cref="MatrixReads"/> counts.</summary>
+    public static int ProductStreams(KernelPlan plan, KernelLayout layout) =>
+        plan.Steps.Where(s => s.IsScalar || !layout.ProductPasses.Any(p => p.Steps.Contains(s.Index))).Sum(MatrixReads)
+        + layout.ProductPasses.Sum(p => 1 + p.Steps.Count(i => plan.Steps.Any(s => !s.IsScalar && s.Index == i
+            && s.Operation is SumElementwiseRows { Factors: [MatrixElement a, MatrixElement b] } && a.Source != b.Source)));
+
     /// <summary>A step that streams a weight-sized matrix: a matrix-vector product, also of weights read elementwise.</summary>
     private static bool ReadsMatrix(Step step) => MatrixReads(step) > 0;
 

@@ -28,10 +28,16 @@ internal sealed record ScratchTerm(int Count, Dimension Length, bool PerTime);
 /// while it is in cache, after the rows in <paramref name="OldRowCopies"/> are copied.</summary>
 internal sealed record UpdatePass(EquatableArray<SignalRef> Targets, EquatableArray<SignalRef> OldRowCopies);
 
+/// <summary>The vector steps <paramref name="Steps"/> (products with <paramref name="Matrix"/>: M·x, Mᵀ·y, and row dots
+/// ⟨M_i, N_i⟩), computed together in one pass over the matrix where the first of them stands in the plan; the others'
+/// operands are computed before it.</summary>
+internal sealed record ProductPass(SignalRef Matrix, EquatableArray<int> Steps);
+
 /// <summary>
 /// Where a <see cref="KernelPlan"/> lives when it runs: the scratch slices in order (their offsets follow), the
 /// scratch size, the targets whose keep factor (1 + Σ c, for c·M terms) is computed once before the passes instead of
-/// per row, the passes over the targets, the signals the kernel reads, and its cost. Equatable, like the plan.
+/// per row, the passes over the targets, the signals the kernel reads, its cost, and the products grouped into one pass
+/// over their matrix (adjoint kernels). Equatable, like the plan.
 /// </summary>
 internal sealed record KernelLayout(
     EquatableArray<ScratchSlice> Scratch,
@@ -39,9 +45,16 @@ internal sealed record KernelLayout(
     EquatableArray<SignalRef> HoistedKeeps,
     EquatableArray<UpdatePass> Passes,
     EquatableArray<SignalRef> Reads,
-    string Cost)
+    string Cost,
+    EquatableArray<ProductPass> ProductPasses = default)
 {
-    public static KernelLayout Of(KernelPlan plan)
+    /// <summary>The most products of one kind a <see cref="ProductPass"/> holds (KernelPrimitives.MatrixPass.Capacity).</summary>
+    public const int ProductsPerKind = 4;
+
+    /// <summary>The layout of <paramref name="plan"/>; with <paramref name="groupProducts"/> (adjoint kernels: the
+    /// grouped primitive computes each product bit for bit as the separate one, but Apply and tangents keep their
+    /// printed form), the products of a layer kernel's matrices grouped into passes (<see cref="GroupProducts"/>).</summary>
+    public static KernelLayout Of(KernelPlan plan, bool groupProducts = false)
     {
         // Per-t scalars are kept for the update pass only when a term of it reads them.
         var stored = new HashSet<int>(plan.Targets.SelectMany(t => t.Rows.Where(r => r.PerTime)).SelectMany(r => r.Terms).SelectMany(x => x.Factor.Scalars));
@@ -65,8 +78,67 @@ internal sealed record KernelLayout(
         // c·M without a row scale is one factor for every row.
         SignalRef[] hoisted = plan.Targets.Where(t => t.OwnScales.Any() && t.OwnScales.All(x => x.RowScale is null)).Select(t => t.Matrix).ToArray();
         return new KernelLayout(scratch.ToEquatableArray(), size.ToEquatableArray(), hoisted.ToEquatableArray(), passes.ToEquatableArray(),
-            plan.Signals.ToEquatableArray(), KernelCost.Of(plan));
+            plan.Signals.ToEquatableArray(), KernelCost.Of(plan),
+            groupProducts && !plan.Recurrent ? GroupProducts(plan).ToEquatableArray() : default);
     }
+
+    /// <summary>
+    /// The products read from one matrix, grouped so that each group streams it once: in plan order, each product not yet
+    /// grouped opens a group with its matrix and gathers every later product of the same matrix whose operand is computed
+    /// before it (the products of the group are computed where the first stands). Products are matrix-vector products
+    /// and row dots of two matrices read as they are (⟨Ū_i, W_i⟩), which join a pass over either. A product alone keeps its own
+    /// call.
+    /// </summary>
+    private static IEnumerable<ProductPass> GroupProducts(KernelPlan plan)
+    {
+        var computed = new HashSet<int>();
+        var grouped = new HashSet<int>();
+        Step[] vectors = plan.Steps.Where(s => !s.IsScalar).ToArray();
+        foreach (Step step in vectors)
+        {
+            if (grouped.Contains(step.Index)) continue;
+            if (MatricesOf(step.Operation).FirstOrDefault() is { } matrix)
+            {
+                var kinds = new Dictionary<string, int>(StringComparer.Ordinal);
+                var members = new List<int>();
+                foreach (Step other in vectors.Where(s => s.Index >= step.Index && !grouped.Contains(s.Index) && MatricesOf(s.Operation).Contains(matrix)))
+                {
+                    bool ready = other.Operation.Operands.All(o => o is not ComputedVector v || computed.Contains(v.Index));
+                    string kind = Kind(other.Operation);
+                    kinds.TryGetValue(kind, out int count);
+                    if (other != step && (!ready || count == ProductsPerKind)) continue;
+                    kinds[kind] = count + 1;
+                    members.Add(other.Index);
+                }
+
+                if (members.Count > 1)
+                {
+                    grouped.UnionWith(members);
+                    computed.UnionWith(members);
+                    yield return new ProductPass(matrix, members.ToEquatableArray());
+                    continue;
+                }
+            }
+
+            computed.Add(step.Index);
+        }
+    }
+
+    /// <summary>The matrices a pass over which can compute <paramref name="operation"/>: a matrix-vector product's matrix,
+    /// either matrix of a row dot; none for anything else.</summary>
+    private static IEnumerable<SignalRef> MatricesOf(Operation operation) => operation switch
+    {
+        MultiplyMatrix m => new[] { m.Matrix },
+        SumElementwiseRows { Factors: [MatrixElement a, MatrixElement b] } => new[] { a.Source, b.Source },
+        _ => Array.Empty<SignalRef>(),
+    };
+
+    private static string Kind(Operation operation) => operation switch
+    {
+        MultiplyMatrix { Transposed: true } => "transposed",
+        MultiplyMatrix => "times",
+        _ => "row dots",
+    };
 
     /// <summary>The distinct running sums of the targets' triangular terms, in order of first use.</summary>
     internal static IEnumerable<(VectorRef Weights, SignalRef Matrix)> RunningSums(KernelPlan plan) =>

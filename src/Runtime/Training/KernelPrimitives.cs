@@ -11,7 +11,7 @@ namespace PlasticityDsl.Runtime;
 /// <see cref="TensorPrimitives"/>, or explicit 512/256-bit loops for the calls made once per row of W, where a library
 /// call's fixed cost is a large share of a short row), no allocation. Matrices are row-major.
 /// </summary>
-public static class KernelPrimitives
+public static partial class KernelPrimitives
 {
     /// <summary>destination = W x, with W of shape rows × columns.</summary>
     /// <remarks>Four rows at a time: each load of x serves four rows, and the per-row call overhead is gone (the rows of
@@ -115,19 +115,8 @@ public static class KernelPrimitives
             ref float r0 = ref Unsafe.Add(ref w, (nint)i * columns);
             for (int k = 0; k < count; k++)
             {
-                ref float v = ref Unsafe.Add(ref input, (nint)k * rows + i); // the four coefficients of rows i … i + 3
-                ref float d = ref Unsafe.Add(ref output, (nint)k * columns);
-                float a0 = v, a1 = Unsafe.Add(ref v, 1), a2 = Unsafe.Add(ref v, 2), a3 = Unsafe.Add(ref v, 3);
-                if (a0 != 0f && a1 != 0f && a2 != 0f && a3 != 0f)
-                {
-                    AddFourScaled(ref d, a0, ref r0, a1, ref Unsafe.Add(ref r0, columns), a2, ref Unsafe.Add(ref r0, 2 * columns), a3, ref Unsafe.Add(ref r0, 3 * columns), columns);
-                    continue;
-                }
-                for (int j = 0; j < 4; j++)
-                {
-                    float a = Unsafe.Add(ref v, j);
-                    if (a != 0f) AddScaledCore(ref d, a, ref Unsafe.Add(ref r0, j * columns), columns);
-                }
+                // the four coefficients of rows i … i + 3
+                AddFourRowsTransposed(ref Unsafe.Add(ref output, (nint)k * columns), ref Unsafe.Add(ref input, (nint)k * rows + i), ref r0, columns);
             }
         }
 
@@ -139,6 +128,24 @@ public static class KernelPrimitives
                 float a = Unsafe.Add(ref input, (nint)k * rows + i);
                 if (a != 0f) AddScaledCore(ref Unsafe.Add(ref output, (nint)k * columns), a, ref row, columns);
             }
+        }
+    }
+
+    // d += Σ_(j < 4) v[j]·row_j over the n values of the four consecutive rows from r0, rows with v[j] = 0 skipped: one
+    // group of MultiplyTransposedBlock, also run by MatrixPass, so both add in this order.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void AddFourRowsTransposed(ref float d, ref float v, ref float r0, int n)
+    {
+        float a0 = v, a1 = Unsafe.Add(ref v, 1), a2 = Unsafe.Add(ref v, 2), a3 = Unsafe.Add(ref v, 3);
+        if (a0 != 0f && a1 != 0f && a2 != 0f && a3 != 0f)
+        {
+            AddFourScaled(ref d, a0, ref r0, a1, ref Unsafe.Add(ref r0, n), a2, ref Unsafe.Add(ref r0, 2 * n), a3, ref Unsafe.Add(ref r0, 3 * n), n);
+            return;
+        }
+        for (int j = 0; j < 4; j++)
+        {
+            float a = Unsafe.Add(ref v, j);
+            if (a != 0f) AddScaledCore(ref d, a, ref Unsafe.Add(ref r0, j * n), n);
         }
     }
 

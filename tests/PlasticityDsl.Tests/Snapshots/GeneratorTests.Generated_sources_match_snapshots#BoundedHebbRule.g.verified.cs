@@ -16,6 +16,7 @@ namespace PlasticityDsl.Rules
     /// reads W, Ẇ, y_l, ẏ_l, y_&lt;l-1&gt;, ẏ_&lt;l-1&gt;, t2, ṫ2.
     /// Adjoint (reverse-mode derivative of the update, for meta-learning): 8·n_l·n_&lt;l-1&gt; + 6·n_l + 2·n_&lt;l-1&gt; multiply-adds, whatever the
     /// number of meta-parameters; reads W, W̄, y_l, y_&lt;l-1&gt;, t2.
+    /// Its products stream a weight-sized matrix 5 times before the update pass; one pass computes several products of its matrix.
     /// </remarks>
     [global::System.CodeDom.Compiler.GeneratedCode("PlasticityDsl.Generator", "1.0.0")]
     public sealed partial class BoundedHebbRule : global::PlasticityDsl.Runtime.IAdjointRule
@@ -115,8 +116,14 @@ namespace PlasticityDsl.Rules
             float t2 = theta[2];
 
             // v0 = W̄*y_<l-1>
+            // v3 = W̄'*y_l
+            // One pass over W̄ for these 2 products.
             global::System.Span<float> v0 = scratch.Slice(0, rows);
-            global::PlasticityDsl.Runtime.KernelPrimitives.MultiplyVector(weightsAdjoint, rows, columns, pre, v0);
+            global::System.Span<float> v3 = scratch.Slice(rows + rows + rows, columns);
+            global::PlasticityDsl.Runtime.KernelPrimitives.Pass(weightsAdjoint, rows, columns)
+                .Times(pre, v0)
+                .TransposedTimes(post, v3)
+                .Run();
 
             // v1 = (W̄ .* sq(W))*y_<l-1>
             global::System.Span<float> v1 = scratch.Slice(rows, rows);
@@ -133,10 +140,6 @@ namespace PlasticityDsl.Rules
             global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(v2,
                 t2, v0,
                 -t2, v1);
-
-            // v3 = W̄'*y_l
-            global::System.Span<float> v3 = scratch.Slice(rows + rows + rows, columns);
-            global::PlasticityDsl.Runtime.KernelPrimitives.MultiplyTransposedVector(weightsAdjoint, rows, columns, post, v3);
 
             // v4 = (W̄ .* sq(W))'*y_l
             global::System.Span<float> v4 = scratch.Slice(rows + rows + rows + columns, columns);

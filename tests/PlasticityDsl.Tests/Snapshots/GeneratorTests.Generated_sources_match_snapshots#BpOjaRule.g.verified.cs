@@ -16,6 +16,7 @@ namespace PlasticityDsl.Rules
     /// reads W, Ẇ, y_l, ẏ_l, y_&lt;l-1&gt;, ẏ_&lt;l-1&gt;, e_l, ė_l, t0, t2, ṫ0, ṫ2.
     /// Adjoint (reverse-mode derivative of the update, for meta-learning): 7·n_l·n_&lt;l-1&gt; + 10·n_l + 2·n_&lt;l-1&gt; multiply-adds, whatever the
     /// number of meta-parameters; reads W, W̄, y_l, y_&lt;l-1&gt;, e_l, t0, t2.
+    /// Its products stream a weight-sized matrix 3 times before the update pass; 2 passes each compute several products of their matrix.
     /// </remarks>
     [global::System.CodeDom.Compiler.GeneratedCode("PlasticityDsl.Generator", "1.0.0")]
     public sealed partial class BpOjaRule : global::PlasticityDsl.Runtime.IAdjointRule
@@ -132,24 +133,31 @@ namespace PlasticityDsl.Rules
             float t2 = theta[2];
 
             // v0 = W̄'*y_l
-            global::System.Span<float> v0 = scratch.Slice(0, columns);
-            global::PlasticityDsl.Runtime.KernelPrimitives.MultiplyTransposedVector(weightsAdjoint, rows, columns, post, v0);
-
             // v1 = W̄*y_<l-1>
+            // v6 = W̄'*e_l
+            // One pass over W̄ for these 3 products.
+            global::System.Span<float> v0 = scratch.Slice(0, columns);
             global::System.Span<float> v1 = scratch.Slice(columns, rows);
-            global::PlasticityDsl.Runtime.KernelPrimitives.MultiplyVector(weightsAdjoint, rows, columns, pre, v1);
+            global::System.Span<float> v6 = scratch.Slice(columns + rows + columns + rows + rows + rows, columns);
+            global::PlasticityDsl.Runtime.KernelPrimitives.Pass(weightsAdjoint, rows, columns)
+                .TransposedTimes(post, v0)
+                .Times(pre, v1)
+                .TransposedTimes(postError, v6)
+                .Run();
 
             // v2 = W'*y_l
+            // v4 = W*(W̄'*y_l)
+            // One pass over W for these 2 products.
             global::System.Span<float> v2 = scratch.Slice(columns + rows, columns);
-            global::PlasticityDsl.Runtime.KernelPrimitives.MultiplyTransposedVector(weights, rows, columns, post, v2);
+            global::System.Span<float> v4 = scratch.Slice(columns + rows + columns + rows, rows);
+            global::PlasticityDsl.Runtime.KernelPrimitives.Pass(weights, rows, columns)
+                .TransposedTimes(post, v2)
+                .Times(v0, v4)
+                .Run();
 
             // v3 = W̄*(W'*y_l)
             global::System.Span<float> v3 = scratch.Slice(columns + rows + columns, rows);
             global::PlasticityDsl.Runtime.KernelPrimitives.MultiplyVector(weightsAdjoint, rows, columns, v2, v3);
-
-            // v4 = W*(W̄'*y_l)
-            global::System.Span<float> v4 = scratch.Slice(columns + rows + columns + rows, rows);
-            global::PlasticityDsl.Runtime.KernelPrimitives.MultiplyVector(weights, rows, columns, v0, v4);
 
             // v5 = t2*(W̄*y_<l-1>) - t2*(W̄*(W'*y_l)) - t2*(W*(W̄'*y_l))
             global::System.Span<float> v5 = scratch.Slice(columns + rows + columns + rows + rows, rows);
@@ -158,10 +166,6 @@ namespace PlasticityDsl.Rules
                 t2, v1,
                 -t2, v3,
                 -t2, v4);
-
-            // v6 = W̄'*e_l
-            global::System.Span<float> v6 = scratch.Slice(columns + rows + columns + rows + rows + rows, columns);
-            global::PlasticityDsl.Runtime.KernelPrimitives.MultiplyTransposedVector(weightsAdjoint, rows, columns, postError, v6);
 
             // v7 = -t0*(W̄'*e_l) + t2*(W̄'*y_l)
             global::System.Span<float> v7 = scratch.Slice(columns + rows + columns + rows + rows + rows + columns, columns);

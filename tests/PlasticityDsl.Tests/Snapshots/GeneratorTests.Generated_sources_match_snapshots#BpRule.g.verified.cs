@@ -16,6 +16,7 @@ namespace PlasticityDsl.Rules
     /// reads Ẇ, y_&lt;l-1&gt;, ẏ_&lt;l-1&gt;, e_l, ė_l, t0, ṫ0.
     /// Adjoint (reverse-mode derivative of the update, for meta-learning): 2·n_l·n_&lt;l-1&gt; + 4·n_l + 2·n_&lt;l-1&gt; multiply-adds, whatever the
     /// number of meta-parameters; reads W̄, y_&lt;l-1&gt;, e_l, t0.
+    /// Its products stream a weight-sized matrix once before the update pass; one pass computes several products of its matrix.
     /// </remarks>
     [global::System.CodeDom.Compiler.GeneratedCode("PlasticityDsl.Generator", "1.0.0")]
     public sealed partial class BpRule : global::PlasticityDsl.Runtime.IAdjointRule
@@ -97,17 +98,19 @@ namespace PlasticityDsl.Rules
             float t0 = theta[0];
 
             // v0 = W̄'*e_l
+            // v2 = W̄*y_<l-1>
+            // One pass over W̄ for these 2 products.
             global::System.Span<float> v0 = scratch.Slice(0, columns);
-            global::PlasticityDsl.Runtime.KernelPrimitives.MultiplyTransposedVector(weightsAdjoint, rows, columns, postError, v0);
+            global::System.Span<float> v2 = scratch.Slice(columns + columns, rows);
+            global::PlasticityDsl.Runtime.KernelPrimitives.Pass(weightsAdjoint, rows, columns)
+                .TransposedTimes(postError, v0)
+                .Times(pre, v2)
+                .Run();
 
             // v1 = -t0*(W̄'*e_l)
             global::System.Span<float> v1 = scratch.Slice(columns, columns);
             v1.Clear();
             global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(v1, -t0, v0);
-
-            // v2 = W̄*y_<l-1>
-            global::System.Span<float> v2 = scratch.Slice(columns + columns, rows);
-            global::PlasticityDsl.Runtime.KernelPrimitives.MultiplyVector(weightsAdjoint, rows, columns, pre, v2);
 
             // v3 = -t0*(W̄*y_<l-1>)
             global::System.Span<float> v3 = scratch.Slice(columns + columns + rows, rows);

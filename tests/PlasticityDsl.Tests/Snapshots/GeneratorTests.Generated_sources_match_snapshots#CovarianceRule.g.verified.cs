@@ -18,6 +18,7 @@ namespace PlasticityDsl.Rules
     /// reads Ẇ, y_l, ẏ_l, y_&lt;l-1&gt;, ẏ_&lt;l-1&gt;, t0, t10, t11, ṫ0, ṫ10, ṫ11.
     /// Adjoint (reverse-mode derivative of the update, for meta-learning): 4·n_l·n_&lt;l-1&gt; + 11·n_l + 5·n_&lt;l-1&gt; multiply-adds, whatever the
     /// number of meta-parameters; reads W̄, y_l, y_&lt;l-1&gt;, t0, t10, t11.
+    /// Its products stream a weight-sized matrix 3 times before the update pass; one pass computes several products of its matrix.
     /// </remarks>
     [global::System.CodeDom.Compiler.GeneratedCode("PlasticityDsl.Generator", "1.0.0")]
     public sealed partial class CovarianceRule : global::PlasticityDsl.Runtime.IAdjointRule
@@ -123,8 +124,14 @@ namespace PlasticityDsl.Rules
             float t11 = theta[11];
 
             // v0 = W̄*y_<l-1>
+            // v4 = W̄'*y_l
+            // One pass over W̄ for these 2 products.
             global::System.Span<float> v0 = scratch.Slice(0, rows);
-            global::PlasticityDsl.Runtime.KernelPrimitives.MultiplyVector(weightsAdjoint, rows, columns, pre, v0);
+            global::System.Span<float> v4 = scratch.Slice(rows + columns + rows + rows, columns);
+            global::PlasticityDsl.Runtime.KernelPrimitives.Pass(weightsAdjoint, rows, columns)
+                .Times(pre, v0)
+                .TransposedTimes(post, v4)
+                .Run();
 
             // v1 = ones_<l-1>
             global::System.Span<float> v1 = scratch.Slice(rows, columns);
@@ -140,10 +147,6 @@ namespace PlasticityDsl.Rules
             global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(v3,
                 t0, v0,
                 -t0 * t11, v2);
-
-            // v4 = W̄'*y_l
-            global::System.Span<float> v4 = scratch.Slice(rows + columns + rows + rows, columns);
-            global::PlasticityDsl.Runtime.KernelPrimitives.MultiplyTransposedVector(weightsAdjoint, rows, columns, post, v4);
 
             // v5 = ones_l
             global::System.Span<float> v5 = scratch.Slice(rows + columns + rows + rows + columns, rows);

@@ -17,6 +17,7 @@ namespace PlasticityDsl.Rules
     /// reads W, Ẇ, B, Ḃ, y_l, ẏ_l, y_&lt;l-1&gt;, ẏ_&lt;l-1&gt;, e_l, ė_l, e_&lt;l-1&gt;, ė_&lt;l-1&gt;, t0, t1, t2, t3, t4, t9, ṫ0, ṫ1, ṫ2, ṫ3, ṫ4, ṫ9.
     /// Adjoint (reverse-mode derivative of the update, for meta-learning): 16·n_l·n_&lt;l-1&gt; + 17·n_l + 4·n_&lt;l-1&gt; multiply-adds, whatever the
     /// number of meta-parameters; reads W, W̄, B, B̄, y_l, y_&lt;l-1&gt;, e_l, e_&lt;l-1&gt;, t0, t1, t2, t3, t4, t9.
+    /// Its products stream a weight-sized matrix 6 times before the update pass; 3 passes each compute several products of their matrix.
     /// </remarks>
     [global::System.CodeDom.Compiler.GeneratedCode("PlasticityDsl.Generator", "1.0.0")]
     public sealed partial class Eq9Rule : global::PlasticityDsl.Runtime.IAdjointRule
@@ -181,28 +182,50 @@ namespace PlasticityDsl.Rules
             float t9 = theta[9];
 
             // v0 = W̄'*y_l
-            global::System.Span<float> v0 = scratch.Slice(0, columns);
-            global::PlasticityDsl.Runtime.KernelPrimitives.MultiplyTransposedVector(weightsAdjoint, rows, columns, post, v0);
-
             // v1 = W̄*y_<l-1>
+            // v7 = W̄'*e_l
+            // v9 = W̄*e_<l-1>
+            // v17 = (W .* W̄)*ones_<l-1>
+            // One pass over W̄ for these 5 products.
+            global::System.Span<float> v0 = scratch.Slice(0, columns);
             global::System.Span<float> v1 = scratch.Slice(columns, rows);
-            global::PlasticityDsl.Runtime.KernelPrimitives.MultiplyVector(weightsAdjoint, rows, columns, pre, v1);
+            global::System.Span<float> v7 = scratch.Slice(columns + rows + columns + rows + rows + rows + rows, columns);
+            global::System.Span<float> v9 = scratch.Slice(columns + rows + columns + rows + rows + rows + rows + columns + columns, rows);
+            global::System.Span<float> v17 = scratch.Slice(columns + rows + columns + rows + rows + rows + rows + columns + columns + rows + rows + columns + columns + rows + rows + rows + rows, rows);
+            global::PlasticityDsl.Runtime.KernelPrimitives.Pass(weightsAdjoint, rows, columns)
+                .TransposedTimes(post, v0)
+                .Times(pre, v1)
+                .TransposedTimes(postError, v7)
+                .Times(preError, v9)
+                .RowDots(weights, v17)
+                .Run();
 
             // v2 = W'*y_l
+            // v4 = W*(W̄'*y_l)
+            // One pass over W for these 2 products.
             global::System.Span<float> v2 = scratch.Slice(columns + rows, columns);
-            global::PlasticityDsl.Runtime.KernelPrimitives.MultiplyTransposedVector(weights, rows, columns, post, v2);
+            global::System.Span<float> v4 = scratch.Slice(columns + rows + columns + rows, rows);
+            global::PlasticityDsl.Runtime.KernelPrimitives.Pass(weights, rows, columns)
+                .TransposedTimes(post, v2)
+                .Times(v0, v4)
+                .Run();
 
             // v3 = W̄*(W'*y_l)
             global::System.Span<float> v3 = scratch.Slice(columns + rows + columns, rows);
             global::PlasticityDsl.Runtime.KernelPrimitives.MultiplyVector(weightsAdjoint, rows, columns, v2, v3);
 
-            // v4 = W*(W̄'*y_l)
-            global::System.Span<float> v4 = scratch.Slice(columns + rows + columns + rows, rows);
-            global::PlasticityDsl.Runtime.KernelPrimitives.MultiplyVector(weights, rows, columns, v0, v4);
-
             // v5 = B̄*e_<l-1>
+            // v11 = B̄'*y_l
+            // v20 = (B .* B̄)*ones_<l-1>
+            // One pass over B̄ for these 3 products.
             global::System.Span<float> v5 = scratch.Slice(columns + rows + columns + rows + rows, rows);
-            global::PlasticityDsl.Runtime.KernelPrimitives.MultiplyVector(feedbackAdjoint, rows, columns, preError, v5);
+            global::System.Span<float> v11 = scratch.Slice(columns + rows + columns + rows + rows + rows + rows + columns + columns + rows + rows, columns);
+            global::System.Span<float> v20 = scratch.Slice(columns + rows + columns + rows + rows + rows + rows + columns + columns + rows + rows + columns + columns + rows + rows + rows + rows + rows + rows + rows, rows);
+            global::PlasticityDsl.Runtime.KernelPrimitives.Pass(feedbackAdjoint, rows, columns)
+                .Times(preError, v5)
+                .TransposedTimes(post, v11)
+                .RowDots(feedback, v20)
+                .Run();
 
             // v6 = t2*(W̄*y_<l-1>) - t2*(W̄*(W'*y_l)) - t2*(W*(W̄'*y_l)) - t4*(B̄*e_<l-1>)
             global::System.Span<float> v6 = scratch.Slice(columns + rows + columns + rows + rows + rows, rows);
@@ -213,10 +236,6 @@ namespace PlasticityDsl.Rules
                 -t2, v4);
             global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(v6, -t4, v5);
 
-            // v7 = W̄'*e_l
-            global::System.Span<float> v7 = scratch.Slice(columns + rows + columns + rows + rows + rows + rows, columns);
-            global::PlasticityDsl.Runtime.KernelPrimitives.MultiplyTransposedVector(weightsAdjoint, rows, columns, postError, v7);
-
             // v8 = -t0*(W̄'*e_l) + t2*(W̄'*y_l)
             global::System.Span<float> v8 = scratch.Slice(columns + rows + columns + rows + rows + rows + rows + columns, columns);
             v8.Clear();
@@ -224,20 +243,12 @@ namespace PlasticityDsl.Rules
                 -t0, v7,
                 t2, v0);
 
-            // v9 = W̄*e_<l-1>
-            global::System.Span<float> v9 = scratch.Slice(columns + rows + columns + rows + rows + rows + rows + columns + columns, rows);
-            global::PlasticityDsl.Runtime.KernelPrimitives.MultiplyVector(weightsAdjoint, rows, columns, preError, v9);
-
             // v10 = -t0*(W̄*y_<l-1>) + t1*(W̄*e_<l-1>)
             global::System.Span<float> v10 = scratch.Slice(columns + rows + columns + rows + rows + rows + rows + columns + columns + rows, rows);
             v10.Clear();
             global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(v10,
                 -t0, v1,
                 t1, v9);
-
-            // v11 = B̄'*y_l
-            global::System.Span<float> v11 = scratch.Slice(columns + rows + columns + rows + rows + rows + rows + columns + columns + rows + rows, columns);
-            global::PlasticityDsl.Runtime.KernelPrimitives.MultiplyTransposedVector(feedbackAdjoint, rows, columns, post, v11);
 
             // v12 = t1*(W̄'*e_l) - t4*(B̄'*y_l)
             global::System.Span<float> v12 = scratch.Slice(columns + rows + columns + rows + rows + rows + rows + columns + columns + rows + rows + columns, columns);
@@ -274,10 +285,6 @@ namespace PlasticityDsl.Rules
             // s3 = sum((W̄*(W'*y_l)) .* y_l)
             float s3 = global::PlasticityDsl.Runtime.KernelPrimitives.Sum(v16);
 
-            // v17 = (W .* W̄)*ones_<l-1>
-            global::System.Span<float> v17 = scratch.Slice(columns + rows + columns + rows + rows + rows + rows + columns + columns + rows + rows + columns + columns + rows + rows + rows + rows, rows);
-            for (int i = 0; i < rows; i++) v17[i] = global::PlasticityDsl.Runtime.KernelPrimitives.Dot(weights.Slice(i * columns, columns), weightsAdjoint.Slice(i * columns, columns));
-
             // v18 = -((W .* W̄)*ones_<l-1>)
             global::System.Span<float> v18 = scratch.Slice(columns + rows + columns + rows + rows + rows + rows + columns + columns + rows + rows + columns + columns + rows + rows + rows + rows + rows, rows);
             v18.Clear();
@@ -292,10 +299,6 @@ namespace PlasticityDsl.Rules
 
             // s5 = sum((B̄*e_<l-1>) .* y_l)
             float s5 = global::PlasticityDsl.Runtime.KernelPrimitives.Sum(v19);
-
-            // v20 = (B .* B̄)*ones_<l-1>
-            global::System.Span<float> v20 = scratch.Slice(columns + rows + columns + rows + rows + rows + rows + columns + columns + rows + rows + columns + columns + rows + rows + rows + rows + rows + rows + rows, rows);
-            for (int i = 0; i < rows; i++) v20[i] = global::PlasticityDsl.Runtime.KernelPrimitives.Dot(feedback.Slice(i * columns, columns), feedbackAdjoint.Slice(i * columns, columns));
 
             // s6 = sum((B .* B̄)*ones_<l-1>)
             float s6 = global::PlasticityDsl.Runtime.KernelPrimitives.Sum(v20);

@@ -16,6 +16,7 @@ namespace PlasticityDsl.Rules
     /// reads W, Ẇ, y_l, ẏ_l, y_&lt;l-1&gt;, ẏ_&lt;l-1&gt;, t0, t3, ṫ0, ṫ3.
     /// Adjoint (reverse-mode derivative of the update, for meta-learning): 5·n_l·n_&lt;l-1&gt; + 6·n_l + 2·n_&lt;l-1&gt; multiply-adds, whatever the
     /// number of meta-parameters; reads W, W̄, y_l, y_&lt;l-1&gt;, t0, t3.
+    /// Its products stream a weight-sized matrix 2 times before the update pass; one pass computes several products of its matrix.
     /// </remarks>
     [global::System.CodeDom.Compiler.GeneratedCode("PlasticityDsl.Generator", "1.0.0")]
     public sealed partial class HebbDecayRule : global::PlasticityDsl.Runtime.IAdjointRule
@@ -102,17 +103,22 @@ namespace PlasticityDsl.Rules
             float t3 = theta[3];
 
             // v0 = W̄*y_<l-1>
+            // v2 = W̄'*y_l
+            // v5 = (W .* W̄)*ones_<l-1>
+            // One pass over W̄ for these 3 products.
             global::System.Span<float> v0 = scratch.Slice(0, rows);
-            global::PlasticityDsl.Runtime.KernelPrimitives.MultiplyVector(weightsAdjoint, rows, columns, pre, v0);
+            global::System.Span<float> v2 = scratch.Slice(rows + rows, columns);
+            global::System.Span<float> v5 = scratch.Slice(rows + rows + columns + columns + rows, rows);
+            global::PlasticityDsl.Runtime.KernelPrimitives.Pass(weightsAdjoint, rows, columns)
+                .Times(pre, v0)
+                .TransposedTimes(post, v2)
+                .RowDots(weights, v5)
+                .Run();
 
             // v1 = t0*(W̄*y_<l-1>)
             global::System.Span<float> v1 = scratch.Slice(rows, rows);
             v1.Clear();
             global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(v1, t0, v0);
-
-            // v2 = W̄'*y_l
-            global::System.Span<float> v2 = scratch.Slice(rows + rows, columns);
-            global::PlasticityDsl.Runtime.KernelPrimitives.MultiplyTransposedVector(weightsAdjoint, rows, columns, post, v2);
 
             // v3 = t0*(W̄'*y_l)
             global::System.Span<float> v3 = scratch.Slice(rows + rows + columns, columns);
@@ -125,10 +131,6 @@ namespace PlasticityDsl.Rules
 
             // s0 = sum((W̄*y_<l-1>) .* y_l)
             float s0 = global::PlasticityDsl.Runtime.KernelPrimitives.Sum(v4);
-
-            // v5 = (W .* W̄)*ones_<l-1>
-            global::System.Span<float> v5 = scratch.Slice(rows + rows + columns + columns + rows, rows);
-            for (int i = 0; i < rows; i++) v5[i] = global::PlasticityDsl.Runtime.KernelPrimitives.Dot(weights.Slice(i * columns, columns), weightsAdjoint.Slice(i * columns, columns));
 
             // v6 = -((W .* W̄)*ones_<l-1>)
             global::System.Span<float> v6 = scratch.Slice(rows + rows + columns + columns + rows + rows, rows);

@@ -17,6 +17,7 @@ namespace PlasticityDsl.Rules
     /// reads W, Ẇ, B, Ḃ, y_&lt;l-1&gt;, ẏ_&lt;l-1&gt;, e_l, ė_l, t0, t3, ṫ0, ṫ3.
     /// Adjoint (reverse-mode derivative of the update, for meta-learning): 10·n_l·n_&lt;l-1&gt; + 10·n_l + 2·n_&lt;l-1&gt; multiply-adds, whatever the
     /// number of meta-parameters; reads W, W̄, B, B̄, y_&lt;l-1&gt;, e_l, t0, t3.
+    /// Its products stream a weight-sized matrix 4 times before the update pass; 2 passes each compute several products of their matrix.
     /// </remarks>
     [global::System.CodeDom.Compiler.GeneratedCode("PlasticityDsl.Generator", "1.0.0")]
     public sealed partial class KolenPollackRule : global::PlasticityDsl.Runtime.IAdjointRule
@@ -124,12 +125,30 @@ namespace PlasticityDsl.Rules
             float t3 = theta[3];
 
             // v0 = W̄'*e_l
+            // v3 = W̄*y_<l-1>
+            // v8 = (W .* W̄)*ones_<l-1>
+            // One pass over W̄ for these 3 products.
             global::System.Span<float> v0 = scratch.Slice(0, columns);
-            global::PlasticityDsl.Runtime.KernelPrimitives.MultiplyTransposedVector(weightsAdjoint, rows, columns, postError, v0);
+            global::System.Span<float> v3 = scratch.Slice(columns + columns + columns, rows);
+            global::System.Span<float> v8 = scratch.Slice(columns + columns + columns + rows + rows + rows + rows + rows, rows);
+            global::PlasticityDsl.Runtime.KernelPrimitives.Pass(weightsAdjoint, rows, columns)
+                .TransposedTimes(postError, v0)
+                .Times(pre, v3)
+                .RowDots(weights, v8)
+                .Run();
 
             // v1 = B̄'*e_l
+            // v4 = B̄*y_<l-1>
+            // v10 = (B .* B̄)*ones_<l-1>
+            // One pass over B̄ for these 3 products.
             global::System.Span<float> v1 = scratch.Slice(columns, columns);
-            global::PlasticityDsl.Runtime.KernelPrimitives.MultiplyTransposedVector(feedbackAdjoint, rows, columns, postError, v1);
+            global::System.Span<float> v4 = scratch.Slice(columns + columns + columns + rows, rows);
+            global::System.Span<float> v10 = scratch.Slice(columns + columns + columns + rows + rows + rows + rows + rows + rows + rows, rows);
+            global::PlasticityDsl.Runtime.KernelPrimitives.Pass(feedbackAdjoint, rows, columns)
+                .TransposedTimes(postError, v1)
+                .Times(pre, v4)
+                .RowDots(feedback, v10)
+                .Run();
 
             // v2 = -t0*(W̄'*e_l) - t0*(B̄'*e_l)
             global::System.Span<float> v2 = scratch.Slice(columns + columns, columns);
@@ -137,14 +156,6 @@ namespace PlasticityDsl.Rules
             global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(v2,
                 -t0, v0,
                 -t0, v1);
-
-            // v3 = W̄*y_<l-1>
-            global::System.Span<float> v3 = scratch.Slice(columns + columns + columns, rows);
-            global::PlasticityDsl.Runtime.KernelPrimitives.MultiplyVector(weightsAdjoint, rows, columns, pre, v3);
-
-            // v4 = B̄*y_<l-1>
-            global::System.Span<float> v4 = scratch.Slice(columns + columns + columns + rows, rows);
-            global::PlasticityDsl.Runtime.KernelPrimitives.MultiplyVector(feedbackAdjoint, rows, columns, pre, v4);
 
             // v5 = -t0*(W̄*y_<l-1>) - t0*(B̄*y_<l-1>)
             global::System.Span<float> v5 = scratch.Slice(columns + columns + columns + rows + rows, rows);
@@ -167,10 +178,6 @@ namespace PlasticityDsl.Rules
             // s1 = sum((B̄*y_<l-1>) .* e_l)
             float s1 = global::PlasticityDsl.Runtime.KernelPrimitives.Sum(v7);
 
-            // v8 = (W .* W̄)*ones_<l-1>
-            global::System.Span<float> v8 = scratch.Slice(columns + columns + columns + rows + rows + rows + rows + rows, rows);
-            for (int i = 0; i < rows; i++) v8[i] = global::PlasticityDsl.Runtime.KernelPrimitives.Dot(weights.Slice(i * columns, columns), weightsAdjoint.Slice(i * columns, columns));
-
             // v9 = -((W .* W̄)*ones_<l-1>)
             global::System.Span<float> v9 = scratch.Slice(columns + columns + columns + rows + rows + rows + rows + rows + rows, rows);
             v9.Clear();
@@ -178,10 +185,6 @@ namespace PlasticityDsl.Rules
 
             // s2 = sum(-((W .* W̄)*ones_<l-1>))
             float s2 = global::PlasticityDsl.Runtime.KernelPrimitives.Sum(v9);
-
-            // v10 = (B .* B̄)*ones_<l-1>
-            global::System.Span<float> v10 = scratch.Slice(columns + columns + columns + rows + rows + rows + rows + rows + rows + rows, rows);
-            for (int i = 0; i < rows; i++) v10[i] = global::PlasticityDsl.Runtime.KernelPrimitives.Dot(feedback.Slice(i * columns, columns), feedbackAdjoint.Slice(i * columns, columns));
 
             // v11 = -((B .* B̄)*ones_<l-1>)
             global::System.Span<float> v11 = scratch.Slice(columns + columns + columns + rows + rows + rows + rows + rows + rows + rows + rows, rows);

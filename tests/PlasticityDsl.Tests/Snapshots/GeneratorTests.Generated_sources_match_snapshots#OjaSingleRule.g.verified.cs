@@ -16,6 +16,7 @@ namespace PlasticityDsl.Rules
     /// reads W, Ẇ, y_l, ẏ_l, y_&lt;l-1&gt;, ẏ_&lt;l-1&gt;, t2, ṫ2.
     /// Adjoint (reverse-mode derivative of the update, for meta-learning): 5·n_l·n_&lt;l-1&gt; + 8·n_l + 2·n_&lt;l-1&gt; multiply-adds, whatever the
     /// number of meta-parameters; reads W, W̄, y_l, y_&lt;l-1&gt;, t2.
+    /// Its products stream a weight-sized matrix 2 times before the update pass; one pass computes several products of its matrix.
     /// </remarks>
     [global::System.CodeDom.Compiler.GeneratedCode("PlasticityDsl.Generator", "1.0.0")]
     public sealed partial class OjaSingleRule : global::PlasticityDsl.Runtime.IAdjointRule
@@ -113,12 +114,17 @@ namespace PlasticityDsl.Rules
             global::PlasticityDsl.Runtime.KernelPrimitives.Square(post, v0);
 
             // v1 = W̄*y_<l-1>
-            global::System.Span<float> v1 = scratch.Slice(rows, rows);
-            global::PlasticityDsl.Runtime.KernelPrimitives.MultiplyVector(weightsAdjoint, rows, columns, pre, v1);
-
             // v2 = (W .* W̄)*ones_<l-1>
+            // v5 = W̄'*y_l
+            // One pass over W̄ for these 3 products.
+            global::System.Span<float> v1 = scratch.Slice(rows, rows);
             global::System.Span<float> v2 = scratch.Slice(rows + rows, rows);
-            for (int i = 0; i < rows; i++) v2[i] = global::PlasticityDsl.Runtime.KernelPrimitives.Dot(weights.Slice(i * columns, columns), weightsAdjoint.Slice(i * columns, columns));
+            global::System.Span<float> v5 = scratch.Slice(rows + rows + rows + rows + rows, columns);
+            global::PlasticityDsl.Runtime.KernelPrimitives.Pass(weightsAdjoint, rows, columns)
+                .Times(pre, v1)
+                .RowDots(weights, v2)
+                .TransposedTimes(post, v5)
+                .Run();
 
             // v3 = y_l .* ((W .* W̄)*ones_<l-1>)
             global::System.Span<float> v3 = scratch.Slice(rows + rows + rows, rows);
@@ -130,10 +136,6 @@ namespace PlasticityDsl.Rules
             global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(v4,
                 t2, v1,
                 -2f * t2, v3);
-
-            // v5 = W̄'*y_l
-            global::System.Span<float> v5 = scratch.Slice(rows + rows + rows + rows + rows, columns);
-            global::PlasticityDsl.Runtime.KernelPrimitives.MultiplyTransposedVector(weightsAdjoint, rows, columns, post, v5);
 
             // v6 = t2*(W̄'*y_l)
             global::System.Span<float> v6 = scratch.Slice(rows + rows + rows + rows + rows + columns, columns);

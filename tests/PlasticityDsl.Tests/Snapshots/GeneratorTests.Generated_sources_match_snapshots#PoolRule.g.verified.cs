@@ -24,6 +24,7 @@ namespace PlasticityDsl.Rules
     /// reads W, Ẇ, y_l, ẏ_l, y_&lt;l-1&gt;, ẏ_&lt;l-1&gt;, e_l, ė_l, e_&lt;l-1&gt;, ė_&lt;l-1&gt;, t0, t1, t2, t3, t4, t6, t7, t8, t9, t10, t11, t12, t13, t14, t15, t16, t17, ṫ0, ṫ1, ṫ2, ṫ3, ṫ4, ṫ5, ṫ6, ṫ7, ṫ8, ṫ9, ṫ10, ṫ11, ṫ12, ṫ13, ṫ14, ṫ15, ṫ16, ṫ17.
     /// Adjoint (reverse-mode derivative of the update, for meta-learning): 17·n_l·n_&lt;l-1&gt; + 36·n_l + 9·n_&lt;l-1&gt; multiply-adds, whatever the
     /// number of meta-parameters; reads W, W̄, y_l, y_&lt;l-1&gt;, e_l, e_&lt;l-1&gt;, t0, t1, t2, t3, t4, t6, t7, t8, t9, t10, t11, t12, t13, t14, t15, t16, t17.
+    /// Its products stream a weight-sized matrix 6 times before the update pass; 3 passes each compute several products of their matrix.
     /// </remarks>
     [global::System.CodeDom.Compiler.GeneratedCode("PlasticityDsl.Generator", "1.0.0")]
     public sealed partial class PoolRule : global::PlasticityDsl.Runtime.IAdjointRule
@@ -291,36 +292,49 @@ namespace PlasticityDsl.Rules
             float s1 = global::PlasticityDsl.Runtime.KernelPrimitives.Dot(post, post);
 
             // v0 = W̄'*y_l
-            global::System.Span<float> v0 = scratch.Slice(0, columns);
-            global::PlasticityDsl.Runtime.KernelPrimitives.MultiplyTransposedVector(weightsAdjoint, rows, columns, post, v0);
-
             // v1 = W̄'*e_l
-            global::System.Span<float> v1 = scratch.Slice(columns, columns);
-            global::PlasticityDsl.Runtime.KernelPrimitives.MultiplyTransposedVector(weightsAdjoint, rows, columns, postError, v1);
-
             // v2 = W̄*e_<l-1>
+            // v6 = W̄*y_<l-1>
+            // v7 = (W .* W̄)*ones_<l-1>
+            // One pass over W̄ for these 5 products.
+            global::System.Span<float> v0 = scratch.Slice(0, columns);
+            global::System.Span<float> v1 = scratch.Slice(columns, columns);
             global::System.Span<float> v2 = scratch.Slice(columns + columns, rows);
-            global::PlasticityDsl.Runtime.KernelPrimitives.MultiplyVector(weightsAdjoint, rows, columns, preError, v2);
+            global::System.Span<float> v6 = scratch.Slice(columns + columns + rows + columns + rows + rows, rows);
+            global::System.Span<float> v7 = scratch.Slice(columns + columns + rows + columns + rows + rows + rows, rows);
+            global::PlasticityDsl.Runtime.KernelPrimitives.Pass(weightsAdjoint, rows, columns)
+                .TransposedTimes(post, v0)
+                .TransposedTimes(postError, v1)
+                .Times(preError, v2)
+                .Times(pre, v6)
+                .RowDots(weights, v7)
+                .Run();
 
             // v3 = W'*y_l
+            // v5 = W*(W̄'*y_l)
+            // v13 = W'*e_l
+            // v15 = W*(W̄'*e_l)
+            // One pass over W for these 4 products.
             global::System.Span<float> v3 = scratch.Slice(columns + columns + rows, columns);
-            global::PlasticityDsl.Runtime.KernelPrimitives.MultiplyTransposedVector(weights, rows, columns, post, v3);
+            global::System.Span<float> v5 = scratch.Slice(columns + columns + rows + columns + rows, rows);
+            global::System.Span<float> v13 = scratch.Slice(columns + columns + rows + columns + rows + rows + rows + rows + rows + rows + columns + columns + rows, columns);
+            global::System.Span<float> v15 = scratch.Slice(columns + columns + rows + columns + rows + rows + rows + rows + rows + rows + columns + columns + rows + columns + rows, rows);
+            global::PlasticityDsl.Runtime.KernelPrimitives.Pass(weights, rows, columns)
+                .TransposedTimes(post, v3)
+                .Times(v0, v5)
+                .TransposedTimes(postError, v13)
+                .Times(v1, v15)
+                .Run();
 
             // v4 = W̄*(W'*y_l)
+            // v14 = W̄*(W'*e_l)
+            // One pass over W̄ for these 2 products.
             global::System.Span<float> v4 = scratch.Slice(columns + columns + rows + columns, rows);
-            global::PlasticityDsl.Runtime.KernelPrimitives.MultiplyVector(weightsAdjoint, rows, columns, v3, v4);
-
-            // v5 = W*(W̄'*y_l)
-            global::System.Span<float> v5 = scratch.Slice(columns + columns + rows + columns + rows, rows);
-            global::PlasticityDsl.Runtime.KernelPrimitives.MultiplyVector(weights, rows, columns, v0, v5);
-
-            // v6 = W̄*y_<l-1>
-            global::System.Span<float> v6 = scratch.Slice(columns + columns + rows + columns + rows + rows, rows);
-            global::PlasticityDsl.Runtime.KernelPrimitives.MultiplyVector(weightsAdjoint, rows, columns, pre, v6);
-
-            // v7 = (W .* W̄)*ones_<l-1>
-            global::System.Span<float> v7 = scratch.Slice(columns + columns + rows + columns + rows + rows + rows, rows);
-            for (int i = 0; i < rows; i++) v7[i] = global::PlasticityDsl.Runtime.KernelPrimitives.Dot(weights.Slice(i * columns, columns), weightsAdjoint.Slice(i * columns, columns));
+            global::System.Span<float> v14 = scratch.Slice(columns + columns + rows + columns + rows + rows + rows + rows + rows + rows + columns + columns + rows + columns, rows);
+            global::PlasticityDsl.Runtime.KernelPrimitives.Pass(weightsAdjoint, rows, columns)
+                .Times(v3, v4)
+                .Times(v13, v14)
+                .Run();
 
             // v8 = -t10*((W .* W̄)*ones_<l-1>)
             global::System.Span<float> v8 = scratch.Slice(columns + columns + rows + columns + rows + rows + rows + rows, rows);
@@ -365,18 +379,6 @@ namespace PlasticityDsl.Rules
             // v12 = W̄*ones_<l-1>
             global::System.Span<float> v12 = scratch.Slice(columns + columns + rows + columns + rows + rows + rows + rows + rows + rows + columns + columns, rows);
             global::PlasticityDsl.Runtime.KernelPrimitives.MultiplyVector(weightsAdjoint, rows, columns, v11, v12);
-
-            // v13 = W'*e_l
-            global::System.Span<float> v13 = scratch.Slice(columns + columns + rows + columns + rows + rows + rows + rows + rows + rows + columns + columns + rows, columns);
-            global::PlasticityDsl.Runtime.KernelPrimitives.MultiplyTransposedVector(weights, rows, columns, postError, v13);
-
-            // v14 = W̄*(W'*e_l)
-            global::System.Span<float> v14 = scratch.Slice(columns + columns + rows + columns + rows + rows + rows + rows + rows + rows + columns + columns + rows + columns, rows);
-            global::PlasticityDsl.Runtime.KernelPrimitives.MultiplyVector(weightsAdjoint, rows, columns, v13, v14);
-
-            // v15 = W*(W̄'*e_l)
-            global::System.Span<float> v15 = scratch.Slice(columns + columns + rows + columns + rows + rows + rows + rows + rows + rows + columns + columns + rows + columns + rows, rows);
-            global::PlasticityDsl.Runtime.KernelPrimitives.MultiplyVector(weights, rows, columns, v1, v15);
 
             // v16 = -t0*(W̄*y_<l-1>) + t3*(W̄*e_<l-1>) + t6*(W̄*ones_<l-1>) + t8*(W̄*e_<l-1>) - t8*(W̄*(W'*e_l)) - t8*(W*(W̄'*e_l)) + t9*(W̄*e_<l-1>) + t13*(W̄*e_<l-1>) - t13*t17*(W̄*ones_<l-1>) + t14*(W̄*(W'*e_l)) + t14*(W*(W̄'*e_l))
             global::System.Span<float> v16 = scratch.Slice(columns + columns + rows + columns + rows + rows + rows + rows + rows + rows + columns + columns + rows + columns + rows + rows, rows);

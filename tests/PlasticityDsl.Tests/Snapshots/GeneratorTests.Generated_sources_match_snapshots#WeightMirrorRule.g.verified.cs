@@ -16,6 +16,7 @@ namespace PlasticityDsl.Rules
     /// reads B, Ḃ, y_l, ẏ_l, y_&lt;l-1&gt;, ẏ_&lt;l-1&gt;, t0, t3, ṫ0, ṫ3.
     /// Adjoint (reverse-mode derivative of the update, for meta-learning): 5·n_l·n_&lt;l-1&gt; + 6·n_l + 2·n_&lt;l-1&gt; multiply-adds, whatever the
     /// number of meta-parameters; reads B, B̄, y_l, y_&lt;l-1&gt;, t0, t3.
+    /// Its products stream a weight-sized matrix 2 times before the update pass; one pass computes several products of its matrix.
     /// </remarks>
     [global::System.CodeDom.Compiler.GeneratedCode("PlasticityDsl.Generator", "1.0.0")]
     public sealed partial class WeightMirrorRule : global::PlasticityDsl.Runtime.IAdjointRule
@@ -110,17 +111,22 @@ namespace PlasticityDsl.Rules
             float t3 = theta[3];
 
             // v0 = B̄*y_<l-1>
+            // v2 = B̄'*y_l
+            // v5 = (B .* B̄)*ones_<l-1>
+            // One pass over B̄ for these 3 products.
             global::System.Span<float> v0 = scratch.Slice(0, rows);
-            global::PlasticityDsl.Runtime.KernelPrimitives.MultiplyVector(feedbackAdjoint, rows, columns, pre, v0);
+            global::System.Span<float> v2 = scratch.Slice(rows + rows, columns);
+            global::System.Span<float> v5 = scratch.Slice(rows + rows + columns + columns + rows, rows);
+            global::PlasticityDsl.Runtime.KernelPrimitives.Pass(feedbackAdjoint, rows, columns)
+                .Times(pre, v0)
+                .TransposedTimes(post, v2)
+                .RowDots(feedback, v5)
+                .Run();
 
             // v1 = t0*(B̄*y_<l-1>)
             global::System.Span<float> v1 = scratch.Slice(rows, rows);
             v1.Clear();
             global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(v1, t0, v0);
-
-            // v2 = B̄'*y_l
-            global::System.Span<float> v2 = scratch.Slice(rows + rows, columns);
-            global::PlasticityDsl.Runtime.KernelPrimitives.MultiplyTransposedVector(feedbackAdjoint, rows, columns, post, v2);
 
             // v3 = t0*(B̄'*y_l)
             global::System.Span<float> v3 = scratch.Slice(rows + rows + columns, columns);
@@ -133,10 +139,6 @@ namespace PlasticityDsl.Rules
 
             // s0 = sum((B̄*y_<l-1>) .* y_l)
             float s0 = global::PlasticityDsl.Runtime.KernelPrimitives.Sum(v4);
-
-            // v5 = (B .* B̄)*ones_<l-1>
-            global::System.Span<float> v5 = scratch.Slice(rows + rows + columns + columns + rows, rows);
-            for (int i = 0; i < rows; i++) v5[i] = global::PlasticityDsl.Runtime.KernelPrimitives.Dot(feedback.Slice(i * columns, columns), feedbackAdjoint.Slice(i * columns, columns));
 
             // v6 = -((B .* B̄)*ones_<l-1>)
             global::System.Span<float> v6 = scratch.Slice(rows + rows + columns + columns + rows + rows, rows);
