@@ -144,7 +144,7 @@ internal static class PackedGemm
             ref float wl = ref Unsafe.Add(ref w, lane * groups * height);
             ref float pl = ref Unsafe.Add(ref p, lane * TileInputs * height);
             // Step k prefetches value k − lane of the lane's row of the next tile: 32 bytes a step, the row once per pass.
-            ref float ahead = ref Unsafe.Add(ref MemoryMarshal.GetReference(next), Math.Min(lane, nextRows - 1) * columns - lane);
+            ref float ahead = ref Unsafe.Add(ref MemoryMarshal.GetReference(next), Math.Min(lane, nextRows - 1) * columns);
             if (height == PanelRows)
             {
                 Vector512<float> a0 = default, b0 = default, a1 = default, b1 = default, a2 = default, b2 = default, a3 = default, b3 = default;
@@ -154,7 +154,7 @@ internal static class PackedGemm
                     Vector512<float> w0 = Vector512.LoadUnsafe(ref wl);
                     Vector512<float> w1 = Vector512.LoadUnsafe(ref wl, 16);
                     wl = ref Unsafe.Add(ref wl, PanelRows);
-                    Sse.Prefetch1(Unsafe.AsPointer(ref Unsafe.Add(ref ahead, k)));
+                    Sse.Prefetch1(Unsafe.AsPointer(ref Unsafe.Add(ref ahead, k - lane)));
                     Vector512<float> v = Vector512.Create(Unsafe.Add(ref x0, k));
                     a0 = Vector512.FusedMultiplyAdd(w0, v, a0);
                     b0 = Vector512.FusedMultiplyAdd(w1, v, b0);
@@ -198,7 +198,7 @@ internal static class PackedGemm
                 {
                     Vector512<float> w0 = Vector512.LoadUnsafe(ref wl);
                     wl = ref Unsafe.Add(ref wl, HalfPanelRows);
-                    Sse.Prefetch1(Unsafe.AsPointer(ref Unsafe.Add(ref ahead, k)));
+                    Sse.Prefetch1(Unsafe.AsPointer(ref Unsafe.Add(ref ahead, k - lane)));
                     a0 = Vector512.FusedMultiplyAdd(w0, Vector512.Create(Unsafe.Add(ref x0, k)), a0);
                     a1 = Vector512.FusedMultiplyAdd(w0, Vector512.Create(Unsafe.Add(ref x1, k)), a1);
                     a2 = Vector512.FusedMultiplyAdd(w0, Vector512.Create(Unsafe.Add(ref x2, k)), a2);
