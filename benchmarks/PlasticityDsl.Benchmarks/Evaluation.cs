@@ -132,3 +132,144 @@ public class EvaluationBenchmarks
     [Benchmark]
     public double Accuracy() => _accuracy.Run();
 }
+
+/// <summary>
+/// <c>--evaluation-breakdown [--rounds N]</c>: where the thread CPU time of one whole evaluation (5-layer network, 10,000
+/// images, blocks of 128) goes when its parts run as separate passes: packing W, each layer's product, each hidden
+/// layer's activation over the block, the argmax. Each call is timed by the thread's CPU clock, so other processes on
+/// the core do not inflate it (run it pinned: <c>taskset -c 1</c>); <see cref="OnlineLearner.Accuracy"/> itself is
+/// timed in the same rounds, interleaved, and must count the same correct images.
+/// </summary>
+public static class EvaluationBreakdown
+{
+    private const int Block = 128; // as OnlineLearner.Accuracy
+
+    public static int Run(int rounds)
+    {
+        int[] sizes = Workloads.FiveLayer;
+        int layers = sizes.Length - 1;
+        var network = new Mlp(sizes);
+        network.Initialize(InitScheme.Xavier, 1);
+        var learner = new OnlineLearner(network);
+        (float[] images, byte[] labels) = Workloads.SyntheticMnist(EvaluationFixture.Images, 7);
+        var passes = new SeparatePasses(network, sizes, Block);
+        string[] phases = ["pack W", .. Enumerable.Range(1, layers).Select(l => $"product {sizes[l]}×{sizes[l - 1]}"),
+            .. Enumerable.Range(1, layers - 1).Select(l => $"activation, {sizes[l]} rows"), "argmax",
+            $"product {sizes[1]}×{sizes[0]} again, its inputs in cache (apart)", "stream the images once (apart)"];
+        var perPhase = new double[phases.Length][];
+        for (int p = 0; p < phases.Length; p++) perPhase[p] = new double[rounds];
+        var whole = new double[rounds];
+        var clockCost = new double[rounds];
+
+        Measure.WarmUp([() => learner.Accuracy(images, labels, EvaluationFixture.Images), () => passes.Accuracy(images, labels, new double[phases.Length])], 0.5);
+        for (int r = 0; r < rounds; r++)
+        {
+            long start = Measure.ThreadCpuNs();
+            double accuracy = learner.Accuracy(images, labels, EvaluationFixture.Images);
+            whole[r] = Measure.ThreadCpuNs() - start;
+            var times = new double[phases.Length];
+            if (passes.Accuracy(images, labels, times) != accuracy)
+            {
+                throw new InvalidOperationException("the separate passes and OnlineLearner.Accuracy disagree.");
+            }
+            times[^1] = passes.StreamImages(images);
+            for (int p = 0; p < phases.Length; p++) perPhase[p][r] = times[p];
+            clockCost[r] = ClockPairNs() * passes.TimedCalls;
+        }
+
+        double Median(double[] values) => values.Order().ElementAt(values.Length / 2);
+        double Min(double[] values) => values.Min();
+        const int Apart = 2; // the last two rows are not parts of the evaluation
+        double sum = Median(Enumerable.Range(0, rounds).Select(r => perPhase.Take(phases.Length - Apart).Sum(p => p[r])).ToArray());
+        Console.WriteLine($"# Whole evaluation, 5-layer network, {EvaluationFixture.Images:N0} images: thread CPU time, {rounds} interleaved rounds (median, min)");
+        Console.WriteLine();
+        Console.WriteLine("| part | median ms | min ms | share of the separate passes |");
+        Console.WriteLine("|---|---|---|---|");
+        for (int p = 0; p < phases.Length; p++)
+        {
+            string share = p < phases.Length - Apart ? $"{Median(perPhase[p]) / sum:P1}" : "–";
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {phases[p]} | {Median(perPhase[p]) / 1e6:F2} | {Min(perPhase[p]) / 1e6:F2} | {share} |"));
+        }
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| separate passes, sum (clock reads {Median(clockCost) / 1e6:F2} ms of it) | {sum / 1e6:F2} | | 100 % |"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| OnlineLearner.Accuracy, whole | {Median(whole) / 1e6:F2} | {Min(whole) / 1e6:F2} | {Median(whole) / sum:P1} |"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"\nimages/s of CPU time, OnlineLearner.Accuracy: median {EvaluationFixture.Images / (Median(whole) / 1e9):F0}, best {EvaluationFixture.Images / (Min(whole) / 1e9):F0}; 1-minute load average {Measure.Load():F2}"));
+        return 0;
+    }
+
+    // CPU time of one pair of clock reads, the cost each timed call adds.
+    private static double ClockPairNs()
+    {
+        const int Pairs = 1000;
+        long start = Measure.ThreadCpuNs();
+        for (int i = 0; i < Pairs; i++) _ = Measure.ThreadCpuNs() - Measure.ThreadCpuNs();
+        return (Measure.ThreadCpuNs() - start) / (double)Pairs;
+    }
+
+    // The evaluation as separate passes over each block (PackedGemm product, then the activation over the whole block,
+    // then the argmax), each timed.
+    private sealed class SeparatePasses(Mlp network, int[] sizes, int block)
+    {
+        private readonly float[][] _packed = Enumerable.Range(1, sizes.Length - 1).Select(l => new float[PackedGemm.PackedWeightsLength(sizes[l], sizes[l - 1])]).ToArray();
+        private readonly float[] _a = new float[block * sizes.Skip(1).Max()], _b = new float[block * sizes.Skip(1).Max()];
+        private readonly float[] _partials = new float[PackedGemm.PartialsLength];
+
+        public long TimedCalls { get; private set; }
+
+        public double Accuracy(float[] images, byte[] labels, double[] times)
+        {
+            int layers = sizes.Length - 1, count = EvaluationFixture.Images, correct = 0;
+            TimedCalls = 0;
+            long t = Measure.ThreadCpuNs();
+            for (int l = 1; l <= layers; l++) PackedGemm.PackWeights(network.Weights[l - 1], sizes[l], sizes[l - 1], _packed[l - 1]);
+            t = Add(times, 0, t);
+            for (int start = 0; start < count; start += block)
+            {
+                int n = Math.Min(block, count - start);
+                ReadOnlySpan<float> input = images.AsSpan(start * sizes[0], n * sizes[0]);
+                Span<float> output = default;
+                for (int l = 1; l <= layers; l++)
+                {
+                    output = (l % 2 == 1 ? _a : _b).AsSpan(0, n * sizes[l]);
+                    PackedGemm.Multiply(_packed[l - 1], sizes[l], sizes[l - 1], input, n, output, _partials);
+                    t = Add(times, l, t);
+                    if (l == 1)
+                    {
+                        // the same product once more, now that the block's images are in L2: what reading them from memory costs
+                        PackedGemm.Multiply(_packed[0], sizes[1], sizes[0], input, n, output, _partials);
+                        t = Add(times, 2 * layers + 1, t);
+                    }
+                    if (l < layers)
+                    {
+                        network.Activation.Apply(output, output);
+                        t = Add(times, layers + l, t);
+                    }
+                    input = output;
+                }
+                int classes = sizes[layers];
+                for (int k = 0; k < n; k++)
+                {
+                    if (KernelPrimitives.ArgMax(output.Slice(k * classes, classes)) == labels[start + k]) correct++;
+                }
+                t = Add(times, 2 * layers, t);
+            }
+            return correct / (double)count;
+        }
+
+        // CPU time of one read of all images (what the first layer's product must at least spend on memory).
+        public double StreamImages(float[] images)
+        {
+            long start = Measure.ThreadCpuNs();
+            float sum = System.Numerics.Tensors.TensorPrimitives.Sum(images);
+            double ns = Measure.ThreadCpuNs() - start;
+            return float.IsNaN(sum) ? double.NaN : ns;
+        }
+
+        private long Add(double[] times, int phase, long since)
+        {
+            long now = Measure.ThreadCpuNs();
+            times[phase] += now - since;
+            TimedCalls++;
+            return now;
+        }
+    }
+}

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.InteropServices;
 
 namespace PlasticityDsl.Benchmarks;
 
@@ -102,4 +103,23 @@ public static class Measure
             return null;
         }
     }
+
+    private const int ClockThreadCpuTimeId = 3; // CLOCK_THREAD_CPUTIME_ID (Linux)
+
+    /// <summary>CPU time of the calling thread in ns (Linux): what other processes on the core do not inflate.</summary>
+    public static long ThreadCpuNs()
+    {
+        if (ClockGetTime(ClockThreadCpuTimeId, out TimeSpec time) != 0) throw new InvalidOperationException("clock_gettime(CLOCK_THREAD_CPUTIME_ID) failed; CPU-time modes need Linux.");
+        return time.Seconds * 1_000_000_000L + time.Nanoseconds;
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
+    private struct TimeSpec
+    {
+        public long Seconds;
+        public long Nanoseconds;
+    }
+
+    [DllImport("libc", EntryPoint = "clock_gettime")]
+    private static extern int ClockGetTime(int clock, out TimeSpec time);
 }

@@ -18,6 +18,8 @@ using PlasticityDsl.Benchmarks;
 //                                 one episode with and without its forward-mode meta-gradient (benchmarks/peer/compare_meta.py)
 //   --meta-breakdown              where a forward-mode step (D = 6) goes: whole step, plain step, tangent kernels alone
 //   --evaluation [--seconds S]    evaluation products and Accuracy on 10,000 images (benchmarks/peer/evaluation.py)
+//   --evaluation-breakdown [--rounds N]
+//                                 where the whole evaluation's CPU time goes, pass by pass (run pinned: taskset -c 1)
 //   anything else                 BenchmarkDotNet (e.g. --filter '*', --list flat, --job short)
 string? Option(string name) => Array.IndexOf(args, name) is int i and >= 0 && i + 1 < args.Length ? args[i + 1] : null;
 int[] Ints(string? text, int[] fallback) => text is null ? fallback : text.Split(',').Select(s => int.Parse(s, System.Globalization.CultureInfo.InvariantCulture)).ToArray();
@@ -43,6 +45,7 @@ if (args.Contains("--meta"))
     return Meta.Run(Ints(Option("--steps"), [250])[0], Ints(Option("--repeat"), [5])[0],
         Option("--arms")?.Split(',') ?? ["plain", "meta6", "forward6", "plain_bp", "meta1", "forward1"]);
 }
+if (args.Contains("--evaluation-breakdown")) return EvaluationBreakdown.Run(Ints(Option("--rounds"), [9])[0]);
 if (args.Contains("--evaluation")) return Evaluation.Run(Seconds(Option("--seconds")));
 if (Option("--drift") is string driftRule) return Drift.Run(driftRule, Option("--network") ?? "10-layer");
 

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Runtime.InteropServices;
 using PlasticityDsl.Runtime;
 
 namespace PlasticityDsl.Benchmarks;
@@ -111,30 +110,12 @@ public static class Versus
     {
         if (_cpuTime)
         {
-            long cpuStart = ThreadCpuNs();
+            long cpuStart = Measure.ThreadCpuNs();
             for (long k = 0; k < calls; k++) operation();
-            return (ThreadCpuNs() - cpuStart) / (double)calls;
+            return (Measure.ThreadCpuNs() - cpuStart) / (double)calls;
         }
         long start = Stopwatch.GetTimestamp();
         for (long k = 0; k < calls; k++) operation();
         return Stopwatch.GetElapsedTime(start).TotalNanoseconds / calls;
     }
-
-    private const int ClockThreadCpuTimeId = 3; // CLOCK_THREAD_CPUTIME_ID (Linux)
-
-    private static long ThreadCpuNs()
-    {
-        if (ClockGetTime(ClockThreadCpuTimeId, out TimeSpec time) != 0) throw new InvalidOperationException("clock_gettime(CLOCK_THREAD_CPUTIME_ID) failed; --cpu-time needs Linux.");
-        return time.Seconds * 1_000_000_000L + time.Nanoseconds;
-    }
-
-    [StructLayout(LayoutKind.Sequential)]
-    private struct TimeSpec
-    {
-        public long Seconds;
-        public long Nanoseconds;
-    }
-
-    [DllImport("libc", EntryPoint = "clock_gettime")]
-    private static extern int ClockGetTime(int clock, out TimeSpec time);
 }
