@@ -122,7 +122,7 @@ public static class Versus
 
     private const int ClockThreadCpuTimeId = 3; // CLOCK_THREAD_CPUTIME_ID (Linux)
 
-    private static long ThreadCpuNs()
+    internal static long ThreadCpuNs()
     {
         if (ClockGetTime(ClockThreadCpuTimeId, out TimeSpec time) != 0) throw new InvalidOperationException("clock_gettime(CLOCK_THREAD_CPUTIME_ID) failed; --cpu-time needs Linux.");
         return time.Seconds * 1_000_000_000L + time.Nanoseconds;

@@ -101,6 +101,9 @@ internal sealed class ReverseModeEpisode
     /// <summary>Online steps the last <see cref="Run"/> made, recomputations included: the sweep's forward cost.</summary>
     public long ForwardSteps { get; private set; }
 
+    /// <summary>If set, each <see cref="Run"/> adds the time of its parts to it (the benchmarks' breakdown).</summary>
+    internal ReversePhaseTimes? PhaseTimes { get; set; }
+
     /// <summary>
     /// A whole episode: online steps on the <paramref name="train"/> images in order, the mean query cross-entropy on
     /// the <paramref name="query"/> images with the final weights, and into <paramref name="gradient"/> its derivative
@@ -126,6 +129,8 @@ internal sealed class ReverseModeEpisode
 
         _thetaBar.AsSpan().Clear();
         ForwardSteps = 0;
+        PhaseTimes?.Start();
+        int firstUnadvanced = 0; // steps before it were run (and checked) by the first sweep
         double queryLoss = double.NaN;
         int inputs = _sizes[0], layers = _sizes.Length - 1, last = train.Length - 1;
         // Every step is advanced once before any is reversed (the schedule's first sweep reaches step K − 1, which is
@@ -140,16 +145,20 @@ internal sealed class ReverseModeEpisode
                 case CheckpointAction.Store:
                     Copy(Network.Weights, _snapshotWeights[instruction.Slot]);
                     if (_plasticFeedback) Copy(Network.Feedback, _snapshotFeedback[instruction.Slot]);
+                    PhaseTimes?.End(ReversePhase.Snapshots);
                     break;
                 case CheckpointAction.Restore:
                     Copy(_snapshotWeights[instruction.Slot], Network.Weights);
                     if (_plasticFeedback) Copy(_snapshotFeedback[instruction.Slot], Network.Feedback);
+                    PhaseTimes?.End(ReversePhase.Snapshots);
                     break;
                 case CheckpointAction.Advance:
                     if (Advance(images.Slice(train[step] * inputs, inputs), labels[train[step]], theta, step) is { } divergence)
                     {
                         return Diverged(gradient, divergence);
                     }
+                    PhaseTimes?.End(step < firstUnadvanced ? ReversePhase.Recomputation : ReversePhase.FirstSweep);
+                    firstUnadvanced = Math.Max(firstUnadvanced, step + 1);
                     break;
                 case CheckpointAction.Reverse:
                     if (step == last)
@@ -158,16 +167,20 @@ internal sealed class ReverseModeEpisode
                         // from the query loss's gradient.
                         Copy(Network.Weights, _heldWeights);
                         if (_plasticFeedback) Copy(Network.Feedback, _heldFeedback);
+                        PhaseTimes?.End(ReversePhase.Snapshots);
                         if (Advance(images.Slice(train[step] * inputs, inputs), labels[train[step]], theta, step) is { } lastStep)
                         {
                             return Diverged(gradient, lastStep);
                         }
+                        PhaseTimes?.End(ReversePhase.FirstSweep);
                         queryLoss = QueryLossAndGradient(queryImages, queryLabels, query);
+                        PhaseTimes?.End(ReversePhase.QueryLoss);
                         if (!double.IsFinite(queryLoss)) return Diverged(gradient, new EpisodeDivergence(train.Length, layers, "query loss", -1));
                         Copy(Network.Weights, _finalWeights);
                         if (_plasticFeedback) Copy(Network.Feedback, _finalFeedback);
                         Copy(_heldWeights, Network.Weights);
                         if (_plasticFeedback) Copy(_heldFeedback, Network.Feedback);
+                        PhaseTimes?.End(ReversePhase.Snapshots);
                     }
                     ReverseStep(images.Slice(train[step] * inputs, inputs), labels[train[step]], theta);
                     break;
@@ -182,6 +195,7 @@ internal sealed class ReverseModeEpisode
         // The network ends at the final weights, as after a forward-mode episode.
         Copy(_finalWeights, Network.Weights);
         if (_plasticFeedback) Copy(_finalFeedback, Network.Feedback);
+        PhaseTimes?.End(ReversePhase.Snapshots);
         return new EpisodeResult(queryLoss, null);
     }
 
@@ -249,6 +263,7 @@ internal sealed class ReverseModeEpisode
     {
         int layers = _sizes.Length - 1;
         _learner.ComputeSignals(x, label, Rule, theta, _carried);
+        PhaseTimes?.End(ReversePhase.Signals);
         for (int l = 0; l <= layers; l++)
         {
             _yBar[l].AsSpan().Clear();
@@ -266,7 +281,9 @@ internal sealed class ReverseModeEpisode
             Rule.ApplyAdjoint(in signals, in adjoint, theta, _thetaBar, _adjointScratch[l - 1]);
         }
 
+        PhaseTimes?.End(ReversePhase.AdjointKernels);
         if (_postError || _preError) BackThroughErrors();
+        PhaseTimes?.End(ReversePhase.ErrorAdjoint);
 
         // The forward pass: y_L = softmax(z_L), y_l = σ(z_l), z_l = W_l y_(l−1).
         for (int l = layers; l >= 1; l--)
@@ -285,12 +302,15 @@ internal sealed class ReverseModeEpisode
                 Network.Activation.Derivative(_learner.PreActivations(l), _derivative[l]);
                 TensorPrimitives.FusedMultiplyAdd(_yBar[l], _derivative[l], zBar, zBar);
             }
+            PhaseTimes?.End(ReversePhase.ActivationAdjoint);
             AddOuter(_wBar[l - 1], zBar, _learner.Activations(l - 1));
+            PhaseTimes?.End(ReversePhase.WeightOuterProducts);
             if (l > 1)
             {
                 Span<float> column = _column.AsSpan(0, _sizes[l - 1]);
                 KernelPrimitives.MultiplyTransposedVector(Network.Weights[l - 1], _sizes[l], _sizes[l - 1], zBar, column);
                 TensorPrimitives.Add(_yBar[l - 1], column, _yBar[l - 1]);
+                PhaseTimes?.End(ReversePhase.TransposedProducts);
             }
         }
     }
