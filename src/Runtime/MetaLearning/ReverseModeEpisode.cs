@@ -14,7 +14,9 @@ namespace PlasticityDsl.Runtime.MetaLearning;
 /// <remarks>
 /// The network's weights at <see cref="Run"/> are the episode's start and are taken as independent of θ; after Run they
 /// hold the final weights, as after a forward-mode episode. Run allocates nothing per step once an episode of its length
-/// has run (the checkpoint schedule is built once per length). Not thread-safe.
+/// has run (the checkpoint schedule is built once per length). During Run the network's W and B arrays may be exchanged
+/// with the snapshots' (a state restored only to be reversed is not copied); each is back, with the network's current
+/// contents, when Run returns. Not thread-safe.
 /// </remarks>
 internal sealed class ReverseModeEpisode
 {
@@ -24,6 +26,7 @@ internal sealed class ReverseModeEpisode
     private readonly bool _separateFeedback, _plasticFeedback, _postError, _preError;
     private readonly float[][][] _snapshotWeights;  // [slot][l − 1]
     private readonly float[][][] _snapshotFeedback; // [slot][l − 1], only with plastic B
+    private readonly float[][] _ownWeights, _ownFeedback; // the network's arrays, which a Take lends to a slot during Run
     private readonly float[][] _heldWeights, _heldFeedback;   // the state before the last step while the query loss is taken
     private readonly float[][] _finalWeights, _finalFeedback; // the state after the last step, the network's at the end
     private readonly float[][] _wBar, _bBar; // [l − 1]: ∂L/∂W_l, ∂L/∂B_l of the state after the step being reversed
@@ -71,6 +74,8 @@ internal sealed class ReverseModeEpisode
             _snapshotWeights[s] = WeightShaped();
             _snapshotFeedback[s] = _plasticFeedback ? WeightShaped() : [];
         }
+        _ownWeights = [.. network.Weights];
+        _ownFeedback = [.. network.Feedback];
         _heldWeights = WeightShaped();
         _heldFeedback = _plasticFeedback ? WeightShaped() : [];
         _finalWeights = WeightShaped();
@@ -136,67 +141,80 @@ internal sealed class ReverseModeEpisode
         // Every step is advanced once before any is reversed (the schedule's first sweep reaches step K − 1, which is
         // advanced here), so a divergence is found before the backward sweep starts.
         IReadOnlyList<CheckpointInstruction> instructions = _schedule.Instructions;
-        for (int next = 0; next < instructions.Count; next++)
+        try
         {
-            CheckpointInstruction instruction = instructions[next];
-            int step = instruction.Step;
-            switch (instruction.Action)
+            for (int next = 0; next < instructions.Count; next++)
             {
-                case CheckpointAction.Store:
-                    Copy(Network.Weights, _snapshotWeights[instruction.Slot]);
-                    if (_plasticFeedback) Copy(Network.Feedback, _snapshotFeedback[instruction.Slot]);
-                    PhaseTimes?.End(ReversePhase.Snapshots);
-                    break;
-                case CheckpointAction.Restore:
-                    Copy(_snapshotWeights[instruction.Slot], Network.Weights);
-                    if (_plasticFeedback) Copy(_snapshotFeedback[instruction.Slot], Network.Feedback);
-                    PhaseTimes?.End(ReversePhase.Snapshots);
-                    break;
-                case CheckpointAction.Advance:
-                    if (Advance(images.Slice(train[step] * inputs, inputs), labels[train[step]], theta, step) is { } divergence)
-                    {
-                        return Diverged(gradient, divergence);
-                    }
-                    PhaseTimes?.End(step < firstUnadvanced ? ReversePhase.Recomputation : ReversePhase.FirstSweep);
-                    firstUnadvanced = Math.Max(firstUnadvanced, step + 1);
-                    break;
-                case CheckpointAction.Reverse:
-                    if (step == last)
-                    {
-                        // The query loss is taken after the last step: hold the state before it, advance, and start W̄
-                        // from the query loss's gradient.
-                        Copy(Network.Weights, _heldWeights);
-                        if (_plasticFeedback) Copy(Network.Feedback, _heldFeedback);
+                CheckpointInstruction instruction = instructions[next];
+                int step = instruction.Step;
+                switch (instruction.Action)
+                {
+                    case CheckpointAction.Store:
+                        Copy(Network.Weights, _snapshotWeights[instruction.Slot]);
+                        if (_plasticFeedback) Copy(Network.Feedback, _snapshotFeedback[instruction.Slot]);
                         PhaseTimes?.End(ReversePhase.Snapshots);
-                        if (Advance(images.Slice(train[step] * inputs, inputs), labels[train[step]], theta, step) is { } lastStep)
+                        break;
+                    case CheckpointAction.Restore:
+                        Copy(_snapshotWeights[instruction.Slot], Network.Weights);
+                        if (_plasticFeedback) Copy(_snapshotFeedback[instruction.Slot], Network.Feedback);
+                        PhaseTimes?.End(ReversePhase.Snapshots);
+                        break;
+                    case CheckpointAction.Take:
+                        // The slot is not read again before a Store refills it: exchange arrays instead of copying.
+                        Exchange(Network.Weights, _snapshotWeights[instruction.Slot]);
+                        if (_plasticFeedback) Exchange(Network.Feedback, _snapshotFeedback[instruction.Slot]);
+                        PhaseTimes?.End(ReversePhase.Snapshots);
+                        break;
+                    case CheckpointAction.Advance:
+                        if (Advance(images.Slice(train[step] * inputs, inputs), labels[train[step]], theta, step, firstRun: step >= firstUnadvanced) is { } divergence)
                         {
-                            return Diverged(gradient, lastStep);
+                            return Diverged(gradient, divergence);
                         }
-                        PhaseTimes?.End(ReversePhase.FirstSweep);
-                        queryLoss = QueryLossAndGradient(queryImages, queryLabels, query);
-                        PhaseTimes?.End(ReversePhase.QueryLoss);
-                        if (!double.IsFinite(queryLoss)) return Diverged(gradient, new EpisodeDivergence(train.Length, layers, "query loss", -1));
-                        Copy(Network.Weights, _finalWeights);
-                        if (_plasticFeedback) Copy(Network.Feedback, _finalFeedback);
-                        Copy(_heldWeights, Network.Weights);
-                        if (_plasticFeedback) Copy(_heldFeedback, Network.Feedback);
-                        PhaseTimes?.End(ReversePhase.Snapshots);
-                    }
-                    ReverseStep(images.Slice(train[step] * inputs, inputs), labels[train[step]], theta);
-                    break;
+                        PhaseTimes?.End(step < firstUnadvanced ? ReversePhase.Recomputation : ReversePhase.FirstSweep);
+                        firstUnadvanced = Math.Max(firstUnadvanced, step + 1);
+                        break;
+                    case CheckpointAction.Reverse:
+                        if (step == last)
+                        {
+                            // The query loss is taken after the last step: hold the state before it, advance, and start W̄
+                            // from the query loss's gradient.
+                            Copy(Network.Weights, _heldWeights);
+                            if (_plasticFeedback) Copy(Network.Feedback, _heldFeedback);
+                            PhaseTimes?.End(ReversePhase.Snapshots);
+                            if (Advance(images.Slice(train[step] * inputs, inputs), labels[train[step]], theta, step, firstRun: true) is { } lastStep)
+                            {
+                                return Diverged(gradient, lastStep);
+                            }
+                            PhaseTimes?.End(ReversePhase.FirstSweep);
+                            queryLoss = QueryLossAndGradient(queryImages, queryLabels, query);
+                            PhaseTimes?.End(ReversePhase.QueryLoss);
+                            if (!double.IsFinite(queryLoss)) return Diverged(gradient, new EpisodeDivergence(train.Length, layers, "query loss", -1));
+                            Copy(Network.Weights, _finalWeights);
+                            if (_plasticFeedback) Copy(Network.Feedback, _finalFeedback);
+                            Copy(_heldWeights, Network.Weights);
+                            if (_plasticFeedback) Copy(_heldFeedback, Network.Feedback);
+                            PhaseTimes?.End(ReversePhase.Snapshots);
+                        }
+                        ReverseStep(images.Slice(train[step] * inputs, inputs), labels[train[step]], theta);
+                        break;
+                }
             }
-        }
 
-        for (int d = 0; d < gradient.Length; d++)
-        {
-            gradient[d] = _thetaBar[_directions[d]];
-            if (!double.IsFinite(gradient[d])) return Diverged(gradient, new EpisodeDivergence(train.Length, layers, "query loss", d));
+            for (int d = 0; d < gradient.Length; d++)
+            {
+                gradient[d] = _thetaBar[_directions[d]];
+                if (!double.IsFinite(gradient[d])) return Diverged(gradient, new EpisodeDivergence(train.Length, layers, "query loss", d));
+            }
+            // The network ends at the final weights, as after a forward-mode episode.
+            Copy(_finalWeights, Network.Weights);
+            if (_plasticFeedback) Copy(_finalFeedback, Network.Feedback);
+            return new EpisodeResult(queryLoss, null);
         }
-        // The network ends at the final weights, as after a forward-mode episode.
-        Copy(_finalWeights, Network.Weights);
-        if (_plasticFeedback) Copy(_finalFeedback, Network.Feedback);
-        PhaseTimes?.End(ReversePhase.Snapshots);
-        return new EpisodeResult(queryLoss, null);
+        finally
+        {
+            ReturnOwnArrays();
+            PhaseTimes?.End(ReversePhase.Snapshots);
+        }
     }
 
     private static EpisodeResult Diverged(Span<double> gradient, EpisodeDivergence divergence)
@@ -205,11 +223,17 @@ internal sealed class ReverseModeEpisode
         return new EpisodeResult(double.NaN, divergence);
     }
 
-    // One online step from the current weights, checked as ForwardModeEpisode checks the primal step.
-    private EpisodeDivergence? Advance(ReadOnlySpan<float> x, int label, ReadOnlySpan<float> theta, int step)
+    // One online step from the current weights, checked as ForwardModeEpisode checks the primal step on its first run;
+    // a recomputation reproduces a checked step bit for bit, so it is not checked again.
+    private EpisodeDivergence? Advance(ReadOnlySpan<float> x, int label, ReadOnlySpan<float> theta, int step, bool firstRun)
     {
         ForwardSteps++;
         _learner.ComputeSignals(x, label, Rule, theta, null);
+        if (!firstRun)
+        {
+            for (int l = 1; l < _sizes.Length; l++) _learner.ReplayLayer(l, Rule, theta);
+            return null;
+        }
         if (EpisodeChecks.OutputDivergence(_learner) is { } output) return new EpisodeDivergence(step + 1, output.Layer, output.Quantity, -1);
         for (int l = 1; l < _sizes.Length; l++)
         {
@@ -263,6 +287,8 @@ internal sealed class ReverseModeEpisode
     {
         int layers = _sizes.Length - 1;
         _learner.ComputeSignals(x, label, Rule, theta, _carried);
+        // σ'(z_l) of every hidden layer, which the error pass and the forward pass transposed both read.
+        for (int l = 1; l < layers; l++) Network.Activation.Derivative(_learner.PreActivations(l), _derivative[l]);
         PhaseTimes?.End(ReversePhase.Signals);
         for (int l = 0; l <= layers; l++)
         {
@@ -299,7 +325,6 @@ internal sealed class ReverseModeEpisode
             }
             else
             {
-                Network.Activation.Derivative(_learner.PreActivations(l), _derivative[l]);
                 TensorPrimitives.FusedMultiplyAdd(_yBar[l], _derivative[l], zBar, zBar);
             }
             PhaseTimes?.End(ReversePhase.ActivationAdjoint);
@@ -335,7 +360,6 @@ internal sealed class ReverseModeEpisode
             {
                 // c̄_l = ē_l ⊙ σ'(z_l); z̄_l += ē_l ⊙ c_l ⊙ σ''(z_l)
                 ReadOnlySpan<float> z = _learner.PreActivations(l);
-                Network.Activation.Derivative(z, _derivative[l]);
                 Span<float> second = _second.AsSpan(0, columns);
                 Network.Activation.SecondDerivative(z, second);
                 TensorPrimitives.Multiply(second, _carried[l], second);
@@ -362,5 +386,33 @@ internal sealed class ReverseModeEpisode
     private static void Copy(float[][] from, float[][] to)
     {
         for (int l = 0; l < from.Length; l++) from[l].AsSpan().CopyTo(to[l]);
+    }
+
+    private static void Exchange(float[][] a, float[][] b)
+    {
+        for (int l = 0; l < a.Length; l++) (a[l], b[l]) = (b[l], a[l]);
+    }
+
+    // Takes lend the network's own arrays (Mlp's are fixed at construction) to snapshot slots: give each back with the
+    // network's current contents.
+    private void ReturnOwnArrays()
+    {
+        ReturnOwn(Network.Weights, _ownWeights, _snapshotWeights);
+        if (_plasticFeedback) ReturnOwn(Network.Feedback, _ownFeedback, _snapshotFeedback);
+    }
+
+    private static void ReturnOwn(float[][] current, float[][] own, float[][][] slots)
+    {
+        for (int l = 0; l < current.Length; l++)
+        {
+            if (ReferenceEquals(current[l], own[l])) continue;
+            foreach (float[][] slot in slots)
+            {
+                if (!ReferenceEquals(slot[l], own[l])) continue;
+                current[l].AsSpan().CopyTo(own[l]);
+                (slot[l], current[l]) = (current[l], own[l]);
+                break;
+            }
+        }
     }
 }

@@ -269,6 +269,14 @@ public sealed class OnlineLearner
         return Divergence(in signals, rule, weightsChecked: false);
     }
 
+    /// <summary><see cref="UpdateLayer"/> without its finiteness check, for a caller that reruns a step it has checked
+    /// before from the same weights (the reverse-mode engine's recomputation): the same bits, so finite again.</summary>
+    internal void ReplayLayer(int layer, IPlasticityRule rule, ReadOnlySpan<float> theta)
+    {
+        _prepared = false; // the weights change outside a step that prepares
+        ApplyRule(layer, rule, theta);
+    }
+
     // The rule's kernel on layer l, in place; the signals it read.
     private LayerSignals ApplyRule(int layer, IPlasticityRule rule, ReadOnlySpan<float> theta)
     {
