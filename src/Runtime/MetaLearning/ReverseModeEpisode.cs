@@ -27,6 +27,9 @@ internal sealed class ReverseModeEpisode
     private readonly float[][][] _snapshotWeights;  // [slot][l − 1]
     private readonly float[][][] _snapshotFeedback; // [slot][l − 1], only with plastic B
     private readonly float[][] _ownWeights, _ownFeedback; // the network's arrays, which a Take lends to a slot during Run
+    private readonly float[][] _snapshotSignals; // [slot]: the signals of the step from the slot's state, and B_(l+1)ᵀ e_(l+1)
+    private readonly bool[] _signalsKept;        // [slot]: whether _snapshotSignals holds them for the state stored there
+    private int _currentSlot = -1;               // the slot whose state is current (restored, or stored and not advanced since), or −1
     private readonly float[][] _heldWeights, _heldFeedback;   // the state before the last step while the query loss is taken
     private readonly float[][] _finalWeights, _finalFeedback; // the state after the last step, the network's at the end
     private readonly float[][] _wBar, _bBar; // [l − 1]: ∂L/∂W_l, ∂L/∂B_l of the state after the step being reversed
@@ -74,6 +77,9 @@ internal sealed class ReverseModeEpisode
             _snapshotWeights[s] = WeightShaped();
             _snapshotFeedback[s] = _plasticFeedback ? WeightShaped() : [];
         }
+        _snapshotSignals = new float[snapshots][];
+        for (int s = 0; s < snapshots; s++) _snapshotSignals[s] = new float[_learner.SavedSignalsLength + _sizes.Sum()];
+        _signalsKept = new bool[snapshots];
         _ownWeights = [.. network.Weights];
         _ownFeedback = [.. network.Feedback];
         _heldWeights = WeightShaped();
@@ -136,6 +142,8 @@ internal sealed class ReverseModeEpisode
         ForwardSteps = 0;
         PhaseTimes?.Start();
         int firstUnadvanced = 0; // steps before it were run (and checked) by the first sweep
+        _currentSlot = -1;
+        Array.Clear(_signalsKept);
         double queryLoss = double.NaN;
         int inputs = _sizes[0], layers = _sizes.Length - 1, last = train.Length - 1;
         // Every step is advanced once before any is reversed (the schedule's first sweep reaches step K − 1, which is
@@ -152,17 +160,21 @@ internal sealed class ReverseModeEpisode
                     case CheckpointAction.Store:
                         Copy(Network.Weights, _snapshotWeights[instruction.Slot]);
                         if (_plasticFeedback) Copy(Network.Feedback, _snapshotFeedback[instruction.Slot]);
+                        _currentSlot = instruction.Slot;
+                        _signalsKept[instruction.Slot] = false;
                         PhaseTimes?.End(ReversePhase.Snapshots);
                         break;
                     case CheckpointAction.Restore:
                         Copy(_snapshotWeights[instruction.Slot], Network.Weights);
                         if (_plasticFeedback) Copy(_snapshotFeedback[instruction.Slot], Network.Feedback);
+                        _currentSlot = instruction.Slot;
                         PhaseTimes?.End(ReversePhase.Snapshots);
                         break;
                     case CheckpointAction.Take:
                         // The slot is not read again before a Store refills it: exchange arrays instead of copying.
                         Exchange(Network.Weights, _snapshotWeights[instruction.Slot]);
                         if (_plasticFeedback) Exchange(Network.Feedback, _snapshotFeedback[instruction.Slot]);
+                        _currentSlot = instruction.Slot;
                         PhaseTimes?.End(ReversePhase.Snapshots);
                         break;
                     case CheckpointAction.Advance:
@@ -228,7 +240,8 @@ internal sealed class ReverseModeEpisode
     private EpisodeDivergence? Advance(ReadOnlySpan<float> x, int label, ReadOnlySpan<float> theta, int step, bool firstRun)
     {
         ForwardSteps++;
-        _learner.ComputeSignals(x, label, Rule, theta, null);
+        ComputeSignals(x, label, theta);
+        _currentSlot = -1; // the weights move on from the slot's state
         if (!firstRun)
         {
             for (int l = 1; l < _sizes.Length; l++) _learner.ReplayLayer(l, Rule, theta);
@@ -240,6 +253,40 @@ internal sealed class ReverseModeEpisode
             if (_learner.UpdateLayer(l, Rule, theta) is { } matrix) return new EpisodeDivergence(step + 1, l, matrix, -1);
         }
         return null;
+    }
+
+    // The signals of the step from the current state: loaded if the state's slot keeps them (computed from the same weights
+    // and sample, so the same bits), else computed, and kept if the state is a slot's. The forward and error pass are then
+    // made once per stored state, not at every return to it.
+    private void ComputeSignals(ReadOnlySpan<float> x, int label, ReadOnlySpan<float> theta)
+    {
+        int learnerLength = _learner.SavedSignalsLength;
+        if (_currentSlot >= 0 && _signalsKept[_currentSlot])
+        {
+            ReadOnlySpan<float> kept = _snapshotSignals[_currentSlot];
+            _learner.LoadSignals(kept[..learnerLength]);
+            int at = learnerLength;
+            foreach (float[] c in _carried)
+            {
+                kept.Slice(at, c.Length).CopyTo(c);
+                at += c.Length;
+            }
+            return;
+        }
+
+        _learner.ComputeSignals(x, label, Rule, theta, _carried);
+        if (_currentSlot >= 0)
+        {
+            Span<float> keep = _snapshotSignals[_currentSlot];
+            _learner.SaveSignals(keep[..learnerLength]);
+            int at = learnerLength;
+            foreach (float[] c in _carried)
+            {
+                c.AsSpan().CopyTo(keep[at..]);
+                at += c.Length;
+            }
+            _signalsKept[_currentSlot] = true;
+        }
     }
 
     // The mean query cross-entropy with the current weights; W̄ (B̄ zero: the query pass does not read B) its gradient.
@@ -286,7 +333,7 @@ internal sealed class ReverseModeEpisode
     private void ReverseStep(ReadOnlySpan<float> x, int label, ReadOnlySpan<float> theta)
     {
         int layers = _sizes.Length - 1;
-        _learner.ComputeSignals(x, label, Rule, theta, _carried);
+        ComputeSignals(x, label, theta);
         // σ'(z_l) of every hidden layer, which the error pass and the forward pass transposed both read.
         for (int l = 1; l < layers; l++) Network.Activation.Derivative(_learner.PreActivations(l), _derivative[l]);
         PhaseTimes?.End(ReversePhase.Signals);
