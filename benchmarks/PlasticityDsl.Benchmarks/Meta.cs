@@ -35,7 +35,7 @@ public static class Meta
     private static float[] Eq9Theta => [1e-2f, 1e-3f, 1e-4f, 1e-5f, 1e-3f, 0, 0, 0, 0, 1e-5f];
     private static float[] BpTheta => [1e-2f, 0, 0, 0, 0, 0, 0, 0, 0, 0];
 
-    /// <summary><c>--meta --steps N [--repeat R] [--arms plain,meta6,forward6,plain_bp,meta1,forward1]</c>: one JSON line per arm.</summary>
+    /// <summary><c>--meta --steps N [--repeat R] [--arms plain,meta6,forward6,plain_bp,meta1,forward1]</c>: one JSON line per arm (median wall time, and the median thread CPU time, which a loaded machine inflates less).</summary>
     public static int Run(int steps, int repeat, string[] arms)
     {
         (float[] images, byte[] labels) = Data(steps + Query, seed: 1);
@@ -48,19 +48,24 @@ public static class Meta
         for (int w = 0; w < 2; w++) foreach (Case c in cases) c.Episode();
         Thread.Sleep(300);
         foreach (Case c in cases) c.Episode();
+        Versus.ThreadCpuNs(); // binds clock_gettime (its first call allocates) before any allocation is counted
 
         var samples = cases.Select(_ => new List<double>()).ToArray();
+        var cpuSamples = cases.Select(_ => new List<double>()).ToArray();
         var allocated = new long[cases.Length];
         for (int r = 0; r < repeat; r++)
         {
             for (int k = 0; k < cases.Length; k++)
             {
                 long bytes = GC.GetAllocatedBytesForCurrentThread();
+                long cpuStart = Versus.ThreadCpuNs();
                 long start = Stopwatch.GetTimestamp();
                 cases[k].Episode();
                 double ms = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+                double cpuMs = (Versus.ThreadCpuNs() - cpuStart) / 1e6;
                 allocated[k] = Math.Max(allocated[k], GC.GetAllocatedBytesForCurrentThread() - bytes);
                 samples[k].Add(ms);
+                cpuSamples[k].Add(cpuMs);
             }
         }
         double rssGrowthMb = (PeakResidentBytes() - rssBefore) / 1048576.0;
@@ -68,10 +73,12 @@ public static class Meta
         {
             List<double> s = samples[k];
             s.Sort();
+            cpuSamples[k].Sort();
             Case c = cases[k];
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"{{\"side\": \"ours\", \"arm\": \"{c.Arm}\", \"rule\": \"{c.RuleName}\", \"feedback\": \"{c.Feedback}\", \"directions\": {c.Directions}, " +
                 $"\"steps\": {steps}, \"threads\": 1, \"ms_per_episode\": {s[s.Count / 2]:F3}, \"min\": {s[0]:F3}, \"max\": {s[^1]:F3}, " +
+                $"\"thread_cpu_ms\": {cpuSamples[k][s.Count / 2]:F3}, " +
                 $"\"persistent_bytes\": {c.PersistentBytes}, \"bytes_per_episode\": {allocated[k]}, \"query_loss\": {c.LastLoss:G9}, " +
                 $"\"gradient\": [{string.Join(", ", c.Gradient.Select(g => g.ToString("G9", CultureInfo.InvariantCulture)))}], " +
                 $"\"peak_rss_growth_mb\": {rssGrowthMb:F1}}}"));
