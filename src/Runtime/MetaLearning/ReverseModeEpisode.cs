@@ -40,7 +40,8 @@ internal sealed class ReverseModeEpisode
     private readonly float[][] _adjointScratch; // [l − 1]
 
     /// <summary>The snapshots meta-learning gives the sweep: 32 states (1.3, 1.9 and 2.4 forward steps per step at
-    /// K = 50, 250 and 1,000 steps; <see cref="CheckpointSchedule"/>), 11 MB for a 784-100-…-10 network's W and B.</summary>
+    /// K = 50, 250 and 1,000 steps; <see cref="CheckpointSchedule"/>), 11 MB for a 784-100-…-10 network's W and B. 64 and
+    /// 96 recompute less but measured slower at 50 and 250 steps and faster only at 1,000 (docs/performance.md).</summary>
     public const int DefaultSnapshots = 32;
     private float[] _thetaBar = [];
     private CheckpointSchedule? _schedule;
