@@ -35,7 +35,7 @@ public static class Meta
     private static float[] Eq9Theta => [1e-2f, 1e-3f, 1e-4f, 1e-5f, 1e-3f, 0, 0, 0, 0, 1e-5f];
     private static float[] BpTheta => [1e-2f, 0, 0, 0, 0, 0, 0, 0, 0, 0];
 
-    /// <summary><c>--meta --steps N [--repeat R] [--arms plain,meta6,forward6,plain_bp,meta1,forward1]</c>: one JSON line per arm.</summary>
+    /// <summary><c>--meta --steps N [--repeat R] [--arms plain,meta6,forward6,plain_bp,meta1,forward1]</c>: one JSON line per arm (median wall time, and the median thread CPU time, which a loaded machine inflates less).</summary>
     public static int Run(int steps, int repeat, string[] arms)
     {
         (float[] images, byte[] labels) = Data(steps + Query, seed: 1);
@@ -48,19 +48,24 @@ public static class Meta
         for (int w = 0; w < 2; w++) foreach (Case c in cases) c.Episode();
         Thread.Sleep(300);
         foreach (Case c in cases) c.Episode();
+        Versus.ThreadCpuNs(); // binds clock_gettime (its first call allocates) before any allocation is counted
 
         var samples = cases.Select(_ => new List<double>()).ToArray();
+        var cpuSamples = cases.Select(_ => new List<double>()).ToArray();
         var allocated = new long[cases.Length];
         for (int r = 0; r < repeat; r++)
         {
             for (int k = 0; k < cases.Length; k++)
             {
                 long bytes = GC.GetAllocatedBytesForCurrentThread();
+                long cpuStart = Versus.ThreadCpuNs();
                 long start = Stopwatch.GetTimestamp();
                 cases[k].Episode();
                 double ms = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+                double cpuMs = (Versus.ThreadCpuNs() - cpuStart) / 1e6;
                 allocated[k] = Math.Max(allocated[k], GC.GetAllocatedBytesForCurrentThread() - bytes);
                 samples[k].Add(ms);
+                cpuSamples[k].Add(cpuMs);
             }
         }
         double rssGrowthMb = (PeakResidentBytes() - rssBefore) / 1048576.0;
@@ -68,10 +73,12 @@ public static class Meta
         {
             List<double> s = samples[k];
             s.Sort();
+            cpuSamples[k].Sort();
             Case c = cases[k];
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"{{\"side\": \"ours\", \"arm\": \"{c.Arm}\", \"rule\": \"{c.RuleName}\", \"feedback\": \"{c.Feedback}\", \"directions\": {c.Directions}, " +
                 $"\"steps\": {steps}, \"threads\": 1, \"ms_per_episode\": {s[s.Count / 2]:F3}, \"min\": {s[0]:F3}, \"max\": {s[^1]:F3}, " +
+                $"\"thread_cpu_ms\": {cpuSamples[k][s.Count / 2]:F3}, " +
                 $"\"persistent_bytes\": {c.PersistentBytes}, \"bytes_per_episode\": {allocated[k]}, \"query_loss\": {c.LastLoss:G9}, " +
                 $"\"gradient\": [{string.Join(", ", c.Gradient.Select(g => g.ToString("G9", CultureInfo.InvariantCulture)))}], " +
                 $"\"peak_rss_growth_mb\": {rssGrowthMb:F1}}}"));
@@ -181,6 +188,60 @@ public static class Meta
         return 0;
     }
 
+    /// <summary>
+    /// <c>--reverse-breakdown [--steps N] [--snapshots S] [--repeat R]</c>: where a reverse-mode episode (meta6: Eq. 9 fa,
+    /// D = 6) goes, in thread CPU time: the engine adds each part's time to <see cref="ReversePhaseTimes"/> (the schedule's
+    /// first sweep and its recomputation, snapshot copies, the query loss, each reversed step's own signals, the adjoint
+    /// kernels, the error pass transposed, and the forward pass transposed in three parts). In each of R rounds: the plain
+    /// episode, the reverse episode untimed and the reverse episode timed by part, interleaved; medians over the rounds,
+    /// each also as a multiple of the plain episode (so the parts add up to the "reverse ÷ plain" of the run).
+    /// </summary>
+    public static int ReverseBreakdown(int steps, int snapshots, int repeat)
+    {
+        (float[] images, byte[] labels) = Data(steps + Query, seed: 1);
+        int[] train = Enumerable.Range(0, steps).ToArray();
+        int[] query = Enumerable.Range(steps, Query).ToArray();
+        Case plain = Case.Create("plain", images, labels, train, query);
+        Case reverse = Case.Create($"meta6@{snapshots}", images, labels, train, query);
+        var times = new ReversePhaseTimes(Versus.ThreadCpuNs);
+        ReversePhase[] phases = Enum.GetValues<ReversePhase>();
+        for (int w = 0; w < 2; w++) { plain.Episode(); reverse.Episode(); }
+        Thread.Sleep(300);
+
+        double Cpu(Action episode)
+        {
+            long start = Versus.ThreadCpuNs();
+            episode();
+            return (Versus.ThreadCpuNs() - start) / 1e6;
+        }
+        var plainMs = new List<double>();
+        var untimedMs = new List<double>();
+        var timedMs = new List<double>();
+        var phaseMs = phases.Select(_ => new List<double>()).ToArray();
+        for (int r = 0; r < repeat; r++)
+        {
+            plainMs.Add(Cpu(plain.Episode));
+            reverse.Reverse!.PhaseTimes = null;
+            untimedMs.Add(Cpu(reverse.Episode));
+            times.Clear();
+            reverse.Reverse.PhaseTimes = times;
+            timedMs.Add(Cpu(reverse.Episode));
+            for (int p = 0; p < phases.Length; p++) phaseMs[p].Add(times.Nanoseconds(phases[p]) / 1e6);
+        }
+
+        static double Median(List<double> values) { values.Sort(); return values[values.Count / 2]; }
+        double plainMedian = Median(plainMs);
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"reverse-mode episode, Eq. 9 fa, D = 6, {steps} steps, {snapshots} snapshots, {reverse.Reverse!.ForwardSteps} forward steps " +
+            $"({(double)reverse.Reverse.ForwardSteps / steps:F2} per step); thread CPU ms, medians of {repeat} interleaved rounds"));
+        void Line(string name, double ms) => Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {name,-42} {ms,9:F2} ms  {ms / plainMedian,6:F2}× plain"));
+        Line("plain episode (no gradient)", plainMedian);
+        Line("reverse episode, untimed", Median(untimedMs));
+        Line("reverse episode, timed by part", Median(timedMs));
+        for (int p = 0; p < phases.Length; p++) Line($"  {phases[p]}", Median(phaseMs[p]));
+        return 0;
+    }
+
     /// <summary>Images as <see cref="Workloads.SyntheticMnist"/> (19 % of pixels in (0.05, 1]); labels from 5 of the 20 classes, as the peer's.</summary>
     public static (float[] Images, byte[] Labels) Data(int count, ulong seed)
     {
@@ -217,10 +278,9 @@ public static class Meta
         private readonly int[] _train, _query;
         private readonly OnlineLearner? _learner;
         private readonly ForwardModeEpisode? _forward;
-        private readonly ReverseModeEpisode? _reverse;
 
         private Case(string arm, IDifferentiableRule rule, FeedbackMode feedback, float[] theta, int[]? directions,
-            float[] images, byte[] labels, int[] train, int[] query, bool forwardMode = false)
+            float[] images, byte[] labels, int[] train, int[] query, bool forwardMode = false, int snapshots = ReverseModeEpisode.DefaultSnapshots)
         {
             Arm = arm;
             _rule = rule;
@@ -244,7 +304,7 @@ public static class Meta
             else
             {
                 if (forwardMode) _forward = new ForwardModeEpisode(_network, rule, directions);
-                else _reverse = new ReverseModeEpisode(_network, (IAdjointRule)rule, directions, ReverseModeEpisode.DefaultSnapshots);
+                else Reverse = new ReverseModeEpisode(_network, (IAdjointRule)rule, directions, snapshots);
                 Gradient = new double[directions.Length];
                 Directions = directions.Length;
             }
@@ -260,6 +320,9 @@ public static class Meta
         public double[] Gradient { get; }
         public double LastLoss { get; private set; }
 
+        /// <summary>The reverse-mode engine of a meta6 or meta1 arm.</summary>
+        public ReverseModeEpisode? Reverse { get; }
+
         public static Case Create(string arm, float[] images, byte[] labels, int[] train, int[] query) => arm switch
         {
             "plain" => new Case(arm, Eq9Rule.Instance, FeedbackMode.Random, Eq9Theta, null, images, labels, train, query),
@@ -268,18 +331,21 @@ public static class Meta
             "forward6" => new Case(arm, Eq9Rule.Instance, FeedbackMode.Random, Eq9Theta, [0, 1, 2, 3, 4, 9], images, labels, train, query, forwardMode: true),
             "meta1" => new Case(arm, BpRule.Instance, FeedbackMode.Symmetric, BpTheta, [0], images, labels, train, query),
             "forward1" => new Case(arm, BpRule.Instance, FeedbackMode.Symmetric, BpTheta, [0], images, labels, train, query, forwardMode: true),
-            _ => throw new ArgumentException($"unknown arm '{arm}' (plain, meta6, forward6, plain_bp, meta1, forward1)", nameof(arm)),
+            // meta6@S: meta6 with S snapshots instead of the default
+            _ when arm.StartsWith("meta6@", StringComparison.Ordinal) => new Case(arm, Eq9Rule.Instance, FeedbackMode.Random, Eq9Theta, [0, 1, 2, 3, 4, 9],
+                images, labels, train, query, snapshots: int.Parse(arm.AsSpan("meta6@".Length), CultureInfo.InvariantCulture)),
+            _ => throw new ArgumentException($"unknown arm '{arm}' (plain, meta6, meta6@S, forward6, plain_bp, meta1, forward1)", nameof(arm)),
         };
 
         public void Episode()
         {
             _network.LoadWeights(_initialWeights);
             if (_initialFeedback.Length > 0) _network.LoadFeedback(_initialFeedback);
-            if (_forward is not null || _reverse is not null)
+            if (_forward is not null || Reverse is not null)
             {
                 EpisodeResult result = _forward is not null
                     ? _forward.Run(_theta, _images, _labels, _train, _query, Gradient)
-                    : _reverse!.Run(_theta, _images, _labels, _train, _query, Gradient);
+                    : Reverse!.Run(_theta, _images, _labels, _train, _query, Gradient);
                 if (result.Diverged) throw new InvalidOperationException($"{Arm}: {result.Divergence}");
                 LastLoss = result.QueryLoss;
             }

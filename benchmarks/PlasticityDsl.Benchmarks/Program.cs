@@ -2,6 +2,7 @@ using BenchmarkDotNet.Configs;
 using BenchmarkDotNet.Diagnosers;
 using BenchmarkDotNet.Running;
 using PlasticityDsl.Benchmarks;
+using PlasticityDsl.Runtime.MetaLearning;
 
 // Modes (docs/performance.md):
 //   --quick                       every case once, Stopwatch, a few seconds
@@ -14,9 +15,11 @@ using PlasticityDsl.Benchmarks;
 //   --peer --rule R [--seconds S] our side of benchmarks/run-peer-comparison.sh
 //   --peer-check PATH             weights before/after 32 steps, for benchmarks/peer/online_step.py --check
 //   --drift RULE [--network N]    time per step over a long run from the initial weights (why steps restart)
-//   --meta [--steps N] [--repeat R] [--arms plain,meta6,forward6,plain_bp,meta1,forward1]
+//   --meta [--steps N] [--repeat R] [--arms plain,meta6,forward6,plain_bp,meta1,forward1] (meta6@S: S snapshots)
 //                                 one episode with and without its forward-mode meta-gradient (benchmarks/peer/compare_meta.py)
 //   --meta-breakdown              where a forward-mode step (D = 6) goes: whole step, plain step, tangent kernels alone
+//   --reverse-breakdown [--steps N] [--snapshots S] [--repeat R]
+//                                 where a reverse-mode episode (D = 6) goes, part by part, in thread CPU time
 //   --evaluation [--seconds S]    evaluation products and Accuracy on 10,000 images (benchmarks/peer/evaluation.py)
 //   --evaluation-breakdown [--rounds N]
 //                                 where the whole evaluation's CPU time goes, pass by pass (run pinned: taskset -c 1)
@@ -40,6 +43,10 @@ if (args.Contains("--scaling"))
 if (args.Contains("--peer")) return Peer.Run(Option("--rule") ?? "bp_oja", Seconds(Option("--seconds")));
 if (Option("--peer-check") is string checkPath) return Peer.Check(checkPath);
 if (args.Contains("--meta-breakdown")) return Meta.Breakdown();
+if (args.Contains("--reverse-breakdown"))
+{
+    return Meta.ReverseBreakdown(Ints(Option("--steps"), [250])[0], Ints(Option("--snapshots"), [ReverseModeEpisode.DefaultSnapshots])[0], Ints(Option("--repeat"), [5])[0]);
+}
 if (args.Contains("--meta"))
 {
     return Meta.Run(Ints(Option("--steps"), [250])[0], Ints(Option("--repeat"), [5])[0],

@@ -12,11 +12,15 @@ internal enum CheckpointAction : byte
     /// <summary>Make the state held in slot Slot (the state before step Step) current.</summary>
     Restore,
 
+    /// <summary>A Restore that is the slot's last use before a Store refills it (the schedule makes one before each
+    /// Reverse of a stored state): the sweep may exchange the slot's arrays with the current state's instead of copying.</summary>
+    Take,
+
     /// <summary>The adjoint of step Step, at the current state, which is the state before step Step.</summary>
     Reverse,
 }
 
-/// <param name="Slot">The snapshot slot of a Store or Restore; 0 otherwise.</param>
+/// <param name="Slot">The snapshot slot of a Store, Restore or Take; 0 otherwise.</param>
 internal readonly record struct CheckpointInstruction(CheckpointAction Action, int Step, int Slot);
 
 /// <summary>
@@ -41,6 +45,15 @@ internal sealed class CheckpointSchedule
         Snapshots = snapshots;
         _instructions.Add(new CheckpointInstruction(CheckpointAction.Store, 0, 0));
         Reverse(0, steps, 0, snapshots - 1);
+        // A state restored only to be reversed is not needed again: its slot is next stored into (or never used again),
+        // since every state after it is reversed already.
+        for (int i = 0; i + 1 < _instructions.Count; i++)
+        {
+            if (_instructions[i].Action == CheckpointAction.Restore && _instructions[i + 1].Action == CheckpointAction.Reverse)
+            {
+                _instructions[i] = _instructions[i] with { Action = CheckpointAction.Take };
+            }
+        }
     }
 
     public int Steps { get; }

@@ -14,7 +14,9 @@ namespace PlasticityDsl.Runtime.MetaLearning;
 /// <remarks>
 /// The network's weights at <see cref="Run"/> are the episode's start and are taken as independent of θ; after Run they
 /// hold the final weights, as after a forward-mode episode. Run allocates nothing per step once an episode of its length
-/// has run (the checkpoint schedule is built once per length). Not thread-safe.
+/// has run (the checkpoint schedule is built once per length). During Run the network's W and B arrays may be exchanged
+/// with the snapshots' (a state restored only to be reversed is not copied); each is back, with the network's current
+/// contents, when Run returns. Not thread-safe.
 /// </remarks>
 internal sealed class ReverseModeEpisode
 {
@@ -24,6 +26,10 @@ internal sealed class ReverseModeEpisode
     private readonly bool _separateFeedback, _plasticFeedback, _postError, _preError;
     private readonly float[][][] _snapshotWeights;  // [slot][l − 1]
     private readonly float[][][] _snapshotFeedback; // [slot][l − 1], only with plastic B
+    private readonly float[][] _ownWeights, _ownFeedback; // the network's arrays, which a Take lends to a slot during Run
+    private readonly float[][] _snapshotSignals; // [slot]: the signals of the step from the slot's state, and B_(l+1)ᵀ e_(l+1)
+    private readonly bool[] _signalsKept;        // [slot]: whether _snapshotSignals holds them for the state stored there
+    private int _currentSlot = -1;               // the slot whose state is current (restored, or stored and not advanced since), or −1
     private readonly float[][] _heldWeights, _heldFeedback;   // the state before the last step while the query loss is taken
     private readonly float[][] _finalWeights, _finalFeedback; // the state after the last step, the network's at the end
     private readonly float[][] _wBar, _bBar; // [l − 1]: ∂L/∂W_l, ∂L/∂B_l of the state after the step being reversed
@@ -34,7 +40,8 @@ internal sealed class ReverseModeEpisode
     private readonly float[][] _adjointScratch; // [l − 1]
 
     /// <summary>The snapshots meta-learning gives the sweep: 32 states (1.3, 1.9 and 2.4 forward steps per step at
-    /// K = 50, 250 and 1,000 steps; <see cref="CheckpointSchedule"/>), 11 MB for a 784-100-…-10 network's W and B.</summary>
+    /// K = 50, 250 and 1,000 steps; <see cref="CheckpointSchedule"/>), 11 MB for a 784-100-…-10 network's W and B. 64 and
+    /// 96 recompute less but measured slower at 50 and 250 steps and faster only at 1,000 (docs/performance.md).</summary>
     public const int DefaultSnapshots = 32;
     private float[] _thetaBar = [];
     private CheckpointSchedule? _schedule;
@@ -71,6 +78,11 @@ internal sealed class ReverseModeEpisode
             _snapshotWeights[s] = WeightShaped();
             _snapshotFeedback[s] = _plasticFeedback ? WeightShaped() : [];
         }
+        _snapshotSignals = new float[snapshots][];
+        for (int s = 0; s < snapshots; s++) _snapshotSignals[s] = new float[_learner.SavedSignalsLength + _sizes.Sum()];
+        _signalsKept = new bool[snapshots];
+        _ownWeights = [.. network.Weights];
+        _ownFeedback = [.. network.Feedback];
         _heldWeights = WeightShaped();
         _heldFeedback = _plasticFeedback ? WeightShaped() : [];
         _finalWeights = WeightShaped();
@@ -101,6 +113,9 @@ internal sealed class ReverseModeEpisode
     /// <summary>Online steps the last <see cref="Run"/> made, recomputations included: the sweep's forward cost.</summary>
     public long ForwardSteps { get; private set; }
 
+    /// <summary>If set, each <see cref="Run"/> adds the time of its parts to it (the benchmarks' breakdown).</summary>
+    internal ReversePhaseTimes? PhaseTimes { get; set; }
+
     /// <summary>
     /// A whole episode: online steps on the <paramref name="train"/> images in order, the mean query cross-entropy on
     /// the <paramref name="query"/> images with the final weights, and into <paramref name="gradient"/> its derivative
@@ -126,63 +141,93 @@ internal sealed class ReverseModeEpisode
 
         _thetaBar.AsSpan().Clear();
         ForwardSteps = 0;
+        PhaseTimes?.Start();
+        int firstUnadvanced = 0; // steps before it were run (and checked) by the first sweep
+        _currentSlot = -1;
+        Array.Clear(_signalsKept);
         double queryLoss = double.NaN;
         int inputs = _sizes[0], layers = _sizes.Length - 1, last = train.Length - 1;
         // Every step is advanced once before any is reversed (the schedule's first sweep reaches step K − 1, which is
         // advanced here), so a divergence is found before the backward sweep starts.
         IReadOnlyList<CheckpointInstruction> instructions = _schedule.Instructions;
-        for (int next = 0; next < instructions.Count; next++)
+        try
         {
-            CheckpointInstruction instruction = instructions[next];
-            int step = instruction.Step;
-            switch (instruction.Action)
+            for (int next = 0; next < instructions.Count; next++)
             {
-                case CheckpointAction.Store:
-                    Copy(Network.Weights, _snapshotWeights[instruction.Slot]);
-                    if (_plasticFeedback) Copy(Network.Feedback, _snapshotFeedback[instruction.Slot]);
-                    break;
-                case CheckpointAction.Restore:
-                    Copy(_snapshotWeights[instruction.Slot], Network.Weights);
-                    if (_plasticFeedback) Copy(_snapshotFeedback[instruction.Slot], Network.Feedback);
-                    break;
-                case CheckpointAction.Advance:
-                    if (Advance(images.Slice(train[step] * inputs, inputs), labels[train[step]], theta, step) is { } divergence)
-                    {
-                        return Diverged(gradient, divergence);
-                    }
-                    break;
-                case CheckpointAction.Reverse:
-                    if (step == last)
-                    {
-                        // The query loss is taken after the last step: hold the state before it, advance, and start W̄
-                        // from the query loss's gradient.
-                        Copy(Network.Weights, _heldWeights);
-                        if (_plasticFeedback) Copy(Network.Feedback, _heldFeedback);
-                        if (Advance(images.Slice(train[step] * inputs, inputs), labels[train[step]], theta, step) is { } lastStep)
+                CheckpointInstruction instruction = instructions[next];
+                int step = instruction.Step;
+                switch (instruction.Action)
+                {
+                    case CheckpointAction.Store:
+                        Copy(Network.Weights, _snapshotWeights[instruction.Slot]);
+                        if (_plasticFeedback) Copy(Network.Feedback, _snapshotFeedback[instruction.Slot]);
+                        _currentSlot = instruction.Slot;
+                        _signalsKept[instruction.Slot] = false;
+                        PhaseTimes?.End(ReversePhase.Snapshots);
+                        break;
+                    case CheckpointAction.Restore:
+                        Copy(_snapshotWeights[instruction.Slot], Network.Weights);
+                        if (_plasticFeedback) Copy(_snapshotFeedback[instruction.Slot], Network.Feedback);
+                        _currentSlot = instruction.Slot;
+                        PhaseTimes?.End(ReversePhase.Snapshots);
+                        break;
+                    case CheckpointAction.Take:
+                        // The slot is not read again before a Store refills it: exchange arrays instead of copying.
+                        Exchange(Network.Weights, _snapshotWeights[instruction.Slot]);
+                        if (_plasticFeedback) Exchange(Network.Feedback, _snapshotFeedback[instruction.Slot]);
+                        _currentSlot = instruction.Slot;
+                        PhaseTimes?.End(ReversePhase.Snapshots);
+                        break;
+                    case CheckpointAction.Advance:
+                        if (Advance(images.Slice(train[step] * inputs, inputs), labels[train[step]], theta, step, firstRun: step >= firstUnadvanced) is { } divergence)
                         {
-                            return Diverged(gradient, lastStep);
+                            return Diverged(gradient, divergence);
                         }
-                        queryLoss = QueryLossAndGradient(queryImages, queryLabels, query);
-                        if (!double.IsFinite(queryLoss)) return Diverged(gradient, new EpisodeDivergence(train.Length, layers, "query loss", -1));
-                        Copy(Network.Weights, _finalWeights);
-                        if (_plasticFeedback) Copy(Network.Feedback, _finalFeedback);
-                        Copy(_heldWeights, Network.Weights);
-                        if (_plasticFeedback) Copy(_heldFeedback, Network.Feedback);
-                    }
-                    ReverseStep(images.Slice(train[step] * inputs, inputs), labels[train[step]], theta);
-                    break;
+                        PhaseTimes?.End(step < firstUnadvanced ? ReversePhase.Recomputation : ReversePhase.FirstSweep);
+                        firstUnadvanced = Math.Max(firstUnadvanced, step + 1);
+                        break;
+                    case CheckpointAction.Reverse:
+                        if (step == last)
+                        {
+                            // The query loss is taken after the last step: hold the state before it, advance, and start W̄
+                            // from the query loss's gradient.
+                            Copy(Network.Weights, _heldWeights);
+                            if (_plasticFeedback) Copy(Network.Feedback, _heldFeedback);
+                            PhaseTimes?.End(ReversePhase.Snapshots);
+                            if (Advance(images.Slice(train[step] * inputs, inputs), labels[train[step]], theta, step, firstRun: true) is { } lastStep)
+                            {
+                                return Diverged(gradient, lastStep);
+                            }
+                            PhaseTimes?.End(ReversePhase.FirstSweep);
+                            queryLoss = QueryLossAndGradient(queryImages, queryLabels, query);
+                            PhaseTimes?.End(ReversePhase.QueryLoss);
+                            if (!double.IsFinite(queryLoss)) return Diverged(gradient, new EpisodeDivergence(train.Length, layers, "query loss", -1));
+                            Copy(Network.Weights, _finalWeights);
+                            if (_plasticFeedback) Copy(Network.Feedback, _finalFeedback);
+                            Copy(_heldWeights, Network.Weights);
+                            if (_plasticFeedback) Copy(_heldFeedback, Network.Feedback);
+                            PhaseTimes?.End(ReversePhase.Snapshots);
+                        }
+                        ReverseStep(images.Slice(train[step] * inputs, inputs), labels[train[step]], theta);
+                        break;
+                }
             }
-        }
 
-        for (int d = 0; d < gradient.Length; d++)
-        {
-            gradient[d] = _thetaBar[_directions[d]];
-            if (!double.IsFinite(gradient[d])) return Diverged(gradient, new EpisodeDivergence(train.Length, layers, "query loss", d));
+            for (int d = 0; d < gradient.Length; d++)
+            {
+                gradient[d] = _thetaBar[_directions[d]];
+                if (!double.IsFinite(gradient[d])) return Diverged(gradient, new EpisodeDivergence(train.Length, layers, "query loss", d));
+            }
+            // The network ends at the final weights, as after a forward-mode episode.
+            Copy(_finalWeights, Network.Weights);
+            if (_plasticFeedback) Copy(_finalFeedback, Network.Feedback);
+            return new EpisodeResult(queryLoss, null);
         }
-        // The network ends at the final weights, as after a forward-mode episode.
-        Copy(_finalWeights, Network.Weights);
-        if (_plasticFeedback) Copy(_finalFeedback, Network.Feedback);
-        return new EpisodeResult(queryLoss, null);
+        finally
+        {
+            ReturnOwnArrays();
+            PhaseTimes?.End(ReversePhase.Snapshots);
+        }
     }
 
     private static EpisodeResult Diverged(Span<double> gradient, EpisodeDivergence divergence)
@@ -191,17 +236,58 @@ internal sealed class ReverseModeEpisode
         return new EpisodeResult(double.NaN, divergence);
     }
 
-    // One online step from the current weights, checked as ForwardModeEpisode checks the primal step.
-    private EpisodeDivergence? Advance(ReadOnlySpan<float> x, int label, ReadOnlySpan<float> theta, int step)
+    // One online step from the current weights, checked as ForwardModeEpisode checks the primal step on its first run;
+    // a recomputation reproduces a checked step bit for bit, so it is not checked again.
+    private EpisodeDivergence? Advance(ReadOnlySpan<float> x, int label, ReadOnlySpan<float> theta, int step, bool firstRun)
     {
         ForwardSteps++;
-        _learner.ComputeSignals(x, label, Rule, theta, null);
+        ComputeSignals(x, label, theta);
+        _currentSlot = -1; // the weights move on from the slot's state
+        if (!firstRun)
+        {
+            for (int l = 1; l < _sizes.Length; l++) _learner.ReplayLayer(l, Rule, theta);
+            return null;
+        }
         if (EpisodeChecks.OutputDivergence(_learner) is { } output) return new EpisodeDivergence(step + 1, output.Layer, output.Quantity, -1);
         for (int l = 1; l < _sizes.Length; l++)
         {
             if (_learner.UpdateLayer(l, Rule, theta) is { } matrix) return new EpisodeDivergence(step + 1, l, matrix, -1);
         }
         return null;
+    }
+
+    // The signals of the step from the current state: loaded if the state's slot keeps them (computed from the same weights
+    // and sample, so the same bits), else computed, and kept if the state is a slot's. The forward and error pass are then
+    // made once per stored state, not at every return to it.
+    private void ComputeSignals(ReadOnlySpan<float> x, int label, ReadOnlySpan<float> theta)
+    {
+        int learnerLength = _learner.SavedSignalsLength;
+        if (_currentSlot >= 0 && _signalsKept[_currentSlot])
+        {
+            ReadOnlySpan<float> kept = _snapshotSignals[_currentSlot];
+            _learner.LoadSignals(kept[..learnerLength]);
+            int at = learnerLength;
+            foreach (float[] c in _carried)
+            {
+                kept.Slice(at, c.Length).CopyTo(c);
+                at += c.Length;
+            }
+            return;
+        }
+
+        _learner.ComputeSignals(x, label, Rule, theta, _carried);
+        if (_currentSlot >= 0)
+        {
+            Span<float> keep = _snapshotSignals[_currentSlot];
+            _learner.SaveSignals(keep[..learnerLength]);
+            int at = learnerLength;
+            foreach (float[] c in _carried)
+            {
+                c.AsSpan().CopyTo(keep[at..]);
+                at += c.Length;
+            }
+            _signalsKept[_currentSlot] = true;
+        }
     }
 
     // The mean query cross-entropy with the current weights; W̄ (B̄ zero: the query pass does not read B) its gradient.
@@ -248,7 +334,10 @@ internal sealed class ReverseModeEpisode
     private void ReverseStep(ReadOnlySpan<float> x, int label, ReadOnlySpan<float> theta)
     {
         int layers = _sizes.Length - 1;
-        _learner.ComputeSignals(x, label, Rule, theta, _carried);
+        ComputeSignals(x, label, theta);
+        // σ'(z_l) of every hidden layer, which the error pass and the forward pass transposed both read.
+        for (int l = 1; l < layers; l++) Network.Activation.Derivative(_learner.PreActivations(l), _derivative[l]);
+        PhaseTimes?.End(ReversePhase.Signals);
         for (int l = 0; l <= layers; l++)
         {
             _yBar[l].AsSpan().Clear();
@@ -266,7 +355,9 @@ internal sealed class ReverseModeEpisode
             Rule.ApplyAdjoint(in signals, in adjoint, theta, _thetaBar, _adjointScratch[l - 1]);
         }
 
+        PhaseTimes?.End(ReversePhase.AdjointKernels);
         if (_postError || _preError) BackThroughErrors();
+        PhaseTimes?.End(ReversePhase.ErrorAdjoint);
 
         // The forward pass: y_L = softmax(z_L), y_l = σ(z_l), z_l = W_l y_(l−1).
         for (int l = layers; l >= 1; l--)
@@ -282,15 +373,17 @@ internal sealed class ReverseModeEpisode
             }
             else
             {
-                Network.Activation.Derivative(_learner.PreActivations(l), _derivative[l]);
                 TensorPrimitives.FusedMultiplyAdd(_yBar[l], _derivative[l], zBar, zBar);
             }
+            PhaseTimes?.End(ReversePhase.ActivationAdjoint);
             AddOuter(_wBar[l - 1], zBar, _learner.Activations(l - 1));
+            PhaseTimes?.End(ReversePhase.WeightOuterProducts);
             if (l > 1)
             {
                 Span<float> column = _column.AsSpan(0, _sizes[l - 1]);
                 KernelPrimitives.MultiplyTransposedVector(Network.Weights[l - 1], _sizes[l], _sizes[l - 1], zBar, column);
                 TensorPrimitives.Add(_yBar[l - 1], column, _yBar[l - 1]);
+                PhaseTimes?.End(ReversePhase.TransposedProducts);
             }
         }
     }
@@ -315,7 +408,6 @@ internal sealed class ReverseModeEpisode
             {
                 // c̄_l = ē_l ⊙ σ'(z_l); z̄_l += ē_l ⊙ c_l ⊙ σ''(z_l)
                 ReadOnlySpan<float> z = _learner.PreActivations(l);
-                Network.Activation.Derivative(z, _derivative[l]);
                 Span<float> second = _second.AsSpan(0, columns);
                 Network.Activation.SecondDerivative(z, second);
                 TensorPrimitives.Multiply(second, _carried[l], second);
@@ -342,5 +434,33 @@ internal sealed class ReverseModeEpisode
     private static void Copy(float[][] from, float[][] to)
     {
         for (int l = 0; l < from.Length; l++) from[l].AsSpan().CopyTo(to[l]);
+    }
+
+    private static void Exchange(float[][] a, float[][] b)
+    {
+        for (int l = 0; l < a.Length; l++) (a[l], b[l]) = (b[l], a[l]);
+    }
+
+    // Takes lend the network's own arrays (Mlp's are fixed at construction) to snapshot slots: give each back with the
+    // network's current contents.
+    private void ReturnOwnArrays()
+    {
+        ReturnOwn(Network.Weights, _ownWeights, _snapshotWeights);
+        if (_plasticFeedback) ReturnOwn(Network.Feedback, _ownFeedback, _snapshotFeedback);
+    }
+
+    private static void ReturnOwn(float[][] current, float[][] own, float[][][] slots)
+    {
+        for (int l = 0; l < current.Length; l++)
+        {
+            if (ReferenceEquals(current[l], own[l])) continue;
+            foreach (float[][] slot in slots)
+            {
+                if (!ReferenceEquals(slot[l], own[l])) continue;
+                current[l].AsSpan().CopyTo(own[l]);
+                (slot[l], current[l]) = (current[l], own[l]);
+                break;
+            }
+        }
     }
 }

@@ -240,6 +240,42 @@ public sealed class OnlineLearner
         ComputedErrors = !anyError ? RuleSignals.None : preError ? RuleSignals.PostError | RuleSignals.PreError : RuleSignals.PostError;
     }
 
+    /// <summary>The floats <see cref="SaveSignals"/> writes: every y_l, z_l and e_l, and the loss.</summary>
+    internal int SavedSignalsLength => 3 * _sizes.Sum() - _sizes[0] + 1;
+
+    /// <summary>Writes the signals of the last <see cref="ComputeSignals"/> (y, z, e and the loss) into
+    /// <paramref name="buffer"/>, from which <see cref="LoadSignals"/> puts them back: a caller that returns to the same
+    /// weights and sample (the reverse-mode engine at a snapshot) need not compute them again.</summary>
+    internal void SaveSignals(Span<float> buffer)
+    {
+        int at = 0;
+        foreach (float[][] signal in (ReadOnlySpan<float[][]>)[_y, _z, _e])
+        {
+            foreach (float[] layer in signal)
+            {
+                layer.AsSpan().CopyTo(buffer[at..]);
+                at += layer.Length;
+            }
+        }
+        buffer[at] = LastLoss;
+    }
+
+    /// <summary>Puts back signals <see cref="SaveSignals"/> wrote, as if <see cref="ComputeSignals"/> had run again with
+    /// the same rule (<see cref="ComputedErrors"/> stays as that rule set it).</summary>
+    internal void LoadSignals(ReadOnlySpan<float> buffer)
+    {
+        int at = 0;
+        foreach (float[][] signal in (ReadOnlySpan<float[][]>)[_y, _z, _e])
+        {
+            foreach (float[] layer in signal)
+            {
+                buffer.Slice(at, layer.Length).CopyTo(layer);
+                at += layer.Length;
+            }
+        }
+        LastLoss = buffer[at];
+    }
+
     /// <summary>
     /// The signals of layer <paramref name="layer"/> from the last <see cref="ComputeSignals"/>, as <paramref name="rule"/>
     /// reads them: W_l and B_l (empty without separate feedback) in place, y, z, and the errors the rule reads.
@@ -267,6 +303,14 @@ public sealed class OnlineLearner
         _prepared = false; // the weights change outside a step that prepares
         LayerSignals signals = ApplyRule(layer, rule, theta);
         return Divergence(in signals, rule, weightsChecked: false);
+    }
+
+    /// <summary><see cref="UpdateLayer"/> without its finiteness check, for a caller that reruns a step it has checked
+    /// before from the same weights (the reverse-mode engine's recomputation): the same bits, so finite again.</summary>
+    internal void ReplayLayer(int layer, IPlasticityRule rule, ReadOnlySpan<float> theta)
+    {
+        _prepared = false; // the weights change outside a step that prepares
+        ApplyRule(layer, rule, theta);
     }
 
     // The rule's kernel on layer l, in place; the signals it read.

@@ -59,7 +59,7 @@ public sealed class CheckpointScheduleTests
     // Runs the instructions against a model (the current state's index and the slots' contents) and returns the number of forward steps.
     private static long Replay(CheckpointSchedule schedule)
     {
-        int current = 0, nextReversed = schedule.Steps - 1;
+        int current = 0, nextReversed = schedule.Steps - 1, takes = 0;
         long forward = 0;
         var slots = new int?[schedule.Snapshots];
         foreach (CheckpointInstruction instruction in schedule.Instructions)
@@ -80,6 +80,13 @@ public sealed class CheckpointScheduleTests
                     Assert.Equal(instruction.Step, slots[instruction.Slot]);
                     current = instruction.Step;
                     break;
+                case CheckpointAction.Take:
+                    // The slot's contents may leave it: a later Restore or Take of it without a Store finds it empty.
+                    Assert.Equal(instruction.Step, slots[instruction.Slot]);
+                    current = instruction.Step;
+                    slots[instruction.Slot] = null;
+                    takes++;
+                    break;
                 case CheckpointAction.Reverse:
                     Assert.Equal(nextReversed, instruction.Step);
                     Assert.Equal(current, instruction.Step);
@@ -89,7 +96,10 @@ public sealed class CheckpointScheduleTests
         }
 
         Assert.Equal(-1, nextReversed);
-        Assert.Equal(0, slots[0]);
+        // Every reversal of a state taken from a slot takes it (step 0's always: slot 0 holds the start).
+        Assert.True(schedule.Steps == 1 || takes > 0);
+        Assert.Equal(schedule.Instructions.Zip(schedule.Instructions.Skip(1)).Count(p => p.First.Action is CheckpointAction.Restore or CheckpointAction.Take
+            && p.Second.Action == CheckpointAction.Reverse), takes);
         return forward;
     }
 }

@@ -132,6 +132,33 @@ public sealed class ReverseModeEpisodeTests(ITestOutputHelper output)
         }
     }
 
+    /// <summary>A sweep exchanges the network's arrays with its snapshots' (a Take) instead of copying: when Run returns the
+    /// network holds its own arrays again, at the weights of the plain online steps, bit for bit.</summary>
+    [Theory]
+    [InlineData(3)]
+    [InlineData(TrainCount)]
+    public void The_network_ends_in_its_own_arrays_at_the_weights_of_the_plain_steps(int snapshots)
+    {
+        Mlp network = Network(FeedbackMode.Random, seed: 13);
+        Mlp plain = network.Clone();
+        float[][] weights = [.. network.Weights], feedback = [.. network.Feedback];
+        var engine = new ReverseModeEpisode(network, Eq9Rule.Instance, [0, 1, 2, 3, 4, 9], snapshots);
+        Assert.Contains(new CheckpointSchedule(TrainCount, snapshots).Instructions, i => i.Action == CheckpointAction.Take);
+
+        EpisodeResult result = engine.Run(Theta, EpisodeData.Images, EpisodeData.Labels, Train, Query, new double[6]);
+        var learner = new OnlineLearner(plain, Eq9Rule.Instance);
+        foreach (int i in Train) learner.Step(Image(i), EpisodeData.Labels[i], Eq9Rule.Instance, Theta);
+
+        Assert.False(result.Diverged);
+        for (int l = 0; l < network.LayerCount; l++)
+        {
+            Assert.Same(weights[l], network.Weights[l]);
+            Assert.Same(feedback[l], network.Feedback[l]);
+            Assert.Equal(plain.Weights[l], network.Weights[l]);
+            Assert.Equal(plain.Feedback[l], network.Feedback[l]);
+        }
+    }
+
     [Fact]
     public void A_diverging_episode_is_reported_not_thrown()
     {
