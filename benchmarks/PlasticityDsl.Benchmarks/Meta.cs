@@ -48,7 +48,7 @@ public static class Meta
         for (int w = 0; w < 2; w++) foreach (Case c in cases) c.Episode();
         Thread.Sleep(300);
         foreach (Case c in cases) c.Episode();
-        Versus.ThreadCpuNs(); // binds clock_gettime (its first call allocates) before any allocation is counted
+        Measure.ThreadCpuNs(); // binds clock_gettime (its first call allocates) before any allocation is counted
 
         var samples = cases.Select(_ => new List<double>()).ToArray();
         var cpuSamples = cases.Select(_ => new List<double>()).ToArray();
@@ -58,11 +58,11 @@ public static class Meta
             for (int k = 0; k < cases.Length; k++)
             {
                 long bytes = GC.GetAllocatedBytesForCurrentThread();
-                long cpuStart = Versus.ThreadCpuNs();
+                long cpuStart = Measure.ThreadCpuNs();
                 long start = Stopwatch.GetTimestamp();
                 cases[k].Episode();
                 double ms = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
-                double cpuMs = (Versus.ThreadCpuNs() - cpuStart) / 1e6;
+                double cpuMs = (Measure.ThreadCpuNs() - cpuStart) / 1e6;
                 allocated[k] = Math.Max(allocated[k], GC.GetAllocatedBytesForCurrentThread() - bytes);
                 samples[k].Add(ms);
                 cpuSamples[k].Add(cpuMs);
@@ -203,16 +203,16 @@ public static class Meta
         int[] query = Enumerable.Range(steps, Query).ToArray();
         Case plain = Case.Create("plain", images, labels, train, query);
         Case reverse = Case.Create($"meta6@{snapshots}", images, labels, train, query);
-        var times = new ReversePhaseTimes(Versus.ThreadCpuNs);
+        var times = new ReversePhaseTimes(Measure.ThreadCpuNs);
         ReversePhase[] phases = Enum.GetValues<ReversePhase>();
         for (int w = 0; w < 2; w++) { plain.Episode(); reverse.Episode(); }
         Thread.Sleep(300);
 
         double Cpu(Action episode)
         {
-            long start = Versus.ThreadCpuNs();
+            long start = Measure.ThreadCpuNs();
             episode();
-            return (Versus.ThreadCpuNs() - start) / 1e6;
+            return (Measure.ThreadCpuNs() - start) / 1e6;
         }
         var plainMs = new List<double>();
         var untimedMs = new List<double>();
