@@ -14,8 +14,12 @@ public sealed class AdjointKernelTests
 {
     private const int Rows = 7, Columns = 5;
 
-    /// <summary>The example rules whose generated kernels are checked: Eq. 9 (plastic B, decay terms), backprop, Oja, the pool.</summary>
-    public static TheoryData<string> Rules() => new() { "eq9", "bp", "bp_oja", "pool" };
+    /// <summary>Every example rule with a generated adjoint: their kernels group products into passes in different ways.</summary>
+    public static TheoryData<string> Rules() => new()
+    {
+        "eq9", "bp", "bp_oja", "pool", "anti_hebbian", "bounded_hebb", "covariance", "hebb_decay", "kolen_pollack", "l1_bp", "oja",
+        "oja_single", "weight_mirror",
+    };
 
     private static IAdjointRule Generated(string name) => name switch
     {
@@ -23,6 +27,15 @@ public sealed class AdjointKernelTests
         "bp" => PlasticityDsl.Rules.BpRule.Instance,
         "bp_oja" => PlasticityDsl.Rules.BpOjaRule.Instance,
         "pool" => PlasticityDsl.Rules.PoolRule.Instance,
+        "anti_hebbian" => PlasticityDsl.Rules.AntiHebbianRule.Instance,
+        "bounded_hebb" => PlasticityDsl.Rules.BoundedHebbRule.Instance,
+        "covariance" => PlasticityDsl.Rules.CovarianceRule.Instance,
+        "hebb_decay" => PlasticityDsl.Rules.HebbDecayRule.Instance,
+        "kolen_pollack" => PlasticityDsl.Rules.KolenPollackRule.Instance,
+        "l1_bp" => PlasticityDsl.Rules.L1BpRule.Instance,
+        "oja" => PlasticityDsl.Rules.OjaRule.Instance,
+        "oja_single" => PlasticityDsl.Rules.OjaSingleRule.Instance,
+        "weight_mirror" => PlasticityDsl.Rules.WeightMirrorRule.Instance,
         _ => throw new ArgumentOutOfRangeException(nameof(name)),
     };
 
