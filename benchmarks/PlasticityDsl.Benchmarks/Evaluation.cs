@@ -177,22 +177,21 @@ public static class EvaluationBreakdown
             clockCost[r] = ClockPairNs() * passes.TimedCalls;
         }
 
-        double Median(double[] values) => values.Order().ElementAt(values.Length / 2);
         double Min(double[] values) => values.Min();
         const int Apart = 2; // the last two rows are not parts of the evaluation
-        double sum = Median(Enumerable.Range(0, rounds).Select(r => perPhase.Take(phases.Length - Apart).Sum(p => p[r])).ToArray());
+        double sum = Measure.Median(Enumerable.Range(0, rounds).Select(r => perPhase.Take(phases.Length - Apart).Sum(p => p[r])).ToArray());
         Console.WriteLine($"# Whole evaluation, 5-layer network, {EvaluationFixture.Images:N0} images: thread CPU time, {rounds} interleaved rounds (median, min)");
         Console.WriteLine();
         Console.WriteLine("| part | median ms | min ms | share of the separate passes |");
         Console.WriteLine("|---|---|---|---|");
         for (int p = 0; p < phases.Length; p++)
         {
-            string share = p < phases.Length - Apart ? $"{Median(perPhase[p]) / sum:P1}" : "–";
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {phases[p]} | {Median(perPhase[p]) / 1e6:F2} | {Min(perPhase[p]) / 1e6:F2} | {share} |"));
+            string share = p < phases.Length - Apart ? $"{Measure.Median(perPhase[p]) / sum:P1}" : "–";
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {phases[p]} | {Measure.Median(perPhase[p]) / 1e6:F2} | {Min(perPhase[p]) / 1e6:F2} | {share} |"));
         }
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| separate passes, sum (clock reads {Median(clockCost) / 1e6:F2} ms of it) | {sum / 1e6:F2} | | 100 % |"));
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| OnlineLearner.Accuracy, whole | {Median(whole) / 1e6:F2} | {Min(whole) / 1e6:F2} | {Median(whole) / sum:P1} |"));
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"\nimages/s of CPU time, OnlineLearner.Accuracy: median {EvaluationFixture.Images / (Median(whole) / 1e9):F0}, best {EvaluationFixture.Images / (Min(whole) / 1e9):F0}; 1-minute load average {Measure.Load():F2}"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| separate passes, sum (clock reads {Measure.Median(clockCost) / 1e6:F2} ms of it) | {sum / 1e6:F2} | | 100 % |"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| OnlineLearner.Accuracy, whole | {Measure.Median(whole) / 1e6:F2} | {Min(whole) / 1e6:F2} | {Measure.Median(whole) / sum:P1} |"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"\nimages/s of CPU time, OnlineLearner.Accuracy: median {EvaluationFixture.Images / (Measure.Median(whole) / 1e9):F0}, best {EvaluationFixture.Images / (Min(whole) / 1e9):F0}; 1-minute load average {Measure.Load():F2}"));
         return 0;
     }
 

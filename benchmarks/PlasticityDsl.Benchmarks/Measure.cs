@@ -104,6 +104,13 @@ public static class Measure
         }
     }
 
+    /// <summary>The middle value (the upper one of an even count).</summary>
+    public static double Median(IEnumerable<double> values)
+    {
+        double[] sorted = values.Order().ToArray();
+        return sorted[sorted.Length / 2];
+    }
+
     private const int ClockThreadCpuTimeId = 3; // CLOCK_THREAD_CPUTIME_ID (Linux)
 
     /// <summary>CPU time of the calling thread in ns (Linux): what other processes on the core do not inflate.</summary>

@@ -229,16 +229,15 @@ public static class Meta
             for (int p = 0; p < phases.Length; p++) phaseMs[p].Add(times.Nanoseconds(phases[p]) / 1e6);
         }
 
-        static double Median(List<double> values) { values.Sort(); return values[values.Count / 2]; }
-        double plainMedian = Median(plainMs);
+        double plainMedian = Measure.Median(plainMs);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"reverse-mode episode, Eq. 9 fa, D = 6, {steps} steps, {snapshots} snapshots, {reverse.Reverse!.ForwardSteps} forward steps " +
             $"({(double)reverse.Reverse.ForwardSteps / steps:F2} per step); thread CPU ms, medians of {repeat} interleaved rounds"));
         void Line(string name, double ms) => Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {name,-42} {ms,9:F2} ms  {ms / plainMedian,6:F2}× plain"));
         Line("plain episode (no gradient)", plainMedian);
-        Line("reverse episode, untimed", Median(untimedMs));
-        Line("reverse episode, timed by part", Median(timedMs));
-        for (int p = 0; p < phases.Length; p++) Line($"  {phases[p]}", Median(phaseMs[p]));
+        Line("reverse episode, untimed", Measure.Median(untimedMs));
+        Line("reverse episode, timed by part", Measure.Median(timedMs));
+        for (int p = 0; p < phases.Length; p++) Line($"  {phases[p]}", Measure.Median(phaseMs[p]));
         return 0;
     }
 

@@ -668,46 +668,34 @@ internal static class KernelEmitter
             case MultiplyElementwise m:
             {
                 // One pass over the factors' rows, as MultiplyVector and MultiplyTransposedVector make over a matrix.
-                Shape factors = m.Factors[0].Matrix.Shape;
-                string rows = KernelContext.Size(factors.Rows), columns = KernelContext.Size(factors.Columns), x = kernel.Local(m.Operand);
-                string product = string.Join(" * ", m.Factors.Select(f => Element(kernel, f, columns, inPlace: true)));
-                if (m.Transposed) yield return $"{v}.Clear();";
-                yield return $"for (int i = 0; i < {rows}; i++)";
-                yield return "{";
-                if (m.Transposed)
+                (string rows, string columns, string product) = ElementwiseRows(kernel, m.Factors);
+                string x = kernel.Local(m.Operand);
+                if (!m.Transposed)
                 {
-                    yield return $"    float xi = {x}[i];";
-                    yield return $"    for (int j = 0; j < {columns}; j++) {v}[j] += {product} * xi;";
-                }
-                else
-                {
-                    yield return "    float sum = 0f;";
-                    yield return $"    for (int j = 0; j < {columns}; j++) sum += {product} * {x}[j];";
-                    yield return $"    {v}[i] = sum;";
+                    foreach (string line in RowSums(v, rows, columns, $"{product} * {x}[j]")) yield return line;
+                    break;
                 }
 
+                yield return $"{v}.Clear();";
+                yield return $"for (int i = 0; i < {rows}; i++)";
+                yield return "{";
+                yield return $"    float xi = {x}[i];";
+                yield return $"    for (int j = 0; j < {columns}; j++) {v}[j] += {product} * xi;";
                 yield return "}";
                 break;
             }
             case SumElementwiseRows s:
             {
                 // One pass over the factors' rows; two matrices read as they are (⟨Ū, W⟩ row by row) as SIMD dot products.
-                Shape factors = s.Factors[0].Matrix.Shape;
-                string rows = KernelContext.Size(factors.Rows), columns = KernelContext.Size(factors.Columns);
-                string Row(MatrixFactor f) => $"{kernel.Local(f.Matrix)}.Slice(i * {columns}, {columns})";
+                (string rows, string columns, string product) = ElementwiseRows(kernel, s.Factors);
                 if (s.Factors is [MatrixElement first, MatrixElement second])
                 {
+                    string Row(MatrixFactor f) => $"{kernel.Local(f.Matrix)}.Slice(i * {columns}, {columns})";
                     yield return $"for (int i = 0; i < {rows}; i++) {v}[i] = {Primitives}.Dot({Row(first)}, {Row(second)});";
                     break;
                 }
 
-                string product = string.Join(" * ", s.Factors.Select(f => Element(kernel, f, columns, inPlace: true)));
-                yield return $"for (int i = 0; i < {rows}; i++)";
-                yield return "{";
-                yield return "    float sum = 0f;";
-                yield return $"    for (int j = 0; j < {columns}; j++) sum += {product};";
-                yield return $"    {v}[i] = sum;";
-                yield return "}";
+                foreach (string line in RowSums(v, rows, columns, product)) yield return line;
                 break;
             }
             case Hadamard h:
@@ -732,6 +720,25 @@ internal static class KernelEmitter
             default:
                 throw new InvalidOperationException("not a vector step: " + step.Operation);
         }
+    }
+
+    /// <summary>The size expressions of weights read elementwise, and the product of their elements at [i, j].</summary>
+    private static (string Rows, string Columns, string Product) ElementwiseRows(KernelSymbols kernel, EquatableArray<MatrixFactor> factors)
+    {
+        Shape shape = factors[0].Matrix.Shape;
+        string columns = KernelContext.Size(shape.Columns);
+        return (KernelContext.Size(shape.Rows), columns, string.Join(" * ", factors.Select(f => Element(kernel, f, columns, inPlace: true))));
+    }
+
+    /// <summary>v[i] = Σ_j summand, row by row, in a scalar loop.</summary>
+    private static IEnumerable<string> RowSums(string v, string rows, string columns, string summand)
+    {
+        yield return $"for (int i = 0; i < {rows}; i++)";
+        yield return "{";
+        yield return "    float sum = 0f;";
+        yield return $"    for (int j = 0; j < {columns}; j++) sum += {summand};";
+        yield return $"    {v}[i] = sum;";
+        yield return "}";
     }
 
     private static string ScalarStep(Step step, KernelSymbols kernel) => step.Operation switch

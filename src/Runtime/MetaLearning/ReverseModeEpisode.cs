@@ -266,12 +266,7 @@ internal sealed class ReverseModeEpisode
         {
             ReadOnlySpan<float> kept = _snapshotSignals[_currentSlot];
             _learner.LoadSignals(kept[..learnerLength]);
-            int at = learnerLength;
-            foreach (float[] c in _carried)
-            {
-                kept.Slice(at, c.Length).CopyTo(c);
-                at += c.Length;
-            }
+            FlatArrays.Scatter(kept[learnerLength..], _carried);
             return;
         }
 
@@ -280,12 +275,7 @@ internal sealed class ReverseModeEpisode
         {
             Span<float> keep = _snapshotSignals[_currentSlot];
             _learner.SaveSignals(keep[..learnerLength]);
-            int at = learnerLength;
-            foreach (float[] c in _carried)
-            {
-                c.AsSpan().CopyTo(keep[at..]);
-                at += c.Length;
-            }
+            FlatArrays.Gather(_carried, keep[learnerLength..]);
             _signalsKept[_currentSlot] = true;
         }
     }

@@ -248,15 +248,9 @@ public sealed class OnlineLearner
     /// weights and sample (the reverse-mode engine at a snapshot) need not compute them again.</summary>
     internal void SaveSignals(Span<float> buffer)
     {
-        int at = 0;
-        foreach (float[][] signal in (ReadOnlySpan<float[][]>)[_y, _z, _e])
-        {
-            foreach (float[] layer in signal)
-            {
-                layer.AsSpan().CopyTo(buffer[at..]);
-                at += layer.Length;
-            }
-        }
+        int at = FlatArrays.Gather(_y, buffer);
+        at += FlatArrays.Gather(_z, buffer[at..]);
+        at += FlatArrays.Gather(_e, buffer[at..]);
         buffer[at] = LastLoss;
     }
 
@@ -264,15 +258,9 @@ public sealed class OnlineLearner
     /// the same rule (<see cref="ComputedErrors"/> stays as that rule set it).</summary>
     internal void LoadSignals(ReadOnlySpan<float> buffer)
     {
-        int at = 0;
-        foreach (float[][] signal in (ReadOnlySpan<float[][]>)[_y, _z, _e])
-        {
-            foreach (float[] layer in signal)
-            {
-                buffer.Slice(at, layer.Length).CopyTo(layer);
-                at += layer.Length;
-            }
-        }
+        int at = FlatArrays.Scatter(buffer, _y);
+        at += FlatArrays.Scatter(buffer[at..], _z);
+        at += FlatArrays.Scatter(buffer[at..], _e);
         LastLoss = buffer[at];
     }
 
