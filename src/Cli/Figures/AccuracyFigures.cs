@@ -28,7 +28,7 @@ internal static class AccuracyFigures
         IReadOnlyList<ArmSummary>? summaries = context.RunSweep(name, comparisons, options);
         if (summaries is null) return; // one shard: its runs are in the part file
         string directory = context.Directory(name);
-        SweepOutputs.Write(directory, name, title, summaries, new { Figure = settings, WallSeconds = clock.Elapsed.TotalSeconds });
+        SweepOutputs.Write(directory, name, title, summaries, new { Figure = settings, WallSeconds = context.WallSeconds(clock) });
         Console.WriteLine($"wrote {Path.Combine(directory, name + ".png")}, .csv and .json in {clock.Elapsed.TotalSeconds:F0} s");
     }
 }

@@ -55,6 +55,9 @@ internal sealed record FigureContext(
 
     public Dataset Probe => Validation.Slice(0, Math.Min(ProbeSize, Validation.Count));
 
+    /// <summary>What a figure reports as its wall time: null when merged from parts, where no run took place here.</summary>
+    public double? WallSeconds(System.Diagnostics.Stopwatch clock) => Jobs.IsMerge ? null : clock.Elapsed.TotalSeconds;
+
     /// <summary>The BP and BP+Oja arms of a network setting.</summary>
     public Arm[] BackpropArms(string setting, string backprop = "BP") =>
         [Arm(setting, backprop, "bp"), Arm(setting, backprop + "+Oja", "bp_oja")];

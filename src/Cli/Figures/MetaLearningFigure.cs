@@ -50,7 +50,7 @@ internal static class MetaLearningFigure
         if (results is null) return; // one shard: its trials are in the part file
 
         string directory = context.Directory("fig8");
-        WriteOutputs(directory, results, trials, episodes, context, clock.Elapsed.TotalSeconds);
+        WriteOutputs(directory, results, trials, episodes, context, context.WallSeconds(clock));
         Console.WriteLine($"wrote {Path.Combine(directory, "fig8.png")}, .csv and .json in {clock.Elapsed.TotalSeconds:F0} s");
     }
 
@@ -79,7 +79,7 @@ internal static class MetaLearningFigure
             arm.Learn.ToDictionary(name => name, name => final[name], StringComparer.Ordinal), result.SkippedEpisodes, result.SignStops, result.BoundStops, result.Rollbacks);
     }
 
-    private static void WriteOutputs(string directory, IReadOnlyList<Trial> results, int trials, int episodes, FigureContext context, double seconds)
+    private static void WriteOutputs(string directory, IReadOnlyList<Trial> results, int trials, int episodes, FigureContext context, double? seconds)
     {
         var curves = new List<CurveSeries>();
         var metaTests = new List<CurveSeries>();

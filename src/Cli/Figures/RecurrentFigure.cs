@@ -25,7 +25,7 @@ internal static class RecurrentFigure
         SweepOutputs.Write(directory, "fig7", "Figure 7", summaries, new
         {
             Figure = context.Settings(options.Init), options.Steps, options.PresentationSteps, Hidden = context.RecurrentHidden, options.Activation,
-            GradientRateOfWxAndWo = "-t1", EvaluationImages = evaluation.Count, WallSeconds = clock.Elapsed.TotalSeconds,
+            GradientRateOfWxAndWo = "-t1", EvaluationImages = evaluation.Count, WallSeconds = context.WallSeconds(clock),
         });
         context.Report(summaries);
         Console.WriteLine($"wrote {Path.Combine(directory, "fig7.png")}, .csv and .json in {clock.Elapsed.TotalSeconds:F0} s");

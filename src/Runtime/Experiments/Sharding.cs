@@ -121,6 +121,10 @@ internal sealed class SweepJobs
     /// <summary>True when this process runs one shard: <see cref="Run{T}"/> then returns null and the command reports nothing.</summary>
     public bool IsShard => _shard is not null;
 
+    /// <summary>True when every result is read from part files (<c>plasticity merge</c>): no job runs in this process, so its
+    /// wall time says nothing about the runs.</summary>
+    public bool IsMerge => _parts is not null;
+
     /// <summary>The digest a sweep passes as its key: SHA-256 of the lines that describe its jobs.</summary>
     public static string Key(IEnumerable<string> lines)
     {

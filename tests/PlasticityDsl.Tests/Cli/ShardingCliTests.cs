@@ -1,3 +1,4 @@
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using PlasticityDsl.Tests.Data;
 using Xunit;
@@ -65,7 +66,14 @@ public sealed class ShardingCliTests : IDisposable
             if (file.EndsWith(".json", StringComparison.Ordinal)) Assert.True(WithoutTimings(local) == WithoutTimings(merged), file + " differs");
             else Assert.True(File.ReadAllBytes(local).AsSpan().SequenceEqual(File.ReadAllBytes(merged)), file + " differs");
         }
+
+        // The merge ran no job, so it reports no wall time of its own as the figure's.
+        Assert.True(WallSeconds("local").ValueKind == JsonValueKind.Number);
+        Assert.True(WallSeconds("merged").ValueKind == JsonValueKind.Null);
     }
+
+    private JsonElement WallSeconds(string output) =>
+        JsonDocument.Parse(File.ReadAllText(Path.Combine(_dir.File(output), "fig1", "fig1.json"))).RootElement.GetProperty("settings").GetProperty("wall_seconds").Clone();
 
     [Fact]
     public void ShardSlurmOutsideAnArrayJobIsAUsageError()
