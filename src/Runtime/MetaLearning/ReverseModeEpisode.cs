@@ -6,8 +6,9 @@ namespace PlasticityDsl.Runtime.MetaLearning;
 /// Exact meta-gradients of an online episode in reverse mode: the same episode as <see cref="ForwardModeEpisode"/>
 /// (<see cref="OnlineLearner"/>'s steps, then the query loss), its gradient with respect to every chosen coefficient
 /// from one backward sweep whatever their number. The sweep reverses the steps last to first: each step's signals are
-/// recomputed from the weights before it, then the rule's adjoint kernel (<see cref="IAdjointRule.ApplyAdjoint"/>), the
-/// error pass and the forward pass are transposed, carrying W̄ (and B̄) back and adding to θ̄. The weights before each
+/// recomputed from the weights before it, then the rule's adjoint kernel (<see cref="IAdjointRule.ApplyAdjoint"/>, in
+/// its two parts, so that the outer products of the transposed passes join its pass over W̄ and B̄), the error pass and
+/// the forward pass are transposed, carrying W̄ (and B̄) back and adding to θ̄. The weights before each
 /// step come from a fixed number of snapshots under binomial checkpointing (<see cref="CheckpointSchedule"/>), so memory
 /// does not grow with the episode length; with as many snapshots as steps nothing is recomputed. See docs/metalearning.md.
 /// </summary>
@@ -310,7 +311,7 @@ internal sealed class ReverseModeEpisode
     {
         for (int l = from; l >= 1; l--)
         {
-            AddOuter(_wBar[l - 1], _zBar[l], _learner.Activations(l - 1));
+            new RankOneTerms(_zBar[l], _learner.Activations(l - 1)).AddTo(_wBar[l - 1], _sizes[l - 1]);
             if (l == 1) break;
             Span<float> zBelow = _zBar[l - 1];
             KernelPrimitives.MultiplyTransposedVector(Network.Weights[l - 1], _sizes[l], _sizes[l - 1], _zBar[l], zBelow);
@@ -428,13 +429,6 @@ internal sealed class ReverseModeEpisode
         }
         // e_L = y_L − onehot
         TensorPrimitives.Add(_yBar[layers], _eBar[layers], _yBar[layers]);
-    }
-
-    // M += a bᵀ, M of a's length × b's.
-    private static void AddOuter(Span<float> matrix, ReadOnlySpan<float> a, ReadOnlySpan<float> b)
-    {
-        int columns = b.Length;
-        for (int i = 0; i < a.Length; i++) KernelPrimitives.AddScaled(matrix.Slice(i * columns, columns), a[i], b);
     }
 
     private static void Copy(float[][] from, float[][] to)
