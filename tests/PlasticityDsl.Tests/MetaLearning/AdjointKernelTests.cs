@@ -83,13 +83,16 @@ public sealed class AdjointKernelTests
     /// <summary>W̄, B̄ (Ū on entry), the vector adjoints (zero on entry) and θ̄ after ApplyAdjoint.</summary>
     private static Values Adjoint(IAdjointRule rule, Values at, Values cotangent)
     {
-        var bars = new Values((float[])cotangent.W.Clone(), (float[])cotangent.B.Clone(), new float[Rows], new float[Columns], new float[Rows],
-            new float[Rows], new float[Columns], new float[at.Theta.Length]);
+        Values bars = Bars(cotangent);
         LayerSignals signals = at.Signals();
         var adjoint = new LayerAdjoints(bars.W, bars.B, bars.Y, bars.Yp, bars.Z, bars.E, bars.Ep);
         rule.ApplyAdjoint(in signals, in adjoint, at.Theta, bars.Theta, new float[rule.AdjointScratchLength(Rows, Columns)]);
         return bars;
     }
+
+    /// <summary>Adjoint buffers as a kernel starts on them: W̄ and B̄ hold the cotangent Ū, the vector adjoints and θ̄ zero.</summary>
+    private static Values Bars(Values cotangent) => new((float[])cotangent.W.Clone(), (float[])cotangent.B.Clone(), new float[Rows], new float[Columns],
+        new float[Rows], new float[Rows], new float[Columns], new float[cotangent.Theta.Length]);
 
     [Theory]
     [MemberData(nameof(Rules))]
@@ -148,8 +151,7 @@ public sealed class AdjointKernelTests
             AddOuter(before.W, zBar, below);
             if (feedback) AddOuter(before.B, errors, carriedBar);
 
-            var now = new Values((float[])cotangent.W.Clone(), (float[])cotangent.B.Clone(), new float[Rows], new float[Columns], new float[Rows],
-                new float[Rows], new float[Columns], new float[thetaLength]);
+            Values now = Bars(cotangent);
             LayerSignals signals = at.Signals();
             var adjoint = new LayerAdjoints(now.W, now.B, now.Y, now.Yp, now.Z, now.E, now.Ep);
             var scratch = new float[rule.AdjointScratchLength(Rows, Columns)];
