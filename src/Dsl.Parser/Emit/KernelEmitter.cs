@@ -41,11 +41,7 @@ internal static class KernelEmitter
             EmitApply(w, new KernelSymbols(model, tangent: true));
         }
 
-        if (model.Adjoint is not null)
-        {
-            w.Line();
-            EmitApply(w, new KernelSymbols(model, adjoint: true));
-        }
+        if (model.Adjoint is not null) EmitAdjoint(w, new KernelSymbols(model, adjoint: true));
 
         w.Close();
         w.Close();
@@ -316,29 +312,142 @@ internal static class KernelEmitter
     /// <summary>
     /// The Apply method: argument checks and sizes, the signals and coefficients the kernel reads, the time-independent
     /// steps, then (recurrent rules) every vector and scalar of every t from the pre-update weights, then the passes
-    /// over the targets, each row getting all its terms, those of every t included, while it is in cache.
+    /// over the targets, each row getting all its terms, those of every t included, while it is in cache (for an adjoint
+    /// kernel's ApplyAdjointProducts, <paramref name="withPasses"/> false: no passes).
     /// </summary>
-    private static void EmitApply(IndentedWriter w, KernelSymbols kernel)
+    private static void EmitApply(IndentedWriter w, KernelSymbols kernel, bool withPasses = true)
     {
-        KernelModel model = kernel.Model;
         string p = kernel.Context.Parameter;
-        string thetaLength = model.Parameters.Count == 0 ? "t0..t9" : "t0..t9 and the rule's parameters";
         if (kernel.IsTangent)
         {
             w.Open($"public void ApplyTangent(in {kernel.Context.SignalsType} {p}, in {kernel.Context.TangentsType} tangent, global::System.ReadOnlySpan<float> theta, global::System.ReadOnlySpan<float> thetaTangent, global::System.Span<float> scratch)");
         }
         else if (kernel.IsAdjoint)
         {
-            w.Open($"public void ApplyAdjoint(in {kernel.Context.SignalsType} {p}, in {Runtime}.LayerAdjoints adjoint, global::System.ReadOnlySpan<float> theta, global::System.Span<float> thetaAdjoint, global::System.Span<float> scratch)");
+            w.Open($"public void ApplyAdjointProducts(in {kernel.Context.SignalsType} {p}, in {Runtime}.LayerAdjoints adjoint, global::System.ReadOnlySpan<float> theta, global::System.Span<float> thetaAdjoint, global::System.Span<float> scratch)");
         }
         else
         {
             w.Open($"public void Apply(in {kernel.Context.SignalsType} {p}, global::System.ReadOnlySpan<float> theta, global::System.Span<float> scratch)");
         }
 
+        Preamble(w, kernel, checkThetaAdjoint: kernel.IsAdjoint);
+        foreach (Step step in kernel.Plan.Steps.Where(x => !x.PerTime && x.Operation is not TimeSum))
+        {
+            if (!step.IsScalar && kernel.Layout.ProductPasses.FirstOrDefault(x => x.Steps.Contains(step.Index)) is { } pass)
+            {
+                if (pass.Steps[0] == step.Index) ProductPass(w, kernel, pass);
+                continue;
+            }
+
+            w.Line();
+            w.Line($"// {kernel.Name(step)} = {step.Description}");
+            if (step.IsScalar)
+            {
+                w.Line($"float {kernel.Name(step)} = {ScalarStep(step, kernel)};");
+                continue;
+            }
+
+            w.Line($"global::System.Span<float> {kernel.Name(step)} = {kernel.Slice(kernel.Name(step))};");
+            foreach (string line in VectorStep(step, kernel)) w.Line(line);
+        }
+
+        PerTimeSteps(w, kernel);
+        if (withPasses) Passes(w, kernel);
+        UpdateStates(w, kernel);
+        AddAdjointOutputs(w, kernel);
+        w.Close();
+    }
+
+    /// <summary>
+    /// An adjoint kernel as three methods: ApplyAdjointProducts (the steps and the vector adjoints and θ̄),
+    /// ApplyAdjointUpdate (the pass over W̄ and B̄, each row also gaining the caller's rank-one terms) and ApplyAdjoint,
+    /// the two in turn with no terms. The reverse-mode engine calls the parts apart, so that W̄ += z̄ yᵀ and the error
+    /// pass's outer products, known only once every layer's products are, join the pass instead of streaming W̄ and B̄
+    /// again.
+    /// </summary>
+    private static void EmitAdjoint(IndentedWriter w, KernelSymbols kernel)
+    {
+        string signals = $"in {kernel.Context.SignalsType} {kernel.Context.Parameter}, in {Runtime}.LayerAdjoints adjoint, global::System.ReadOnlySpan<float> theta";
+        w.Line();
+        w.Open($"public void ApplyAdjoint({signals}, global::System.Span<float> thetaAdjoint, global::System.Span<float> scratch)");
+        w.Line($"ApplyAdjointProducts(in {kernel.Context.Parameter}, in adjoint, theta, thetaAdjoint, scratch);");
+        w.Line($"ApplyAdjointUpdate(in {kernel.Context.Parameter}, in adjoint, theta, scratch, default, default);");
+        w.Close();
+        w.Line();
+        EmitApply(w, kernel, withPasses: false);
+        w.Line();
+        w.Open($"public void ApplyAdjointUpdate({signals}, global::System.Span<float> scratch, in {Runtime}.RankOneTerms weightsTerms, in {Runtime}.RankOneTerms feedbackTerms)");
+        Preamble(w, kernel, checkThetaAdjoint: false);
+        // What the pass reads of the steps: the vectors ApplyAdjointProducts left in scratch, and the scalars computed again
+        // from them.
+        foreach (Step step in PassReads(kernel))
+        {
+            w.Line(step.IsScalar
+                ? $"float {kernel.Name(step)} = {ScalarStep(step, kernel)};"
+                : $"global::System.Span<float> {kernel.Name(step)} = {kernel.Slice(kernel.Name(step))};");
+        }
+
+        Passes(w, kernel);
+        var unchanged = new[] { (Signal.Weights, "weightsTerms"), (Signal.Feedback, "feedbackTerms") }
+            .Where(x => !kernel.Layout.Passes.Any(p => p.Targets.Contains(new SignalRef(x.Item1, Adjoint: true)))).ToArray();
+        if (unchanged.Length > 0)
+        {
+            w.Line();
+            w.Line("// The caller's rank-one terms for what the rule leaves as it is.");
+            foreach (var (matrix, terms) in unchanged) w.Line($"{terms}.AddTo(adjoint.{matrix}, columns);");
+        }
+
+        w.Close();
+    }
+
+    /// <summary>The steps an adjoint kernel's passes read, directly or through the scalars they read: vector steps and
+    /// scalar steps are numbered apart.</summary>
+    private static Step[] PassReads(KernelSymbols kernel)
+    {
+        var vectors = new HashSet<int>();
+        var scalars = new HashSet<int>();
+        var pending = new Stack<int>();
+        void Vector(VectorRef? vector)
+        {
+            if (vector is ComputedVector v) vectors.Add(v.Index);
+        }
+        void Factor(ScalarFactor factor)
+        {
+            foreach (int scalar in factor.Scalars) if (scalars.Add(scalar)) pending.Push(scalar);
+        }
+        foreach (TargetUpdate target in kernel.Plan.Targets)
+        {
+            foreach (ScaleTerm x in target.Scales) { Factor(x.Factor); Vector(x.RowScale); Vector(x.ColumnScale); }
+            foreach (RowUpdate r in target.Rows) { Vector(r.RowVector); foreach (RowTerm t in r.Terms) { Factor(t.Factor); Vector(t.Column); } }
+            foreach (TriangularUpdate u in target.Triangles) { Vector(u.Weights); foreach (RowTerm t in u.Terms) { Factor(t.Factor); Vector(t.Column); } }
+            foreach (ElementwiseUpdate e in target.Elementwise) { Vector(e.ColumnScale); foreach (RowTerm t in e.Terms) { Factor(t.Factor); Vector(t.Column); } }
+        }
+
+        // A scalar read is computed again from its operands (vectors in scratch, or other scalars).
+        while (pending.Count > 0)
+        {
+            int index = pending.Pop();
+            switch (kernel.Plan.Steps.Single(s => s.IsScalar && s.Index == index).Operation)
+            {
+                case Dot d: Vector(d.Left); Vector(d.Right); break;
+                case Reduce r: Vector(r.Operand); break;
+                case MapScalar m: foreach (ScalarFactor f in m.Argument) Factor(f); break;
+            }
+        }
+
+        return kernel.Plan.Steps.Where(s => s.IsScalar ? scalars.Contains(s.Index) : vectors.Contains(s.Index)).ToArray();
+    }
+
+    /// <summary>A kernel method's argument checks, sizes, signals, states and coefficients.</summary>
+    private static void Preamble(IndentedWriter w, KernelSymbols kernel, bool checkThetaAdjoint)
+    {
+        KernelModel model = kernel.Model;
+        string p = kernel.Context.Parameter;
+        string thetaLength = model.Parameters.Count == 0 ? "t0..t9" : "t0..t9 and the rule's parameters";
         w.Line($"if (theta.Length < {Int(10 + model.Parameters.Count)}) throw new global::System.ArgumentException(\"theta must hold {thetaLength}.\", nameof(theta));");
         if (kernel.IsTangent) w.Line($"if (thetaTangent.Length < {Int(10 + model.Parameters.Count)}) throw new global::System.ArgumentException(\"thetaTangent must hold {thetaLength}.\", nameof(thetaTangent));");
-        if (kernel.IsAdjoint) w.Line($"if (thetaAdjoint.Length < {Int(10 + model.Parameters.Count)}) throw new global::System.ArgumentException(\"thetaAdjoint must hold {thetaLength}.\", nameof(thetaAdjoint));");
+        if (checkThetaAdjoint) w.Line($"if (thetaAdjoint.Length < {Int(10 + model.Parameters.Count)}) throw new global::System.ArgumentException(\"thetaAdjoint must hold {thetaLength}.\", nameof(thetaAdjoint));");
         string scratchLength = kernel.IsTangent ? "TangentScratchLength" : kernel.IsAdjoint ? "AdjointScratchLength" : "ScratchLength";
         string ScratchTooShort = $"throw new global::System.ArgumentException(\"scratch is too short; size it with {scratchLength}.\", nameof(scratch));";
         if (model.Plan.Recurrent)
@@ -362,28 +471,11 @@ internal static class KernelEmitter
         DeclareSignals(w, kernel);
         DeclareStates(w, kernel);
         foreach (CoefficientRef k in kernel.Plan.Coefficients) w.Line($"float {kernel.Coefficient(k)} = {kernel.CoefficientValue(k)};");
+    }
 
-        foreach (Step step in kernel.Plan.Steps.Where(x => !x.PerTime && x.Operation is not TimeSum))
-        {
-            if (!step.IsScalar && kernel.Layout.ProductPasses.FirstOrDefault(x => x.Steps.Contains(step.Index)) is { } pass)
-            {
-                if (pass.Steps[0] == step.Index) ProductPass(w, kernel, pass);
-                continue;
-            }
-
-            w.Line();
-            w.Line($"// {kernel.Name(step)} = {step.Description}");
-            if (step.IsScalar)
-            {
-                w.Line($"float {kernel.Name(step)} = {ScalarStep(step, kernel)};");
-                continue;
-            }
-
-            w.Line($"global::System.Span<float> {kernel.Name(step)} = {kernel.Slice(kernel.Name(step))};");
-            foreach (string line in VectorStep(step, kernel)) w.Line(line);
-        }
-
-        PerTimeSteps(w, kernel);
+    /// <summary>The passes over the targets, after the scratch rows they copy and the running sums they grow.</summary>
+    private static void Passes(IndentedWriter w, KernelSymbols kernel)
+    {
         foreach (OldRowSlice copy in kernel.Layout.Scratch.OfType<OldRowSlice>()) w.Line($"global::System.Span<float> {kernel.OldRow(copy.Matrix)} = {kernel.Slice(kernel.OldRow(copy.Matrix))};");
         foreach (RunningSumSlice sum in kernel.Layout.Scratch.OfType<RunningSumSlice>())
         {
@@ -393,9 +485,6 @@ internal static class KernelEmitter
         }
 
         foreach (UpdatePass pass in kernel.Layout.Passes) Pass(w, kernel, pass);
-        UpdateStates(w, kernel);
-        AddAdjointOutputs(w, kernel);
-        w.Close();
     }
 
     /// <summary>The buffers a layer may leave empty (B̄ without a plastic B, ē without errors) must be there when the
@@ -546,6 +635,16 @@ internal static class KernelEmitter
             var terms = timed.Select(u => (Sum(u.Terms.Select(t => kernel.Factor(t.Factor, t.Column is null ? null : kernel.ElementAtT(t.Column), atT: true))), kernel.VectorAtT(u.RowVector))).ToList();
             foreach (string line in FusedUpdateCalls(source.RowLocal, null, terms)) w.Line(line);
             w.Close();
+        }
+
+        if (kernel.IsAdjoint)
+        {
+            // The caller's rank-one terms, after the row's own (ApplyAdjointUpdate).
+            foreach (TargetUpdate target in targets)
+            {
+                string terms = target.Matrix.Signal == Signal.Weights ? "weightsTerms" : "feedbackTerms";
+                w.Line($"{terms}.AddToRow({kernel.Context[target.Matrix].RowLocal}, i);");
+            }
         }
 
         w.Close();

@@ -6,8 +6,9 @@ namespace PlasticityDsl.Runtime.MetaLearning;
 /// Exact meta-gradients of an online episode in reverse mode: the same episode as <see cref="ForwardModeEpisode"/>
 /// (<see cref="OnlineLearner"/>'s steps, then the query loss), its gradient with respect to every chosen coefficient
 /// from one backward sweep whatever their number. The sweep reverses the steps last to first: each step's signals are
-/// recomputed from the weights before it, then the rule's adjoint kernel (<see cref="IAdjointRule.ApplyAdjoint"/>), the
-/// error pass and the forward pass are transposed, carrying W̄ (and B̄) back and adding to θ̄. The weights before each
+/// recomputed from the weights before it, then the rule's adjoint kernel (<see cref="IAdjointRule.ApplyAdjoint"/>, in
+/// its two parts, so that the outer products of the transposed passes join its pass over W̄ and B̄), the error pass and
+/// the forward pass are transposed, carrying W̄ (and B̄) back and adding to θ̄. The weights before each
 /// step come from a fixed number of snapshots under binomial checkpointing (<see cref="CheckpointSchedule"/>), so memory
 /// does not grow with the episode length; with as many snapshots as steps nothing is recomputed. See docs/metalearning.md.
 /// </summary>
@@ -36,6 +37,7 @@ internal sealed class ReverseModeEpisode
     private readonly float[][] _yBar, _zBar, _eBar; // [l]: the signals' adjoints of the step being reversed
     private readonly float[][] _carried;    // [l]: B_(l+1)ᵀ e_(l+1), the error before ⊙ σ'(z_l)
     private readonly float[][] _derivative; // [l]: σ'(z_l)
+    private readonly float[][] _carriedBar; // [l]: c̄_l = ∂L/∂(B_(l+1)ᵀ e_(l+1)) of the step being reversed (c̄_0 = ē_0)
     private readonly float[] _column, _second; // widest layer
     private readonly float[][] _adjointScratch; // [l − 1]
 
@@ -94,6 +96,7 @@ internal sealed class ReverseModeEpisode
         _eBar = _sizes.Select(n => new float[n]).ToArray();
         _carried = _sizes.Select(n => new float[n]).ToArray();
         _derivative = _sizes.Select(n => new float[n]).ToArray();
+        _carriedBar = _sizes.Select(n => new float[n]).ToArray();
         _column = new float[_sizes.Max()];
         _second = new float[_sizes.Max()];
         _adjointScratch = EpisodeChecks.Scratch(rule, _sizes, "adjoint", rule.AdjointScratchLength);
@@ -308,7 +311,7 @@ internal sealed class ReverseModeEpisode
     {
         for (int l = from; l >= 1; l--)
         {
-            AddOuter(_wBar[l - 1], _zBar[l], _learner.Activations(l - 1));
+            new RankOneTerms(_zBar[l], _learner.Activations(l - 1)).AddTo(_wBar[l - 1], _sizes[l - 1]);
             if (l == 1) break;
             Span<float> zBelow = _zBar[l - 1];
             KernelPrimitives.MultiplyTransposedVector(Network.Weights[l - 1], _sizes[l], _sizes[l - 1], _zBar[l], zBelow);
@@ -335,18 +338,19 @@ internal sealed class ReverseModeEpisode
             _eBar[l].AsSpan().Clear();
         }
 
-        // The updates: each layer's adjoint kernel reads Ū = W̄_l (B̄_l) of the state after the step, before the signal
-        // paths below add to it.
+        // The updates: each layer's adjoint kernel reads Ū = W̄_l (B̄_l) of the state after the step. Its products come
+        // first; its pass over W̄_l and B̄_l comes below, once z̄_l and c̄_(l−1) are known, so that the outer products the
+        // signal paths add to W̄_l and B̄_l join it (added after the rule's terms, as if after the pass).
         for (int l = 1; l <= layers; l++)
         {
             LayerSignals signals = _learner.Signals(l, Rule);
-            var adjoint = new LayerAdjoints(_wBar[l - 1], _plasticFeedback ? _bBar[l - 1] : default, _yBar[l], _yBar[l - 1], _zBar[l],
-                _postError ? _eBar[l] : default, _preError ? _eBar[l - 1] : default);
-            Rule.ApplyAdjoint(in signals, in adjoint, theta, _thetaBar, _adjointScratch[l - 1]);
+            LayerAdjoints adjoint = Adjoints(l);
+            Rule.ApplyAdjointProducts(in signals, in adjoint, theta, _thetaBar, _adjointScratch[l - 1]);
         }
 
         PhaseTimes?.End(ReversePhase.AdjointKernels);
-        if (_postError || _preError) BackThroughErrors();
+        bool errorTerms = _postError || _preError;
+        if (errorTerms) BackThroughErrors();
         PhaseTimes?.End(ReversePhase.ErrorAdjoint);
 
         // The forward pass: y_L = softmax(z_L), y_l = σ(z_l), z_l = W_l y_(l−1).
@@ -366,8 +370,18 @@ internal sealed class ReverseModeEpisode
                 TensorPrimitives.FusedMultiplyAdd(_yBar[l], _derivative[l], zBar, zBar);
             }
             PhaseTimes?.End(ReversePhase.ActivationAdjoint);
-            AddOuter(_wBar[l - 1], zBar, _learner.Activations(l - 1));
-            PhaseTimes?.End(ReversePhase.WeightOuterProducts);
+            // W̄_l (B̄_l): the rule's pass, then B̄_l += e_l c̄_(l−1)ᵀ from the error pass (into W̄_l under backprop), then
+            // W̄_l += z̄_l y_(l−1)ᵀ, row by row.
+            bool errorTerm = errorTerms && l >= (_preError ? 1 : 2) && (!_separateFeedback || _plasticFeedback);
+            ReadOnlySpan<float> errors = errorTerm ? _learner.Errors(l) : default, carriedBar = errorTerm ? _carriedBar[l - 1] : default;
+            var weightsTerms = errorTerm && !_separateFeedback
+                ? new RankOneTerms(errors, carriedBar, zBar, _learner.Activations(l - 1))
+                : new RankOneTerms(zBar, _learner.Activations(l - 1));
+            var feedbackTerms = errorTerm && _separateFeedback ? new RankOneTerms(errors, carriedBar) : default;
+            LayerSignals signals = _learner.Signals(l, Rule);
+            LayerAdjoints adjoint = Adjoints(l);
+            Rule.ApplyAdjointUpdate(in signals, in adjoint, theta, _adjointScratch[l - 1], in weightsTerms, in feedbackTerms);
+            PhaseTimes?.End(ReversePhase.AdjointUpdates);
             if (l > 1)
             {
                 Span<float> column = _column.AsSpan(0, _sizes[l - 1]);
@@ -378,18 +392,22 @@ internal sealed class ReverseModeEpisode
         }
     }
 
+    // The layer's adjoint buffers: W̄_l, B̄_l (plastic B), ȳ_l, ȳ_(l−1), z̄_l, and ē_l, ē_(l−1) when the rule reads them.
+    private LayerAdjoints Adjoints(int l) => new(_wBar[l - 1], _plasticFeedback ? _bBar[l - 1] : default, _yBar[l], _yBar[l - 1], _zBar[l],
+        _postError ? _eBar[l] : default, _preError ? _eBar[l - 1] : default);
+
     // The error pass transposed, lowest layer first (ē_(l+1) gains from every e_l below it before it is carried on):
     // e_0 = B_1ᵀ e_1; e_l = c_l ⊙ σ'(z_l) with c_l = B_(l+1)ᵀ e_(l+1); e_L = y_L − onehot. Under backprop B is W and its
-    // adjoint W̄; with fixed feedback B has none.
+    // adjoint W̄; with fixed feedback B has none. B̄_(l+1) += e_(l+1) c̄_lᵀ is left to layer l + 1's adjoint update, which
+    // reads c̄_l from _carriedBar[l].
     private void BackThroughErrors()
     {
         int layers = _sizes.Length - 1;
         float[][] backward = _separateFeedback ? Network.Feedback : Network.Weights;
-        float[][]? backwardBar = !_separateFeedback ? _wBar : _plasticFeedback ? _bBar : null;
         for (int l = _preError ? 0 : 1; l < layers; l++)
         {
             int rows = _sizes[l + 1], columns = _sizes[l];
-            Span<float> carriedBar = _column.AsSpan(0, columns);
+            Span<float> carriedBar = _carriedBar[l];
             if (l == 0)
             {
                 _eBar[0].AsSpan().CopyTo(carriedBar);
@@ -408,17 +426,9 @@ internal sealed class ReverseModeEpisode
             Span<float> above = _second.AsSpan(0, rows);
             KernelPrimitives.MultiplyVector(backward[l], rows, columns, carriedBar, above);
             TensorPrimitives.Add(_eBar[l + 1], above, _eBar[l + 1]);
-            if (backwardBar is not null) AddOuter(backwardBar[l], _learner.Errors(l + 1), carriedBar);
         }
         // e_L = y_L − onehot
         TensorPrimitives.Add(_yBar[layers], _eBar[layers], _yBar[layers]);
-    }
-
-    // M += a bᵀ, M of a's length × b's.
-    private static void AddOuter(Span<float> matrix, ReadOnlySpan<float> a, ReadOnlySpan<float> b)
-    {
-        int columns = b.Length;
-        for (int i = 0; i < a.Length; i++) KernelPrimitives.AddScaled(matrix.Slice(i * columns, columns), a[i], b);
     }
 
     private static void Copy(float[][] from, float[][] to)

@@ -18,17 +18,18 @@ internal enum ReversePhase
     /// <summary>A reversed step's own forward and error pass (the signals its adjoint reads).</summary>
     Signals,
 
-    /// <summary>The rule's generated adjoint kernels, every layer.</summary>
+    /// <summary>The rule's generated adjoint kernels but their passes over W̄ and B̄ (ApplyAdjointProducts), every layer.</summary>
     AdjointKernels,
 
-    /// <summary>The error pass transposed: the products B c̄, the outer products into B̄ and the elementwise terms.</summary>
+    /// <summary>The error pass transposed: the products B c̄ and the elementwise terms.</summary>
     ErrorAdjoint,
 
     /// <summary>The forward pass transposed, elementwise: the softmax adjoint at the output, σ'(z) below it.</summary>
     ActivationAdjoint,
 
-    /// <summary>The forward pass transposed: the outer products W̄_l += z̄_l y_(l−1)ᵀ.</summary>
-    WeightOuterProducts,
+    /// <summary>The adjoint kernels' passes over W̄ and B̄ (ApplyAdjointUpdate), with the outer products W̄_l += z̄_l y_(l−1)ᵀ
+    /// and B̄_l += e_l c̄_(l−1)ᵀ in the same pass.</summary>
+    AdjointUpdates,
 
     /// <summary>The forward pass transposed: the products W_lᵀ z̄_l.</summary>
     TransposedProducts,

@@ -83,13 +83,16 @@ public sealed class AdjointKernelTests
     /// <summary>W̄, B̄ (Ū on entry), the vector adjoints (zero on entry) and θ̄ after ApplyAdjoint.</summary>
     private static Values Adjoint(IAdjointRule rule, Values at, Values cotangent)
     {
-        var bars = new Values((float[])cotangent.W.Clone(), (float[])cotangent.B.Clone(), new float[Rows], new float[Columns], new float[Rows],
-            new float[Rows], new float[Columns], new float[at.Theta.Length]);
+        Values bars = Bars(cotangent);
         LayerSignals signals = at.Signals();
         var adjoint = new LayerAdjoints(bars.W, bars.B, bars.Y, bars.Yp, bars.Z, bars.E, bars.Ep);
         rule.ApplyAdjoint(in signals, in adjoint, at.Theta, bars.Theta, new float[rule.AdjointScratchLength(Rows, Columns)]);
         return bars;
     }
+
+    /// <summary>Adjoint buffers as a kernel starts on them: W̄ and B̄ hold the cotangent Ū, the vector adjoints and θ̄ zero.</summary>
+    private static Values Bars(Values cotangent) => new((float[])cotangent.W.Clone(), (float[])cotangent.B.Clone(), new float[Rows], new float[Columns],
+        new float[Rows], new float[Rows], new float[Columns], new float[cotangent.Theta.Length]);
 
     [Theory]
     [MemberData(nameof(Rules))]
@@ -120,6 +123,56 @@ public sealed class AdjointKernelTests
             Assert.True(scale > 1e-2, $"{name} seed {seed}: both sides vanish ({left}, {right}): the check would have no teeth");
             Assert.True(Math.Abs(left - right) <= 1e-4 * scale, $"{name} seed {seed}: ⟨Ū, J·v̇⟩ = {left:R}, ⟨JᵀŪ, v̇⟩ = {right:R}");
         }
+    }
+
+    /// <summary>
+    /// What the reverse-mode engine does now (ApplyAdjointProducts, then ApplyAdjointUpdate adding W̄ += e c̄ᵀ + z̄ yᵀ and
+    /// B̄ += e c̄ᵀ row by row in the rule's pass) against what it did before (ApplyAdjoint, then each outer product as its
+    /// own loop of <see cref="KernelPrimitives.AddScaled(Span{float}, float, ReadOnlySpan{float})"/> over the rows), bit
+    /// for bit; the term vectors hold zeros (rows a term skips) and negative zeros.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Rules))]
+    public void Adjoint_update_with_rank_one_terms_is_the_adjoint_then_the_outer_products_bit_for_bit(string name)
+    {
+        IAdjointRule rule = Generated(name);
+        bool feedback = PlasticFeedback(rule);
+        int thetaLength = 10 + rule.Parameters.Count;
+        for (int seed = 0; seed < 3; seed++)
+        {
+            var random = new Random(seed * 17 + name.Length);
+            Values at = Values.Random(random, feedback, thetaLength), cotangent = Values.Random(random, feedback, thetaLength);
+            Values terms = Values.Random(random, feedback, thetaLength);
+            terms.Y[1] = 0f; terms.E[2] = -0f; terms.Z[3] = 0f; terms.Yp[0] = -0f;
+            float[] errors = terms.E, carriedBar = terms.Ep, zBar = terms.Z, below = terms.Yp;
+
+            Values before = Adjoint(rule, at, cotangent);
+            AddOuter(before.W, errors, carriedBar);
+            AddOuter(before.W, zBar, below);
+            if (feedback) AddOuter(before.B, errors, carriedBar);
+
+            Values now = Bars(cotangent);
+            LayerSignals signals = at.Signals();
+            var adjoint = new LayerAdjoints(now.W, now.B, now.Y, now.Yp, now.Z, now.E, now.Ep);
+            var scratch = new float[rule.AdjointScratchLength(Rows, Columns)];
+            rule.ApplyAdjointProducts(in signals, in adjoint, at.Theta, now.Theta, scratch);
+            var weightsTerms = new RankOneTerms(errors, carriedBar, zBar, below);
+            var feedbackTerms = feedback ? new RankOneTerms(errors, carriedBar) : default;
+            rule.ApplyAdjointUpdate(in signals, in adjoint, at.Theta, scratch, in weightsTerms, in feedbackTerms);
+
+            foreach (var (quantity, expected, actual) in new[] { ("W̄", before.W, now.W), ("B̄", before.B, now.B), ("ȳ_l", before.Y, now.Y),
+                ("ȳ_(l-1)", before.Yp, now.Yp), ("z̄", before.Z, now.Z), ("ē_l", before.E, now.E), ("ē_(l-1)", before.Ep, now.Ep), ("θ̄", before.Theta, now.Theta) })
+            {
+                Assert.True(expected.Select(BitConverter.SingleToInt32Bits).SequenceEqual(actual.Select(BitConverter.SingleToInt32Bits)),
+                    $"{name} seed {seed}: {quantity} differs");
+            }
+        }
+    }
+
+    // M += a bᵀ, one AddScaled per row: the reverse-mode engine's outer products before they joined the adjoint's pass.
+    private static void AddOuter(float[] matrix, float[] a, float[] b)
+    {
+        for (int i = 0; i < a.Length; i++) KernelPrimitives.AddScaled(matrix.AsSpan(i * b.Length, b.Length), a[i], b);
     }
 
     [Theory]

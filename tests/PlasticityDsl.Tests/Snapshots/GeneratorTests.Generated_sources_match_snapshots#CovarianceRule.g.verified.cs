@@ -110,6 +110,12 @@ namespace PlasticityDsl.Rules
 
         public void ApplyAdjoint(in global::PlasticityDsl.Runtime.LayerSignals layer, in global::PlasticityDsl.Runtime.LayerAdjoints adjoint, global::System.ReadOnlySpan<float> theta, global::System.Span<float> thetaAdjoint, global::System.Span<float> scratch)
         {
+            ApplyAdjointProducts(in layer, in adjoint, theta, thetaAdjoint, scratch);
+            ApplyAdjointUpdate(in layer, in adjoint, theta, scratch, default, default);
+        }
+
+        public void ApplyAdjointProducts(in global::PlasticityDsl.Runtime.LayerSignals layer, in global::PlasticityDsl.Runtime.LayerAdjoints adjoint, global::System.ReadOnlySpan<float> theta, global::System.Span<float> thetaAdjoint, global::System.Span<float> scratch)
+        {
             if (theta.Length < 12) throw new global::System.ArgumentException("theta must hold t0..t9 and the rule's parameters.", nameof(theta));
             if (thetaAdjoint.Length < 12) throw new global::System.ArgumentException("thetaAdjoint must hold t0..t9 and the rule's parameters.", nameof(thetaAdjoint));
             if (scratch.Length < AdjointScratchLength(layer.Rows, layer.Columns)) throw new global::System.ArgumentException("scratch is too short; size it with AdjointScratchLength.", nameof(scratch));
@@ -209,6 +215,25 @@ namespace PlasticityDsl.Rules
             thetaAdjoint[0] += s0 - s1; // t̄0
             thetaAdjoint[10] += -t0 * s2 + t0 * t11 * s3; // t̄10
             thetaAdjoint[11] += -t0 * s4 + t0 * t10 * s5; // t̄11
+        }
+
+        public void ApplyAdjointUpdate(in global::PlasticityDsl.Runtime.LayerSignals layer, in global::PlasticityDsl.Runtime.LayerAdjoints adjoint, global::System.ReadOnlySpan<float> theta, global::System.Span<float> scratch, in global::PlasticityDsl.Runtime.RankOneTerms weightsTerms, in global::PlasticityDsl.Runtime.RankOneTerms feedbackTerms)
+        {
+            if (theta.Length < 12) throw new global::System.ArgumentException("theta must hold t0..t9 and the rule's parameters.", nameof(theta));
+            if (scratch.Length < AdjointScratchLength(layer.Rows, layer.Columns)) throw new global::System.ArgumentException("scratch is too short; size it with AdjointScratchLength.", nameof(scratch));
+            int rows = layer.Rows;
+            int columns = layer.Columns;
+            global::System.Span<float> weights = layer.Weights;
+            global::System.Span<float> weightsAdjoint = adjoint.Weights;
+            global::System.ReadOnlySpan<float> post = layer.Post;
+            global::System.ReadOnlySpan<float> pre = layer.Pre;
+            float t0 = theta[0];
+            float t10 = theta[10];
+            float t11 = theta[11];
+
+            // The caller's rank-one terms for what the rule leaves as it is.
+            weightsTerms.AddTo(adjoint.Weights, columns);
+            feedbackTerms.AddTo(adjoint.Feedback, columns);
         }
     }
 }

@@ -90,6 +90,12 @@ namespace PlasticityDsl.Rules
 
         public void ApplyAdjoint(in global::PlasticityDsl.Runtime.LayerSignals layer, in global::PlasticityDsl.Runtime.LayerAdjoints adjoint, global::System.ReadOnlySpan<float> theta, global::System.Span<float> thetaAdjoint, global::System.Span<float> scratch)
         {
+            ApplyAdjointProducts(in layer, in adjoint, theta, thetaAdjoint, scratch);
+            ApplyAdjointUpdate(in layer, in adjoint, theta, scratch, default, default);
+        }
+
+        public void ApplyAdjointProducts(in global::PlasticityDsl.Runtime.LayerSignals layer, in global::PlasticityDsl.Runtime.LayerAdjoints adjoint, global::System.ReadOnlySpan<float> theta, global::System.Span<float> thetaAdjoint, global::System.Span<float> scratch)
+        {
             if (theta.Length < 10) throw new global::System.ArgumentException("theta must hold t0..t9.", nameof(theta));
             if (thetaAdjoint.Length < 10) throw new global::System.ArgumentException("thetaAdjoint must hold t0..t9.", nameof(thetaAdjoint));
             if (scratch.Length < AdjointScratchLength(layer.Rows, layer.Columns)) throw new global::System.ArgumentException("scratch is too short; size it with AdjointScratchLength.", nameof(scratch));
@@ -140,19 +146,37 @@ namespace PlasticityDsl.Rules
             // s1 = sum(-((W .* W̄)*ones_<l-1>))
             float s1 = global::PlasticityDsl.Runtime.KernelPrimitives.Sum(v6);
 
+            // The signals' adjoints and θ̄, from values computed before the passes.
+            global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(adjoint.Post, 1f, v1); // ȳ_l
+            global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(adjoint.Pre, 1f, v3); // ȳ_<l-1>
+            thetaAdjoint[0] += s0; // t̄0
+            thetaAdjoint[3] += s1; // t̄3
+        }
+
+        public void ApplyAdjointUpdate(in global::PlasticityDsl.Runtime.LayerSignals layer, in global::PlasticityDsl.Runtime.LayerAdjoints adjoint, global::System.ReadOnlySpan<float> theta, global::System.Span<float> scratch, in global::PlasticityDsl.Runtime.RankOneTerms weightsTerms, in global::PlasticityDsl.Runtime.RankOneTerms feedbackTerms)
+        {
+            if (theta.Length < 10) throw new global::System.ArgumentException("theta must hold t0..t9.", nameof(theta));
+            if (scratch.Length < AdjointScratchLength(layer.Rows, layer.Columns)) throw new global::System.ArgumentException("scratch is too short; size it with AdjointScratchLength.", nameof(scratch));
+            int rows = layer.Rows;
+            int columns = layer.Columns;
+            global::System.Span<float> weights = layer.Weights;
+            global::System.Span<float> weightsAdjoint = adjoint.Weights;
+            global::System.ReadOnlySpan<float> post = layer.Post;
+            global::System.ReadOnlySpan<float> pre = layer.Pre;
+            float t0 = theta[0];
+            float t3 = theta[3];
+
             float keepWeightsAdjoint = 1f + (-t3);
             // One pass over W̄: each row gets all its terms while it is in cache.
             for (int i = 0; i < rows; i++)
             {
                 global::System.Span<float> weightsAdjointRow = weightsAdjoint.Slice(i * columns, columns);
                 global::PlasticityDsl.Runtime.KernelPrimitives.Scale(weightsAdjointRow, keepWeightsAdjoint);
+                weightsTerms.AddToRow(weightsAdjointRow, i);
             }
 
-            // The signals' adjoints and θ̄, from values computed before the passes.
-            global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(adjoint.Post, 1f, v1); // ȳ_l
-            global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(adjoint.Pre, 1f, v3); // ȳ_<l-1>
-            thetaAdjoint[0] += s0; // t̄0
-            thetaAdjoint[3] += s1; // t̄3
+            // The caller's rank-one terms for what the rule leaves as it is.
+            feedbackTerms.AddTo(adjoint.Feedback, columns);
         }
     }
 }

@@ -107,6 +107,12 @@ namespace PlasticityDsl.Rules
 
         public void ApplyAdjoint(in global::PlasticityDsl.Runtime.LayerSignals layer, in global::PlasticityDsl.Runtime.LayerAdjoints adjoint, global::System.ReadOnlySpan<float> theta, global::System.Span<float> thetaAdjoint, global::System.Span<float> scratch)
         {
+            ApplyAdjointProducts(in layer, in adjoint, theta, thetaAdjoint, scratch);
+            ApplyAdjointUpdate(in layer, in adjoint, theta, scratch, default, default);
+        }
+
+        public void ApplyAdjointProducts(in global::PlasticityDsl.Runtime.LayerSignals layer, in global::PlasticityDsl.Runtime.LayerAdjoints adjoint, global::System.ReadOnlySpan<float> theta, global::System.Span<float> thetaAdjoint, global::System.Span<float> scratch)
+        {
             if (theta.Length < 10) throw new global::System.ArgumentException("theta must hold t0..t9.", nameof(theta));
             if (thetaAdjoint.Length < 10) throw new global::System.ArgumentException("thetaAdjoint must hold t0..t9.", nameof(thetaAdjoint));
             if (scratch.Length < AdjointScratchLength(layer.Rows, layer.Columns)) throw new global::System.ArgumentException("scratch is too short; size it with AdjointScratchLength.", nameof(scratch));
@@ -194,6 +200,31 @@ namespace PlasticityDsl.Rules
             // s3 = sum(-((B .* B̄)*ones_<l-1>))
             float s3 = global::PlasticityDsl.Runtime.KernelPrimitives.Sum(v11);
 
+            // The signals' adjoints and θ̄, from values computed before the passes.
+            global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(adjoint.Pre, 1f, v2); // ȳ_<l-1>
+            global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(adjoint.PostError, 1f, v5); // ē_l
+            thetaAdjoint[0] += -s0 - s1; // t̄0
+            thetaAdjoint[3] += s2 + s3; // t̄3
+        }
+
+        public void ApplyAdjointUpdate(in global::PlasticityDsl.Runtime.LayerSignals layer, in global::PlasticityDsl.Runtime.LayerAdjoints adjoint, global::System.ReadOnlySpan<float> theta, global::System.Span<float> scratch, in global::PlasticityDsl.Runtime.RankOneTerms weightsTerms, in global::PlasticityDsl.Runtime.RankOneTerms feedbackTerms)
+        {
+            if (theta.Length < 10) throw new global::System.ArgumentException("theta must hold t0..t9.", nameof(theta));
+            if (scratch.Length < AdjointScratchLength(layer.Rows, layer.Columns)) throw new global::System.ArgumentException("scratch is too short; size it with AdjointScratchLength.", nameof(scratch));
+            if (adjoint.Feedback.Length != layer.Weights.Length) throw new global::System.ArgumentException("this rule's adjoint reads or updates B\u0304: the adjoint needs it.", nameof(adjoint));
+            if (adjoint.PostError.Length != layer.Rows) throw new global::System.ArgumentException("this rule's adjoint reads or updates \u0113_l: the adjoint needs it.", nameof(adjoint));
+            if (layer.Feedback.Length != layer.Weights.Length) throw new global::System.ArgumentException("this rule reads or updates B: the layer needs feedback weights.", nameof(layer));
+            int rows = layer.Rows;
+            int columns = layer.Columns;
+            global::System.Span<float> weights = layer.Weights;
+            global::System.Span<float> feedback = layer.Feedback;
+            global::System.Span<float> weightsAdjoint = adjoint.Weights;
+            global::System.Span<float> feedbackAdjoint = adjoint.Feedback;
+            global::System.ReadOnlySpan<float> pre = layer.Pre;
+            global::System.ReadOnlySpan<float> postError = layer.PostError;
+            float t0 = theta[0];
+            float t3 = theta[3];
+
             float keepWeightsAdjoint = 1f + (-t3);
             float keepFeedbackAdjoint = 1f + (-t3);
             // One pass over W̄ and B̄: each row gets all its terms while it is in cache.
@@ -203,13 +234,9 @@ namespace PlasticityDsl.Rules
                 global::PlasticityDsl.Runtime.KernelPrimitives.Scale(weightsAdjointRow, keepWeightsAdjoint);
                 global::System.Span<float> feedbackAdjointRow = feedbackAdjoint.Slice(i * columns, columns);
                 global::PlasticityDsl.Runtime.KernelPrimitives.Scale(feedbackAdjointRow, keepFeedbackAdjoint);
+                weightsTerms.AddToRow(weightsAdjointRow, i);
+                feedbackTerms.AddToRow(feedbackAdjointRow, i);
             }
-
-            // The signals' adjoints and θ̄, from values computed before the passes.
-            global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(adjoint.Pre, 1f, v2); // ȳ_<l-1>
-            global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(adjoint.PostError, 1f, v5); // ē_l
-            thetaAdjoint[0] += -s0 - s1; // t̄0
-            thetaAdjoint[3] += s2 + s3; // t̄3
         }
     }
 }

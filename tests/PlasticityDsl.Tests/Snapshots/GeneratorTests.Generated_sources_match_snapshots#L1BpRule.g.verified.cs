@@ -97,6 +97,12 @@ namespace PlasticityDsl.Rules
 
         public void ApplyAdjoint(in global::PlasticityDsl.Runtime.LayerSignals layer, in global::PlasticityDsl.Runtime.LayerAdjoints adjoint, global::System.ReadOnlySpan<float> theta, global::System.Span<float> thetaAdjoint, global::System.Span<float> scratch)
         {
+            ApplyAdjointProducts(in layer, in adjoint, theta, thetaAdjoint, scratch);
+            ApplyAdjointUpdate(in layer, in adjoint, theta, scratch, default, default);
+        }
+
+        public void ApplyAdjointProducts(in global::PlasticityDsl.Runtime.LayerSignals layer, in global::PlasticityDsl.Runtime.LayerAdjoints adjoint, global::System.ReadOnlySpan<float> theta, global::System.Span<float> thetaAdjoint, global::System.Span<float> scratch)
+        {
             if (theta.Length < 10) throw new global::System.ArgumentException("theta must hold t0..t9.", nameof(theta));
             if (thetaAdjoint.Length < 10) throw new global::System.ArgumentException("thetaAdjoint must hold t0..t9.", nameof(thetaAdjoint));
             if (scratch.Length < AdjointScratchLength(layer.Rows, layer.Columns)) throw new global::System.ArgumentException("scratch is too short; size it with AdjointScratchLength.", nameof(scratch));
@@ -158,6 +164,24 @@ namespace PlasticityDsl.Rules
             global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(adjoint.PostError, 1f, v3); // ē_l
             thetaAdjoint[0] += -s0; // t̄0
             thetaAdjoint[3] += s1; // t̄3
+        }
+
+        public void ApplyAdjointUpdate(in global::PlasticityDsl.Runtime.LayerSignals layer, in global::PlasticityDsl.Runtime.LayerAdjoints adjoint, global::System.ReadOnlySpan<float> theta, global::System.Span<float> scratch, in global::PlasticityDsl.Runtime.RankOneTerms weightsTerms, in global::PlasticityDsl.Runtime.RankOneTerms feedbackTerms)
+        {
+            if (theta.Length < 10) throw new global::System.ArgumentException("theta must hold t0..t9.", nameof(theta));
+            if (scratch.Length < AdjointScratchLength(layer.Rows, layer.Columns)) throw new global::System.ArgumentException("scratch is too short; size it with AdjointScratchLength.", nameof(scratch));
+            if (adjoint.PostError.Length != layer.Rows) throw new global::System.ArgumentException("this rule's adjoint reads or updates \u0113_l: the adjoint needs it.", nameof(adjoint));
+            int rows = layer.Rows;
+            int columns = layer.Columns;
+            global::System.Span<float> weights = layer.Weights;
+            global::System.Span<float> weightsAdjoint = adjoint.Weights;
+            global::System.ReadOnlySpan<float> pre = layer.Pre;
+            global::System.ReadOnlySpan<float> postError = layer.PostError;
+            float t0 = theta[0];
+
+            // The caller's rank-one terms for what the rule leaves as it is.
+            weightsTerms.AddTo(adjoint.Weights, columns);
+            feedbackTerms.AddTo(adjoint.Feedback, columns);
         }
     }
 }

@@ -254,6 +254,12 @@ namespace PlasticityDsl.Rules
 
         public void ApplyAdjoint(in global::PlasticityDsl.Runtime.LayerSignals layer, in global::PlasticityDsl.Runtime.LayerAdjoints adjoint, global::System.ReadOnlySpan<float> theta, global::System.Span<float> thetaAdjoint, global::System.Span<float> scratch)
         {
+            ApplyAdjointProducts(in layer, in adjoint, theta, thetaAdjoint, scratch);
+            ApplyAdjointUpdate(in layer, in adjoint, theta, scratch, default, default);
+        }
+
+        public void ApplyAdjointProducts(in global::PlasticityDsl.Runtime.LayerSignals layer, in global::PlasticityDsl.Runtime.LayerAdjoints adjoint, global::System.ReadOnlySpan<float> theta, global::System.Span<float> thetaAdjoint, global::System.Span<float> scratch)
+        {
             if (theta.Length < 18) throw new global::System.ArgumentException("theta must hold t0..t9 and the rule's parameters.", nameof(theta));
             if (thetaAdjoint.Length < 18) throw new global::System.ArgumentException("thetaAdjoint must hold t0..t9 and the rule's parameters.", nameof(thetaAdjoint));
             if (scratch.Length < AdjointScratchLength(layer.Rows, layer.Columns)) throw new global::System.ArgumentException("scratch is too short; size it with AdjointScratchLength.", nameof(scratch));
@@ -541,15 +547,6 @@ namespace PlasticityDsl.Rules
             // s18 = (W̄*ones_<l-1>)'*e_l
             float s18 = global::PlasticityDsl.Runtime.KernelPrimitives.Dot(v12, postError);
 
-            // One pass over W̄: each row gets all its terms while it is in cache.
-            for (int i = 0; i < rows; i++)
-            {
-                global::System.Span<float> weightsAdjointRow = weightsAdjoint.Slice(i * columns, columns);
-                global::PlasticityDsl.Runtime.KernelPrimitives.ScaleAddScaled(weightsAdjointRow, 1f + (-t4 * post[i] - t9 * s0 - t10 * s1 - t11 * s0 + t15 * s0 + t16),
-                    t2 * post[i] - t12 * post[i], v0,
-                    -t8 * postError[i] + t14 * postError[i], v1);
-            }
-
             // The signals' adjoints and θ̄, from values computed before the passes.
             global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(adjoint.Post, 1f, v9); // ȳ_l
             global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(adjoint.Pre, 1f, v10); // ȳ_<l-1>
@@ -573,6 +570,56 @@ namespace PlasticityDsl.Rules
             thetaAdjoint[15] += s17; // t̄15
             thetaAdjoint[16] += s5; // t̄16
             thetaAdjoint[17] += -t13 * s18; // t̄17
+        }
+
+        public void ApplyAdjointUpdate(in global::PlasticityDsl.Runtime.LayerSignals layer, in global::PlasticityDsl.Runtime.LayerAdjoints adjoint, global::System.ReadOnlySpan<float> theta, global::System.Span<float> scratch, in global::PlasticityDsl.Runtime.RankOneTerms weightsTerms, in global::PlasticityDsl.Runtime.RankOneTerms feedbackTerms)
+        {
+            if (theta.Length < 18) throw new global::System.ArgumentException("theta must hold t0..t9 and the rule's parameters.", nameof(theta));
+            if (scratch.Length < AdjointScratchLength(layer.Rows, layer.Columns)) throw new global::System.ArgumentException("scratch is too short; size it with AdjointScratchLength.", nameof(scratch));
+            if (adjoint.PostError.Length != layer.Rows) throw new global::System.ArgumentException("this rule's adjoint reads or updates \u0113_l: the adjoint needs it.", nameof(adjoint));
+            if (adjoint.PreError.Length != layer.Columns) throw new global::System.ArgumentException("this rule's adjoint reads or updates \u0113_(l-1): the adjoint needs it.", nameof(adjoint));
+            int rows = layer.Rows;
+            int columns = layer.Columns;
+            global::System.Span<float> weights = layer.Weights;
+            global::System.Span<float> weightsAdjoint = adjoint.Weights;
+            global::System.ReadOnlySpan<float> post = layer.Post;
+            global::System.ReadOnlySpan<float> pre = layer.Pre;
+            global::System.ReadOnlySpan<float> postError = layer.PostError;
+            global::System.ReadOnlySpan<float> preError = layer.PreError;
+            float t0 = theta[0];
+            float t1 = theta[1];
+            float t2 = theta[2];
+            float t3 = theta[3];
+            float t4 = theta[4];
+            float t6 = theta[6];
+            float t7 = theta[7];
+            float t8 = theta[8];
+            float t9 = theta[9];
+            float t10 = theta[10];
+            float t11 = theta[11];
+            float t12 = theta[12];
+            float t13 = theta[13];
+            float t14 = theta[14];
+            float t15 = theta[15];
+            float t16 = theta[16];
+            float t17 = theta[17];
+            float s0 = global::PlasticityDsl.Runtime.KernelPrimitives.Dot(preError, preError);
+            float s1 = global::PlasticityDsl.Runtime.KernelPrimitives.Dot(post, post);
+            global::System.Span<float> v0 = scratch.Slice(0, columns);
+            global::System.Span<float> v1 = scratch.Slice(columns, columns);
+
+            // One pass over W̄: each row gets all its terms while it is in cache.
+            for (int i = 0; i < rows; i++)
+            {
+                global::System.Span<float> weightsAdjointRow = weightsAdjoint.Slice(i * columns, columns);
+                global::PlasticityDsl.Runtime.KernelPrimitives.ScaleAddScaled(weightsAdjointRow, 1f + (-t4 * post[i] - t9 * s0 - t10 * s1 - t11 * s0 + t15 * s0 + t16),
+                    t2 * post[i] - t12 * post[i], v0,
+                    -t8 * postError[i] + t14 * postError[i], v1);
+                weightsTerms.AddToRow(weightsAdjointRow, i);
+            }
+
+            // The caller's rank-one terms for what the rule leaves as it is.
+            feedbackTerms.AddTo(adjoint.Feedback, columns);
         }
     }
 }
