@@ -320,7 +320,8 @@ public sealed class Activation : IEquatable<Activation>
     // just above 1 (k from about 10 to 152 on the machine of docs/performance.md) Log is about 14 times slower than
     // elsewhere: its polynomial in the tiny reduced argument goes through subnormal values, which the CPU handles in
     // microcode. Softplus meets them where β|z| is about 11–14, as many pre-activations of a trained network are, and a
-    // vector pays for its slowest lane; so those few arguments are looked up here instead, and their logs keep their bits.
+    // vector pays for its slowest lane; so those few arguments are looked up here instead, and their logs keep their bits
+    // (docs/performance.md, "Where the real commands' time goes").
     private static readonly float[] LogNearOne = TabulateLogNearOne(256);
 
     private static float[] TabulateLogNearOne(int size)
