@@ -3,6 +3,7 @@ using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace PlasticityDsl.Runtime;
 
@@ -233,24 +234,47 @@ public sealed class Activation : IEquatable<Activation>
     // z.Length mod Vector<float>.Count values, as without it: Vector512's Exp and Log give each lane the bits that
     // Vector<float>'s give it (ActivationTests checks it over a sweep of all float bit patterns), so every element gets
     // the same result wherever it lies. Optimized from the first call: evaluations call it hundreds of times each.
+    // Logs of arguments just above 1 come from LogNearOne (see there), with the same bits and without Log's slow path.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void SoftplusSpan(ReadOnlySpan<float> z, Span<float> y, float beta)
+    private static unsafe void SoftplusSpan(ReadOnlySpan<float> z, Span<float> y, float beta)
     {
         int i = 0;
         if (Vector.IsHardwareAccelerated && z.Length >= Vector<float>.Count)
         {
             int vectorEnd = z.Length - z.Length % Vector<float>.Count;
-            if (Vector512.IsHardwareAccelerated)
+            if (Vector512.IsHardwareAccelerated && Avx2.IsSupported)
             {
                 ref float zs = ref MemoryMarshal.GetReference(z);
                 ref float ys = ref MemoryMarshal.GetReference(y);
                 var negBeta512 = Vector512.Create(-beta);
                 var invBeta512 = Vector512.Create(1f / beta);
-                for (; i <= vectorEnd - Vector512<float>.Count; i += Vector512<float>.Count)
+                var oneBits512 = Vector512.Create(OneBits);
+                var lastEntry512 = Vector512.Create((uint)LogNearOne.Length - 1);
+                fixed (float* table = LogNearOne)
                 {
-                    var v = Vector512.LoadUnsafe(ref zs, (nuint)i);
-                    var t = Vector512.Exp(negBeta512 * Vector512.Abs(v));
-                    (Vector512.Max(v, Vector512<float>.Zero) + Vector512.Log(Vector512<float>.One + t) * invBeta512).StoreUnsafe(ref ys, (nuint)i);
+                    for (; i <= vectorEnd - Vector512<float>.Count; i += Vector512<float>.Count)
+                    {
+                        var v = Vector512.LoadUnsafe(ref zs, (nuint)i);
+                        var u = Vector512<float>.One + Vector512.Exp(negBeta512 * Vector512.Abs(v));
+                        var entry = u.AsUInt32() - oneBits512; // u = 1 + entry·2⁻²³; NaN's bits are far from 1's
+                        var nearOne = Vector512.LessThanOrEqual(entry, lastEntry512);
+                        Vector512<float> log;
+                        if (nearOne == Vector512<uint>.Zero)
+                        {
+                            log = Vector512.Log(u);
+                        }
+                        else
+                        {
+                            // The lanes near 1 take their log from the table (the others read its last entry, unused) and
+                            // go into Log as 1, which keeps Log on its fast path.
+                            var index = Vector512.Min(entry, lastEntry512).AsInt32();
+                            var tabled = Vector512.Create(Avx2.GatherVector256(table, index.GetLower(), sizeof(float)),
+                                Avx2.GatherVector256(table, index.GetUpper(), sizeof(float)));
+                            var near = nearOne.AsSingle();
+                            log = Vector512.ConditionalSelect(near, tabled, Vector512.Log(Vector512.ConditionalSelect(near, Vector512<float>.One, u)));
+                        }
+                        (Vector512.Max(v, Vector512<float>.Zero) + log * invBeta512).StoreUnsafe(ref ys, (nuint)i);
+                    }
                 }
             }
             var zv = MemoryMarshal.Cast<float, Vector<float>>(z);
@@ -258,18 +282,62 @@ public sealed class Activation : IEquatable<Activation>
             var negBeta = new Vector<float>(-beta);
             var invBeta = new Vector<float>(1f / beta);
             var one = Vector<float>.One;
+            var oneBits = new Vector<uint>(OneBits);
+            var tableSize = new Vector<uint>((uint)LogNearOne.Length);
+            Span<float> logs = stackalloc float[Vector<float>.Count];
+            Span<float> arguments = stackalloc float[Vector<float>.Count];
             for (int k = i / Vector<float>.Count; k < zv.Length; k++)
             {
                 var v = zv[k];
-                var t = Vector.Exp(negBeta * Vector.Abs(v));
+                var u = one + Vector.Exp(negBeta * Vector.Abs(v));
+                var nearOne = Vector.LessThan(Vector.AsVectorUInt32(u) - oneBits, tableSize);
+                Vector<float> log;
+                if (nearOne == Vector<uint>.Zero)
+                {
+                    log = Vector.Log(u);
+                }
+                else
+                {
+                    Vector.Log(Vector.ConditionalSelect(Vector.AsVectorSingle(nearOne), one, u)).CopyTo(logs);
+                    u.CopyTo(arguments);
+                    LogsFromTable(arguments, logs);
+                    log = new Vector<float>(logs);
+                }
                 // Vector.Max propagates NaN on .NET 9+, and NaN reaches the log term through |v| anyway.
-                yv[k] = Vector.Max(v, Vector<float>.Zero) + Vector.Log(one + t) * invBeta;
+                yv[k] = Vector.Max(v, Vector<float>.Zero) + log * invBeta;
             }
             i = vectorEnd;
         }
         for (; i < z.Length; i++)
         {
             y[i] = SoftplusScalar(z[i], beta);
+        }
+    }
+
+    private const uint OneBits = 0x3F80_0000; // the bits of 1f; the float after 1 + k·2⁻²³ is OneBits + k
+
+    // Log(1 + k·2⁻²³) for k < 256, as Vector<float>'s Log computes it (its lanes all give the same bits). On arguments
+    // just above 1 (k from about 10 to 152 on the machine of docs/performance.md) Log is about 14 times slower than
+    // elsewhere: its polynomial in the tiny reduced argument goes through subnormal values, which the CPU handles in
+    // microcode. Softplus meets them where β|z| is about 11–14, as many pre-activations of a trained network are, and a
+    // vector pays for its slowest lane; so those few arguments are looked up here instead, and their logs keep their bits
+    // (docs/performance.md, "Where the real commands' time goes").
+    private static readonly float[] LogNearOne = TabulateLogNearOne(256);
+
+    private static float[] TabulateLogNearOne(int size)
+    {
+        var table = new float[size];
+        for (int k = 0; k < size; k++) table[k] = Vector.Log(new Vector<float>(BitConverter.UInt32BitsToSingle(OneBits + (uint)k)))[0];
+        return table;
+    }
+
+    // logs[lane] = Log(arguments[lane]) from LogNearOne for the lanes whose argument is in the table; the others keep theirs.
+    private static void LogsFromTable(ReadOnlySpan<float> arguments, Span<float> logs)
+    {
+        for (int lane = 0; lane < arguments.Length; lane++)
+        {
+            uint k = BitConverter.SingleToUInt32Bits(arguments[lane]) - OneBits;
+            if (k < (uint)LogNearOne.Length) logs[lane] = LogNearOne[k];
         }
     }
 

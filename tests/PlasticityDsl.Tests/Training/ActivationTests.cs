@@ -126,6 +126,52 @@ public class ActivationTests
         }
     }
 
+    // Where 1 + exp(−β|z|) lies just above 1, SoftplusSpan takes the log from a table instead of Log (whose slow path is
+    // there). Every z whose log argument is 1 + k·2⁻²³ for k up to 300 (past the table's end), with its neighbours, of both
+    // signs; in a span alone, mixed lane by lane with z whose argument is far from 1 (so that vectors hold both kinds), and
+    // in pieces too short for Vector512 (Vector<float> and the scalar form only).
+    [Theory]
+    [InlineData(10f)]
+    [InlineData(0.7f)]
+    [InlineData(3f)]
+    public void SoftplusSpanKeepsTheBitsWhereTheLogIsTabulated(float beta)
+    {
+        var nearOne = new List<float>();
+        for (int k = 1; k <= 300; k++)
+        {
+            float z = (float)(-Math.Log(k * Math.Pow(2, -23)) / beta);
+            for (int step = -3; step <= 3; step++)
+            {
+                float neighbour = z;
+                for (int s = 0; s < Math.Abs(step); s++) neighbour = step > 0 ? MathF.BitIncrement(neighbour) : MathF.BitDecrement(neighbour);
+                nearOne.Add(neighbour);
+                nearOne.Add(-neighbour);
+            }
+        }
+        var mixed = new float[2 * nearOne.Count];
+        for (int i = 0; i < nearOne.Count; i++)
+        {
+            mixed[2 * i] = nearOne[i];
+            mixed[2 * i + 1] = (i % 7 - 3) * 0.01f / beta; // log argument in [1.9, 2]
+        }
+        var activation = Activation.SoftplusWithBeta(beta);
+        int shortPiece = Vector<float>.Count + 5;
+        var spans = new List<float[]> { nearOne.ToArray(), mixed };
+        for (int first = 0; first + shortPiece <= nearOne.Count; first += shortPiece) spans.Add(nearOne.GetRange(first, shortPiece).ToArray());
+        foreach (float[] z in spans)
+        {
+            var y = new float[z.Length];
+            var expected = new float[z.Length];
+            activation.Apply(z, y);
+            VectorForm(z, expected, beta);
+            for (int i = 0; i < z.Length; i++)
+            {
+                Assert.True(BitConverter.SingleToUInt32Bits(y[i]) == BitConverter.SingleToUInt32Bits(expected[i]),
+                    $"softplus(β={beta}) of {z[i]:R} at {i} of {z.Length}: {y[i]:R}, the Vector<float> form gives {expected[i]:R}");
+            }
+        }
+    }
+
     // Softplus as Activation computed it before Vector512: Vector<float> over the whole vectors, then the scalar form.
     private static void VectorForm(float[] z, float[] y, float beta)
     {
