@@ -65,6 +65,21 @@ public static class Measure
         Thread.Sleep(300);
     }
 
+    /// <summary>
+    /// Warms up operations that take a long time each (episodes) until their tier-1 code is installed: the runtime counts
+    /// calls only once no method has been jitted for 100 ms, and in a process pinned to one CPU for 10 × 100 ms
+    /// (docs/performance.md, "Where the real commands' time goes"), so every round of calls ends with a longer pause.
+    /// </summary>
+    public static void WarmUpEpisodes(params Action[] operations)
+    {
+        for (int round = 0; round < 3; round++)
+        {
+            for (int w = 0; w < 2; w++) foreach (Action operation in operations) operation();
+            Thread.Sleep(1200);
+        }
+        foreach (Action operation in operations) operation();
+    }
+
     /// <summary>"12.3 µs" style.</summary>
     public static string Time(double ns) => ns switch
     {

@@ -44,10 +44,7 @@ public static class Meta
         long rssBefore = PeakResidentBytes();
 
         var cases = arms.Select(arm => Case.Create(arm, images, labels, train, query)).ToArray();
-        // Warm-up: two episodes of each arm (JIT tiers), then a pause so that tier-1 code is installed.
-        for (int w = 0; w < 2; w++) foreach (Case c in cases) c.Episode();
-        Thread.Sleep(300);
-        foreach (Case c in cases) c.Episode();
+        Measure.WarmUpEpisodes([.. cases.Select(c => (Action)c.Episode)]);
         Measure.ThreadCpuNs(); // binds clock_gettime (its first call allocates) before any allocation is counted
 
         var samples = cases.Select(_ => new List<double>()).ToArray();
@@ -205,8 +202,7 @@ public static class Meta
         Case reverse = Case.Create($"meta6@{snapshots}", images, labels, train, query);
         var times = new ReversePhaseTimes(Measure.ThreadCpuNs);
         ReversePhase[] phases = Enum.GetValues<ReversePhase>();
-        for (int w = 0; w < 2; w++) { plain.Episode(); reverse.Episode(); }
-        Thread.Sleep(300);
+        Measure.WarmUpEpisodes(plain.Episode, reverse.Episode);
 
         double Cpu(Action episode)
         {
