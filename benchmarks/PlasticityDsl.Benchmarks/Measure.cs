@@ -47,37 +47,28 @@ public static class Measure
     }
 
     /// <summary>
-    /// Runs every operation in turn for <paramref name="seconds"/>, then idles a moment: the tiered JIT promotes hot
-    /// methods to optimized code only after they stop being new, so without this the first cases timed in a process
-    /// can run unoptimized code.
+    /// Warms the operations up until their tier-1 code is installed: three rounds, each running every operation in turn
+    /// for <paramref name="seconds"/> (each at least once), then idling 1.2 s. The runtime counts calls only once no
+    /// method has been jitted for 100 ms, and in a process pinned to one CPU (how these benchmarks run) for 10 × 100 ms
+    /// (docs/performance.md, "Quiet rerun, 2026-12-02"); the next round makes the calls that are counted, the pause after
+    /// it lets the background compilation finish.
     /// </summary>
     public static void WarmUp(IReadOnlyList<Action> operations, double seconds = 1.0)
     {
-        var clock = Stopwatch.StartNew();
-        while (clock.Elapsed.TotalSeconds < seconds)
-        {
-            foreach (Action operation in operations)
-            {
-                var slice = Stopwatch.StartNew();
-                do operation(); while (slice.Elapsed.TotalMilliseconds < 2);
-            }
-        }
-        Thread.Sleep(300);
-    }
-
-    /// <summary>
-    /// Warms up operations that take a long time each (episodes) until their tier-1 code is installed: the runtime counts
-    /// calls only once no method has been jitted for 100 ms, and in a process pinned to one CPU for 10 × 100 ms
-    /// (docs/performance.md, "Where the real commands' time goes"), so every round of calls ends with a longer pause.
-    /// </summary>
-    public static void WarmUpEpisodes(params Action[] operations)
-    {
         for (int round = 0; round < 3; round++)
         {
-            for (int w = 0; w < 2; w++) foreach (Action operation in operations) operation();
+            var clock = Stopwatch.StartNew();
+            do
+            {
+                foreach (Action operation in operations)
+                {
+                    var slice = Stopwatch.StartNew();
+                    do operation(); while (slice.Elapsed.TotalMilliseconds < 2);
+                }
+            }
+            while (clock.Elapsed.TotalSeconds < seconds);
             Thread.Sleep(1200);
         }
-        foreach (Action operation in operations) operation();
     }
 
     /// <summary>"12.3 µs" style.</summary>

@@ -44,7 +44,7 @@ public static class Meta
         long rssBefore = PeakResidentBytes();
 
         var cases = arms.Select(arm => Case.Create(arm, images, labels, train, query)).ToArray();
-        Measure.WarmUpEpisodes([.. cases.Select(c => (Action)c.Episode)]);
+        Measure.WarmUp([.. cases.Select(c => (Action)c.Episode)], seconds: 0);
         Measure.ThreadCpuNs(); // binds clock_gettime (its first call allocates) before any allocation is counted
 
         var samples = cases.Select(_ => new List<double>()).ToArray();
@@ -202,7 +202,7 @@ public static class Meta
         Case reverse = Case.Create($"meta6@{snapshots}", images, labels, train, query);
         var times = new ReversePhaseTimes(Measure.ThreadCpuNs);
         ReversePhase[] phases = Enum.GetValues<ReversePhase>();
-        Measure.WarmUpEpisodes(plain.Episode, reverse.Episode);
+        Measure.WarmUp([plain.Episode, reverse.Episode], seconds: 0);
 
         double Cpu(Action episode)
         {
