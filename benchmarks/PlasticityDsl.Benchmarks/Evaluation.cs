@@ -13,10 +13,10 @@ namespace PlasticityDsl.Benchmarks;
 public sealed class EvaluationFixture
 {
     public const int Images = 10_000;
-    private const int Block = 128; // as OnlineLearner.Accuracy
+    private const int Block = PackedGemm.BlockInputs; // as OnlineLearner.Accuracy
     private const int BlockBefore = 16; // as Accuracy ran MultiplyBlock
     private readonly int _rows, _columns;
-    private readonly float[] _weights, _packed, _inputs, _outputs, _partials;
+    private readonly float[] _weights, _packed, _inputs, _outputs, _scratch;
 
     public EvaluationFixture(int rows, int columns)
     {
@@ -28,7 +28,7 @@ public sealed class EvaluationFixture
         for (int i = 0; i < _inputs.Length; i++) _inputs[i] = (float)random.NextDouble();
         _outputs = new float[Images * rows];
         _packed = new float[PackedGemm.PackedWeightsLength(rows, columns)];
-        _partials = new float[PackedGemm.PartialsLength];
+        _scratch = new float[PackedGemm.ScratchLength(columns)];
     }
 
     /// <summary>Multiply-adds ×2 of one pass over the images.</summary>
@@ -41,7 +41,7 @@ public sealed class EvaluationFixture
         {
             int count = Math.Min(Block, Images - start);
             PackedGemm.Multiply(_packed, _rows, _columns, _inputs.AsSpan(start * _columns, count * _columns), count,
-                _outputs.AsSpan(start * _rows, count * _rows), _partials);
+                _outputs.AsSpan(start * _rows, count * _rows), _scratch);
         }
     }
 
@@ -142,7 +142,7 @@ public class EvaluationBenchmarks
 /// </summary>
 public static class EvaluationBreakdown
 {
-    private const int Block = 128; // as OnlineLearner.Accuracy
+    private const int Block = PackedGemm.BlockInputs; // as OnlineLearner.Accuracy
 
     public static int Run(int rounds)
     {
@@ -210,7 +210,7 @@ public static class EvaluationBreakdown
     {
         private readonly float[][] _packed = Enumerable.Range(1, sizes.Length - 1).Select(l => new float[PackedGemm.PackedWeightsLength(sizes[l], sizes[l - 1])]).ToArray();
         private readonly float[] _a = new float[block * sizes.Skip(1).Max()], _b = new float[block * sizes.Skip(1).Max()];
-        private readonly float[] _partials = new float[PackedGemm.PartialsLength];
+        private readonly float[] _scratch = new float[PackedGemm.ScratchLength(sizes[..^1].Max())];
 
         public long TimedCalls { get; private set; }
 
@@ -229,12 +229,12 @@ public static class EvaluationBreakdown
                 for (int l = 1; l <= layers; l++)
                 {
                     output = (l % 2 == 1 ? _a : _b).AsSpan(0, n * sizes[l]);
-                    PackedGemm.Multiply(_packed[l - 1], sizes[l], sizes[l - 1], input, n, output, _partials);
+                    PackedGemm.Multiply(_packed[l - 1], sizes[l], sizes[l - 1], input, n, output, _scratch);
                     t = Add(times, l, t);
                     if (l == 1)
                     {
                         // the same product once more, now that the block's images are in L2: what reading them from memory costs
-                        PackedGemm.Multiply(_packed[0], sizes[1], sizes[0], input, n, output, _partials);
+                        PackedGemm.Multiply(_packed[0], sizes[1], sizes[0], input, n, output, _scratch);
                         t = Add(times, 2 * layers + 1, t);
                     }
                     if (l < layers)

@@ -23,7 +23,6 @@ public sealed class OnlineLearner
     private readonly float[][] _z;  // z_1 … z_L at indices 1 … L; _z[0] is empty
     private readonly float[][] _e;  // e_0 … e_L
     private readonly float[] _derivative; // σ'(z_l) for the widest hidden layer
-    private const int EvaluationBlock = 128; // inputs per pass of Accuracy through the layers: their activations stay in L2
     private EvaluationSpace? _evaluation; // Accuracy's buffers, made by its first call
     private readonly float[][] _scratch; // kernel scratch of W_1 … W_L at indices 0 … L − 1
     private readonly float[][] _preparedY; // y_0 … y_L of the next sample, computed by the last step from its updated weights
@@ -377,22 +376,22 @@ public sealed class OnlineLearner
                 $"need {count} samples of {inputs} values and {count} labels, got {images.Length} values and {labels.Length} labels.");
         }
         // Blocks of inputs go through the network together, one packed product per layer (PackedGemm).
-        EvaluationSpace space = _evaluation ??= new EvaluationSpace(_sizes, EvaluationBlock);
+        EvaluationSpace space = _evaluation ??= new EvaluationSpace(_sizes, PackedGemm.BlockInputs);
         float[][] weights = Network.Weights;
         int layers = LayerCount, correct = 0;
         for (int l = 1; l <= layers; l++)
         {
             PackedGemm.PackWeights(weights[l - 1], _sizes[l], _sizes[l - 1], space.PackedWeights[l - 1]);
         }
-        for (int start = 0; start < count; start += EvaluationBlock)
+        for (int start = 0; start < count; start += PackedGemm.BlockInputs)
         {
-            int block = Math.Min(EvaluationBlock, count - start);
+            int block = Math.Min(PackedGemm.BlockInputs, count - start);
             ReadOnlySpan<float> input = images.Slice(start * inputs, block * inputs);
             Span<float> output = default;
             for (int l = 1; l <= layers; l++)
             {
                 output = (l % 2 == 1 ? space.BlockA : space.BlockB).AsSpan(0, block * _sizes[l]);
-                PackedGemm.Multiply(space.PackedWeights[l - 1], _sizes[l], _sizes[l - 1], input, block, output, space.Partials);
+                PackedGemm.Multiply(space.PackedWeights[l - 1], _sizes[l], _sizes[l - 1], input, block, output, space.Scratch);
                 if (l < layers) Network.Activation.Apply(output, output);
                 input = output;
             }
@@ -508,8 +507,7 @@ public sealed class OnlineLearner
         }
     }
 
-    // Accuracy's buffers: the packed W_1 … W_L, two blocks of activations of the widest layer and the kernel's partial
-    // sums.
+    // Accuracy's buffers: the packed W_1 … W_L, two blocks of activations of the widest layer and the kernel's scratch.
     private sealed class EvaluationSpace
     {
         public EvaluationSpace(int[] sizes, int block)
@@ -521,7 +519,7 @@ public sealed class OnlineLearner
             }
             BlockA = new float[block * sizes.Skip(1).Max()];
             BlockB = new float[BlockA.Length];
-            Partials = new float[PackedGemm.PartialsLength];
+            Scratch = new float[PackedGemm.ScratchLength(sizes[..^1].Max())];
         }
 
         public float[][] PackedWeights { get; }
@@ -530,6 +528,6 @@ public sealed class OnlineLearner
 
         public float[] BlockB { get; }
 
-        public float[] Partials { get; }
+        public float[] Scratch { get; }
     }
 }

@@ -5,14 +5,14 @@ namespace PlasticityDsl.Tests.Training;
 
 /// <summary>
 /// The packed evaluation product against plain loops, at shapes with partial panels (rows not a multiple of 32),
-/// partial tiles (inputs not a multiple of 8) and column tails (columns not a multiple of 8), and its summation order
+/// partial tiles (inputs not a multiple of 12) and column tails (columns not a multiple of 8), and its summation order
 /// bit for bit.
 /// </summary>
 public class PackedGemmTests
 {
     private static readonly int[] Rows = [1, 5, 31, 32, 33, 70, 170];
     private static readonly int[] Columns = [1, 7, 8, 9, 70, 100, 784];
-    private static readonly int[] Counts = [1, 7, 8, 9, 13, 130];
+    private static readonly int[] Counts = [1, 7, 8, 9, 12, 13, 24, 130];
 
     // Values spread over six decades, so that a different order of summation gives different bits.
     private static float[] RandomValues(int n, int seed)
@@ -28,7 +28,7 @@ public class PackedGemmTests
         var packed = new float[PackedGemm.PackedWeightsLength(rows, columns)];
         PackedGemm.PackWeights(weights, rows, columns, packed);
         var outputs = new float[count * rows];
-        PackedGemm.Multiply(packed, rows, columns, inputs, count, outputs, new float[PackedGemm.PartialsLength]);
+        PackedGemm.Multiply(packed, rows, columns, inputs, count, outputs, new float[PackedGemm.ScratchLength(columns)]);
         return outputs;
     }
 
@@ -107,7 +107,7 @@ public class PackedGemmTests
         var packed = new float[PackedGemm.PackedWeightsLength(3, 4)];
         PackedGemm.PackWeights(new float[12], 3, 4, packed);
         var error = Assert.Throws<ArgumentException>(() =>
-            PackedGemm.Multiply(packed, 3, 4, new float[8], 2, new float[5], new float[PackedGemm.PartialsLength]));
+            PackedGemm.Multiply(packed, 3, 4, new float[8], 2, new float[5], new float[PackedGemm.ScratchLength(4)]));
         Assert.Contains("output 5 (expected 6)", error.Message);
         Assert.Throws<ArgumentException>(() => PackedGemm.PackWeights(new float[11], 3, 4, packed));
     }
