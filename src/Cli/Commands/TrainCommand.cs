@@ -142,6 +142,7 @@ internal static class TrainCommand
                 CheckpointDirectory = checkpointDirectory,
                 DataDirectory = dataDirectory,
                 ResumeFrom = resumed,
+                EvaluationThreads = Environment.ProcessorCount,
             });
             var failures = new List<string>();
             if (run.Diverged is null)

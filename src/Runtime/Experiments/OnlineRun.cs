@@ -100,6 +100,11 @@ public sealed record RunOptions
 
     /// <summary>If set, the run continues from this checkpoint instead of starting at sample 0.</summary>
     public RunCheckpoint? ResumeFrom { get; init; }
+
+    /// <summary>Threads that share each test evaluation of a multilayer network (≥ 1; 1 by default). A lone run may give
+    /// it every core; sweeps leave it at 1, their concurrent runs already fill the cores. The accuracy is the same for
+    /// any count.</summary>
+    public int EvaluationThreads { get; init; } = 1;
 }
 
 /// <summary>
@@ -164,7 +169,7 @@ public static class OnlineRun
 
         return Drive(rule.Name, spec.Seed, spec.Samples, spec.EvalEvery, new SampleSequence(train.Count, spec.Order, spec.Seed), options,
             (index, next) => learner.Step(train.Image(index), train.Labels[index], rule, theta, next < 0 ? default : train.Image(next)),
-            _ => learner.Accuracy(test.Images, test.Labels, test.Count), test.Count,
+            _ => learner.Accuracy(test.Images, test.Labels, test.Count, options.EvaluationThreads), test.Count,
             options.Observe is { } observe ? samples => observe(samples, learner) : null,
             (directory, samples, curve, seconds) => RunCheckpoint.Write(directory, spec, rule, network, samples, curve, seconds, options.DataDirectory),
             cancellationToken);

@@ -137,6 +137,8 @@ public static class SeedSweep
             Observe = observe is null ? null : (samples, learner) => observe(comparison, arm, seed, samples, learner),
             CheckpointDirectory = checkpoint,
             ResumeFrom = resume,
+            // Cores the concurrent runs leave free share each evaluation (none when the runs fill the cores).
+            EvaluationThreads = Math.Max(1, Environment.ProcessorCount / Math.Max(1, Math.Min(options.Parallelism, list.Length))),
         };
         if (resume is not null) log?.Invoke($"job {job + 1}/{list.Length}: resuming {comparison.Panel} {arm.Label} seed {seed} at sample {resume.Samples}");
         RunResult result = OnlineRun.Run(spec, arm.Rule, OnlineRun.CreateNetwork(spec, resume), train, test, runOptions, cancellationToken);

@@ -366,32 +366,73 @@ public sealed class OnlineLearner
     /// <param name="images">Samples back to back, n_0 values each, at least <paramref name="count"/> of them.</param>
     /// <param name="labels">Labels, at least <paramref name="count"/>.</param>
     /// <param name="count">How many samples to evaluate (≥ 1).</param>
-    public double Accuracy(ReadOnlySpan<float> images, ReadOnlySpan<byte> labels, int count)
+    public double Accuracy(ReadOnlySpan<float> images, ReadOnlySpan<byte> labels, int count) => Accuracy(images, labels, count, threads: 1);
+
+    /// <summary>Fraction of the first <paramref name="count"/> samples classified correctly, with the blocks of samples
+    /// shared among up to <paramref name="threads"/> threads. Every sample's prediction is computed the same way on any
+    /// thread, so the result does not depend on <paramref name="threads"/>.</summary>
+    /// <param name="images">Samples back to back, n_0 values each, at least <paramref name="count"/> of them.</param>
+    /// <param name="labels">Labels, at least <paramref name="count"/>.</param>
+    /// <param name="count">How many samples to evaluate (≥ 1).</param>
+    /// <param name="threads">Threads to share the work (≥ 1; more than the blocks of samples are not used).</param>
+    public double Accuracy(ReadOnlySpan<float> images, ReadOnlySpan<byte> labels, int count, int threads)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(threads, 1);
         int inputs = _sizes[0];
         if (images.Length / inputs < count || labels.Length < count)
         {
             throw new ArgumentException(
                 $"need {count} samples of {inputs} values and {count} labels, got {images.Length} values and {labels.Length} labels.");
         }
-        // Blocks of inputs go through the network together, one packed product per layer (PackedGemm).
-        EvaluationSpace space = _evaluation ??= new EvaluationSpace(_sizes, PackedGemm.BlockInputs);
-        float[][] weights = Network.Weights;
-        int layers = LayerCount, correct = 0;
-        for (int l = 1; l <= layers; l++)
+        // Blocks of inputs go through the network together, one packed product per layer (PackedGemm); block b goes to
+        // worker b mod threads.
+        int blocks = (count + PackedGemm.BlockInputs - 1) / PackedGemm.BlockInputs;
+        threads = Math.Min(threads, blocks);
+        EvaluationSpace space = _evaluation ??= new EvaluationSpace(_sizes);
+        space.EnsureWorkers(threads);
+        for (int l = 1; l <= LayerCount; l++)
         {
-            PackedGemm.PackWeights(weights[l - 1], _sizes[l], _sizes[l - 1], space.PackedWeights[l - 1]);
+            PackedGemm.PackWeights(Network.Weights[l - 1], _sizes[l], _sizes[l - 1], space.PackedWeights[l - 1]);
         }
-        for (int start = 0; start < count; start += PackedGemm.BlockInputs)
+        int correct = threads == 1
+            ? CountCorrect(space, space.Workers[0], images, labels, count, 0, 1)
+            : CountCorrectInParallel(space, images, labels, count, threads);
+        return correct / (double)count;
+    }
+
+    // Blocks shared among the threads (allocates the loop's closures: not on the one-thread path).
+    private unsafe int CountCorrectInParallel(EvaluationSpace space, ReadOnlySpan<float> images, ReadOnlySpan<byte> labels, int count, int threads)
+    {
+        int correct = 0, imageValues = count * _sizes[0];
+        fixed (float* imageData = images)
+        fixed (byte* labelData = labels)
+        {
+            nint imagesAt = (nint)imageData, labelsAt = (nint)labelData;
+            Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, worker =>
+            {
+                var workerImages = new ReadOnlySpan<float>((void*)imagesAt, imageValues);
+                var workerLabels = new ReadOnlySpan<byte>((void*)labelsAt, count);
+                Interlocked.Add(ref correct, CountCorrect(space, space.Workers[worker], workerImages, workerLabels, count, worker, threads));
+            });
+        }
+        return correct;
+    }
+
+    // The samples of blocks first, first + stride, … classified correctly, with the worker's buffers.
+    private int CountCorrect(EvaluationSpace space, EvaluationBuffers buffers, ReadOnlySpan<float> images, ReadOnlySpan<byte> labels,
+        int count, int first, int stride)
+    {
+        int inputs = _sizes[0], layers = LayerCount, correct = 0;
+        for (int start = first * PackedGemm.BlockInputs; start < count; start += stride * PackedGemm.BlockInputs)
         {
             int block = Math.Min(PackedGemm.BlockInputs, count - start);
             ReadOnlySpan<float> input = images.Slice(start * inputs, block * inputs);
             Span<float> output = default;
             for (int l = 1; l <= layers; l++)
             {
-                output = (l % 2 == 1 ? space.BlockA : space.BlockB).AsSpan(0, block * _sizes[l]);
-                PackedGemm.Multiply(space.PackedWeights[l - 1], _sizes[l], _sizes[l - 1], input, block, output, space.Scratch);
+                output = (l % 2 == 1 ? buffers.BlockA : buffers.BlockB).AsSpan(0, block * _sizes[l]);
+                PackedGemm.Multiply(space.PackedWeights[l - 1], _sizes[l], _sizes[l - 1], input, block, output, buffers.Scratch);
                 if (l < layers) Network.Activation.Apply(output, output);
                 input = output;
             }
@@ -404,7 +445,7 @@ public sealed class OnlineLearner
             }
         }
 
-        return correct / (double)count;
+        return correct;
     }
 
     private void ForwardCore(ReadOnlySpan<float> x)
@@ -507,27 +548,38 @@ public sealed class OnlineLearner
         }
     }
 
-    // Accuracy's buffers: the packed W_1 … W_L, two blocks of activations of the widest layer and the kernel's scratch.
+    // Accuracy's buffers: the packed W_1 … W_L, shared, and per worker thread two blocks of activations of the widest
+    // layer and the kernel's scratch (made as more threads are asked for).
     private sealed class EvaluationSpace
     {
-        public EvaluationSpace(int[] sizes, int block)
+        private readonly int[] _sizes;
+
+        public EvaluationSpace(int[] sizes)
         {
+            _sizes = sizes;
             PackedWeights = new float[sizes.Length - 1][];
             for (int l = 1; l < sizes.Length; l++)
             {
                 PackedWeights[l - 1] = new float[PackedGemm.PackedWeightsLength(sizes[l], sizes[l - 1])];
             }
-            BlockA = new float[block * sizes.Skip(1).Max()];
-            BlockB = new float[BlockA.Length];
-            Scratch = new float[PackedGemm.ScratchLength(sizes[..^1].Max())];
         }
 
         public float[][] PackedWeights { get; }
 
-        public float[] BlockA { get; }
+        public List<EvaluationBuffers> Workers { get; } = [];
 
-        public float[] BlockB { get; }
+        public void EnsureWorkers(int threads)
+        {
+            while (Workers.Count < threads) Workers.Add(new EvaluationBuffers(_sizes));
+        }
+    }
 
-        public float[] Scratch { get; }
+    private sealed class EvaluationBuffers(int[] sizes)
+    {
+        public float[] BlockA { get; } = new float[PackedGemm.BlockInputs * sizes.Skip(1).Max()];
+
+        public float[] BlockB { get; } = new float[PackedGemm.BlockInputs * sizes.Skip(1).Max()];
+
+        public float[] Scratch { get; } = new float[PackedGemm.ScratchLength(sizes[..^1].Max())];
     }
 }

@@ -239,6 +239,33 @@ public class OnlineLearnerTests
     }
 
     [Fact]
+    public void AccuracyIsTheSameOnAnyNumberOfThreads()
+    {
+        var network = new Mlp([10, 8, 4], Activation.Softplus);
+        network.Initialize(InitScheme.Xavier, seed: 5);
+        var learner = new OnlineLearner(network);
+        var random = new DeterministicRandom(6);
+        const int block = 120, count = 7 * block + 5; // 8 blocks, the last partial
+        float[] images = RandomInput(random, count * 10);
+        var labels = new byte[count];
+        for (int i = 0; i < count; i++)
+        {
+            // Block b is labelled as predicted for its first 13·b samples, wrongly after: a block counted twice or
+            // skipped changes the total.
+            int predicted = learner.Predict(images.AsSpan(i * 10, 10));
+            labels[i] = (byte)(i % block < 13 * (i / block) ? predicted : (predicted + 1) % 4);
+        }
+
+        double single = learner.Accuracy(images, labels, count);
+        Assert.InRange(single * count, 13 * 21 + 5 - 3, 13 * 21 + 5 + 3); // Σ 13·b over b < 7 and the 5 of block 7, give or take near-ties
+        foreach (int threads in new[] { 2, 3, 4, 16 })
+        {
+            Assert.Equal(single, learner.Accuracy(images, labels, count, threads));
+        }
+        Assert.Throws<ArgumentOutOfRangeException>(() => learner.Accuracy(images, labels, count, 0));
+    }
+
+    [Fact]
     public void HugeLearningRateThrowsTrainingDivergedNamingLayerAndStep()
     {
         var network = new Mlp([20, 16, 12, 8, 5]);
