@@ -41,10 +41,11 @@ internal sealed class ReverseModeEpisode
     private readonly float[] _column, _second; // widest layer
     private readonly float[][] _adjointScratch; // [l − 1]
 
-    /// <summary>The snapshots meta-learning gives the sweep: 32 states (1.3, 1.9 and 2.4 forward steps per step at
-    /// K = 50, 250 and 1,000 steps; <see cref="CheckpointSchedule"/>), 11 MB for a 784-100-…-10 network's W and B. 64 and
-    /// 96 recompute less but measured slower at 50 and 250 steps and faster only at 1,000 (docs/performance.md).</summary>
-    public const int DefaultSnapshots = 32;
+    /// <summary>The snapshots meta-learning gives the sweep: 16 states (<see cref="CheckpointSchedule"/>; 2.3 forward steps
+    /// per step at K = 250 against 1.9 with 32). Snapshots are read and written from memory, not cache, so a smaller set
+    /// that recomputes more measured faster: 16 took 0.86–0.97 of 32's time at 50, 250 and 1,000 steps, with half the
+    /// memory; 64 and 96 were slower still (docs/performance.md, "The snapshot budget").</summary>
+    public const int DefaultSnapshots = 16;
     private float[] _thetaBar = [];
     private CheckpointSchedule? _schedule;
 
