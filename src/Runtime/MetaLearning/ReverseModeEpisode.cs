@@ -41,11 +41,11 @@ internal sealed class ReverseModeEpisode
     private readonly float[] _column, _second; // widest layer
     private readonly float[][] _adjointScratch; // [l − 1]
 
-    /// <summary>The snapshots meta-learning gives the sweep: 16 states (<see cref="CheckpointSchedule"/>; 2.3 forward steps
-    /// per step at K = 250 against 1.9 with 32). Snapshots are read and written from memory, not cache, so a smaller set
-    /// that recomputes more measured faster: 16 took 0.86–0.97 of 32's time at 50, 250 and 1,000 steps, with half the
-    /// memory; 64 and 96 were slower still (docs/performance.md, "The snapshot budget").</summary>
-    public const int DefaultSnapshots = 16;
+    /// <summary>The snapshots meta-learning gives the sweep: 24 states (<see cref="CheckpointSchedule"/>). Snapshots are
+    /// written and read from memory, so fewer of them cost less per step but recompute more; between 16 and 32 the
+    /// episode's time moves by a few percent, and 24 measured fastest with the arms in either order (0.92–1.00 of 16's
+    /// time, 0.95–1.02 of 32's); 64 and 96 were slower (docs/performance.md, "The snapshot budget").</summary>
+    public const int DefaultSnapshots = 24;
     private float[] _thetaBar = [];
     private CheckpointSchedule? _schedule;
 
