@@ -574,12 +574,19 @@ public sealed class OnlineLearner
         }
     }
 
-    private sealed class EvaluationBuffers(int[] sizes)
+    private sealed class EvaluationBuffers
     {
-        public float[] BlockA { get; } = new float[PackedGemm.BlockInputs * sizes.Skip(1).Max()];
+        public EvaluationBuffers(int[] sizes)
+        {
+            BlockA = new float[PackedGemm.BlockInputs * sizes.Skip(1).Max()];
+            BlockB = new float[BlockA.Length];
+            Scratch = new float[PackedGemm.ScratchLength(sizes[..^1].Max())];
+        }
 
-        public float[] BlockB { get; } = new float[PackedGemm.BlockInputs * sizes.Skip(1).Max()];
+        public float[] BlockA { get; }
 
-        public float[] Scratch { get; } = new float[PackedGemm.ScratchLength(sizes[..^1].Max())];
+        public float[] BlockB { get; }
+
+        public float[] Scratch { get; }
     }
 }
