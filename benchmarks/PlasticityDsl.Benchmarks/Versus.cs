@@ -44,24 +44,27 @@ public static class Versus
         return 0;
     }
 
-    /// <summary><c>--versus-next</c>: the 5-layer step given the next sample (as runs step) against the plain step, both
-    /// with the generated kernels, in alternating rounds of one process. On a busy machine many short rounds and the
-    /// fastest of them say more than the median.</summary>
+    /// <summary><c>--versus-next</c>: the 5-layer step given the next sample (as runs step) against the same step with the
+    /// next sample's product computed after the kernel instead of in its update pass (the interface's default
+    /// ApplyAndMultiply), and against the plain step, all with the generated kernels, in alternating rounds of one
+    /// process. On a busy machine many short rounds and the fastest of them say more than the median.</summary>
     /// <param name="cpuTime">Time each round by the thread's CPU time (Linux) instead of the wall clock, so that the time
     /// other processes hold the core is not counted (their effect on the caches still is).</param>
     public static int RunNext(int rounds, double roundSeconds, bool cpuTime)
     {
         Workloads.WarmUp();
         _cpuTime = cpuTime;
-        Console.WriteLine($"# The step given the next sample vs the plain step, alternating rounds ({rounds} rounds of {roundSeconds * 1e3:F0} ms each; medians; {(cpuTime ? "thread CPU time" : "wall clock")})");
+        Console.WriteLine($"# The step given the next sample vs other steps, alternating rounds ({rounds} rounds of {roundSeconds * 1e3:F0} ms each; medians; {(cpuTime ? "thread CPU time" : "wall clock")})");
         Console.WriteLine();
-        Console.WriteLine("| case | given the next sample | plain | given ÷ plain | p10–p90 of the rounds | fastest rounds |");
+        Console.WriteLine("| case | given the next sample | other | given ÷ other | p10–p90 of the rounds | fastest rounds |");
         Console.WriteLine("|---|---:|---:|---:|---:|---:|");
         foreach (string rule in new[] { "bp", "bp_oja" })
         {
             var prepared = new StepFixture(Workloads.FiveLayer, Workloads.Generated(rule), Workloads.Theta(rule));
+            var productAfter = new StepFixture(Workloads.FiveLayer, new ProductAfterTheKernel(Workloads.Generated(rule)), Workloads.Theta(rule));
             var plain = new StepFixture(Workloads.FiveLayer, Workloads.Generated(rule), Workloads.Theta(rule), prepareNext: false);
-            Compare($"5-layer step {rule}", prepared.Step, plain.Step, rounds, roundSeconds);
+            Compare($"5-layer step {rule}, other: the product after the kernel", prepared.Step, productAfter.Step, rounds, roundSeconds);
+            Compare($"5-layer step {rule}, other: plain", prepared.Step, plain.Step, rounds, roundSeconds);
         }
 
         return 0;
@@ -118,4 +121,19 @@ public static class Versus
         for (long k = 0; k < calls; k++) operation();
         return Stopwatch.GetElapsedTime(start).TotalNanoseconds / calls;
     }
+}
+
+/// <summary>A generated kernel without its own ApplyAndMultiply: the interface's default runs the kernel, then
+/// MultiplyVector, the prepared step as it was before the kernels computed the product in their update pass.</summary>
+internal sealed class ProductAfterTheKernel(IPlasticityRule kernel) : IPlasticityRule
+{
+    public string Name => kernel.Name;
+    public string Source => kernel.Source;
+    public IReadOnlyList<int> Coefficients => kernel.Coefficients;
+    public IReadOnlyList<RuleParameter> Parameters => kernel.Parameters;
+    public RuleSignals Signals => kernel.Signals;
+    public int ScratchLength(int rows, int columns) => kernel.ScratchLength(rows, columns);
+    public int StateLength(int rows, int columns) => kernel.StateLength(rows, columns);
+    public void InitializeState(Span<float> state, int rows, int columns) => kernel.InitializeState(state, rows, columns);
+    public void Apply(in LayerSignals layer, ReadOnlySpan<float> theta, Span<float> scratch) => kernel.Apply(in layer, theta, scratch);
 }

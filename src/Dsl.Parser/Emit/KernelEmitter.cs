@@ -110,6 +110,7 @@ internal static class KernelEmitter
         int products = model.Plan.Steps.Count(s => s.Operation is MultiplyMatrix);
         string streamed = products == 0 ? "once" : $"{products + 1} times ({products} matrix-vector product{(products == 1 ? "" : "s")}, then one fused update pass)";
         w.Line($"/// Cost per update: {Xml(model.Layout.Cost)} multiply-adds; W is streamed {streamed}, never an n×n temporary.");
+        if (kernel.MultipliesNextInput) w.Line("/// ApplyAndMultiply also computes the next input's product W x in the update pass, from each row as it is written.");
         w.Line($"/// Reads: {Xml(string.Join(", ", kernel.Declared.Select(s => s.Signal.ToString())))}.");
         if (model.Plan.States.Count > 0)
         {
@@ -325,6 +326,13 @@ internal static class KernelEmitter
         else if (kernel.IsAdjoint)
         {
             w.Open($"public void ApplyAdjointProducts(in {kernel.Context.SignalsType} {p}, in {Runtime}.LayerAdjoints adjoint, global::System.ReadOnlySpan<float> theta, global::System.Span<float> thetaAdjoint, global::System.Span<float> scratch)");
+        }
+        else if (kernel.MultipliesNextInput)
+        {
+            w.Line($"public void Apply(in {kernel.Context.SignalsType} {p}, global::System.ReadOnlySpan<float> theta, global::System.Span<float> scratch) =>");
+            w.Line($"    ApplyAndMultiply(in {p}, theta, scratch, default, default);");
+            w.Line();
+            w.Open($"public void ApplyAndMultiply(in {kernel.Context.SignalsType} {p}, global::System.ReadOnlySpan<float> theta, global::System.Span<float> scratch, global::System.ReadOnlySpan<float> nextInput, global::System.Span<float> nextProduct)");
         }
         else
         {
@@ -635,6 +643,11 @@ internal static class KernelEmitter
             var terms = timed.Select(u => (Sum(u.Terms.Select(t => kernel.Factor(t.Factor, t.Column is null ? null : kernel.ElementAtT(t.Column), atT: true))), kernel.VectorAtT(u.RowVector))).ToList();
             foreach (string line in FusedUpdateCalls(source.RowLocal, null, terms)) w.Line(line);
             w.Close();
+        }
+
+        if (kernel.MultipliesNextInput && pass.Targets.Contains(new SignalRef(Signal.Weights)))
+        {
+            w.Line($"{Primitives}.MultiplyUpdatedRow({kernel.Local(new SignalRef(Signal.Weights))}, {rows}, {columns}, i, nextInput, nextProduct);");
         }
 
         if (kernel.IsAdjoint)

@@ -48,6 +48,11 @@ internal sealed class KernelSymbols
     /// <summary>Whether this is the model's adjoint kernel.</summary>
     public bool IsAdjoint { get; }
 
+    /// <summary>Whether this is a layer's update kernel whose pass writes W row by row, so that it computes the next
+    /// sample's product W x with each row it has written (ApplyAndMultiply).</summary>
+    public bool MultipliesNextInput =>
+        !IsTangent && !IsAdjoint && !Plan.Recurrent && Layout.Passes.Any(p => p.Targets.Contains(new SignalRef(Signal.Weights)));
+
     /// <summary>The plan and layout of the kernel being printed: the update's, the tangent's or the adjoint's.</summary>
     public KernelPlan Plan { get; }
 

@@ -103,6 +103,20 @@ public interface IPlasticityRule : ICompiledRule
     /// <summary>Applies ΔW (and ΔB, and the state's updates) in place, all from the pre-update values. θ holds t0..t9,
     /// then the parameters.</summary>
     void Apply(in LayerSignals layer, ReadOnlySpan<float> theta, Span<float> scratch);
+
+    /// <summary>
+    /// <see cref="Apply"/>, then <paramref name="nextProduct"/> = W <paramref name="nextInput"/> through the updated W,
+    /// bit for bit as <see cref="KernelPrimitives.MultiplyVector"/> computes it: the forward product of the next sample in
+    /// online training, whose input is known before the update. A generated kernel that updates W row by row computes
+    /// it in its update pass, from each row just written and still in cache, instead of streaming W again.
+    /// </summary>
+    /// <param name="nextInput">n_(l−1) values.</param>
+    /// <param name="nextProduct">Receives n_l values.</param>
+    void ApplyAndMultiply(in LayerSignals layer, ReadOnlySpan<float> theta, Span<float> scratch, ReadOnlySpan<float> nextInput, Span<float> nextProduct)
+    {
+        Apply(in layer, theta, scratch);
+        KernelPrimitives.MultiplyVector(layer.Weights, layer.Rows, layer.Columns, nextInput, nextProduct);
+    }
 }
 
 public static class CompiledRuleExtensions

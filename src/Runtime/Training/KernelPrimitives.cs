@@ -36,6 +36,31 @@ public static partial class KernelPrimitives
     }
 
     /// <summary>
+    /// The part of <see cref="MultiplyVector"/>(W, x, destination) that row <paramref name="row"/> completes, for an update
+    /// pass that has just written rows 0 … <paramref name="row"/> in order: the four rows ending at it when they are a
+    /// group of <see cref="MultiplyVector"/>'s, else nothing yet, and a row past the last group alone; so once every row
+    /// has passed, destination holds W x bit for bit as <see cref="MultiplyVector"/> computes it. Does nothing when
+    /// <paramref name="x"/> is empty (no product wanted).
+    /// </summary>
+    public static void MultiplyUpdatedRow(ReadOnlySpan<float> weights, int rows, int columns, int row, ReadOnlySpan<float> x, Span<float> destination)
+    {
+        if (x.IsEmpty) return;
+        CheckShape(weights, rows, columns, x.Length, columns, destination.Length, rows);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual((uint)row, (uint)rows, nameof(row));
+        if (row >= (rows & ~3))
+        {
+            destination[row] = TensorPrimitives.Dot(weights.Slice(row * columns, columns), x);
+        }
+        else if ((row & 3) == 3)
+        {
+            int first = row - 3;
+            ref float r0 = ref Unsafe.Add(ref MemoryMarshal.GetReference(weights), (nint)first * columns);
+            DotFourRows(ref r0, ref Unsafe.Add(ref r0, columns), ref Unsafe.Add(ref r0, 2 * columns), ref Unsafe.Add(ref r0, 3 * columns),
+                ref MemoryMarshal.GetReference(x), columns, out destination[first], out destination[first + 1], out destination[first + 2], out destination[row]);
+        }
+    }
+
+    /// <summary>
     /// outputs[k] = W inputs[k] for a block of <paramref name="count"/> inputs stored one after another
     /// (count × columns in, count × rows out). Each row of W is read once per four inputs instead of once per
     /// input, which is what makes evaluation on a test set compute-bound rather than bound by reading W.

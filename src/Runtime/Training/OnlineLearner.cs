@@ -309,12 +309,15 @@ public sealed class OnlineLearner
         return signals;
     }
 
-    // UpdateLayer, then the prepared forward pass through the updated W_l: z_l = W_l y_(l−1) into the prepared arrays
-    // (whose y_(l−1) the previous layer left there), y_l from it. A finite z_l from a finite y_(l−1) shows W_l finite.
+    // UpdateLayer, and the prepared forward pass through the updated W_l: z_l = W_l y_(l−1) into the prepared arrays
+    // (whose y_(l−1) the previous layer left there), computed by the kernel as it writes W_l's rows; y_l from it. A
+    // finite z_l from a finite y_(l−1) shows W_l finite.
     private string? UpdateLayerAndForward(int layer, IPlasticityRule rule, ReadOnlySpan<float> theta)
     {
-        LayerSignals signals = ApplyRule(layer, rule, theta);
-        ForwardLayer(layer, _preparedY, _preparedZ);
+        LayerSignals signals = Signals(layer, rule);
+        int need = EnsureScratch(rule, layer);
+        rule.ApplyAndMultiply(in signals, theta, _scratch[layer - 1].AsSpan(0, need), _preparedY[layer - 1], _preparedZ[layer]);
+        Activate(layer, _preparedZ[layer], _preparedY[layer]);
         bool weightsChecked = KernelPrimitives.AllFinite(_preparedY[layer - 1]) && KernelPrimitives.AllFinite(_preparedZ[layer]);
         return Divergence(in signals, rule, weightsChecked);
     }
@@ -462,13 +465,19 @@ public sealed class OnlineLearner
     private void ForwardLayer(int l, float[][] y, float[][] z)
     {
         KernelPrimitives.MultiplyVector(Network.Weights[l - 1], _sizes[l], _sizes[l - 1], y[l - 1], z[l]);
+        Activate(l, z[l], y[l]);
+    }
+
+    // y_l from z_l: σ in the hidden layers, softmax in the last.
+    private void Activate(int l, ReadOnlySpan<float> z, Span<float> y)
+    {
         if (l < LayerCount)
         {
-            Network.Activation.Apply(z[l], y[l]);
+            Network.Activation.Apply(z, y);
         }
         else
         {
-            KernelPrimitives.Softmax(z[l], y[l]);
+            KernelPrimitives.Softmax(z, y);
         }
     }
 

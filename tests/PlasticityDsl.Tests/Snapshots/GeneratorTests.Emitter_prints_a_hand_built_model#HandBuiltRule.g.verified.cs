@@ -11,6 +11,7 @@ namespace PlasticityDsl.Rules
     /// </summary>
     /// <remarks>
     /// Cost per update: 8·n_l·n_&lt;l-1&gt; + 6·n_l + 3·n_&lt;l-1&gt; multiply-adds; W is streamed 3 times (2 matrix-vector products, then one fused update pass), never an n×n temporary.
+    /// ApplyAndMultiply also computes the next input's product W x in the update pass, from each row as it is written.
     /// Reads: W, B, y_l, y_&lt;l-1&gt;, z_l, e_l, e_&lt;l-1&gt;.
     /// </remarks>
     [global::System.CodeDom.Compiler.GeneratedCode("PlasticityDsl.Generator", "1.0.0")]
@@ -33,7 +34,10 @@ namespace PlasticityDsl.Rules
         private static global::PlasticityDsl.Runtime.Activation Activation(in global::PlasticityDsl.Runtime.LayerSignals layer) =>
             layer.Activation ?? throw new global::System.ArgumentException("this rule applies f or df: the layer needs its activation.", nameof(layer));
 
-        public void Apply(in global::PlasticityDsl.Runtime.LayerSignals layer, global::System.ReadOnlySpan<float> theta, global::System.Span<float> scratch)
+        public void Apply(in global::PlasticityDsl.Runtime.LayerSignals layer, global::System.ReadOnlySpan<float> theta, global::System.Span<float> scratch) =>
+            ApplyAndMultiply(in layer, theta, scratch, default, default);
+
+        public void ApplyAndMultiply(in global::PlasticityDsl.Runtime.LayerSignals layer, global::System.ReadOnlySpan<float> theta, global::System.Span<float> scratch, global::System.ReadOnlySpan<float> nextInput, global::System.Span<float> nextProduct)
         {
             if (theta.Length < 11) throw new global::System.ArgumentException("theta must hold t0..t9 and the rule's parameters.", nameof(theta));
             if (scratch.Length < ScratchLength(layer.Rows, layer.Columns)) throw new global::System.ArgumentException("scratch is too short; size it with ScratchLength.", nameof(scratch));
@@ -112,6 +116,7 @@ namespace PlasticityDsl.Rules
                 global::PlasticityDsl.Runtime.KernelPrimitives.ScaleAddScaled(feedbackRow, keepFeedback,
                     -t4 * post[i], preError,
                     t4, oldWeightsRow);
+                global::PlasticityDsl.Runtime.KernelPrimitives.MultiplyUpdatedRow(weights, rows, columns, i, nextInput, nextProduct);
             }
         }
     }

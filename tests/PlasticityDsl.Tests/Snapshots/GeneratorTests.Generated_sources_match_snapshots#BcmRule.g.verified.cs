@@ -13,6 +13,7 @@ namespace PlasticityDsl.Rules
     /// </summary>
     /// <remarks>
     /// Cost per update: n_l·n_&lt;l-1&gt; + 5·n_l multiply-adds; W is streamed once, never an n×n temporary.
+    /// ApplyAndMultiply also computes the next input's product W x in the update pass, from each row as it is written.
     /// Reads: W, y_l, y_&lt;l-1&gt;.
     /// State per layer, updated after the weights from the values before this step: th [n_l] from 1.
     /// Not differentiable: rules with per-layer state (`state th`) have no tangent kernel yet: the state's tangent would have to be carried through the episode with the weights'.
@@ -40,7 +41,10 @@ namespace PlasticityDsl.Rules
             state.Slice(0, rows).Fill(1f); // th
         }
 
-        public void Apply(in global::PlasticityDsl.Runtime.LayerSignals layer, global::System.ReadOnlySpan<float> theta, global::System.Span<float> scratch)
+        public void Apply(in global::PlasticityDsl.Runtime.LayerSignals layer, global::System.ReadOnlySpan<float> theta, global::System.Span<float> scratch) =>
+            ApplyAndMultiply(in layer, theta, scratch, default, default);
+
+        public void ApplyAndMultiply(in global::PlasticityDsl.Runtime.LayerSignals layer, global::System.ReadOnlySpan<float> theta, global::System.Span<float> scratch, global::System.ReadOnlySpan<float> nextInput, global::System.Span<float> nextProduct)
         {
             if (theta.Length < 10) throw new global::System.ArgumentException("theta must hold t0..t9.", nameof(theta));
             if (scratch.Length < ScratchLength(layer.Rows, layer.Columns)) throw new global::System.ArgumentException("scratch is too short; size it with ScratchLength.", nameof(scratch));
@@ -79,6 +83,7 @@ namespace PlasticityDsl.Rules
             {
                 global::System.Span<float> row = weights.Slice(i * columns, columns);
                 global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(row, t2 * v0[i] - t2 * v1[i], pre);
+                global::PlasticityDsl.Runtime.KernelPrimitives.MultiplyUpdatedRow(weights, rows, columns, i, nextInput, nextProduct);
             }
 
             // The states, from values computed before the passes.

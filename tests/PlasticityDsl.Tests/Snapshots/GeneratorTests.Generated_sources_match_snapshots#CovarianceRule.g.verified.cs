@@ -13,6 +13,7 @@ namespace PlasticityDsl.Rules
     /// </summary>
     /// <remarks>
     /// Cost per update: n_l·n_&lt;l-1&gt; + 2·n_&lt;l-1&gt; multiply-adds; W is streamed once, never an n×n temporary.
+    /// ApplyAndMultiply also computes the next input's product W x in the update pass, from each row as it is written.
     /// Reads: W, y_l, y_&lt;l-1&gt;.
     /// Tangent (forward-mode derivative of the update, for meta-learning): 3·n_l·n_&lt;l-1&gt; + n_&lt;l-1&gt; multiply-adds per direction,
     /// reads Ẇ, y_l, ẏ_l, y_&lt;l-1&gt;, ẏ_&lt;l-1&gt;, t0, t10, t11, ṫ0, ṫ10, ṫ11.
@@ -41,7 +42,10 @@ namespace PlasticityDsl.Rules
 
         public global::System.Collections.Generic.IReadOnlyList<global::PlasticityDsl.Runtime.RuleParameter> Parameters { get; } = new global::PlasticityDsl.Runtime.RuleParameter[] { new global::PlasticityDsl.Runtime.RuleParameter("post_mean", 10, 0.5f), new global::PlasticityDsl.Runtime.RuleParameter("pre_mean", 11, 0.5f) };
 
-        public void Apply(in global::PlasticityDsl.Runtime.LayerSignals layer, global::System.ReadOnlySpan<float> theta, global::System.Span<float> scratch)
+        public void Apply(in global::PlasticityDsl.Runtime.LayerSignals layer, global::System.ReadOnlySpan<float> theta, global::System.Span<float> scratch) =>
+            ApplyAndMultiply(in layer, theta, scratch, default, default);
+
+        public void ApplyAndMultiply(in global::PlasticityDsl.Runtime.LayerSignals layer, global::System.ReadOnlySpan<float> theta, global::System.Span<float> scratch, global::System.ReadOnlySpan<float> nextInput, global::System.Span<float> nextProduct)
         {
             if (theta.Length < 12) throw new global::System.ArgumentException("theta must hold t0..t9 and the rule's parameters.", nameof(theta));
             if (scratch.Length < ScratchLength(layer.Rows, layer.Columns)) throw new global::System.ArgumentException("scratch is too short; size it with ScratchLength.", nameof(scratch));
@@ -70,6 +74,7 @@ namespace PlasticityDsl.Rules
             {
                 global::System.Span<float> row = weights.Slice(i * columns, columns);
                 global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(row, t0 * post[i] - t0 * t10, v1);
+                global::PlasticityDsl.Runtime.KernelPrimitives.MultiplyUpdatedRow(weights, rows, columns, i, nextInput, nextProduct);
             }
         }
 

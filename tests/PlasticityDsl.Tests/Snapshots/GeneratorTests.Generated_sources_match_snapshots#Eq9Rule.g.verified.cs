@@ -12,6 +12,7 @@ namespace PlasticityDsl.Rules
     /// </summary>
     /// <remarks>
     /// Cost per update: 7·n_l·n_&lt;l-1&gt; multiply-adds; W is streamed 2 times (1 matrix-vector product, then one fused update pass), never an n×n temporary.
+    /// ApplyAndMultiply also computes the next input's product W x in the update pass, from each row as it is written.
     /// Reads: W, B, y_l, y_&lt;l-1&gt;, e_l, e_&lt;l-1&gt;.
     /// Tangent (forward-mode derivative of the update, for meta-learning): 15·n_l·n_&lt;l-1&gt; + n_&lt;l-1&gt; multiply-adds per direction,
     /// reads W, Ẇ, B, Ḃ, y_l, ẏ_l, y_&lt;l-1&gt;, ẏ_&lt;l-1&gt;, e_l, ė_l, e_&lt;l-1&gt;, ė_&lt;l-1&gt;, t0, t1, t2, t3, t4, t9, ṫ0, ṫ1, ṫ2, ṫ3, ṫ4, ṫ9.
@@ -38,7 +39,10 @@ namespace PlasticityDsl.Rules
 
         public int AdjointScratchLength(int rows, int columns) => 15 * rows + 6 * columns;
 
-        public void Apply(in global::PlasticityDsl.Runtime.LayerSignals layer, global::System.ReadOnlySpan<float> theta, global::System.Span<float> scratch)
+        public void Apply(in global::PlasticityDsl.Runtime.LayerSignals layer, global::System.ReadOnlySpan<float> theta, global::System.Span<float> scratch) =>
+            ApplyAndMultiply(in layer, theta, scratch, default, default);
+
+        public void ApplyAndMultiply(in global::PlasticityDsl.Runtime.LayerSignals layer, global::System.ReadOnlySpan<float> theta, global::System.Span<float> scratch, global::System.ReadOnlySpan<float> nextInput, global::System.Span<float> nextProduct)
         {
             if (theta.Length < 10) throw new global::System.ArgumentException("theta must hold t0..t9.", nameof(theta));
             if (scratch.Length < ScratchLength(layer.Rows, layer.Columns)) throw new global::System.ArgumentException("scratch is too short; size it with ScratchLength.", nameof(scratch));
@@ -74,6 +78,7 @@ namespace PlasticityDsl.Rules
                     -t2 * post[i], v0);
                 global::System.Span<float> feedbackRow = feedback.Slice(i * columns, columns);
                 global::PlasticityDsl.Runtime.KernelPrimitives.ScaleAddScaled(feedbackRow, keepFeedback, -t4 * post[i], preError);
+                global::PlasticityDsl.Runtime.KernelPrimitives.MultiplyUpdatedRow(weights, rows, columns, i, nextInput, nextProduct);
             }
         }
 

@@ -12,6 +12,7 @@ namespace PlasticityDsl.Rules
     /// </summary>
     /// <remarks>
     /// Cost per update: 4·n_l·n_&lt;l-1&gt; multiply-adds; W is streamed once, never an n×n temporary.
+    /// ApplyAndMultiply also computes the next input's product W x in the update pass, from each row as it is written.
     /// Reads: W, B, y_&lt;l-1&gt;, e_l.
     /// Tangent (forward-mode derivative of the update, for meta-learning): 8·n_l·n_&lt;l-1&gt; multiply-adds per direction,
     /// reads W, Ẇ, B, Ḃ, y_&lt;l-1&gt;, ẏ_&lt;l-1&gt;, e_l, ė_l, t0, t3, ṫ0, ṫ3.
@@ -38,7 +39,10 @@ namespace PlasticityDsl.Rules
 
         public int AdjointScratchLength(int rows, int columns) => 9 * rows + 3 * columns;
 
-        public void Apply(in global::PlasticityDsl.Runtime.LayerSignals layer, global::System.ReadOnlySpan<float> theta, global::System.Span<float> scratch)
+        public void Apply(in global::PlasticityDsl.Runtime.LayerSignals layer, global::System.ReadOnlySpan<float> theta, global::System.Span<float> scratch) =>
+            ApplyAndMultiply(in layer, theta, scratch, default, default);
+
+        public void ApplyAndMultiply(in global::PlasticityDsl.Runtime.LayerSignals layer, global::System.ReadOnlySpan<float> theta, global::System.Span<float> scratch, global::System.ReadOnlySpan<float> nextInput, global::System.Span<float> nextProduct)
         {
             if (theta.Length < 10) throw new global::System.ArgumentException("theta must hold t0..t9.", nameof(theta));
             if (scratch.Length < ScratchLength(layer.Rows, layer.Columns)) throw new global::System.ArgumentException("scratch is too short; size it with ScratchLength.", nameof(scratch));
@@ -61,6 +65,7 @@ namespace PlasticityDsl.Rules
                 global::PlasticityDsl.Runtime.KernelPrimitives.ScaleAddScaled(row, keepWeights, -t0 * postError[i], pre);
                 global::System.Span<float> feedbackRow = feedback.Slice(i * columns, columns);
                 global::PlasticityDsl.Runtime.KernelPrimitives.ScaleAddScaled(feedbackRow, keepFeedback, -t0 * postError[i], pre);
+                global::PlasticityDsl.Runtime.KernelPrimitives.MultiplyUpdatedRow(weights, rows, columns, i, nextInput, nextProduct);
             }
         }
 

@@ -11,6 +11,7 @@ namespace PlasticityDsl.Rules
     /// </summary>
     /// <remarks>
     /// Cost per update: 2·n_l·n_&lt;l-1&gt; + n_&lt;l-1&gt; multiply-adds; W is streamed 2 times (1 matrix-vector product, then one fused update pass), never an n×n temporary.
+    /// ApplyAndMultiply also computes the next input's product W x in the update pass, from each row as it is written.
     /// Reads: W, y_l, y_&lt;l-1&gt;.
     /// Tangent (forward-mode derivative of the update, for meta-learning): 5·n_l·n_&lt;l-1&gt; + 2·n_&lt;l-1&gt; multiply-adds per direction,
     /// reads W, Ẇ, y_l, ẏ_l, y_&lt;l-1&gt;, ẏ_&lt;l-1&gt;, t2, ṫ2.
@@ -37,7 +38,10 @@ namespace PlasticityDsl.Rules
 
         public int AdjointScratchLength(int rows, int columns) => 6 * rows + 3 * columns;
 
-        public void Apply(in global::PlasticityDsl.Runtime.LayerSignals layer, global::System.ReadOnlySpan<float> theta, global::System.Span<float> scratch)
+        public void Apply(in global::PlasticityDsl.Runtime.LayerSignals layer, global::System.ReadOnlySpan<float> theta, global::System.Span<float> scratch) =>
+            ApplyAndMultiply(in layer, theta, scratch, default, default);
+
+        public void ApplyAndMultiply(in global::PlasticityDsl.Runtime.LayerSignals layer, global::System.ReadOnlySpan<float> theta, global::System.Span<float> scratch, global::System.ReadOnlySpan<float> nextInput, global::System.Span<float> nextProduct)
         {
             if (theta.Length < 10) throw new global::System.ArgumentException("theta must hold t0..t9.", nameof(theta));
             if (scratch.Length < ScratchLength(layer.Rows, layer.Columns)) throw new global::System.ArgumentException("scratch is too short; size it with ScratchLength.", nameof(scratch));
@@ -64,6 +68,7 @@ namespace PlasticityDsl.Rules
             {
                 global::System.Span<float> row = weights.Slice(i * columns, columns);
                 global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(row, t2 * post[i], v1);
+                global::PlasticityDsl.Runtime.KernelPrimitives.MultiplyUpdatedRow(weights, rows, columns, i, nextInput, nextProduct);
             }
         }
 

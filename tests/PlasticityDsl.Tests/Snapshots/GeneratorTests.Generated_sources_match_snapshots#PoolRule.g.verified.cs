@@ -19,6 +19,7 @@ namespace PlasticityDsl.Rules
     /// </summary>
     /// <remarks>
     /// Cost per update: 8·n_l·n_&lt;l-1&gt; + n_l + 2·n_&lt;l-1&gt; multiply-adds; W is streamed 3 times (2 matrix-vector products, then one fused update pass), never an n×n temporary.
+    /// ApplyAndMultiply also computes the next input's product W x in the update pass, from each row as it is written.
     /// Reads: W, y_l, y_&lt;l-1&gt;, e_l, e_&lt;l-1&gt;.
     /// Tangent (forward-mode derivative of the update, for meta-learning): 27·n_l·n_&lt;l-1&gt; + 2·n_l + 5·n_&lt;l-1&gt; multiply-adds per direction,
     /// reads W, Ẇ, y_l, ẏ_l, y_&lt;l-1&gt;, ẏ_&lt;l-1&gt;, e_l, ė_l, e_&lt;l-1&gt;, ė_&lt;l-1&gt;, t0, t1, t2, t3, t4, t6, t7, t8, t9, t10, t11, t12, t13, t14, t15, t16, t17, ṫ0, ṫ1, ṫ2, ṫ3, ṫ4, ṫ5, ṫ6, ṫ7, ṫ8, ṫ9, ṫ10, ṫ11, ṫ12, ṫ13, ṫ14, ṫ15, ṫ16, ṫ17.
@@ -47,7 +48,10 @@ namespace PlasticityDsl.Rules
 
         public global::System.Collections.Generic.IReadOnlyList<global::PlasticityDsl.Runtime.RuleParameter> Parameters { get; } = new global::PlasticityDsl.Runtime.RuleParameter[] { new global::PlasticityDsl.Runtime.RuleParameter("f10", 10, 0f), new global::PlasticityDsl.Runtime.RuleParameter("f11", 11, 0f), new global::PlasticityDsl.Runtime.RuleParameter("f12", 12, 0f), new global::PlasticityDsl.Runtime.RuleParameter("f13", 13, 0f), new global::PlasticityDsl.Runtime.RuleParameter("f14", 14, 0f), new global::PlasticityDsl.Runtime.RuleParameter("f15", 15, 0f), new global::PlasticityDsl.Runtime.RuleParameter("f16", 16, 0f), new global::PlasticityDsl.Runtime.RuleParameter("c", 17, 0.5f) };
 
-        public void Apply(in global::PlasticityDsl.Runtime.LayerSignals layer, global::System.ReadOnlySpan<float> theta, global::System.Span<float> scratch)
+        public void Apply(in global::PlasticityDsl.Runtime.LayerSignals layer, global::System.ReadOnlySpan<float> theta, global::System.Span<float> scratch) =>
+            ApplyAndMultiply(in layer, theta, scratch, default, default);
+
+        public void ApplyAndMultiply(in global::PlasticityDsl.Runtime.LayerSignals layer, global::System.ReadOnlySpan<float> theta, global::System.Span<float> scratch, global::System.ReadOnlySpan<float> nextInput, global::System.Span<float> nextProduct)
         {
             if (theta.Length < 18) throw new global::System.ArgumentException("theta must hold t0..t9 and the rule's parameters.", nameof(theta));
             if (scratch.Length < ScratchLength(layer.Rows, layer.Columns)) throw new global::System.ArgumentException("scratch is too short; size it with ScratchLength.", nameof(scratch));
@@ -106,6 +110,7 @@ namespace PlasticityDsl.Rules
                 global::PlasticityDsl.Runtime.KernelPrimitives.AddScaled(row,
                     t5 + t6 * postError[i] - t13 * t17 * postError[i], v1,
                     -t8 * postError[i] + t14 * postError[i], v2);
+                global::PlasticityDsl.Runtime.KernelPrimitives.MultiplyUpdatedRow(weights, rows, columns, i, nextInput, nextProduct);
             }
         }
 

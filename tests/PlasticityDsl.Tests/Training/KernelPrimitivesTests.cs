@@ -48,6 +48,30 @@ public class KernelPrimitivesTests
     }
 
     [Fact]
+    public void MultiplyUpdatedRow_over_every_row_in_order_is_MultiplyVector_bit_for_bit()
+    {
+        foreach (int rows in new[] { 1, 3, 4, 5, 9, 10, 70 })
+        {
+            foreach (int columns in Lengths.Where(n => n > 0))
+            {
+                float[] w = RandomVector(rows * columns, rows * 1000 + columns);
+                float[] x = RandomVector(columns, 3);
+                var expected = new float[rows];
+                KernelPrimitives.MultiplyVector(w, rows, columns, x, expected);
+                var product = new float[rows];
+                for (int i = 0; i < rows; i++) KernelPrimitives.MultiplyUpdatedRow(w, rows, columns, i, x, product);
+                Assert.Equal(expected.Select(BitConverter.SingleToInt32Bits), product.Select(BitConverter.SingleToInt32Bits));
+            }
+        }
+
+        var untouched = new float[] { 7f, 7f };
+        KernelPrimitives.MultiplyUpdatedRow(new float[6], 2, 3, 1, [], untouched);
+        Assert.Equal([7f, 7f], untouched);
+        Assert.Throws<ArgumentOutOfRangeException>(() => KernelPrimitives.MultiplyUpdatedRow(new float[6], 2, 3, 2, new float[3], new float[2]));
+        Assert.Throws<ArgumentException>(() => KernelPrimitives.MultiplyUpdatedRow(new float[6], 2, 3, 0, new float[2], new float[2]));
+    }
+
+    [Fact]
     public void MultiplyVector_and_its_transpose_match_double_loops()
     {
         foreach (int rows in new[] { 1, 3, 4, 5, 9, 10, 70 })

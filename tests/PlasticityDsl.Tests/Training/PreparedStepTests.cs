@@ -119,6 +119,39 @@ public class PreparedStepTests
         for (int l = 0; l < network.LayerCount; l++) AssertSameBits(before[l], network.Weights[l], $"W_{l + 1}", 0);
     }
 
+    /// <summary>Each kernel's ApplyAndMultiply against Apply, then MultiplyVector, on shapes whose rows are and are not
+    /// whole groups of four and whose columns are not whole vectors: the same W, B and state, and the same product.</summary>
+    [Theory]
+    [MemberData(nameof(RuleNames))]
+    public void ApplyAndMultiplyEqualsApplyThenMultiplyVector(string ruleName)
+    {
+        IPlasticityRule rule = GeneratedRules.All.Single(r => r.Name == ruleName);
+        float[] theta = Theta(rule, 0.01f);
+        var random = new DeterministicRandom(21);
+        float[] Values(int n) => Enumerable.Range(0, n).Select(_ => (float)random.NextDouble() - 0.5f).ToArray();
+        foreach ((int rows, int columns) in new[] { (1, 3), (3, 17), (4, 16), (7, 33), (10, 70), (13, 130) })
+        {
+            float[] weights = Values(rows * columns), feedback = Values(rows * columns), next = Values(columns);
+            float[] post = Values(rows), pre = Values(columns), z = Values(rows), postError = Values(rows), preError = Values(columns);
+            var state = new float[rule.StateLength(rows, columns)];
+            rule.InitializeState(state, rows, columns);
+            float[] plainWeights = (float[])weights.Clone(), plainFeedback = (float[])feedback.Clone(), plainState = (float[])state.Clone();
+            var scratch = new float[rule.ScratchLength(rows, columns)];
+            var product = new float[rows];
+            var plainProduct = new float[rows];
+
+            rule.Apply(new LayerSignals(plainWeights, plainFeedback, rows, columns, post, pre, z, postError, preError, Activation.Softplus) { State = plainState }, theta, scratch);
+            KernelPrimitives.MultiplyVector(plainWeights, rows, columns, next, plainProduct);
+            rule.ApplyAndMultiply(new LayerSignals(weights, feedback, rows, columns, post, pre, z, postError, preError, Activation.Softplus) { State = state }, theta, scratch, next, product);
+
+            string shape = $"{rows}×{columns}";
+            AssertSameBits(plainWeights, weights, "W " + shape, 0);
+            AssertSameBits(plainFeedback, feedback, "B " + shape, 0);
+            AssertSameBits(plainState, state, "state " + shape, 0);
+            AssertSameBits(plainProduct, product, "W x " + shape, 0);
+        }
+    }
+
     private static Mlp Network(IPlasticityRule rule, ulong seed)
     {
         var network = new Mlp(PaperSizes, Activation.Softplus,
