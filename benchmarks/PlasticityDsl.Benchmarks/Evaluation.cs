@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 using BenchmarkDotNet.Attributes;
 using PlasticityDsl.Runtime;
@@ -270,5 +271,49 @@ public static class EvaluationBreakdown
             TimedCalls++;
             return now;
         }
+    }
+}
+
+/// <summary>
+/// <c>--evaluation-threads</c>: the whole <see cref="OnlineLearner.Accuracy"/> of the 5-layer network on 10,000 images
+/// with one thread and with every core, in alternating rounds of one process (wall clock), and the same product on each
+/// thread's share alone: how far the threads scale, and whether a thread's share costs more when the other runs.
+/// </summary>
+public static class EvaluationThreads
+{
+    public static int Run(int rounds)
+    {
+        int threads = Environment.ProcessorCount;
+        var network = new Mlp(Workloads.FiveLayer);
+        network.Initialize(InitScheme.Xavier, 1);
+        var learner = new OnlineLearner(network);
+        (float[] images, byte[] labels) = Workloads.SyntheticMnist(EvaluationFixture.Images, 7);
+        int half = EvaluationFixture.Images / 2;
+        Action one = () => learner.Accuracy(images, labels, EvaluationFixture.Images, 1);
+        Action all = () => learner.Accuracy(images, labels, EvaluationFixture.Images, threads);
+        Action halfOnOne = () => learner.Accuracy(images, labels, half, 1);
+        Measure.WarmUp([one, all, halfOnOne]);
+        var times = new double[3][];
+        for (int k = 0; k < 3; k++) times[k] = new double[rounds];
+        Action[] cases = [one, all, halfOnOne];
+        for (int r = 0; r < rounds; r++)
+        {
+            for (int k = 0; k < cases.Length; k++)
+            {
+                int c = (k + r) % cases.Length; // each case in every position in turn
+                long start = Stopwatch.GetTimestamp();
+                cases[c]();
+                times[c][r] = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+            }
+        }
+
+        Console.WriteLine($"# Evaluation of 10,000 images, 5-layer network: 1 thread vs {threads} ({rounds} alternating rounds, wall ms; median, best)");
+        Console.WriteLine();
+        Console.WriteLine("| case | median ms | best ms |");
+        Console.WriteLine("|---|---:|---:|");
+        string[] names = ["1 thread, 10,000 images", $"{threads} threads, 10,000 images", "1 thread, 5,000 images"];
+        for (int k = 0; k < 3; k++) Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {names[k]} | {Measure.Median(times[k]):F2} | {times[k].Min():F2} |"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"\nspeed-up of {threads} threads: median {Measure.Median(times[0]) / Measure.Median(times[1]):F2}×, best {times[0].Min() / times[1].Min():F2}×"));
+        return 0;
     }
 }

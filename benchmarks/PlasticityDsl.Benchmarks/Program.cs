@@ -53,6 +53,7 @@ if (args.Contains("--meta"))
         Option("--arms")?.Split(',') ?? ["plain", "meta6", "forward6", "plain_bp", "meta1", "forward1"]);
 }
 if (args.Contains("--evaluation-breakdown")) return EvaluationBreakdown.Run(Ints(Option("--rounds"), [9])[0]);
+if (args.Contains("--evaluation-threads")) return EvaluationThreads.Run(Ints(Option("--rounds"), [30])[0]);
 if (args.Contains("--evaluation")) return Evaluation.Run(Seconds(Option("--seconds")));
 if (Option("--drift") is string driftRule) return Drift.Run(driftRule, Option("--network") ?? "10-layer");
 
