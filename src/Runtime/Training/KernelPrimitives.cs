@@ -42,6 +42,7 @@ public static partial class KernelPrimitives
     /// has passed, destination holds W x bit for bit as <see cref="MultiplyVector"/> computes it. Does nothing when
     /// <paramref name="x"/> is empty (no product wanted).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // called once per row: never run unoptimized (docs/performance.md, "The first seconds of a process")
     public static void MultiplyUpdatedRow(ReadOnlySpan<float> weights, int rows, int columns, int row, ReadOnlySpan<float> x, Span<float> destination)
     {
         if (x.IsEmpty) return;
@@ -179,6 +180,7 @@ public static partial class KernelPrimitives
 
     /// <summary>row += scale · x (nothing when scale is 0). Called once per row by generated kernels whose rows get one
     /// term, so it is a bare SIMD loop: no per-call dispatch.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // called once per row: never run unoptimized (docs/performance.md, "The first seconds of a process")
     public static void AddScaled(Span<float> row, float scale, ReadOnlySpan<float> x)
     {
         if (scale != 0f)
@@ -194,6 +196,7 @@ public static partial class KernelPrimitives
     /// call per term). The fused overloads skip the row only when every coefficient is 0 (and keep is 1); a zero
     /// coefficient among others still multiplies its vector. The terms are added in order, each rounded once (FMA), as
     /// successive single-term calls would add them.</remarks>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // called once per row: never run unoptimized (docs/performance.md, "The first seconds of a process")
     public static void AddScaled(Span<float> row, float a, ReadOnlySpan<float> x, float b, ReadOnlySpan<float> y)
     {
         CheckSameLength(row.Length, x.Length);
@@ -204,6 +207,7 @@ public static partial class KernelPrimitives
     }
 
     /// <summary>row += a·x + b·y + c·z in one pass over the row.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // called once per row: never run unoptimized (docs/performance.md, "The first seconds of a process")
     public static void AddScaled(Span<float> row, float a, ReadOnlySpan<float> x, float b, ReadOnlySpan<float> y, float c, ReadOnlySpan<float> z)
     {
         CheckSameLength(row.Length, x.Length);
@@ -215,6 +219,7 @@ public static partial class KernelPrimitives
     }
 
     /// <summary>row = keep·row + a·x in one pass over the row.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // called once per row: never run unoptimized (docs/performance.md, "The first seconds of a process")
     public static void ScaleAddScaled(Span<float> row, float keep, float a, ReadOnlySpan<float> x)
     {
         CheckSameLength(row.Length, x.Length);
@@ -224,6 +229,7 @@ public static partial class KernelPrimitives
     }
 
     /// <summary>row = keep·row + a·x + b·y in one pass over the row.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // called once per row: never run unoptimized (docs/performance.md, "The first seconds of a process")
     public static void ScaleAddScaled(Span<float> row, float keep, float a, ReadOnlySpan<float> x, float b, ReadOnlySpan<float> y)
     {
         CheckSameLength(row.Length, x.Length);
@@ -234,6 +240,7 @@ public static partial class KernelPrimitives
     }
 
     /// <summary>row = keep·row + a·x + b·y + c·z in one pass over the row.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // called once per row: never run unoptimized (docs/performance.md, "The first seconds of a process")
     public static void ScaleAddScaled(Span<float> row, float keep, float a, ReadOnlySpan<float> x, float b, ReadOnlySpan<float> y, float c, ReadOnlySpan<float> z)
     {
         CheckSameLength(row.Length, x.Length);
@@ -310,6 +317,7 @@ public static partial class KernelPrimitives
     }
 
     /// <summary>row *= scale.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // called once per row: never run unoptimized (docs/performance.md, "The first seconds of a process")
     public static void Scale(Span<float> row, float scale)
     {
         ref float r = ref MemoryMarshal.GetReference(row);
@@ -441,6 +449,7 @@ public static partial class KernelPrimitives
     }
 
     /// <summary>row += scale · (x ⊙ y).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // called once per row: never run unoptimized (docs/performance.md, "The first seconds of a process")
     public static void AddScaledProduct(Span<float> row, float scale, ReadOnlySpan<float> x, ReadOnlySpan<float> y)
     {
         if (scale == 0f) return;
@@ -520,11 +529,18 @@ public static partial class KernelPrimitives
 
     public static float Sqrt(float x) => MathF.Sqrt(x);
 
+    // Inlined into its callers, the message built only to throw: MultiplyUpdatedRow runs it once per row, and a separate
+    // method would run unoptimized there until tiering recompiles it (docs/performance.md, "The first seconds of a process").
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void CheckShape(ReadOnlySpan<float> weights, int rows, int columns, int inputLength, int expectedInput, int outputLength, int expectedOutput)
     {
         if (weights.Length != rows * columns || inputLength != expectedInput || outputLength != expectedOutput)
         {
-            throw new ArgumentException($"Shape mismatch: W is {rows}×{columns} ({weights.Length} values), input {inputLength} (expected {expectedInput}), output {outputLength} (expected {expectedOutput}).");
+            ThrowShapeMismatch(weights.Length, rows, columns, inputLength, expectedInput, outputLength, expectedOutput);
         }
     }
+
+    [System.Diagnostics.CodeAnalysis.DoesNotReturn]
+    private static void ThrowShapeMismatch(int values, int rows, int columns, int inputLength, int expectedInput, int outputLength, int expectedOutput) =>
+        throw new ArgumentException($"Shape mismatch: W is {rows}×{columns} ({values} values), input {inputLength} (expected {expectedInput}), output {outputLength} (expected {expectedOutput}).");
 }
