@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace PlasticityDsl.Runtime;
 
 /// <summary>
@@ -99,6 +101,7 @@ public readonly ref struct RankOneTerms
     }
 
     /// <summary>Adds the terms' row <paramref name="i"/> to <paramref name="row"/>, as <see cref="KernelPrimitives.AddScaled(Span{float}, float, ReadOnlySpan{float})"/> per term.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // called once per row, like KernelPrimitives.AddScaled
     public void AddToRow(Span<float> row, int i)
     {
         if (_a0.IsEmpty) return;
