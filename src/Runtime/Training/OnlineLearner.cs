@@ -300,12 +300,16 @@ public sealed class OnlineLearner
         ApplyRule(layer, rule, theta);
     }
 
-    // The rule's kernel on layer l, in place; the signals it read.
-    private LayerSignals ApplyRule(int layer, IPlasticityRule rule, ReadOnlySpan<float> theta)
+    // The rule's kernel on layer l, in place, and given nextInput, nextProduct = W_l nextInput through the updated W_l;
+    // the signals it read.
+    private LayerSignals ApplyRule(int layer, IPlasticityRule rule, ReadOnlySpan<float> theta,
+        ReadOnlySpan<float> nextInput = default, Span<float> nextProduct = default)
     {
         LayerSignals signals = Signals(layer, rule);
-        int need = EnsureScratch(rule, layer);
-        rule.Apply(in signals, theta, _scratch[layer - 1].AsSpan(0, need));
+        int need = EnsureScratch(rule, layer); // may replace _scratch[layer − 1]
+        Span<float> scratch = _scratch[layer - 1].AsSpan(0, need);
+        if (nextInput.IsEmpty) rule.Apply(in signals, theta, scratch);
+        else rule.ApplyAndMultiply(in signals, theta, scratch, nextInput, nextProduct);
         return signals;
     }
 
@@ -314,9 +318,7 @@ public sealed class OnlineLearner
     // finite z_l from a finite y_(l−1) shows W_l finite.
     private string? UpdateLayerAndForward(int layer, IPlasticityRule rule, ReadOnlySpan<float> theta)
     {
-        LayerSignals signals = Signals(layer, rule);
-        int need = EnsureScratch(rule, layer);
-        rule.ApplyAndMultiply(in signals, theta, _scratch[layer - 1].AsSpan(0, need), _preparedY[layer - 1], _preparedZ[layer]);
+        LayerSignals signals = ApplyRule(layer, rule, theta, _preparedY[layer - 1], _preparedZ[layer]);
         Activate(layer, _preparedZ[layer], _preparedY[layer]);
         bool weightsChecked = KernelPrimitives.AllFinite(_preparedY[layer - 1]) && KernelPrimitives.AllFinite(_preparedZ[layer]);
         return Divergence(in signals, rule, weightsChecked);
@@ -457,15 +459,10 @@ public sealed class OnlineLearner
         x.CopyTo(_y[0]);
         for (int l = 1; l <= LayerCount; l++)
         {
-            ForwardLayer(l, _y, _z);
+            // z_l = W_l y_(l−1), then y_l = σ(z_l) (softmax at the output).
+            KernelPrimitives.MultiplyVector(Network.Weights[l - 1], _sizes[l], _sizes[l - 1], _y[l - 1], _z[l]);
+            Activate(l, _z[l], _y[l]);
         }
-    }
-
-    // z_l = W_l y_(l−1), then y_l = σ(z_l) (softmax at the output).
-    private void ForwardLayer(int l, float[][] y, float[][] z)
-    {
-        KernelPrimitives.MultiplyVector(Network.Weights[l - 1], _sizes[l], _sizes[l - 1], y[l - 1], z[l]);
-        Activate(l, z[l], y[l]);
     }
 
     // y_l from z_l: σ in the hidden layers, softmax in the last.
