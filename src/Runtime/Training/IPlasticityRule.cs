@@ -110,12 +110,12 @@ public interface IPlasticityRule : ICompiledRule
     /// online training, whose input is known before the update. A generated kernel that updates W row by row computes
     /// it in its update pass, from each row just written and still in cache, instead of streaming W again.
     /// </summary>
-    /// <param name="nextInput">n_(l−1) values.</param>
+    /// <param name="nextInput">n_(l−1) values, or empty for no product (<see cref="Apply"/> alone).</param>
     /// <param name="nextProduct">Receives n_l values.</param>
     void ApplyAndMultiply(in LayerSignals layer, ReadOnlySpan<float> theta, Span<float> scratch, ReadOnlySpan<float> nextInput, Span<float> nextProduct)
     {
         Apply(in layer, theta, scratch);
-        KernelPrimitives.MultiplyVector(layer.Weights, layer.Rows, layer.Columns, nextInput, nextProduct);
+        if (!nextInput.IsEmpty) KernelPrimitives.MultiplyVector(layer.Weights, layer.Rows, layer.Columns, nextInput, nextProduct);
     }
 }
 

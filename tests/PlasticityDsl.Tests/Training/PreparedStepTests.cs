@@ -152,6 +152,26 @@ public class PreparedStepTests
         }
     }
 
+    /// <summary>With no next input, ApplyAndMultiply is Apply alone: in a generated kernel and in the interface's default
+    /// (a hand-written kernel).</summary>
+    [Fact]
+    public void ApplyAndMultiplyWithoutAnInputIsApply()
+    {
+        foreach (IPlasticityRule rule in new[] { GeneratedRules.All.Single(r => r.Name == "bp_oja"), HandWrittenRules.BackpropOja })
+        {
+            const int rows = 7, columns = 33;
+            float[] theta = Theta(rule, 0.01f);
+            var random = new DeterministicRandom(23);
+            float[] Values(int n) => Enumerable.Range(0, n).Select(_ => (float)random.NextDouble() - 0.5f).ToArray();
+            float[] weights = Values(rows * columns), post = Values(rows), pre = Values(columns), z = Values(rows), postError = Values(rows);
+            float[] plainWeights = (float[])weights.Clone();
+            var scratch = new float[rule.ScratchLength(rows, columns)];
+            rule.Apply(new LayerSignals(plainWeights, default, rows, columns, post, pre, z, postError, default, Activation.Softplus), theta, scratch);
+            rule.ApplyAndMultiply(new LayerSignals(weights, default, rows, columns, post, pre, z, postError, default, Activation.Softplus), theta, scratch, default, default);
+            AssertSameBits(plainWeights, weights, rule.GetType().Name + " W", 0);
+        }
+    }
+
     private static Mlp Network(IPlasticityRule rule, ulong seed)
     {
         var network = new Mlp(PaperSizes, Activation.Softplus,
