@@ -71,7 +71,10 @@ public sealed class AccuracyFixture
         (_images, _labels) = Workloads.SyntheticMnist(EvaluationFixture.Images, 7);
     }
 
-    public double Run() => _learner.Accuracy(_images, _labels, EvaluationFixture.Images);
+    public double Run() => Run(EvaluationFixture.Images, threads: 1);
+
+    /// <summary>The first <paramref name="count"/> images on <paramref name="threads"/> threads.</summary>
+    public double Run(int count, int threads) => _learner.Accuracy(_images, _labels, count, threads);
 }
 
 public static class Evaluation
@@ -284,14 +287,10 @@ public static class EvaluationThreads
     public static int Run(int rounds)
     {
         int threads = Environment.ProcessorCount;
-        var network = new Mlp(Workloads.FiveLayer);
-        network.Initialize(InitScheme.Xavier, 1);
-        var learner = new OnlineLearner(network);
-        (float[] images, byte[] labels) = Workloads.SyntheticMnist(EvaluationFixture.Images, 7);
-        int half = EvaluationFixture.Images / 2;
-        Action one = () => learner.Accuracy(images, labels, EvaluationFixture.Images, 1);
-        Action all = () => learner.Accuracy(images, labels, EvaluationFixture.Images, threads);
-        Action halfOnOne = () => learner.Accuracy(images, labels, half, 1);
+        var accuracy = new AccuracyFixture();
+        Action one = () => accuracy.Run(EvaluationFixture.Images, 1);
+        Action all = () => accuracy.Run(EvaluationFixture.Images, threads);
+        Action halfOnOne = () => accuracy.Run(EvaluationFixture.Images / 2, 1);
         Measure.WarmUp([one, all, halfOnOne]);
         var times = new double[3][];
         for (int k = 0; k < 3; k++) times[k] = new double[rounds];

@@ -245,7 +245,7 @@ public class OnlineLearnerTests
         network.Initialize(InitScheme.Xavier, seed: 5);
         var learner = new OnlineLearner(network);
         var random = new DeterministicRandom(6);
-        const int block = 120, count = 7 * block + 5; // 8 blocks, the last partial
+        const int block = PackedGemm.BlockInputs, count = 7 * block + 5; // 8 blocks, the last partial
         float[] images = RandomInput(random, count * 10);
         var labels = new byte[count];
         for (int i = 0; i < count; i++)
