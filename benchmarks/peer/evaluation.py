@@ -106,16 +106,22 @@ def main():
     print(f"PyTorch {torch_runs[0]['torch']}, BLAS: {torch_runs[0]['blas']}. Other processes used at most {busiest:.2f} cores "
           f"just before a measurement and {during:.2f} cores on average during one.")
     print()
-    print("| layer (rows×columns) | ours, packed (GFLOP/s) | ours before, MultiplyBlock | PyTorch sgemm | packed ÷ PyTorch |")
-    print("|---|---|---|---|---|")
+    peaks = [run["fma_peak_gflops"] for run in ours_runs]
+    print(f"FMA peak of the core, measured in each of our processes: {cell(peaks)} GFLOP/s; 'of peak' is the median over "
+          "rounds of each round's rate divided by its own process's peak.")
+    print()
+    print("| layer (rows×columns) | ours, packed (GFLOP/s) | of peak | ours before, MultiplyBlock | PyTorch sgemm | packed ÷ PyTorch |")
+    print("|---|---|---|---|---|---|")
     for shape in SHAPES:
         packed = [run[shape]["packed_gflops"] for run in ours_runs]
+        share = [run[shape]["packed_gflops"] / run["fma_peak_gflops"] for run in ours_runs]
         block = [run[shape]["multiply_block_gflops"] for run in ours_runs]
         peer = [run[shape]["gflops"] for run in torch_runs]
-        print(f"| {shape} | {cell(packed)} | {cell(block)} | {cell(peer)} | {statistics.median(packed) / statistics.median(peer):.2f}× |")
+        print(f"| {shape} | {cell(packed)} | {statistics.median(share):.0%} | {cell(block)} | {cell(peer)} | "
+              f"{statistics.median(packed) / statistics.median(peer):.2f}× |")
     ours_images = [run["images_per_second"] for run in ours_runs]
     peer_images = [run["images_per_second"] for run in torch_runs]
-    print(f"| whole evaluation (images/s) | {cell(ours_images, 0)} | | {cell(peer_images, 0)} | "
+    print(f"| whole evaluation (images/s) | {cell(ours_images, 0)} | | | {cell(peer_images, 0)} | "
           f"{statistics.median(ours_images) / statistics.median(peer_images):.2f}× |")
     if any(run["bytes_per_evaluation"] != 0 for run in ours_runs):
         print("warning: our evaluation allocated", file=sys.stderr)

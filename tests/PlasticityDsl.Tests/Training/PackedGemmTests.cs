@@ -4,13 +4,13 @@ using Xunit;
 namespace PlasticityDsl.Tests.Training;
 
 /// <summary>
-/// The packed evaluation product against plain loops, at shapes with partial panels (rows not a multiple of 32),
-/// partial tiles (inputs not a multiple of 12) and column tails (columns not a multiple of 8), and its summation order
-/// bit for bit.
+/// The packed evaluation product against plain loops, at shapes with partial panels (rows not a multiple of 32 or 16)
+/// and partial tiles (inputs not a multiple of 12 or 4), and its summation order bit for bit, by the AVX-512 kernel
+/// (where the machine has it) and by the portable one.
 /// </summary>
 public class PackedGemmTests
 {
-    private static readonly int[] Rows = [1, 5, 31, 32, 33, 70, 170];
+    private static readonly int[] Rows = [1, 5, 16, 17, 31, 32, 33, 48, 70, 170];
     private static readonly int[] Columns = [1, 7, 8, 9, 70, 100, 784];
     private static readonly int[] Counts = [1, 7, 8, 9, 12, 13, 24, 130];
 
@@ -60,44 +60,40 @@ public class PackedGemmTests
     }
 
     [Fact]
-    public void Multiply_sums_in_the_documented_order_bit_for_bit()
+    public void Multiply_sums_each_output_in_one_fma_chain_bit_for_bit()
     {
         foreach (int rows in Rows)
         foreach (int columns in Columns)
+        foreach (int count in (int[])[1, 5, 13, 24])
         {
-            const int count = 13;
             float[] w = RandomValues(rows * columns, columns * 7 + rows);
-            float[] x = RandomValues(count * columns, columns);
-            float[] actual = Product(w, rows, columns, x, count);
-            int vectorColumns = columns / 8 * 8;
+            float[] x = RandomValues(count * columns, columns + count);
+            var expected = new float[count * rows];
             for (int n = 0; n < count; n++)
             {
                 for (int i = 0; i < rows; i++)
                 {
-                    var p = new float[8];
-                    for (int k = 0; k < vectorColumns; k++) p[k % 8] = MathF.FusedMultiplyAdd(w[i * columns + k], x[n * columns + k], p[k % 8]);
-                    float expected = ((p[0] + p[1]) + (p[2] + p[3])) + ((p[4] + p[5]) + (p[6] + p[7]));
-                    for (int k = vectorColumns; k < columns; k++) expected += w[i * columns + k] * x[n * columns + k];
-                    Assert.True(BitConverter.SingleToInt32Bits(expected) == BitConverter.SingleToInt32Bits(actual[n * rows + i]),
-                        $"{rows}×{columns}, output [{n}, {i}]: expected {expected:R}, got {actual[n * rows + i]:R}");
+                    float s = 0;
+                    for (int k = 0; k < columns; k++) s = MathF.FusedMultiplyAdd(w[i * columns + k], x[n * columns + k], s);
+                    expected[n * rows + i] = s;
                 }
             }
+
+            var packed = new float[PackedGemm.PackedWeightsLength(rows, columns)];
+            PackedGemm.PackWeights(w, rows, columns, packed);
+            var portable = new float[count * rows];
+            PackedGemm.MultiplyPortable(packed, rows, columns, x, count, portable);
+            AssertBits(expected, Product(w, rows, columns, x, count), $"{rows}×{columns}, {count} inputs");
+            AssertBits(expected, portable, $"{rows}×{columns}, {count} inputs, portable kernel");
         }
     }
 
-    [Fact]
-    public void Multiply_gives_the_bits_of_MultiplyBlock_for_inputs_in_fours()
+    private static void AssertBits(float[] expected, float[] actual, string shape)
     {
-        // Evaluation used MultiplyBlock before; equal bits keep every accuracy measured with it.
-        foreach (int rows in Rows)
-        foreach (int columns in Columns)
+        for (int j = 0; j < expected.Length; j++)
         {
-            const int count = 12;
-            float[] w = RandomValues(rows * columns, rows + columns);
-            float[] x = RandomValues(count * columns, rows);
-            var expected = new float[count * rows];
-            KernelPrimitives.MultiplyBlock(w, rows, columns, x, count, expected);
-            Assert.Equal(expected.Select(BitConverter.SingleToInt32Bits), Product(w, rows, columns, x, count).Select(BitConverter.SingleToInt32Bits));
+            Assert.True(BitConverter.SingleToInt32Bits(expected[j]) == BitConverter.SingleToInt32Bits(actual[j]),
+                $"{shape}, output {j}: expected {expected[j]:R}, got {actual[j]:R}");
         }
     }
 
