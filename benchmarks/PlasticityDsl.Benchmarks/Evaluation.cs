@@ -7,7 +7,7 @@ namespace PlasticityDsl.Benchmarks;
 
 /// <summary>
 /// Evaluation on a test set of 10,000 images: the product of each layer of the 5-layer network with all images, by the
-/// packed kernel (<see cref="PackedGemm"/>, in blocks of 128 as <see cref="OnlineLearner.Accuracy"/> runs it) and by
+/// packed kernel (<see cref="PackedGemm"/>, in blocks of <see cref="PackedGemm.BlockInputs"/> as <see cref="OnlineLearner.Accuracy"/> runs it) and by
 /// <see cref="KernelPrimitives.MultiplyBlock"/> (evaluation before it), and the whole <see cref="OnlineLearner.Accuracy"/>.
 /// benchmarks/peer/evaluation.py times PyTorch's sgemm on the same shapes.
 /// </summary>
@@ -142,7 +142,7 @@ public class EvaluationBenchmarks
 
 /// <summary>
 /// <c>--evaluation-breakdown [--rounds N]</c>: where the thread CPU time of one whole evaluation (5-layer network, 10,000
-/// images, blocks of 128) goes when its parts run as separate passes: packing W, each layer's product, each hidden
+/// images, blocks of PackedGemm.BlockInputs) goes when its parts run as separate passes: packing W, each layer's product, each hidden
 /// layer's activation over the block, the argmax. Each call is timed by the thread's CPU clock, so other processes on
 /// the core do not inflate it (run it pinned: <c>taskset -c 1</c>); <see cref="OnlineLearner.Accuracy"/> itself is
 /// timed in the same rounds, interleaved, and must count the same correct images.
