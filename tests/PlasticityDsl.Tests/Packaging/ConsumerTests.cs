@@ -53,9 +53,10 @@ public class ConsumerTests
         File.Copy(Path.Combine(example, "rules", "my_bp.rule"), rule);
 
         Run(app, environment, "build", "-c", "Release", "--disable-build-servers");
-        // The package's props: loops optimized at their first call, as the plasticity tool runs them.
+        // The package's props: loops optimized at their first call and no dynamic PGO, as the plasticity tool runs them.
         string runtimeConfig = File.ReadAllText(Path.Combine(app, "bin", "Release", "net10.0", "App.runtimeconfig.json"));
         Assert.Matches(@"""System\.Runtime\.TieredCompilation\.QuickJitForLoops"":\s*false", runtimeConfig);
+        Assert.Matches(@"""System\.Runtime\.TieredPGO"":\s*false", runtimeConfig);
         string trained = Run(app, environment, "run", "-c", "Release", "--no-build");
         Match accuracy = Regex.Match(trained, @"accuracy before ([0-9.]+) after ([0-9.]+)");
         Assert.True(accuracy.Success, trained);
