@@ -28,7 +28,7 @@ internal static class PackedGemm
     private const int PanelRows = 32; // rows of W per packed panel: two Vector512 of outputs
     private const int HalfPanelRows = 16; // rows of the last panel when at most 16 remain: one Vector512
     private const int TileInputs = 12; // inputs per tile: the micro-kernel's 12 × 32 outputs are 24 accumulators
-    private const int PortableTileInputs = 4; // inputs per tile of the portable kernel: 4 independent chains per vector of rows
+    private const int PortableTileInputs = 4; // inputs per tile of the portable kernel, each against two vectors of rows
 
     /// <summary>Inputs per block that callers pass through all layers together: whole tiles, and their activations
     /// stay in L2.</summary>
@@ -272,44 +272,62 @@ internal static class PackedGemm
     /// <summary>
     /// The same product on the same packed panels with <c>Vector&lt;float&gt;</c> (any width that divides 16: AVX2,
     /// SSE, Arm's 128-bit vectors) and the same chains: for machines without AVX-512, and for tests on any machine.
+    /// Two vectors of rows × four inputs: 8 independent chains, enough to keep two FMA units busy.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void MultiplyPortable(ReadOnlySpan<float> packedWeights, int rows, int columns, ReadOnlySpan<float> inputs,
         int count, Span<float> outputs)
     {
         int width = Vector<float>.Count;
-        Span<float> sums = stackalloc float[PortableTileInputs * width];
+        Span<float> sums = stackalloc float[PortableTileInputs * PanelRows];
+        ref float x = ref MemoryMarshal.GetReference(inputs);
         for (int firstRow = 0; firstRow < rows; firstRow += PanelRows)
         {
             int height = PanelHeight(rows, firstRow);
-            ReadOnlySpan<float> panel = packedWeights.Slice(firstRow * columns, height * columns);
-            for (int at = 0; at < height && firstRow + at < rows; at += width)
+            ref float panel = ref Unsafe.Add(ref MemoryMarshal.GetReference(packedWeights), firstRow * columns);
+            for (int at = 0; at < height && firstRow + at < rows; at += 2 * width)
             {
-                int validRows = Math.Min(width, rows - firstRow - at);
+                // Rows at … at + 2·width − 1 of the panel; where only one vector of rows is left, the second repeats it.
+                int second = height - at >= 2 * width ? width : 0;
+                int validRows = Math.Min(width + second, rows - firstRow - at);
                 for (int first = 0; first < count; first += PortableTileInputs)
                 {
-                    // Up to four inputs: four independent chains per vector of rows; a missing input repeats the first.
+                    // Up to four inputs; a missing one repeats the first (its sums are not stored).
                     int valid = Math.Min(PortableTileInputs, count - first);
-                    ReadOnlySpan<float> x0 = inputs.Slice(first * columns, columns);
-                    ReadOnlySpan<float> x1 = valid > 1 ? inputs.Slice((first + 1) * columns, columns) : x0;
-                    ReadOnlySpan<float> x2 = valid > 2 ? inputs.Slice((first + 2) * columns, columns) : x0;
-                    ReadOnlySpan<float> x3 = valid > 3 ? inputs.Slice((first + 3) * columns, columns) : x0;
-                    Vector<float> s0 = Vector<float>.Zero, s1 = Vector<float>.Zero, s2 = Vector<float>.Zero, s3 = Vector<float>.Zero;
+                    ref float x0 = ref Unsafe.Add(ref x, first * columns);
+                    ref float x1 = ref valid > 1 ? ref Unsafe.Add(ref x0, columns) : ref x0;
+                    ref float x2 = ref valid > 2 ? ref Unsafe.Add(ref x0, 2 * columns) : ref x0;
+                    ref float x3 = ref valid > 3 ? ref Unsafe.Add(ref x0, 3 * columns) : ref x0;
+                    ref float wk = ref Unsafe.Add(ref panel, at);
+                    Vector<float> a0 = default, a1 = default, a2 = default, a3 = default;
+                    Vector<float> b0 = default, b1 = default, b2 = default, b3 = default;
                     for (int k = 0; k < columns; k++)
                     {
-                        var w = new Vector<float>(panel.Slice(k * height + at, width));
-                        s0 = Vector.FusedMultiplyAdd(w, new Vector<float>(x0[k]), s0);
-                        s1 = Vector.FusedMultiplyAdd(w, new Vector<float>(x1[k]), s1);
-                        s2 = Vector.FusedMultiplyAdd(w, new Vector<float>(x2[k]), s2);
-                        s3 = Vector.FusedMultiplyAdd(w, new Vector<float>(x3[k]), s3);
+                        Vector<float> w0 = Vector.LoadUnsafe(ref wk);
+                        Vector<float> w1 = Vector.LoadUnsafe(ref wk, (nuint)second);
+                        wk = ref Unsafe.Add(ref wk, height);
+                        var v = new Vector<float>(Unsafe.Add(ref x0, k));
+                        a0 = Vector.FusedMultiplyAdd(w0, v, a0);
+                        b0 = Vector.FusedMultiplyAdd(w1, v, b0);
+                        v = new Vector<float>(Unsafe.Add(ref x1, k));
+                        a1 = Vector.FusedMultiplyAdd(w0, v, a1);
+                        b1 = Vector.FusedMultiplyAdd(w1, v, b1);
+                        v = new Vector<float>(Unsafe.Add(ref x2, k));
+                        a2 = Vector.FusedMultiplyAdd(w0, v, a2);
+                        b2 = Vector.FusedMultiplyAdd(w1, v, b2);
+                        v = new Vector<float>(Unsafe.Add(ref x3, k));
+                        a3 = Vector.FusedMultiplyAdd(w0, v, a3);
+                        b3 = Vector.FusedMultiplyAdd(w1, v, b3);
                     }
-                    s0.CopyTo(sums);
-                    s1.CopyTo(sums.Slice(width));
-                    s2.CopyTo(sums.Slice(2 * width));
-                    s3.CopyTo(sums.Slice(3 * width));
+
+                    // Input r's rows at sums[r·2·width …]: the first vector, then the second (the first again when repeated).
+                    a0.CopyTo(sums); b0.CopyTo(sums.Slice(second));
+                    a1.CopyTo(sums.Slice(2 * width)); b1.CopyTo(sums.Slice(2 * width + second));
+                    a2.CopyTo(sums.Slice(4 * width)); b2.CopyTo(sums.Slice(4 * width + second));
+                    a3.CopyTo(sums.Slice(6 * width)); b3.CopyTo(sums.Slice(6 * width + second));
                     for (int r = 0; r < valid; r++)
                     {
-                        sums.Slice(r * width, validRows).CopyTo(outputs.Slice((first + r) * rows + firstRow + at, validRows));
+                        sums.Slice(r * 2 * width, validRows).CopyTo(outputs.Slice((first + r) * rows + firstRow + at, validRows));
                     }
                 }
             }
