@@ -19,7 +19,7 @@ namespace PlasticityDsl.Runtime;
 /// reference): each output is one FMA chain over the columns in ascending order from 0,
 /// s ← fma(W[i, k], x[k], s). This is not the order of the per-sample forward pass
 /// (<see cref="KernelPrimitives.MultiplyVector"/>: 8 chains, added pairwise), so an evaluation's logits can differ from
-/// <see cref="OnlineLearner.Predict"/>'s in the last bits, and a prediction between two near-equal logits with them
+/// <see cref="OnlineLearner.Predict"/>'s in the last bits, and with them a prediction where two logits are nearly equal
 /// (docs/performance.md, "Evaluation in one chain per output"). Without AVX-512 a portable
 /// <c>Vector&lt;float&gt;</c> kernel computes the same chains on the same packed panels.
 /// </remarks>
