@@ -84,6 +84,10 @@ public class ConsumerTests
         Run(work.Path, environment, "tool", "install", "--tool-path", tools, "PlasticityDsl.Cli", "--version", version);
         string installedPackage = OperatingSystem.IsLinux() && RuntimeInformation.OSArchitecture == Architecture.X64 ? "plasticitydsl.cli.linux-x64" : "plasticitydsl.cli.any";
         Assert.True(Directory.Exists(Path.Combine(tools, ".store", "plasticitydsl.cli", version, installedPackage)), $"the tool installed is not {installedPackage}");
+        // The installed tool runs with the settings docs/performance.md measured: loops optimized at once, no dynamic PGO.
+        string toolConfig = File.ReadAllText(Assert.Single(Directory.GetFiles(Path.Combine(tools, ".store"), "plasticity.runtimeconfig.json", SearchOption.AllDirectories)));
+        Assert.Matches(@"""System\.Runtime\.TieredCompilation\.QuickJitForLoops"":\s*false", toolConfig);
+        Assert.Matches(@"""System\.Runtime\.TieredPGO"":\s*false", toolConfig);
         string plasticity = Path.Combine(tools, OperatingSystem.IsWindows() ? "plasticity.exe" : "plasticity");
         Assert.Equal(version, RunProgram(plasticity, work.Path, environment, "--version").Trim());
         var (checkExit, check) = StartProgram(plasticity, work.Path, environment, "check", rule);
