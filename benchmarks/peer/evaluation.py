@@ -3,8 +3,8 @@
 
   evaluation.py --ours "dotnet PlasticityDsl.Benchmarks.dll" [--rounds 3] [--seconds 5] [--cpu 1]
       interleaves rounds of ours (`--evaluation`) and PyTorch's (`--measure`), each pinned to core --cpu, and prints
-      one table: GFLOP/s per layer of 784-170-130-100-70-10 (outputs = inputs @ W^T for all 10,000 images) and
-      images/s of the whole evaluation (5 products, softplus (beta = 10), argmax of the last layer, as
+      one table: GFLOP/s per layer of 784-170-130-100-70-10 (outputs = inputs @ W^T for all 10,000 images), ours
+      also as a share of the FMA peak measured in the same process, and images/s of the whole evaluation (5 products, softplus (beta = 10), argmax of the last layer, as
       OnlineLearner.Accuracy does). Called by benchmarks/run-evaluation-comparison.sh, which builds our side first.
   evaluation.py --measure --seconds 5   -> PyTorch's side alone, one JSON line
 
