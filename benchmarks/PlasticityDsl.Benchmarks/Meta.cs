@@ -13,7 +13,7 @@ namespace PlasticityDsl.Benchmarks;
 /// process so that their ratios come from the same run:
 /// <list type="bullet">
 /// <item><c>plain</c>: <c>--steps</c> <see cref="OnlineLearner.Step"/>s of Eq. 9 (examples/rules/eq9.rule), feedback
-/// alignment with plastic B — the episode without its gradient;</item>
+/// alignment with plastic B, each given the next input as <c>train</c> gives it — the episode without its gradient;</item>
 /// <item><c>meta6</c>: the same episode with the gradient along D = 6 directions (t0, t1, t2, t3, t4, t9) of the query
 /// loss on 50 images — what the PyTorch peer computes — in reverse mode (<see cref="ReverseModeEpisode"/> with
 /// <see cref="ReverseModeEpisode.DefaultSnapshots"/> snapshots; what meta-learning uses for six directions,
@@ -346,10 +346,12 @@ public static class Meta
             }
             else
             {
+                // As `train` steps (OnlineRun): each step given the next input, whose forward pass its update prepares.
                 for (int k = 0; k < _train.Length; k++)
                 {
                     int i = _train[k];
-                    _learner!.Step(_images.AsSpan(i * 784, 784), _labels[i], _rule, _theta);
+                    ReadOnlySpan<float> next = k + 1 < _train.Length ? _images.AsSpan(_train[k + 1] * 784, 784) : default;
+                    _learner!.Step(_images.AsSpan(i * 784, 784), _labels[i], _rule, _theta, next);
                 }
                 LastLoss = _learner!.LastLoss;
             }

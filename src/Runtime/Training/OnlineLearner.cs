@@ -158,48 +158,69 @@ public sealed class OnlineLearner
     {
         bool prepare = !next.IsEmpty;
         if (prepare) CheckInput(next, nameof(next));
-        bool reuse = _prepared && _preparedVersion == Network.WeightsVersion
-            && MemoryMarshal.Cast<float, int>(x).SequenceEqual(MemoryMarshal.Cast<float, int>(_preparedY[0]));
-        _prepared = false;
-        if (reuse)
-        {
-            // The prepared pass becomes this step's; the arrays it replaces take the next one.
-            for (int l = 0; l <= LayerCount; l++)
-            {
-                (_y[l], _preparedY[l]) = (_preparedY[l], _y[l]);
-                (_z[l], _preparedZ[l]) = (_preparedZ[l], _z[l]);
-            }
-        }
-
-        ComputeSignals(x, label, rule, theta, carried: null, forwardDone: reuse);
+        ComputeSignals(x, label, rule, theta, carried: null, forwardDone: TakePrepared(x));
         _stepCount++;
         if (OutputDivergence() is { } output)
         {
             throw new TrainingDivergedException(output.Layer, _stepCount, output.Matrix);
         }
 
-        if (prepare) next.CopyTo(_preparedY[0]);
+        if (prepare) BeginPrepare(next);
         for (int l = 1; l <= LayerCount; l++)
         {
-            string? diverged = prepare ? UpdateLayerAndForward(l, rule, theta) : UpdateLayer(l, rule, theta);
-            if (diverged is { } matrix)
+            if (UpdateLayer(l, rule, theta, prepare) is { } matrix)
             {
                 throw new TrainingDivergedException(l, _stepCount, matrix);
             }
         }
 
-        _prepared = prepare;
+        if (prepare) EndPrepare();
+    }
+
+    // Whether a prepared forward pass of x through the current weights exists; if so it becomes the current one (the
+    // arrays it replaces take the next). Either way none is prepared afterwards.
+    private bool TakePrepared(ReadOnlySpan<float> x)
+    {
+        bool reuse = _prepared && _preparedVersion == Network.WeightsVersion
+            && MemoryMarshal.Cast<float, int>(x).SequenceEqual(MemoryMarshal.Cast<float, int>(_preparedY[0]));
+        _prepared = false;
+        if (reuse)
+        {
+            for (int l = 0; l <= LayerCount; l++)
+            {
+                (_y[l], _preparedY[l]) = (_preparedY[l], _y[l]);
+                (_z[l], _preparedZ[l]) = (_preparedZ[l], _z[l]);
+            }
+        }
+        return reuse;
+    }
+
+    /// <summary>Starts preparing the forward pass of <paramref name="next"/> (finite, n_0 values): every layer's update
+    /// that follows, in order, with <c>prepare</c> set, computes its part; <see cref="EndPrepare"/> then offers the pass
+    /// to the next <see cref="ComputeSignals"/> of that input, as <see cref="Step(ReadOnlySpan{float}, int, IPlasticityRule, ReadOnlySpan{float}, ReadOnlySpan{float})"/>'s next does.</summary>
+    internal void BeginPrepare(ReadOnlySpan<float> next) => next.CopyTo(_preparedY[0]);
+
+    /// <summary>Every layer has computed its part of the pass <see cref="BeginPrepare"/> started: it belongs to the
+    /// weights as they are now.</summary>
+    internal void EndPrepare()
+    {
+        _prepared = true;
         _preparedVersion = Network.WeightsVersion;
     }
 
+    /// <summary>Drops a prepared pass, for a caller about to change <see cref="Mlp.Weights"/> or <see cref="Mlp.Feedback"/>
+    /// without loading them (the reverse-mode engine's snapshots).</summary>
+    internal void ForgetPrepared() => _prepared = false;
+
     /// <summary>
-    /// The first half of a step: checks the arguments, runs the forward pass, sets <see cref="LastLoss"/> and computes
+    /// The first half of a step: checks the arguments, runs the forward pass (or takes the one the last update prepared
+    /// for <paramref name="x"/>, see <see cref="BeginPrepare"/>), sets <see cref="LastLoss"/> and computes
     /// the errors <paramref name="rule"/> reads (<see cref="ComputedErrors"/>). Weights are not touched.
     /// </summary>
     /// <param name="carried">If given, receives B_(l+1)ᵀ e_(l+1) for l = 1 … L − 1 (the error before the ⊙ σ'(z_l)),
     /// which forward-mode tangents of the error pass need.</param>
     internal void ComputeSignals(ReadOnlySpan<float> x, int label, IPlasticityRule rule, ReadOnlySpan<float> theta, float[][]? carried) =>
-        ComputeSignals(x, label, rule, theta, carried, forwardDone: false);
+        ComputeSignals(x, label, rule, theta, carried, forwardDone: TakePrepared(x));
 
     // forwardDone: the workspace already holds the forward pass of x through the current weights (a prepared one).
     private void ComputeSignals(ReadOnlySpan<float> x, int label, IPlasticityRule rule, ReadOnlySpan<float> theta, float[][]? carried, bool forwardDone)
@@ -285,19 +306,28 @@ public sealed class OnlineLearner
     /// </summary>
     /// <remarks>All signals were computed from the pre-update weights and the kernel of layer l reads only W_l and B_l,
     /// so updating layer by layer in place equals computing every ΔW_l (ΔB_l) first and then adding them.</remarks>
-    internal string? UpdateLayer(int layer, IPlasticityRule rule, ReadOnlySpan<float> theta)
+    /// <param name="prepare">Also computes the layer's part of the pass <see cref="BeginPrepare"/> started, from the
+    /// updated W_l; a finite product then shows W_l finite, so only a non-finite one costs a check of all of W_l.</param>
+    internal string? UpdateLayer(int layer, IPlasticityRule rule, ReadOnlySpan<float> theta, bool prepare = false)
     {
-        _prepared = false; // the weights change outside a step that prepares
+        _prepared = false; // the weights change: a pass prepared before is stale
+        if (prepare) return UpdateLayerAndForward(layer, rule, theta);
         LayerSignals signals = ApplyRule(layer, rule, theta);
         return Divergence(in signals, rule, weightsChecked: false);
     }
 
     /// <summary><see cref="UpdateLayer"/> without its finiteness check, for a caller that reruns a step it has checked
     /// before from the same weights (the reverse-mode engine's recomputation): the same bits, so finite again.</summary>
-    internal void ReplayLayer(int layer, IPlasticityRule rule, ReadOnlySpan<float> theta)
+    internal void ReplayLayer(int layer, IPlasticityRule rule, ReadOnlySpan<float> theta, bool prepare = false)
     {
-        _prepared = false; // the weights change outside a step that prepares
-        ApplyRule(layer, rule, theta);
+        _prepared = false; // the weights change: a pass prepared before is stale
+        if (!prepare)
+        {
+            ApplyRule(layer, rule, theta);
+            return;
+        }
+        ApplyRule(layer, rule, theta, _preparedY[layer - 1], _preparedZ[layer]);
+        Activate(layer, _preparedZ[layer], _preparedY[layer]);
     }
 
     // The rule's kernel on layer l, in place, and given nextInput, nextProduct = W_l nextInput through the updated W_l;
