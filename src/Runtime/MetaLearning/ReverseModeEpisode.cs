@@ -1,6 +1,4 @@
 using System.Numerics.Tensors;
-using System.Runtime.Intrinsics;
-using System.Runtime.Intrinsics.X86;
 
 namespace PlasticityDsl.Runtime.MetaLearning;
 
@@ -166,8 +164,8 @@ internal sealed class ReverseModeEpisode
                 switch (instruction.Action)
                 {
                     case CheckpointAction.Store:
-                        StoreSnapshot(Network.Weights, _snapshotWeights[instruction.Slot]);
-                        if (_plasticFeedback) StoreSnapshot(Network.Feedback, _snapshotFeedback[instruction.Slot]);
+                        Copy(Network.Weights, _snapshotWeights[instruction.Slot]);
+                        if (_plasticFeedback) Copy(Network.Feedback, _snapshotFeedback[instruction.Slot]);
                         _currentSlot = instruction.Slot;
                         _signalsKept[instruction.Slot] = false;
                         PhaseTimes?.End(ReversePhase.Snapshots);
@@ -452,35 +450,6 @@ internal sealed class ReverseModeEpisode
     private static void Copy(float[][] from, float[][] to)
     {
         for (int l = 0; l < from.Length; l++) from[l].AsSpan().CopyTo(to[l]);
-    }
-
-    // A copy into a snapshot slot with non-temporal stores: the slot is read again only many steps later, so its lines
-    // need not be fetched before they are overwritten, nor evict the working set of the steps in between (6–8 % of a
-    // 250-step episode, docs/performance.md). The same values, so the same gradient.
-    private static unsafe void StoreSnapshot(float[][] from, float[][] to)
-    {
-        if (!Vector512.IsHardwareAccelerated)
-        {
-            Copy(from, to);
-            return;
-        }
-        for (int l = 0; l < from.Length; l++)
-        {
-            int n = from[l].Length;
-            fixed (float* source = from[l])
-            fixed (float* destination = to[l])
-            {
-                int j = 0;
-                for (; j < n && ((nuint)(destination + j) & 63) != 0; j++) destination[j] = source[j];
-                for (; j <= n - Vector512<float>.Count; j += Vector512<float>.Count)
-                {
-                    Vector512.StoreAlignedNonTemporal(Vector512.Load(source + j), destination + j);
-                }
-                for (; j < n; j++) destination[j] = source[j];
-            }
-        }
-        // Orders the streamed stores before whatever follows, as ordinary stores are.
-        if (Sse.IsSupported) Sse.StoreFence();
     }
 
     private static void Exchange(float[][] a, float[][] b)
