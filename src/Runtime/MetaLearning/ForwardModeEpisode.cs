@@ -138,9 +138,20 @@ public sealed class ForwardModeEpisode
     /// carrying the tangents along. Returns null, or the divergence (the first non-finite W, B, tangent or loss; later
     /// steps then do nothing and return it again).
     /// </summary>
-    public EpisodeDivergence? Step(ReadOnlySpan<float> x, int label, ReadOnlySpan<float> theta)
+    public EpisodeDivergence? Step(ReadOnlySpan<float> x, int label, ReadOnlySpan<float> theta) => Step(x, label, theta, default);
+
+    /// <summary>
+    /// <see cref="Step(ReadOnlySpan{float}, int, ReadOnlySpan{float})"/>, whose primal update also runs the forward pass
+    /// of <paramref name="next"/>, the following step's input, as <see cref="OnlineLearner.Step(ReadOnlySpan{float}, int, IPlasticityRule, ReadOnlySpan{float}, ReadOnlySpan{float})"/>
+    /// does: the following step on that input starts from it. The same bits as without it.
+    /// </summary>
+    /// <param name="next">The next step's input (n_0 values), or empty for none. A non-finite one is stepped on as
+    /// without it: its pass is non-finite, so the update's own check runs, and the next step reports the divergence.</param>
+    public EpisodeDivergence? Step(ReadOnlySpan<float> x, int label, ReadOnlySpan<float> theta, ReadOnlySpan<float> next)
     {
         if (_divergence is not null) return _divergence;
+        bool prepare = !next.IsEmpty;
+        if (prepare && next.Length != _sizes[0]) throw new ArgumentException($"the next input must have n_0 = {_sizes[0]} values, got {next.Length}.", nameof(next));
         EnsureThetaTangents(theta.Length);
         _learner.ComputeSignals(x, label, Rule, theta, _carried);
         _step++;
@@ -151,6 +162,7 @@ public sealed class ForwardModeEpisode
         ForwardTangents();
         if (_postError || _preError) ErrorTangents();
 
+        if (prepare) _learner.BeginPrepare(next);
         for (int l = 1; l <= layers; l++)
         {
             // Every tangent of layer l is taken at the pre-update W_l and B_l, so before the primal update.
@@ -171,9 +183,10 @@ public sealed class ForwardModeEpisode
                     else if (_plasticFeedback && !KernelPrimitives.AllFinite(_bDot[d][l - 1])) tangentDivergence = (d, "B");
                 }
             }
-            if (_learner.UpdateLayer(l, Rule, theta) is { } matrix) return Diverge(l, matrix, -1);
+            if (_learner.UpdateLayer(l, Rule, theta, prepare) is { } matrix) return Diverge(l, matrix, -1);
             if (tangentDivergence is { } found) return Diverge(l, found.Quantity, found.Direction);
         }
+        if (prepare) _learner.EndPrepare();
         return null;
     }
 
@@ -223,9 +236,10 @@ public sealed class ForwardModeEpisode
         EpisodeChecks.Gradient(_directions.Length, gradient);
         Reset();
         int inputs = _sizes[0];
-        foreach (int i in train)
+        for (int k = 0; k < train.Length; k++)
         {
-            if (Step(images.Slice(i * inputs, inputs), labels[i], theta) is { } divergence)
+            ReadOnlySpan<float> next = k + 1 < train.Length ? images.Slice(train[k + 1] * inputs, inputs) : default;
+            if (Step(images.Slice(train[k] * inputs, inputs), labels[train[k]], theta, next) is { } divergence)
             {
                 gradient.Fill(double.NaN);
                 return new EpisodeResult(double.NaN, divergence);

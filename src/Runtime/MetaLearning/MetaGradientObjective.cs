@@ -77,7 +77,8 @@ public sealed class MetaGradientObjective : IEpisodeObjective
             engine.Reset();
             for (int i = 0; i < episode.TrainCount; i++)
             {
-                if (engine.Step(episode.TrainImage(i), episode.TrainLabels[i], theta) is { } divergence)
+                ReadOnlySpan<float> next = i + 1 < episode.TrainCount ? episode.TrainImage(i + 1) : default;
+                if (engine.Step(episode.TrainImage(i), episode.TrainLabels[i], theta, next) is { } divergence)
                 {
                     return new EpisodeOutcome(double.NaN, 0, Diverged: true, (int)divergence.Step, divergence.Layer);
                 }

@@ -71,6 +71,41 @@ public sealed class ForwardModeEpisodeTests(ITestOutputHelper output)
         Assert.Equal(TrainCount, engine.StepCount);
     }
 
+    /// <summary>A step given the next input prepares its forward pass in the primal update (as Run's steps are):
+    /// weights, tangents, the query loss and the gradient are bit for bit those of steps without it.</summary>
+    [Fact]
+    public void Steps_given_the_next_input_carry_the_same_weights_and_tangents_bit_for_bit()
+    {
+        IDifferentiableRule rule = Eq9Rule.Instance;
+        Mlp plain = Network(FeedbackMode.Random, seed: 12), prepared = plain.Clone();
+        int[] directions = [.. rule.Coefficients];
+        var plainEngine = new ForwardModeEpisode(plain, rule, directions);
+        var preparedEngine = new ForwardModeEpisode(prepared, rule, directions);
+        for (int k = 0; k < TrainCount; k++)
+        {
+            int i = Train[k];
+            Assert.Null(plainEngine.Step(Image(i), EpisodeData.Labels[i], Theta));
+            Assert.Null(preparedEngine.Step(Image(i), EpisodeData.Labels[i], Theta, k + 1 < TrainCount ? Image(Train[k + 1]) : default));
+        }
+
+        static int[] Bits(ReadOnlySpan<float> values) => System.Runtime.InteropServices.MemoryMarshal.Cast<float, int>(values).ToArray();
+        for (int l = 1; l <= plain.LayerCount; l++)
+        {
+            Assert.Equal(Bits(plain.Weights[l - 1]), Bits(prepared.Weights[l - 1]));
+            Assert.Equal(Bits(plain.Feedback[l - 1]), Bits(prepared.Feedback[l - 1]));
+            for (int d = 0; d < directions.Length; d++)
+            {
+                Assert.Equal(Bits(plainEngine.WeightTangent(d, l)), Bits(preparedEngine.WeightTangent(d, l)));
+                Assert.Equal(Bits(plainEngine.FeedbackTangent(d, l)), Bits(preparedEngine.FeedbackTangent(d, l)));
+            }
+        }
+        double[] plainGradient = new double[directions.Length], preparedGradient = new double[directions.Length];
+        Assert.Equal(plainEngine.QueryLoss(EpisodeData.Images, EpisodeData.Labels, Query, plainGradient),
+            preparedEngine.QueryLoss(EpisodeData.Images, EpisodeData.Labels, Query, preparedGradient));
+        Assert.Equal(plainGradient, preparedGradient);
+        Assert.Throws<ArgumentException>(() => preparedEngine.Step(Image(0), EpisodeData.Labels[0], Theta, new float[Sizes[0] - 1]));
+    }
+
     [Fact]
     public void A_diverging_episode_is_reported_not_thrown()
     {
