@@ -146,7 +146,10 @@ public sealed class ForwardModeEpisode
     /// does: the following step on that input starts from it. The same bits as without it.
     /// </summary>
     /// <param name="next">The next step's input (n_0 values), or empty for none. A non-finite one is stepped on as
-    /// without it: its pass is non-finite, so the update's own check runs, and the next step reports the divergence.</param>
+    /// without it: its pass is non-finite, so the update's own check runs, and the next step reports the divergence.
+    /// As with <see cref="OnlineLearner.Step(ReadOnlySpan{float}, int, IPlasticityRule, ReadOnlySpan{float}, ReadOnlySpan{float})"/>,
+    /// a caller that writes <see cref="Mlp.Weights"/> or <see cref="Mlp.Feedback"/> in place before the next step must not
+    /// pass it (loading weights through <see cref="Mlp"/>'s methods is safe).</param>
     public EpisodeDivergence? Step(ReadOnlySpan<float> x, int label, ReadOnlySpan<float> theta, ReadOnlySpan<float> next)
     {
         if (_divergence is not null) return _divergence;

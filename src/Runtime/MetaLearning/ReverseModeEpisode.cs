@@ -144,7 +144,6 @@ internal sealed class ReverseModeEpisode
         if (_schedule is null || _schedule.Steps != train.Length) _schedule = new CheckpointSchedule(train.Length, Snapshots);
 
         _thetaBar.AsSpan().Clear();
-        _learner.ForgetPrepared(); // the caller may have set the weights in place since the last episode
         ForwardSteps = 0;
         PhaseTimes?.Start();
         int firstUnadvanced = 0; // steps before it were run (and checked) by the first sweep
@@ -171,7 +170,6 @@ internal sealed class ReverseModeEpisode
                         PhaseTimes?.End(ReversePhase.Snapshots);
                         break;
                     case CheckpointAction.Restore:
-                        _learner.ForgetPrepared();
                         Copy(_snapshotWeights[instruction.Slot], Network.Weights);
                         if (_plasticFeedback) Copy(_snapshotFeedback[instruction.Slot], Network.Feedback);
                         _currentSlot = instruction.Slot;
@@ -179,17 +177,13 @@ internal sealed class ReverseModeEpisode
                         break;
                     case CheckpointAction.Take:
                         // The slot is not read again before a Store refills it: exchange arrays instead of copying.
-                        _learner.ForgetPrepared();
                         Exchange(Network.Weights, _snapshotWeights[instruction.Slot]);
                         if (_plasticFeedback) Exchange(Network.Feedback, _snapshotFeedback[instruction.Slot]);
                         _currentSlot = instruction.Slot;
                         PhaseTimes?.End(ReversePhase.Snapshots);
                         break;
                     case CheckpointAction.Advance:
-                        // The next step's input, whose forward pass the update prepares: the schedule goes on with that
-                        // step (advanced or reversed) from these weights, or restores others, which drops the pass.
-                        ReadOnlySpan<float> nextInput = step < last ? images.Slice(train[step + 1] * inputs, inputs) : default;
-                        if (Advance(images.Slice(train[step] * inputs, inputs), labels[train[step]], theta, step, firstRun: step >= firstUnadvanced, nextInput) is { } divergence)
+                        if (Advance(images.Slice(train[step] * inputs, inputs), labels[train[step]], theta, step, firstRun: step >= firstUnadvanced) is { } divergence)
                         {
                             return Diverged(gradient, divergence);
                         }
@@ -204,7 +198,7 @@ internal sealed class ReverseModeEpisode
                             Copy(Network.Weights, _heldWeights);
                             if (_plasticFeedback) Copy(Network.Feedback, _heldFeedback);
                             PhaseTimes?.End(ReversePhase.Snapshots);
-                            if (Advance(images.Slice(train[step] * inputs, inputs), labels[train[step]], theta, step, firstRun: true, next: default) is { } lastStep)
+                            if (Advance(images.Slice(train[step] * inputs, inputs), labels[train[step]], theta, step, firstRun: true) is { } lastStep)
                             {
                                 return Diverged(gradient, lastStep);
                             }
@@ -214,7 +208,6 @@ internal sealed class ReverseModeEpisode
                             if (!double.IsFinite(queryLoss)) return Diverged(gradient, new EpisodeDivergence(train.Length, layers, "query loss", -1));
                             Copy(Network.Weights, _finalWeights);
                             if (_plasticFeedback) Copy(Network.Feedback, _finalFeedback);
-                            _learner.ForgetPrepared();
                             Copy(_heldWeights, Network.Weights);
                             if (_plasticFeedback) Copy(_heldFeedback, Network.Feedback);
                             PhaseTimes?.End(ReversePhase.Snapshots);
@@ -236,7 +229,6 @@ internal sealed class ReverseModeEpisode
         }
         finally
         {
-            _learner.ForgetPrepared(); // the weights were copied in place
             ReturnOwnArrays();
             PhaseTimes?.End(ReversePhase.Snapshots);
         }
@@ -249,29 +241,22 @@ internal sealed class ReverseModeEpisode
     }
 
     // One online step from the current weights, checked as ForwardModeEpisode checks the primal step on its first run;
-    // a recomputation reproduces a checked step bit for bit, so it is not checked again. Given the next step's input, the
-    // update also computes its forward pass (as OnlineLearner.Step's next does: the same bits), which spares the next
-    // ComputeSignals a read of every W_l and the check a second one.
-    private EpisodeDivergence? Advance(ReadOnlySpan<float> x, int label, ReadOnlySpan<float> theta, int step, bool firstRun, ReadOnlySpan<float> next)
+    // a recomputation reproduces a checked step bit for bit, so it is not checked again.
+    private EpisodeDivergence? Advance(ReadOnlySpan<float> x, int label, ReadOnlySpan<float> theta, int step, bool firstRun)
     {
         ForwardSteps++;
         ComputeSignals(x, label, theta);
         _currentSlot = -1; // the weights move on from the slot's state
-        bool prepare = !next.IsEmpty;
-        if (prepare) _learner.BeginPrepare(next);
         if (!firstRun)
         {
-            for (int l = 1; l < _sizes.Length; l++) _learner.ReplayLayer(l, Rule, theta, prepare);
+            for (int l = 1; l < _sizes.Length; l++) _learner.ReplayLayer(l, Rule, theta);
+            return null;
         }
-        else
+        if (EpisodeChecks.OutputDivergence(_learner) is { } output) return new EpisodeDivergence(step + 1, output.Layer, output.Quantity, -1);
+        for (int l = 1; l < _sizes.Length; l++)
         {
-            if (EpisodeChecks.OutputDivergence(_learner) is { } output) return new EpisodeDivergence(step + 1, output.Layer, output.Quantity, -1);
-            for (int l = 1; l < _sizes.Length; l++)
-            {
-                if (_learner.UpdateLayer(l, Rule, theta, prepare) is { } matrix) return new EpisodeDivergence(step + 1, l, matrix, -1);
-            }
+            if (_learner.UpdateLayer(l, Rule, theta) is { } matrix) return new EpisodeDivergence(step + 1, l, matrix, -1);
         }
-        if (prepare) _learner.EndPrepare();
         return null;
     }
 

@@ -208,10 +208,6 @@ public sealed class OnlineLearner
         _preparedVersion = Network.WeightsVersion;
     }
 
-    /// <summary>Drops a prepared pass, for a caller about to change <see cref="Mlp.Weights"/> or <see cref="Mlp.Feedback"/>
-    /// without loading them (the reverse-mode engine's snapshots).</summary>
-    internal void ForgetPrepared() => _prepared = false;
-
     /// <summary>
     /// The first half of a step: checks the arguments, runs the forward pass (or takes the one the last update prepared
     /// for <paramref name="x"/>, see <see cref="BeginPrepare"/>), sets <see cref="LastLoss"/> and computes
@@ -318,16 +314,10 @@ public sealed class OnlineLearner
 
     /// <summary><see cref="UpdateLayer"/> without its finiteness check, for a caller that reruns a step it has checked
     /// before from the same weights (the reverse-mode engine's recomputation): the same bits, so finite again.</summary>
-    internal void ReplayLayer(int layer, IPlasticityRule rule, ReadOnlySpan<float> theta, bool prepare = false)
+    internal void ReplayLayer(int layer, IPlasticityRule rule, ReadOnlySpan<float> theta)
     {
         _prepared = false; // the weights change: a pass prepared before is stale
-        if (!prepare)
-        {
-            ApplyRule(layer, rule, theta);
-            return;
-        }
-        ApplyRule(layer, rule, theta, _preparedY[layer - 1], _preparedZ[layer]);
-        Activate(layer, _preparedZ[layer], _preparedY[layer]);
+        ApplyRule(layer, rule, theta);
     }
 
     // The rule's kernel on layer l, in place, and given nextInput, nextProduct = W_l nextInput through the updated W_l;

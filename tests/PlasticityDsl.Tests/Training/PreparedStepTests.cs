@@ -83,35 +83,6 @@ public class PreparedStepTests
         }
     }
 
-    /// <summary>The reverse-mode engine prepares the next input's pass in its own steps, then may set other weights in
-    /// place (a snapshot restored or exchanged), which <see cref="Mlp.WeightsVersion"/> does not see: it drops the pass
-    /// first, and the next signals of that input come from the weights as they are.</summary>
-    [Fact]
-    public void A_dropped_pass_is_not_used_after_the_weights_change_in_place()
-    {
-        IPlasticityRule rule = GeneratedRules.All.Single(r => r.Name == "bp_oja");
-        var (images, labels) = Data(seed: 9);
-        float[] theta = Theta(rule, 0.01f);
-        Mlp network = Network(rule, seed: 7);
-        float[][] before = network.CopyWeights();
-        var learner = new OnlineLearner(network, rule);
-        learner.ComputeSignals(Image(images, 0), labels[0], rule, theta, carried: null);
-        learner.BeginPrepare(Image(images, 1));
-        for (int l = 1; l <= network.LayerCount; l++) Assert.Null(learner.UpdateLayer(l, rule, theta, prepare: true));
-        learner.EndPrepare();
-
-        learner.ForgetPrepared();
-        for (int l = 0; l < network.LayerCount; l++) before[l].AsSpan().CopyTo(network.Weights[l]); // in place: same version
-        learner.ComputeSignals(Image(images, 1), labels[1], rule, theta, carried: null);
-
-        var fresh = new OnlineLearner(Network(rule, seed: 7), rule);
-        fresh.ComputeSignals(Image(images, 1), labels[1], rule, theta, carried: null);
-        for (int l = 1; l <= network.LayerCount; l++)
-        {
-            AssertSameBits(fresh.PreActivations(l).ToArray(), learner.PreActivations(l).ToArray(), $"z_{l}", 1);
-        }
-    }
-
     [Fact]
     public void PreparedStepsAllocateNothing()
     {
