@@ -10,7 +10,7 @@ namespace PlasticityDsl.Benchmarks;
 /// Our side of the meta-gradient comparison (benchmarks/peer/meta_episode.py, driven by benchmarks/peer/compare_meta.py):
 /// one online episode of <c>--steps</c> steps on 784-170-130-100-70-20 (softplus β = 10, 20 classes, labels from 5 of
 /// them, MNIST-like synthetic images), θ = the peer's THETA, one thread. Arms, timed in interleaved rounds of one
-/// process so that their ratios come from the same run:
+/// process so that their ratios come from the same run (odd rounds in reverse order, so that no arm always runs first):
 /// <list type="bullet">
 /// <item><c>plain</c>: <c>--steps</c> <see cref="OnlineLearner.Step"/>s of Eq. 9 (examples/rules/eq9.rule), feedback
 /// alignment with plastic B, each given the next input as <c>train</c> gives it — the episode without its gradient;</item>
@@ -52,8 +52,11 @@ public static class Meta
         var allocated = new long[cases.Length];
         for (int r = 0; r < repeat; r++)
         {
-            for (int k = 0; k < cases.Length; k++)
+            // Odd rounds run the arms in reverse order: an arm's place in a round moves its time by several percent here
+            // (docs/performance.md, "The next input prepared in the forward-mode engine's steps").
+            for (int i = 0; i < cases.Length; i++)
             {
+                int k = r % 2 == 0 ? i : cases.Length - 1 - i;
                 long bytes = GC.GetAllocatedBytesForCurrentThread();
                 long cpuStart = Measure.ThreadCpuNs();
                 long start = Stopwatch.GetTimestamp();
@@ -190,7 +193,8 @@ public static class Meta
     /// D = 6) goes, in thread CPU time: the engine adds each part's time to <see cref="ReversePhaseTimes"/> (the schedule's
     /// first sweep and its recomputation, snapshot copies, the query loss, each reversed step's own signals, the adjoint
     /// kernels, the error pass transposed, and the forward pass transposed in three parts). In each of R rounds: the plain
-    /// episode, the reverse episode untimed and the reverse episode timed by part, interleaved; medians over the rounds,
+    /// episode, the reverse episode untimed and the reverse episode timed by part, interleaved (odd rounds in reverse
+    /// order); medians over the rounds,
     /// each also as a multiple of the plain episode (so the parts add up to the "reverse ÷ plain" of the run).
     /// </summary>
     public static int ReverseBreakdown(int steps, int snapshots, int repeat)
@@ -214,15 +218,33 @@ public static class Meta
         var untimedMs = new List<double>();
         var timedMs = new List<double>();
         var phaseMs = phases.Select(_ => new List<double>()).ToArray();
-        for (int r = 0; r < repeat; r++)
+        void Untimed()
         {
-            plainMs.Add(Cpu(plain.Episode));
             reverse.Reverse!.PhaseTimes = null;
             untimedMs.Add(Cpu(reverse.Episode));
+        }
+        void Timed()
+        {
             times.Clear();
-            reverse.Reverse.PhaseTimes = times;
+            reverse.Reverse!.PhaseTimes = times;
             timedMs.Add(Cpu(reverse.Episode));
             for (int p = 0; p < phases.Length; p++) phaseMs[p].Add(times.Nanoseconds(phases[p]) / 1e6);
+        }
+        for (int r = 0; r < repeat; r++)
+        {
+            // Odd rounds in reverse order, as in Run.
+            if (r % 2 == 0)
+            {
+                plainMs.Add(Cpu(plain.Episode));
+                Untimed();
+                Timed();
+            }
+            else
+            {
+                Timed();
+                Untimed();
+                plainMs.Add(Cpu(plain.Episode));
+            }
         }
 
         double plainMedian = Measure.Median(plainMs);
