@@ -134,22 +134,33 @@ def main():
     busiest = 0.0
     during = 0.0
     blas_label = ""
+    def run_ours(rule):
+        nonlocal busiest, during
+        line, others, before = run_json(ours + ["--peer", "--rule", rule, "--seconds", str(args.seconds)], dict(os.environ),
+                                        args.max_busy, args.max_wait)
+        busiest, during = max(busiest, before), max(during, others)
+        if line["bytes_per_step"] != 0:
+            print(f"warning: our step allocated {line['bytes_per_step']} bytes", file=sys.stderr)
+        results.setdefault((rule, "ours", 1), []).append(line["samples_per_second"])
+
+    def run_peer(rule, form, threads):
+        nonlocal busiest, during, blas_label, torch_version
+        line, others, before = run_json([sys.executable, script, "--rule", rule, "--form", form, "--threads", str(threads),
+                                         "--seconds", str(args.seconds)], torch_env(args, threads), args.max_busy, args.max_wait)
+        busiest, during = max(busiest, before), max(during, others)
+        blas_label = line["blas"]
+        torch_version = line["torch"]
+        results.setdefault((rule, form, threads), []).append(line["samples_per_second"])
+
+    torch_version = ""
     for r in range(args.rounds):
         print(f"round {r + 1}/{args.rounds}", file=sys.stderr)
         for rule in RULES:
-            line, others, before = run_json(ours + ["--peer", "--rule", rule, "--seconds", str(args.seconds)], dict(os.environ),
-                                            args.max_busy, args.max_wait)
-            busiest, during = max(busiest, before), max(during, others)
-            if line["bytes_per_step"] != 0:
-                print(f"warning: our step allocated {line['bytes_per_step']} bytes", file=sys.stderr)
-            results.setdefault((rule, "ours", 1), []).append(line["samples_per_second"])
-            for form, threads in TORCH:
-                line, others, before = run_json([sys.executable, script, "--rule", rule, "--form", form, "--threads", str(threads),
-                                                 "--seconds", str(args.seconds)], torch_env(args, threads), args.max_busy, args.max_wait)
-                busiest, during = max(busiest, before), max(during, others)
-                blas_label = line["blas"]
-                torch_version = line["torch"]
-                results.setdefault((rule, form, threads), []).append(line["samples_per_second"])
+            runs = [lambda: run_ours(rule)] + [lambda form=form, threads=threads: run_peer(rule, form, threads) for form, threads in TORCH]
+            # Odd rounds in reverse order, so that no side always runs first (docs/performance.md: the second process of a
+            # pair measured 20-30 % slower on this host, whichever side it was).
+            for run in (runs if r % 2 == 0 else reversed(runs)):
+                run()
 
     def cell(key):
         values = results[key]

@@ -62,27 +62,39 @@ def main():
     peer = {}   # (form, steps) -> list of result dicts
     busiest = during = 0.0
     torch_version = blas = ""
+    def run_ours(steps):
+        nonlocal busiest, during
+        # Long episodes: fewer repeats (the time per step does not change; memory is what they show).
+        repeat = args.repeat if steps <= 250 else max(1, args.repeat // 2)
+        command = ours_cmd + ["--meta", "--steps", str(steps), "--repeat", str(repeat)]
+        lines, others, before = run_lines(command, dict(os.environ), args)
+        busiest, during = max(busiest, before), max(during, others)
+        for line in lines:
+            if line["bytes_per_episode"] != 0:
+                print(f"warning: our {line['arm']} episode allocated {line['bytes_per_episode']} bytes", file=sys.stderr)
+            ours.setdefault((line["arm"], steps), []).append(line)
+
+    def run_peer(form, steps):
+        nonlocal busiest, during, torch_version, blas
+        command = pin + [sys.executable, script, "--steps", str(steps), "--form", form, "--threads", "1",
+                         "--repeat", str(args.repeat)]
+        line, others, before = compare.run_json(command, compare.torch_env(args, 1), args.max_busy, args.max_wait)
+        busiest, during = max(busiest, before), max(during, others)
+        torch_version, blas = line["torch"], compare.torch_env(args, 1)["PEER_BLAS"]
+        peer.setdefault((form, steps), []).append(line)
+
     for r in range(args.rounds):
         print(f"round {r + 1}/{args.rounds}", file=sys.stderr)
+        runs = []
         for steps in sorted(set(steps_list) | set(peer_steps)):
             if steps in steps_list:
-                # Long episodes: fewer repeats (the time per step does not change; memory is what they show).
-                repeat = args.repeat if steps <= 250 else max(1, args.repeat // 2)
-                command = ours_cmd + ["--meta", "--steps", str(steps), "--repeat", str(repeat)]
-                lines, others, before = run_lines(command, dict(os.environ), args)
-                busiest, during = max(busiest, before), max(during, others)
-                for line in lines:
-                    if line["bytes_per_episode"] != 0:
-                        print(f"warning: our {line['arm']} episode allocated {line['bytes_per_episode']} bytes", file=sys.stderr)
-                    ours.setdefault((line["arm"], steps), []).append(line)
+                runs.append(lambda steps=steps: run_ours(steps))
             if steps in peer_steps:
-                for form in forms:
-                    command = pin + [sys.executable, script, "--steps", str(steps), "--form", form, "--threads", "1",
-                                     "--repeat", str(args.repeat)]
-                    line, others, before = compare.run_json(command, compare.torch_env(args, 1), args.max_busy, args.max_wait)
-                    busiest, during = max(busiest, before), max(during, others)
-                    torch_version, blas = line["torch"], compare.torch_env(args, 1)["PEER_BLAS"]
-                    peer.setdefault((form, steps), []).append(line)
+                runs.extend(lambda form=form, steps=steps: run_peer(form, steps) for form in forms)
+        # Odd rounds in reverse order: the process that runs second in a pair measured 20-30 % slower on this host
+        # whichever side it was (docs/performance.md), so no side may always come first.
+        for run in (runs if r % 2 == 0 else reversed(runs)):
+            run()
 
     def med(values):
         return statistics.median(values)
