@@ -88,16 +88,20 @@ def main():
     peer_options = argparse.Namespace(blas="openblas", openblas_coretype="auto", no_malloc_tuning=False)
     ours_runs, torch_runs = [], []
     busiest = during = 0.0
+    def run_side(command, env, runs):
+        nonlocal busiest, during
+        line, others, before = run_json(command, env, args.max_busy, args.max_wait)
+        runs.append(line)
+        busiest, during = max(busiest, before), max(during, others)
+
+    ours_command = pin + shlex.split(args.ours) + ["--evaluation", "--seconds", str(args.seconds)]
+    torch_command = pin + [sys.executable, os.path.abspath(__file__), "--measure", "--seconds", str(args.seconds)]
     for r in range(args.rounds):
         print(f"round {r + 1}/{args.rounds}", file=sys.stderr)
-        line, others, before = run_json(pin + shlex.split(args.ours) + ["--evaluation", "--seconds", str(args.seconds)],
-                                        dict(os.environ), args.max_busy, args.max_wait)
-        ours_runs.append(line)
-        busiest, during = max(busiest, before), max(during, others)
-        line, others, before = run_json(pin + [sys.executable, os.path.abspath(__file__), "--measure", "--seconds", str(args.seconds)],
-                                        torch_env(peer_options, 1), args.max_busy, args.max_wait)
-        torch_runs.append(line)
-        busiest, during = max(busiest, before), max(during, others)
+        sides = [(ours_command, dict(os.environ), ours_runs), (torch_command, torch_env(peer_options, 1), torch_runs)]
+        # Odd rounds in reverse order, as in compare.py: no side always runs first.
+        for command, env, runs in (sides if r % 2 == 0 else reversed(sides)):
+            run_side(command, env, runs)
 
     def cell(values, digits=1):
         return f"{statistics.median(values):,.{digits}f} ({min(values):,.{digits}f}–{max(values):,.{digits}f})"
