@@ -230,21 +230,11 @@ public static class Meta
             timedMs.Add(Cpu(reverse.Episode));
             for (int p = 0; p < phases.Length; p++) phaseMs[p].Add(times.Nanoseconds(phases[p]) / 1e6);
         }
+        Action[] arms = [() => plainMs.Add(Cpu(plain.Episode)), Untimed, Timed];
         for (int r = 0; r < repeat; r++)
         {
             // Odd rounds in reverse order, as in Run.
-            if (r % 2 == 0)
-            {
-                plainMs.Add(Cpu(plain.Episode));
-                Untimed();
-                Timed();
-            }
-            else
-            {
-                Timed();
-                Untimed();
-                plainMs.Add(Cpu(plain.Episode));
-            }
+            foreach (Action arm in r % 2 == 0 ? arms : arms.Reverse()) arm();
         }
 
         double plainMedian = Measure.Median(plainMs);

@@ -195,7 +195,8 @@ public sealed class OnlineLearner
         return reuse;
     }
 
-    /// <summary>Starts preparing the forward pass of <paramref name="next"/> (finite, n_0 values): every layer's update
+    /// <summary>Starts preparing the forward pass of <paramref name="next"/> (n_0 values; a non-finite one gives a
+    /// non-finite pass, so each layer then checks all of its W_l, as without one): every layer's update
     /// that follows, in order, with <c>prepare</c> set, computes its part; <see cref="EndPrepare"/> then offers the pass
     /// to the next <see cref="ComputeSignals"/> of that input, as <see cref="Step(ReadOnlySpan{float}, int, IPlasticityRule, ReadOnlySpan{float}, ReadOnlySpan{float})"/>'s next does.</summary>
     internal void BeginPrepare(ReadOnlySpan<float> next) => next.CopyTo(_preparedY[0]);
