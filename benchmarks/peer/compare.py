@@ -119,7 +119,7 @@ def run_json(command, env, max_busy, max_wait, tries=3):
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--ours", required=True, help="command that runs PlasticityDsl.Benchmarks (e.g. 'dotnet path/PlasticityDsl.Benchmarks.dll')")
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=4, help="an even number balances the order of the sides")
     parser.add_argument("--seconds", type=float, default=2.0, help="timed seconds per measurement")
     parser.add_argument("--blas", choices=["openblas", "reference", "system"], default="openblas" if os.path.isdir(BLAS_DIRS["openblas"]) else "system")
     parser.add_argument("--openblas-coretype", default="auto", help="auto (SkylakeX with AVX-512), keep (the environment's), or a name")

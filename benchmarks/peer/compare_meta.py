@@ -39,7 +39,7 @@ ARMS = ["plain", "meta6", "forward6", "plain_bp", "meta1", "forward1"]
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--ours", required=True, help="command that runs PlasticityDsl.Benchmarks (e.g. 'dotnet path/PlasticityDsl.Benchmarks.dll')")
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=4, help="an even number balances the order of the sides")
     parser.add_argument("--steps", default="50,250,1000", help="episode lengths for our side")
     parser.add_argument("--peer-steps", default="50,250", help="episode lengths for the PyTorch peer (its memory grows ~10 MB per step)")
     parser.add_argument("--forms", default="reassoc", help="PyTorch forms: reassoc, literal or reassoc,literal")

@@ -72,7 +72,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--measure", action="store_true", help="measure PyTorch's side only")
     parser.add_argument("--ours", help="command that runs PlasticityDsl.Benchmarks")
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=4, help="an even number balances the order of the sides")
     parser.add_argument("--seconds", type=float, default=5.0, help="timed seconds per side and round")
     parser.add_argument("--cpu", type=int, default=1, help="the core both sides are pinned to (taskset)")
     parser.add_argument("--max-busy", type=float, default=0.3, help="wait while others use this many cores")
