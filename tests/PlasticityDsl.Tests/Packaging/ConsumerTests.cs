@@ -53,9 +53,10 @@ public class ConsumerTests
         File.Copy(Path.Combine(example, "rules", "my_bp.rule"), rule);
 
         Run(app, environment, "build", "-c", "Release", "--disable-build-servers");
-        // The package's props: loops optimized at their first call and no dynamic PGO, as the plasticity tool runs them.
+        // The package's props: methods optimized at their first call and no dynamic PGO, as the plasticity tool runs them.
         string runtimeConfig = File.ReadAllText(Path.Combine(app, "bin", "Release", "net10.0", "App.runtimeconfig.json"));
         Assert.Matches(@"""System\.Runtime\.TieredCompilation\.QuickJitForLoops"":\s*false", runtimeConfig);
+        Assert.Matches(@"""System\.Runtime\.TieredCompilation\.QuickJit"":\s*false", runtimeConfig);
         Assert.Matches(@"""System\.Runtime\.TieredPGO"":\s*false", runtimeConfig);
         string trained = Run(app, environment, "run", "-c", "Release", "--no-build");
         Match accuracy = Regex.Match(trained, @"accuracy before ([0-9.]+) after ([0-9.]+)");
@@ -84,9 +85,10 @@ public class ConsumerTests
         Run(work.Path, environment, "tool", "install", "--tool-path", tools, "PlasticityDsl.Cli", "--version", version);
         string installedPackage = OperatingSystem.IsLinux() && RuntimeInformation.OSArchitecture == Architecture.X64 ? "plasticitydsl.cli.linux-x64" : "plasticitydsl.cli.any";
         Assert.True(Directory.Exists(Path.Combine(tools, ".store", "plasticitydsl.cli", version, installedPackage)), $"the tool installed is not {installedPackage}");
-        // The installed tool runs with the settings docs/performance.md measured: loops optimized at once, no dynamic PGO.
+        // The installed tool runs with the settings docs/performance.md measured: methods optimized at once, no dynamic PGO.
         string toolConfig = File.ReadAllText(Assert.Single(Directory.GetFiles(Path.Combine(tools, ".store"), "plasticity.runtimeconfig.json", SearchOption.AllDirectories)));
         Assert.Matches(@"""System\.Runtime\.TieredCompilation\.QuickJitForLoops"":\s*false", toolConfig);
+        Assert.Matches(@"""System\.Runtime\.TieredCompilation\.QuickJit"":\s*false", toolConfig);
         Assert.Matches(@"""System\.Runtime\.TieredPGO"":\s*false", toolConfig);
         string plasticity = Path.Combine(tools, OperatingSystem.IsWindows() ? "plasticity.exe" : "plasticity");
         Assert.Equal(version, RunProgram(plasticity, work.Path, environment, "--version").Trim());
