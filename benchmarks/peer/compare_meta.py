@@ -13,8 +13,12 @@ times) when they used more while it ran.
 
 Workload (both sides): 784-170-130-100-70-20, softplus beta = 10, softmax output, feedback alignment with plastic B,
 Eq. 9 with the peer's THETA, `--steps` online steps on MNIST-like synthetic images, then the mean cross-entropy on 50
-query images and its gradient with respect to t0, t1, t2, t3, t4, t9 (ours: one reverse sweep with 32 snapshots, and
+query images and its gradient with respect to t0, t1, t2, t3, t4, t9 (ours: one reverse sweep with 24 snapshots, and
 forward mode with D = 6 tangent directions). Ours also runs the backprop arm: bp.rule with symmetric feedback and D = 1 (t0).
+
+The peer times episodes once one took no new pages (meta_episode.py): its first episodes fault in the graph's memory,
+and each episode's graph is freed before the next starts (until 2026-12-02 the previous episode's graph was still
+referenced while the next ran, which doubled its peak memory and slowed it).
 
 Memory: ours reports the bytes its engine allocates once (its persistent buffers), the bytes each later episode
 allocates (0: nothing grows with the episode), and, like the peer, the growth of the process's peak resident set
@@ -113,6 +117,10 @@ def main():
           "'best episodes' divides each side's fastest episode of the run")
     print(f"Both sides pinned to CPU {args.cpu} (taskset), one thread. PyTorch {torch_version}, BLAS: {blas}. "
           f"Other processes used at most {busiest:.2f} cores just before a measurement and {during:.2f} cores on average during one.")
+    warmups = [x["warmup_episodes"] for runs in peer.values() for x in runs]
+    faults = max(x["page_faults_timed"] for runs in peer.values() for x in runs)
+    print(f"PyTorch's warm-up: {min(warmups)}–{max(warmups)} episodes per process (until one took no new pages); "
+          f"page faults in its timed episodes: at most {faults:,}.")
     print()
     header = ["steps", "ours plain (no gradient)", "ours meta (reverse), D = 6", "meta ÷ plain", "ours forward mode, D = 6", "forward ÷ plain"] \
         + [f"PyTorch autograd {f}" for f in forms] + [f"PyTorch {f} ÷ ours" for f in forms] \
