@@ -356,6 +356,14 @@ public static partial class KernelPrimitives
             d2 = Vector512.Sum(s2);
             d3 = Vector512.Sum(s3);
         }
+        DotFourRowsFrom(j, ref r0, ref r1, ref r2, ref r3, ref x, n, ref d0, ref d1, ref d2, ref d3);
+    }
+
+    // DotFourRows from value j on, where its 512-bit loop stopped (or 0 without one), adding to d0…d3 what they hold.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void DotFourRowsFrom(int j, ref float r0, ref float r1, ref float r2, ref float r3, ref float x, int n,
+        ref float d0, ref float d1, ref float d2, ref float d3)
+    {
         if (Vector256.IsHardwareAccelerated && j <= n - Vector256<float>.Count)
         {
             Vector256<float> s0 = Vector256<float>.Zero, s1 = Vector256<float>.Zero, s2 = Vector256<float>.Zero, s3 = Vector256<float>.Zero;

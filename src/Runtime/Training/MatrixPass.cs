@@ -1,4 +1,5 @@
 using System.Numerics.Tensors;
+using System.Runtime.Intrinsics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
@@ -11,6 +12,18 @@ public static partial class KernelPrimitives
     /// <see cref="MatrixPass.Run"/>.</summary>
     public static MatrixPass Pass(ReadOnlySpan<float> matrix, int rows, int columns) => new(matrix, rows, columns);
 
+    // How many products of a kind MatrixPass.FusedFourRows computes, as a type.
+    private interface IProductCount
+    {
+        static abstract int Count { get; }
+    }
+
+    private readonly struct NoProduct : IProductCount { public static int Count => 0; }
+
+    private readonly struct OneProduct : IProductCount { public static int Count => 1; }
+
+    private readonly struct TwoProducts : IProductCount { public static int Count => 2; }
+
     /// <summary>
     /// Up to <see cref="Capacity"/> products of each kind with a matrix M (rows × columns, row-major), computed in one pass
     /// over its rows instead of one pass each: M x, Mᵀ v, and the row dots ⟨M_i, N_i⟩ with a matrix N of the same shape.
@@ -19,7 +32,8 @@ public static partial class KernelPrimitives
     /// <remarks>Every result is bit for bit what the separate primitive gives: M x as <see cref="MultiplyVector"/> (four
     /// rows at a time, the remaining rows one by one), Mᵀ v as <see cref="MultiplyTransposedVector"/> (the same groups of
     /// four rows added in order, rows with v_i = 0 skipped), a row dot as <see cref="Dot"/> of the two rows. An operand must
-    /// not be a destination of the same pass. No allocation: the products are held in fields.</remarks>
+    /// not be a destination of the same pass. No allocation: the products are held in fields. With AVX-512 and at most two
+    /// products of each kind, each group of four rows is swept once for all its M x and Mᵀ v products.</remarks>
     public ref struct MatrixPass
     {
         /// <summary>The most products of each kind one pass holds.</summary>
@@ -92,9 +106,16 @@ public static partial class KernelPrimitives
             int columns = _columns;
             ref float m = ref MemoryMarshal.GetReference(_matrix);
             int i = 0;
+            bool fused = Vector512.IsHardwareAccelerated && _times <= 2 && _transposed <= 2;
             for (; i + 4 <= _rows; i += 4)
             {
                 ref float r0 = ref Unsafe.Add(ref m, (nint)i * columns);
+                if (fused && FusedFourRows(ref r0, i))
+                {
+                    for (int j = i; j < i + 4; j++) RowDotsAt(j);
+                    continue;
+                }
+
                 for (int k = 0; k < _times; k++)
                 {
                     Span<float> d = TimesOutput(k);
@@ -122,6 +143,114 @@ public static partial class KernelPrimitives
 
                 RowDotsAt(i);
             }
+        }
+
+        // The Times and TransposedTimes products of rows i…i + 3 in one sweep over their columns, each row vector loaded
+        // once for all of them (separately, each product re-reads the four rows, and that, not the memory, bounded the
+        // pass). The same arithmetic in the same order per value as DotFourRows and AddFourRowsTransposed, so the same
+        // bits. False, and nothing done, where a coefficient of a transposed product is 0: those rows are skipped there.
+        private readonly bool FusedFourRows(ref float r0, int i)
+        {
+            if (_transposed >= 1 && !NoZero(_v0, i)) return false;
+            if (_transposed >= 2 && !NoZero(_v1, i)) return false;
+            switch (_times * 3 + _transposed)
+            {
+                case 1: FusedFourRows<NoProduct, OneProduct>(ref r0, i); break;
+                case 2: FusedFourRows<NoProduct, TwoProducts>(ref r0, i); break;
+                case 3: FusedFourRows<OneProduct, NoProduct>(ref r0, i); break;
+                case 4: FusedFourRows<OneProduct, OneProduct>(ref r0, i); break;
+                case 5: FusedFourRows<OneProduct, TwoProducts>(ref r0, i); break;
+                case 6: FusedFourRows<TwoProducts, NoProduct>(ref r0, i); break;
+                case 7: FusedFourRows<TwoProducts, OneProduct>(ref r0, i); break;
+                case 8: FusedFourRows<TwoProducts, TwoProducts>(ref r0, i); break;
+                default: return false; // row dots only
+            }
+            return true;
+        }
+
+        private static bool NoZero(ReadOnlySpan<float> v, int i) => v[i] != 0f && v[i + 1] != 0f && v[i + 2] != 0f && v[i + 3] != 0f;
+
+        // The product counts are type arguments so that the JIT specializes the loop and keeps every accumulator in a
+        // register (with run-time counts it spilled them to the stack each iteration).
+        private readonly void FusedFourRows<TTimes, TTransposed>(ref float r0, int i)
+            where TTimes : struct, IProductCount where TTransposed : struct, IProductCount
+        {
+            int n = _columns;
+            ref float r1 = ref Unsafe.Add(ref r0, n);
+            ref float r2 = ref Unsafe.Add(ref r0, 2 * n);
+            ref float r3 = ref Unsafe.Add(ref r0, 3 * n);
+            ref float x0 = ref MemoryMarshal.GetReference(_x0), x1 = ref MemoryMarshal.GetReference(_x1);
+            ref float o0 = ref MemoryMarshal.GetReference(_mv0), o1 = ref MemoryMarshal.GetReference(_mv1);
+            float a00 = 0f, a01 = 0f, a02 = 0f, a03 = 0f, a10 = 0f, a11 = 0f, a12 = 0f, a13 = 0f;
+            if (TTransposed.Count >= 1) (a00, a01, a02, a03) = (_v0[i], _v0[i + 1], _v0[i + 2], _v0[i + 3]);
+            if (TTransposed.Count >= 2) (a10, a11, a12, a13) = (_v1[i], _v1[i + 1], _v1[i + 2], _v1[i + 3]);
+            Vector512<float> c00 = Vector512.Create(a00), c01 = Vector512.Create(a01), c02 = Vector512.Create(a02), c03 = Vector512.Create(a03);
+            Vector512<float> c10 = Vector512.Create(a10), c11 = Vector512.Create(a11), c12 = Vector512.Create(a12), c13 = Vector512.Create(a13);
+            Vector512<float> s00 = Vector512<float>.Zero, s01 = Vector512<float>.Zero, s02 = Vector512<float>.Zero, s03 = Vector512<float>.Zero;
+            Vector512<float> s10 = Vector512<float>.Zero, s11 = Vector512<float>.Zero, s12 = Vector512<float>.Zero, s13 = Vector512<float>.Zero;
+            int j = 0;
+            for (; j <= n - Vector512<float>.Count; j += Vector512<float>.Count)
+            {
+                Vector512<float> m0 = Vector512.LoadUnsafe(ref r0, (nuint)j), m1 = Vector512.LoadUnsafe(ref r1, (nuint)j);
+                Vector512<float> m2 = Vector512.LoadUnsafe(ref r2, (nuint)j), m3 = Vector512.LoadUnsafe(ref r3, (nuint)j);
+                if (TTimes.Count >= 1)
+                {
+                    Vector512<float> xv = Vector512.LoadUnsafe(ref x0, (nuint)j);
+                    s00 = Vector512.FusedMultiplyAdd(m0, xv, s00);
+                    s01 = Vector512.FusedMultiplyAdd(m1, xv, s01);
+                    s02 = Vector512.FusedMultiplyAdd(m2, xv, s02);
+                    s03 = Vector512.FusedMultiplyAdd(m3, xv, s03);
+                }
+                if (TTimes.Count >= 2)
+                {
+                    Vector512<float> xv = Vector512.LoadUnsafe(ref x1, (nuint)j);
+                    s10 = Vector512.FusedMultiplyAdd(m0, xv, s10);
+                    s11 = Vector512.FusedMultiplyAdd(m1, xv, s11);
+                    s12 = Vector512.FusedMultiplyAdd(m2, xv, s12);
+                    s13 = Vector512.FusedMultiplyAdd(m3, xv, s13);
+                }
+                if (TTransposed.Count >= 1) AddFourScaled512(ref o0, j, m0, c00, m1, c01, m2, c02, m3, c03);
+                if (TTransposed.Count >= 2) AddFourScaled512(ref o1, j, m0, c10, m1, c11, m2, c12, m3, c13);
+            }
+
+            if (TTimes.Count >= 1) DotsFrom(j, Vector512.Sum(s00), Vector512.Sum(s01), Vector512.Sum(s02), Vector512.Sum(s03), ref r0, ref x0, _mx0, i);
+            if (TTimes.Count >= 2) DotsFrom(j, Vector512.Sum(s10), Vector512.Sum(s11), Vector512.Sum(s12), Vector512.Sum(s13), ref r0, ref x1, _mx1, i);
+            for (; j < n; j++)
+            {
+                float v0 = Unsafe.Add(ref r0, j), v1 = Unsafe.Add(ref r1, j), v2 = Unsafe.Add(ref r2, j), v3 = Unsafe.Add(ref r3, j);
+                if (TTransposed.Count >= 1) Unsafe.Add(ref o0, j) = AddFourScaled(Unsafe.Add(ref o0, j), v0, a00, v1, a01, v2, a02, v3, a03);
+                if (TTransposed.Count >= 2) Unsafe.Add(ref o1, j) = AddFourScaled(Unsafe.Add(ref o1, j), v0, a10, v1, a11, v2, a12, v3, a13);
+            }
+        }
+
+        // d[j…j + 15] += m0 a0 + m1 a1 + m2 a2 + m3 a3, one fused multiply-add at a time in that order (UpdateRowCore's).
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static void AddFourScaled512(ref float d, int j, Vector512<float> m0, Vector512<float> a0, Vector512<float> m1, Vector512<float> a1,
+            Vector512<float> m2, Vector512<float> a2, Vector512<float> m3, Vector512<float> a3)
+        {
+            Vector512<float> v = Vector512.LoadUnsafe(ref d, (nuint)j);
+            v = Vector512.FusedMultiplyAdd(m0, a0, v);
+            v = Vector512.FusedMultiplyAdd(m1, a1, v);
+            v = Vector512.FusedMultiplyAdd(m2, a2, v);
+            v = Vector512.FusedMultiplyAdd(m3, a3, v);
+            v.StoreUnsafe(ref d, (nuint)j);
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static float AddFourScaled(float v, float m0, float a0, float m1, float a1, float m2, float a2, float m3, float a3) =>
+            MathF.FusedMultiplyAdd(m3, a3, MathF.FusedMultiplyAdd(m2, a2, MathF.FusedMultiplyAdd(m1, a1, MathF.FusedMultiplyAdd(m0, a0, v))));
+
+        // The four dots' sums so far, finished from value j as DotFourRows finishes them, into destination[i…i + 3].
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private readonly void DotsFrom(int j, float d0, float d1, float d2, float d3, ref float r0, ref float x, Span<float> destination, int i)
+        {
+            int n = _columns;
+            DotFourRowsFrom(j, ref r0, ref Unsafe.Add(ref r0, n), ref Unsafe.Add(ref r0, 2 * n), ref Unsafe.Add(ref r0, 3 * n), ref x, n,
+                ref d0, ref d1, ref d2, ref d3);
+            destination[i] = d0;
+            destination[i + 1] = d1;
+            destination[i + 2] = d2;
+            destination[i + 3] = d3;
         }
 
         private readonly void RowDotsAt(int i)

@@ -79,6 +79,62 @@ public class MatrixPassTests
         }
     }
 
+    // Passes of up to two products of each kind sweep each group of four rows once for all of them: every mix of
+    // counts, with and without row dots, and groups with a zero coefficient (which take the separate path), against
+    // the separate primitives.
+    [Theory]
+    [InlineData(1, 0, 0)]
+    [InlineData(0, 1, 0)]
+    [InlineData(1, 1, 0)]
+    [InlineData(1, 1, 1)]
+    [InlineData(2, 0, 0)]
+    [InlineData(0, 2, 1)]
+    [InlineData(2, 1, 0)]
+    [InlineData(1, 2, 1)]
+    [InlineData(2, 2, 1)]
+    [InlineData(2, 2, 0)]
+    public void A_pass_of_few_products_equals_the_separate_primitives_bit_for_bit(int timesCount, int transposedCount, int dotsCount)
+    {
+        foreach (int rows in Rows)
+        {
+            foreach (int columns in Columns)
+            {
+                int seed = rows * 7919 + columns * 31 + timesCount * 3 + transposedCount;
+                float[] m = RandomVector(rows * columns, seed), other = RandomVector(rows * columns, seed + 1);
+                float[][] x = Enumerable.Range(0, timesCount).Select(k => RandomVector(columns, seed + 10 + k)).ToArray();
+                float[][] v = Enumerable.Range(0, transposedCount).Select(k => RandomVector(rows, seed + 20 + k)).ToArray();
+                if (transposedCount == 2 && rows > 5) v[1][5] = 0f; // the second group of four rows is not swept fused
+                float[][] times = x.Select(_ => new float[rows]).ToArray();
+                float[][] transposed = v.Select(_ => Enumerable.Repeat(float.NaN, columns).ToArray()).ToArray();
+                float[] dots = new float[rows];
+                KernelPrimitives.MatrixPass pass = KernelPrimitives.Pass(m, rows, columns);
+                for (int k = 0; k < timesCount; k++) pass = pass.Times(x[k], times[k]);
+                for (int k = 0; k < transposedCount; k++) pass = pass.TransposedTimes(v[k], transposed[k]);
+                if (dotsCount == 1) pass = pass.RowDots(other, dots);
+                pass.Run();
+
+                string at = $"{rows}×{columns}";
+                for (int k = 0; k < timesCount; k++)
+                {
+                    var expected = new float[rows];
+                    KernelPrimitives.MultiplyVector(m, rows, columns, x[k], expected);
+                    SameBits(expected, times[k], $"M x{k} at {at}");
+                }
+                for (int k = 0; k < transposedCount; k++)
+                {
+                    var expected = new float[columns];
+                    KernelPrimitives.MultiplyTransposedVector(m, rows, columns, v[k], expected);
+                    SameBits(expected, transposed[k], $"Mᵀ v{k} at {at}");
+                }
+                if (dotsCount == 1)
+                {
+                    SameBits(Enumerable.Range(0, rows).Select(i => KernelPrimitives.Dot(m.AsSpan(i * columns, columns), other.AsSpan(i * columns, columns))).ToArray(),
+                        dots, $"⟨M_i, N_i⟩ at {at}");
+                }
+            }
+        }
+    }
+
     [Fact]
     public void A_pass_with_one_product_computes_only_that_product()
     {
