@@ -186,41 +186,37 @@ public static partial class KernelPrimitives
             if (TTransposed.Count >= 2) (a10, a11, a12, a13) = (_v1[i], _v1[i + 1], _v1[i + 2], _v1[i + 3]);
             Vector512<float> c00 = Vector512.Create(a00), c01 = Vector512.Create(a01), c02 = Vector512.Create(a02), c03 = Vector512.Create(a03);
             Vector512<float> c10 = Vector512.Create(a10), c11 = Vector512.Create(a11), c12 = Vector512.Create(a12), c13 = Vector512.Create(a13);
-            Vector512<float> s00 = Vector512<float>.Zero, s01 = Vector512<float>.Zero, s02 = Vector512<float>.Zero, s03 = Vector512<float>.Zero;
-            Vector512<float> s10 = Vector512<float>.Zero, s11 = Vector512<float>.Zero, s12 = Vector512<float>.Zero, s13 = Vector512<float>.Zero;
+            FourSums sums0 = default, sums1 = default;
             int j = 0;
             for (; j <= n - Vector512<float>.Count; j += Vector512<float>.Count)
             {
                 Vector512<float> m0 = Vector512.LoadUnsafe(ref r0, (nuint)j), m1 = Vector512.LoadUnsafe(ref r1, (nuint)j);
                 Vector512<float> m2 = Vector512.LoadUnsafe(ref r2, (nuint)j), m3 = Vector512.LoadUnsafe(ref r3, (nuint)j);
-                if (TTimes.Count >= 1)
-                {
-                    Vector512<float> xv = Vector512.LoadUnsafe(ref x0, (nuint)j);
-                    s00 = Vector512.FusedMultiplyAdd(m0, xv, s00);
-                    s01 = Vector512.FusedMultiplyAdd(m1, xv, s01);
-                    s02 = Vector512.FusedMultiplyAdd(m2, xv, s02);
-                    s03 = Vector512.FusedMultiplyAdd(m3, xv, s03);
-                }
-                if (TTimes.Count >= 2)
-                {
-                    Vector512<float> xv = Vector512.LoadUnsafe(ref x1, (nuint)j);
-                    s10 = Vector512.FusedMultiplyAdd(m0, xv, s10);
-                    s11 = Vector512.FusedMultiplyAdd(m1, xv, s11);
-                    s12 = Vector512.FusedMultiplyAdd(m2, xv, s12);
-                    s13 = Vector512.FusedMultiplyAdd(m3, xv, s13);
-                }
+                if (TTimes.Count >= 1) sums0 = sums0.Add(m0, m1, m2, m3, Vector512.LoadUnsafe(ref x0, (nuint)j));
+                if (TTimes.Count >= 2) sums1 = sums1.Add(m0, m1, m2, m3, Vector512.LoadUnsafe(ref x1, (nuint)j));
                 if (TTransposed.Count >= 1) AddFourScaled512(ref o0, j, m0, c00, m1, c01, m2, c02, m3, c03);
                 if (TTransposed.Count >= 2) AddFourScaled512(ref o1, j, m0, c10, m1, c11, m2, c12, m3, c13);
             }
 
-            if (TTimes.Count >= 1) DotsFrom(j, Vector512.Sum(s00), Vector512.Sum(s01), Vector512.Sum(s02), Vector512.Sum(s03), ref r0, ref x0, _mx0, i);
-            if (TTimes.Count >= 2) DotsFrom(j, Vector512.Sum(s10), Vector512.Sum(s11), Vector512.Sum(s12), Vector512.Sum(s13), ref r0, ref x1, _mx1, i);
+            if (TTimes.Count >= 1) DotsFrom(j, sums0, ref r0, ref x0, _mx0, i);
+            if (TTimes.Count >= 2) DotsFrom(j, sums1, ref r0, ref x1, _mx1, i);
             for (; j < n; j++)
             {
                 float v0 = Unsafe.Add(ref r0, j), v1 = Unsafe.Add(ref r1, j), v2 = Unsafe.Add(ref r2, j), v3 = Unsafe.Add(ref r3, j);
                 if (TTransposed.Count >= 1) Unsafe.Add(ref o0, j) = AddFourScaled(Unsafe.Add(ref o0, j), v0, a00, v1, a01, v2, a02, v3, a03);
                 if (TTransposed.Count >= 2) Unsafe.Add(ref o1, j) = AddFourScaled(Unsafe.Add(ref o1, j), v0, a10, v1, a11, v2, a12, v3, a13);
             }
+        }
+
+        // The four rows' dot products with one vector, one 512-bit accumulator per row (DotFourRows').
+        private readonly struct FourSums(Vector512<float> s0, Vector512<float> s1, Vector512<float> s2, Vector512<float> s3)
+        {
+            public readonly Vector512<float> S0 = s0, S1 = s1, S2 = s2, S3 = s3;
+
+            [MethodImpl(MethodImplOptions.AggressiveInlining)]
+            public FourSums Add(Vector512<float> m0, Vector512<float> m1, Vector512<float> m2, Vector512<float> m3, Vector512<float> x) =>
+                new(Vector512.FusedMultiplyAdd(m0, x, S0), Vector512.FusedMultiplyAdd(m1, x, S1),
+                    Vector512.FusedMultiplyAdd(m2, x, S2), Vector512.FusedMultiplyAdd(m3, x, S3));
         }
 
         // d[j…j + 15] += m0 a0 + m1 a1 + m2 a2 + m3 a3, one fused multiply-add at a time in that order (UpdateRowCore's).
@@ -240,11 +236,12 @@ public static partial class KernelPrimitives
         private static float AddFourScaled(float v, float m0, float a0, float m1, float a1, float m2, float a2, float m3, float a3) =>
             MathF.FusedMultiplyAdd(m3, a3, MathF.FusedMultiplyAdd(m2, a2, MathF.FusedMultiplyAdd(m1, a1, MathF.FusedMultiplyAdd(m0, a0, v))));
 
-        // The four dots' sums so far, finished from value j as DotFourRows finishes them, into destination[i…i + 3].
+        // The four dots' vector sums so far, finished from value j as DotFourRows finishes them, into destination[i…i + 3].
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private readonly void DotsFrom(int j, float d0, float d1, float d2, float d3, ref float r0, ref float x, Span<float> destination, int i)
+        private readonly void DotsFrom(int j, FourSums sums, ref float r0, ref float x, Span<float> destination, int i)
         {
             int n = _columns;
+            float d0 = Vector512.Sum(sums.S0), d1 = Vector512.Sum(sums.S1), d2 = Vector512.Sum(sums.S2), d3 = Vector512.Sum(sums.S3);
             DotFourRowsFrom(j, ref r0, ref Unsafe.Add(ref r0, n), ref Unsafe.Add(ref r0, 2 * n), ref Unsafe.Add(ref r0, 3 * n), ref x, n,
                 ref d0, ref d1, ref d2, ref d3);
             destination[i] = d0;
