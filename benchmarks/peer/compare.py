@@ -135,6 +135,11 @@ def main():
     busiest = 0.0
     during = 0.0
     blas_label = ""
+
+    def record(key, line):
+        results.setdefault(key, []).append(line["samples_per_second"])
+        best[key] = max(best.get(key, 0.0), line["max"])
+
     def run_ours(rule):
         nonlocal busiest, during
         line, others, before = run_json(ours + ["--peer", "--rule", rule, "--seconds", str(args.seconds)], dict(os.environ),
@@ -142,8 +147,7 @@ def main():
         busiest, during = max(busiest, before), max(during, others)
         if line["bytes_per_step"] != 0:
             print(f"warning: our step allocated {line['bytes_per_step']} bytes", file=sys.stderr)
-        results.setdefault((rule, "ours", 1), []).append(line["samples_per_second"])
-        best[(rule, "ours", 1)] = max(best.get((rule, "ours", 1), 0.0), line["max"])
+        record((rule, "ours", 1), line)
 
     def run_peer(rule, form, threads):
         nonlocal busiest, during, blas_label, torch_version
@@ -152,8 +156,7 @@ def main():
         busiest, during = max(busiest, before), max(during, others)
         blas_label = line["blas"]
         torch_version = line["torch"]
-        results.setdefault((rule, form, threads), []).append(line["samples_per_second"])
-        best[(rule, form, threads)] = max(best.get((rule, form, threads), 0.0), line["max"])
+        record((rule, form, threads), line)
 
     torch_version = ""
     for r in range(args.rounds):

@@ -109,16 +109,19 @@ def main():
 
     # Warm up until an episode takes no new pages: the first episodes fault in the graph's gigabytes (on a freshly
     # booted VM, 2-9 s each against 0.7 s once the heap holds them), which is memory set-up, not the method's speed.
+    def page_faults():
+        return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+
     warmup = 0
     while True:
-        faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+        before = page_faults()
         timed_episode()
         warmup += 1
-        if resource.getrusage(resource.RUSAGE_SELF).ru_minflt == faults or warmup == args.max_warmup:
+        if page_faults() == before or warmup == args.max_warmup:
             break
-    faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    before = page_faults()
     times = sorted(timed_episode() for _ in range(args.repeat))
-    faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults
+    faults = page_faults() - before
     rss_growth_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss_before) / 1024
     print(json.dumps({"side": "pytorch-autograd", "form": args.form, "steps": args.steps, "threads": args.threads,
                       "seconds_per_episode": round(times[len(times) // 2], 4), "min": round(times[0], 4),

@@ -200,7 +200,7 @@ public static partial class KernelPrimitives
 
             if (TTimes.Count >= 1) DotsFrom(j, sums0, ref r0, ref x0, _mx0, i);
             if (TTimes.Count >= 2) DotsFrom(j, sums1, ref r0, ref x1, _mx1, i);
-            for (; j < n; j++)
+            for (; TTransposed.Count >= 1 && j < n; j++)
             {
                 float v0 = Unsafe.Add(ref r0, j), v1 = Unsafe.Add(ref r1, j), v2 = Unsafe.Add(ref r2, j), v3 = Unsafe.Add(ref r3, j);
                 if (TTransposed.Count >= 1) Unsafe.Add(ref o0, j) = AddFourScaled(Unsafe.Add(ref o0, j), v0, a00, v1, a01, v2, a02, v3, a03);
